@@ -1,0 +1,420 @@
+//! The simulator's plumbing: the pseudo-terminal, the paced reader and writer tasks, the fault
+//! knobs and the handle that controls them.
+//!
+//! Data flow: host bytes → reader task (paced, split into `\r`-terminated lines) → modem task
+//! (executes the command, talks to the broker) → writer task (inject, noise, pacing) → host.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::{broadcast, mpsc};
+use tokio::task::JoinHandle;
+use tokio_serial::{SerialPort, SerialStream};
+
+use crate::broker::BrokerShared;
+use crate::modem::{Control, Modem};
+
+/// Longest command line the modem buffers; a longer line is answered with an error.
+pub const MAX_LINE: usize = 8192;
+
+/// Start-up settings of a simulator.
+#[derive(Debug, Clone)]
+pub struct SimOptions {
+    /// Create a symlink at this path pointing to the pty device (removed on drop).
+    pub link: Option<PathBuf>,
+    /// Pace both directions at this baud rate (8N1, 10 bits a byte); `None` = as fast as possible.
+    pub baud: Option<u32>,
+    /// Delay before each command's response.
+    pub latency: Duration,
+    /// Probability per modem→host byte of being corrupted (bit flip or inserted byte).
+    pub noise_rate: f64,
+    /// Seed of the noise generator.
+    pub seed: u64,
+    /// Budget for `AT+MQTTCONNECT` (the manual's 5 s).
+    pub connect_timeout: Duration,
+    /// How long `AT+MQTTPUB`/`SUB`/`UNSUB` wait for their acknowledgement.
+    pub ack_timeout: Duration,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        SimOptions {
+            link: None,
+            baud: None,
+            latency: Duration::ZERO,
+            noise_rate: 0.0,
+            seed: 0,
+            connect_timeout: Duration::from_secs(5),
+            ack_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Direction of a chunk of serial traffic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dir {
+    /// Host → modem (bytes the modem accepted).
+    Rx,
+    /// Modem → host (bytes as written, after noise and injection).
+    Tx,
+}
+
+/// A chunk of serial traffic, as published on [`SimHandle::traffic`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Traffic {
+    /// Which way the bytes went.
+    pub dir: Dir,
+    /// The bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// What a chunk handed to the writer is; injection applies to responses only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ChunkKind {
+    Echo,
+    Response,
+    Urc,
+}
+
+/// A unit of modem→host output; the writer never interleaves two chunks.
+#[derive(Debug)]
+pub(crate) struct Chunk {
+    pub kind: ChunkKind,
+    pub bytes: Vec<u8>,
+}
+
+/// Fault knobs shared by the handle and the tasks.
+#[derive(Debug)]
+pub(crate) struct Knobs {
+    baud: AtomicU32,
+    latency_us: AtomicU64,
+    silent: AtomicBool,
+    noise: Mutex<(f64, StdRng)>,
+    inject: Mutex<Option<(usize, Vec<u8>)>>,
+}
+
+impl Knobs {
+    fn baud(&self) -> Option<u32> {
+        Some(self.baud.load(Ordering::Relaxed)).filter(|&b| b > 0)
+    }
+    pub fn latency(&self) -> Duration {
+        Duration::from_micros(self.latency_us.load(Ordering::Relaxed))
+    }
+    pub fn silent(&self) -> bool {
+        self.silent.load(Ordering::SeqCst)
+    }
+}
+
+/// Entry point: see [`Sim::start`].
+#[derive(Debug)]
+pub struct Sim;
+
+impl Sim {
+    /// Open a pty pair and start the simulated modem on the current tokio runtime.
+    ///
+    /// The host side opens [`SimHandle::device_path`]. The simulator keeps its own descriptor
+    /// of that device open, so the host may close and reopen it at will.
+    pub async fn start(opts: SimOptions) -> io::Result<SimHandle> {
+        let (master, slave) = SerialStream::pair().map_err(io::Error::other)?;
+        let device = slave
+            .name()
+            .map(PathBuf::from)
+            .ok_or_else(|| io::Error::other("pty slave has no name"))?;
+        if let Some(link) = &opts.link {
+            let _ = std::fs::remove_file(link);
+            std::os::unix::fs::symlink(&device, link)?;
+        }
+        let knobs = Arc::new(Knobs {
+            baud: AtomicU32::new(opts.baud.unwrap_or(0)),
+            latency_us: AtomicU64::new(opts.latency.as_micros() as u64),
+            silent: AtomicBool::new(false),
+            noise: Mutex::new((opts.noise_rate, StdRng::seed_from_u64(opts.seed))),
+            inject: Mutex::new(None),
+        });
+        let (traffic, _) = broadcast::channel(4096);
+        let (line_tx, line_rx) = mpsc::unbounded_channel();
+        let (out_tx, out_rx) = mpsc::unbounded_channel();
+        let (control_tx, control_rx) = mpsc::unbounded_channel();
+        let (broker, broker_rx) = BrokerShared::new();
+        let (rd, wr) = tokio::io::split(master);
+
+        let reader = tokio::spawn(read_task(rd, knobs.clone(), traffic.clone(), line_tx));
+        let writer = tokio::spawn(write_task(wr, knobs.clone(), traffic.clone(), out_rx));
+        let modem = Modem::new(
+            out_tx,
+            knobs.clone(),
+            broker.clone(),
+            broker_rx,
+            opts.connect_timeout,
+            opts.ack_timeout,
+        );
+        let modem = tokio::spawn(modem.run(line_rx, control_rx));
+        Ok(SimHandle {
+            device,
+            link: opts.link,
+            knobs,
+            broker,
+            control: control_tx,
+            traffic,
+            tasks: vec![reader, writer, modem],
+            _slave: slave,
+        })
+    }
+}
+
+/// Control handle of a running simulator. Dropping it stops the simulator and closes the pty.
+#[derive(Debug)]
+pub struct SimHandle {
+    device: PathBuf,
+    link: Option<PathBuf>,
+    knobs: Arc<Knobs>,
+    broker: Arc<BrokerShared>,
+    control: mpsc::UnboundedSender<Control>,
+    traffic: broadcast::Sender<Traffic>,
+    tasks: Vec<JoinHandle<()>>,
+    // Held open so the master never reads EIO while the host has the device closed.
+    _slave: SerialStream,
+}
+
+impl SimHandle {
+    /// Path of the pty device the host opens (e.g. `/dev/pts/7`).
+    pub fn device_path(&self) -> &Path {
+        &self.device
+    }
+
+    /// Pace both directions at `baud` (8N1), or unpaced with `None`.
+    pub fn set_baud(&self, baud: Option<u32>) {
+        self.knobs.baud.store(baud.unwrap_or(0), Ordering::Relaxed);
+    }
+
+    /// Delay each command's response (after the echo) by `latency`.
+    pub fn set_latency(&self, latency: Duration) {
+        self.knobs
+            .latency_us
+            .store(latency.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    /// While silent, command lines are swallowed unanswered (no echo, not executed) and every
+    /// output chunk, URCs included, is discarded. `false` resumes normal service.
+    pub fn set_silent(&self, silent: bool) {
+        self.knobs.silent.store(silent, Ordering::SeqCst);
+    }
+
+    /// Corrupt modem→host bytes with probability `rate` each (half bit flips, half inserted
+    /// random bytes), from a generator reseeded with `seed`. `rate` 0 turns noise off.
+    pub fn set_noise(&self, rate: f64, seed: u64) {
+        if let Ok(mut n) = self.knobs.noise.lock() {
+            *n = (rate, StdRng::seed_from_u64(seed));
+        }
+    }
+
+    /// Insert `bytes` at byte `offset` (clamped to its length) of the next command response
+    /// (echo and URCs do not count). Replaces any injection not yet used.
+    pub fn inject_in_next_response(&self, offset: usize, bytes: impl Into<Vec<u8>>) {
+        if let Ok(mut i) = self.knobs.inject.lock() {
+            *i = Some((offset, bytes.into()));
+        }
+    }
+
+    /// Reboot: forget configuration, TLS material and subscriptions, drop the broker
+    /// connection, turn echo back on, then print `\r\nRDY\r\n`. Takes effect between commands.
+    pub fn reboot(&self) {
+        let _ = self.control.send(Control::Reboot);
+    }
+
+    /// Simulate network loss: the broker connection closes without DISCONNECT and
+    /// `AT+MQTTSTATE` answers 0 from now on. No URC is emitted.
+    pub fn drop_broker_connection(&self) {
+        self.broker.drop_connection();
+    }
+
+    /// Whether the broker connection is currently up.
+    pub fn is_broker_connected(&self) -> bool {
+        self.broker.is_alive()
+    }
+
+    /// Write arbitrary bytes to the host between two responses, as a URC.
+    pub fn emit_urc(&self, bytes: impl Into<Vec<u8>>) {
+        let _ = self.control.send(Control::EmitUrc(bytes.into()));
+    }
+
+    /// Emit `+MQTTRECV:"<topic>",<len>,<payload>` as if the message came from the broker.
+    pub fn emit_message(&self, topic: &str, payload: &[u8]) {
+        self.emit_urc(crate::modem::recv_urc(topic.as_bytes(), payload));
+    }
+
+    /// Subscribe to a copy of the serial traffic in both directions.
+    pub fn traffic(&self) -> broadcast::Receiver<Traffic> {
+        self.traffic.subscribe()
+    }
+}
+
+impl Drop for SimHandle {
+    fn drop(&mut self) {
+        self.broker.drop_connection();
+        for t in &self.tasks {
+            t.abort();
+        }
+        if let Some(link) = &self.link {
+            let _ = std::fs::remove_file(link);
+        }
+    }
+}
+
+/// Releases bytes no faster than a baud rate, 10 bits a byte.
+struct Pacer {
+    start: std::time::Instant,
+    sent: u64,
+}
+
+impl Pacer {
+    fn new() -> Self {
+        Pacer {
+            start: std::time::Instant::now(),
+            sent: 0,
+        }
+    }
+
+    /// Wait until at least one byte may go; return how many (≤ `max`) are due now.
+    async fn due(&mut self, baud: u32, max: usize) -> usize {
+        let frame = Duration::from_nanos(10_000_000_000 / u64::from(baud.max(1)));
+        if std::time::Instant::now() > self.start + frame * (self.sent as u32) {
+            // The line went idle: restart the clock so that bytes are not sent in a burst.
+            self.start = std::time::Instant::now();
+            self.sent = 0;
+        }
+        let next = self.start + frame * (self.sent as u32 + 1);
+        let now = std::time::Instant::now();
+        if next > now + Duration::from_millis(2) {
+            tokio::time::sleep(next - now - Duration::from_millis(2)).await;
+        }
+        while std::time::Instant::now() < next {
+            tokio::task::yield_now().await;
+        }
+        let elapsed = std::time::Instant::now() - self.start;
+        let total = (elapsed.as_nanos() / frame.as_nanos().max(1)) as u64;
+        let n = (total.saturating_sub(self.sent) as usize).clamp(1, max);
+        self.sent += n as u64;
+        if self.sent > 1 << 30 {
+            self.start += frame * (self.sent as u32);
+            self.sent = 0;
+        }
+        n
+    }
+}
+
+async fn read_task(
+    mut rd: impl AsyncRead + Unpin,
+    knobs: Arc<Knobs>,
+    traffic: broadcast::Sender<Traffic>,
+    lines: mpsc::UnboundedSender<Vec<u8>>,
+) {
+    let mut buf = vec![0u8; 4096];
+    let mut line = Vec::new();
+    let mut overflow = false;
+    let mut pacer = Pacer::new();
+    loop {
+        let n = match rd.read(&mut buf).await {
+            Ok(0) | Err(_) => {
+                // No host has the device open (or a transient error): poll again shortly.
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+            Ok(n) => n,
+        };
+        let mut rest = &buf[..n];
+        while !rest.is_empty() {
+            let take = match knobs.baud() {
+                Some(baud) => pacer.due(baud, rest.len()).await,
+                None => rest.len(),
+            };
+            let (now, later) = rest.split_at(take);
+            rest = later;
+            let _ = traffic.send(Traffic {
+                dir: Dir::Rx,
+                bytes: now.to_vec(),
+            });
+            for &b in now {
+                match b {
+                    b'\r' => {
+                        let done = std::mem::take(&mut line);
+                        // An over-long line is reported as a line that cannot parse.
+                        let _ = lines.send(if overflow { b"\xff".to_vec() } else { done });
+                        overflow = false;
+                    }
+                    b'\n' => {} // LF after CR (or stray): ignored
+                    _ if line.len() >= MAX_LINE => overflow = true,
+                    _ => line.push(b),
+                }
+            }
+        }
+    }
+}
+
+async fn write_task(
+    mut wr: impl AsyncWrite + Unpin,
+    knobs: Arc<Knobs>,
+    traffic: broadcast::Sender<Traffic>,
+    mut chunks: mpsc::UnboundedReceiver<Chunk>,
+) {
+    let mut pacer = Pacer::new();
+    while let Some(chunk) = chunks.recv().await {
+        if knobs.silent() {
+            continue;
+        }
+        let mut bytes = chunk.bytes;
+        if chunk.kind == ChunkKind::Response {
+            if let Some((at, urc)) = knobs.inject.lock().ok().and_then(|mut i| i.take()) {
+                let at = at.min(bytes.len());
+                bytes.splice(at..at, urc);
+            }
+        }
+        if let Ok(mut noise) = knobs.noise.lock() {
+            let (rate, rng) = &mut *noise;
+            if *rate > 0.0 {
+                bytes = add_noise(&bytes, *rate, rng);
+            }
+        }
+        let mut rest = bytes.as_slice();
+        while !rest.is_empty() {
+            let take = match knobs.baud() {
+                Some(baud) => pacer.due(baud, rest.len()).await,
+                None => rest.len(),
+            };
+            let (now, later) = rest.split_at(take);
+            rest = later;
+            if wr.write_all(now).await.is_err() {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+            let _ = wr.flush().await;
+            let _ = traffic.send(Traffic {
+                dir: Dir::Tx,
+                bytes: now.to_vec(),
+            });
+        }
+    }
+}
+
+fn add_noise(bytes: &[u8], rate: f64, rng: &mut StdRng) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len() + 8);
+    for &b in bytes {
+        if rng.random_bool(rate.clamp(0.0, 1.0)) {
+            if rng.random_bool(0.5) {
+                out.push(b ^ (1 << rng.random_range(0..8)));
+            } else {
+                out.push(rng.random());
+                out.push(b);
+            }
+        } else {
+            out.push(b);
+        }
+    }
+    out
+}

@@ -1,1 +1,58 @@
+//! A `no_std`, allocation-free, async driver for MQTT through a modem's `AT+MQTT*` commands, in
+//! the dialect of UCchip's UC8088 GPRS module, built on [`atat`].
+//!
+//! # Data flow
+//! [`MqttModem::new`] splits the UART in two. The [`Runner`] owns the receive half: it reads
+//! into the ingress buffer, and its digester ([`digest`]) sorts the bytes into command answers,
+//! which go to the response slot, and unsolicited messages, which go to the event queue read
+//! through [`Events`]. The [`MqttModem`] owns the transmit half: each call validates its
+//! inputs, streams one command line from the caller's slices, and waits for its answer with an
+//! `embassy-time` deadline. All memory lives in one [`Resources`] the application provides.
+//!
+//! ```ignore
+//! static RES: StaticCell<Resources> = StaticCell::new();
+//! let (mut modem, runner, mut events) =
+//!     MqttModem::new(RES.init(Resources::new()), rx, tx, Options::default());
+//! spawner.spawn(modem_runner(runner));
+//! modem.init().await?;
+//! modem.configure(&Config::new("broker.example", 1883, "dev-1")).await?;
+//! modem.connect().await?;
+//! modem.subscribe("cmd/dev-1", Qos::AtLeastOnce).await?;
+//! modem.publish("tele/dev-1", br#"{"t":21.5}"#, Qos::AtMostOnce, false).await?;
+//! let mut buf = [0; 512];
+//! if let Event::Message(m) = events.next(&mut buf).await { /* m.topic, m.payload */ }
+//! ```
 #![no_std]
+#![deny(missing_docs)]
+#![warn(clippy::pedantic)]
+#![allow(
+    clippy::module_name_repetitions,
+    clippy::missing_errors_doc,
+    clippy::cast_possible_truncation,
+    clippy::must_use_candidate,
+    clippy::missing_panics_doc,
+    clippy::doc_markdown,
+    clippy::large_types_passed_by_value
+)]
+
+mod fmt;
+
+mod client;
+pub mod command;
+pub mod digest;
+mod encode;
+mod error;
+mod events;
+mod parse;
+mod resources;
+mod runner;
+
+pub use client::{Identity, MqttModem, Options, Tls};
+pub use command::config::types::{Config, Quoting};
+pub use command::publish::types::Qos;
+pub use command::session::types::ConnectionState;
+pub use command::tls::types::CertEncoding;
+pub use error::{Error, Field, Invalid, MqttCode};
+pub use events::{Event, Events, Message};
+pub use resources::{Resources, Stats};
+pub use runner::Runner;

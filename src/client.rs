@@ -1,0 +1,348 @@
+//! [`MqttModem`]: the application's handle.
+//!
+//! Each call writes one command line, then waits for its final result with a deadline. The
+//! runner task fills the response slot; the client parses it. No command is ever written while
+//! another is in flight (`&mut self`), and a command whose answer never came is followed by a
+//! re-synchronisation before the next one, so a late answer is never taken for the next
+//! command's (see [`MqttModem::send`]).
+
+use embassy_time::{Duration, Instant, Timer, with_timeout};
+use embedded_io_async::{Read, Write};
+
+use crate::command::config::SetConfig;
+use crate::command::config::responses::StoredConfig;
+use crate::command::config::types::Config;
+use crate::command::general::responses::Identification;
+use crate::command::general::types::{ErrorReporting, FunctionalityLevel};
+use crate::command::general::{
+    At, EchoOff, GetManufacturer, GetModel, GetRevision, SetErrorReporting, SetFunctionality,
+};
+use crate::command::publish::Publish;
+use crate::command::publish::types::Qos;
+use crate::command::session::types::ConnectionState;
+use crate::command::session::{Connect, Disconnect, GetState};
+use crate::command::subscribe::responses::Subscriptions;
+use crate::command::subscribe::{GetSubscriptions, Subscribe, Unsubscribe};
+use crate::command::tls::types::{CertEncoding, CertKind};
+use crate::command::tls::{GetTls, SetTls};
+use crate::command::ModemCommand;
+use crate::error::{Error, MqttCode};
+use crate::events::Events;
+use crate::parse::mqtt_code;
+use crate::resources::{Outcome, Resources, Shared, Stats};
+use crate::runner::Runner;
+
+/// Timing and encoding choices of the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Options {
+    /// Pause between the end of one command and the start of the next. atat's default is
+    /// 20 ms, which costs two thirds of the link at 115200 baud for short commands; the UC8088
+    /// manual asks for none, so the default is zero.
+    pub command_gap: Duration,
+    /// Deadline for writing and flushing one command line.
+    pub write_timeout: Duration,
+    /// After a timeout or a cancelled command, the line must be quiet this long before the
+    /// next command is written, so that a late answer is discarded as stale.
+    pub resync_quiet: Duration,
+    /// The longest a re-synchronisation waits for quiet (a URC flood may never pause).
+    pub resync_max: Duration,
+    /// How many `AT` probes [`MqttModem::init`] sends before giving up.
+    pub sync_attempts: u8,
+    /// How certificate line breaks go on the wire.
+    pub cert_encoding: CertEncoding,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            command_gap: Duration::from_ticks(0),
+            write_timeout: Duration::from_secs(2),
+            resync_quiet: Duration::from_millis(50),
+            resync_max: Duration::from_secs(1),
+            sync_attempts: 10,
+            cert_encoding: CertEncoding::EscapedNewlines,
+        }
+    }
+}
+
+/// A TLS setting for [`MqttModem::set_tls`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tls<'a> {
+    /// Plain TCP.
+    Off,
+    /// TLS on, with this root CA (PEM) to verify the broker.
+    RootCa(&'a [u8]),
+    /// TLS on, with this client certificate (PEM).
+    ClientCert(&'a [u8]),
+    /// TLS on, with this client private key (PEM). Never logged.
+    ClientKey(&'a [u8]),
+}
+
+/// The modem's identification, from `AT+CGMI`, `AT+CGMM` and `AT+CGMR`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Identity {
+    /// Manufacturer (`ucchip`).
+    pub manufacturer: heapless::String<64>,
+    /// Model (`8088`).
+    pub model: heapless::String<64>,
+    /// Firmware revision.
+    pub revision: heapless::String<64>,
+}
+
+/// The application's handle on the modem. Create it with [`MqttModem::new`], spawn the
+/// returned [`Runner`], and read incoming messages from the returned [`Events`].
+pub struct MqttModem<'a, W, const RESPONSE: usize, const EVENTS: usize> {
+    writer: W,
+    shared: &'a Shared<RESPONSE, EVENTS>,
+    options: Options,
+    /// A command did not complete (timeout, I/O error, cancelled future): re-synchronise first.
+    dirty: bool,
+    /// A command line may have been left half-written.
+    partial_line: bool,
+    last_done: Instant,
+}
+
+impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize> MqttModem<'a, W, RESPONSE, EVENTS> {
+    /// Splits the UART into the client (`writer`), the runner (`reader`) and the event
+    /// receiver, all backed by `resources`.
+    pub fn new<R: Read, const INGRESS: usize>(
+        resources: &'a mut Resources<INGRESS, RESPONSE, EVENTS>,
+        reader: R,
+        writer: W,
+        options: Options,
+    ) -> (Self, Runner<'a, R, RESPONSE, EVENTS>, Events<'a, EVENTS>) {
+        let Resources { ingress, shared } = resources;
+        let shared: &'a Shared<RESPONSE, EVENTS> = shared;
+        let client = Self {
+            writer,
+            shared,
+            options,
+            dirty: false,
+            partial_line: false,
+            last_done: Instant::from_ticks(0),
+        };
+        (
+            client,
+            Runner::new(reader, ingress, shared),
+            Events::new(&shared.events),
+        )
+    }
+
+    /// Brings the modem up: `AT` until it answers (up to [`Options::sync_attempts`]), then
+    /// `ATE0`, `AT+CMEE=1` and `AT+CFUN=1`, as in the manual's worked example.
+    pub async fn init(&mut self) -> Result<(), Error> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.send(&At).await {
+                Ok(_) => break,
+                Err(Error::Timeout) if attempt < self.options.sync_attempts => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.send(&EchoOff).await?;
+        self.send(&SetErrorReporting {
+            mode: ErrorReporting::Numeric,
+        })
+        .await?;
+        self.send(&SetFunctionality {
+            fun: FunctionalityLevel::Full,
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// Manufacturer, model and revision.
+    pub async fn identify(&mut self) -> Result<Identity, Error> {
+        let Identification { id: manufacturer } = self.send(&GetManufacturer).await?;
+        let Identification { id: model } = self.send(&GetModel).await?;
+        let Identification { id: revision } = self.send(&GetRevision).await?;
+        Ok(Identity {
+            manufacturer,
+            model,
+            revision,
+        })
+    }
+
+    /// `AT+MQTTCONFIG=…`: stores the broker address, identity and credentials.
+    pub async fn configure(&mut self, config: &Config<'_>) -> Result<(), Error> {
+        self.send(&SetConfig::new(config)?).await.map(drop)
+    }
+
+    /// `AT+MQTTCONFIG?`: the settings the modem holds.
+    pub async fn config(&mut self) -> Result<StoredConfig, Error> {
+        self.send(&crate::command::config::GetConfig).await
+    }
+
+    /// `AT+MQTTTLS=…`: switches TLS off, or on with one credential (call once per credential).
+    pub async fn set_tls(&mut self, tls: Tls<'_>) -> Result<(), Error> {
+        let enc = self.options.cert_encoding;
+        let cmd = match tls {
+            Tls::Off => SetTls::off(),
+            Tls::RootCa(pem) => SetTls::upload(CertKind::RootCa, pem, enc)?,
+            Tls::ClientCert(pem) => SetTls::upload(CertKind::ClientCert, pem, enc)?,
+            Tls::ClientKey(pem) => SetTls::upload(CertKind::ClientKey, pem, enc)?,
+        };
+        self.send(&cmd).await.map(drop)
+    }
+
+    /// `AT+MQTTTLS?`: whether TLS is on.
+    pub async fn tls(&mut self) -> Result<bool, Error> {
+        Ok(self.send(&GetTls).await?.enabled())
+    }
+
+    /// `AT+MQTTCONNECT`: connects; a non-zero `+MQTTCONNECT:<code>` is [`Error::Mqtt`].
+    pub async fn connect(&mut self) -> Result<(), Error> {
+        self.send(&Connect).await.map(drop)
+    }
+
+    /// `AT+MQTTSTATE`.
+    pub async fn state(&mut self) -> Result<ConnectionState, Error> {
+        Ok(self.send(&GetState).await?.state)
+    }
+
+    /// `AT+MQTTDISCONNECT`.
+    pub async fn disconnect(&mut self) -> Result<(), Error> {
+        self.send(&Disconnect).await.map(drop)
+    }
+
+    /// `AT+MQTTPUB=…`: publishes `payload` on `topic`. `Ok` only after the modem's `OK`;
+    /// for QoS 1 the modem answers after the PUBACK, and code 10 means none came.
+    pub async fn publish(
+        &mut self,
+        topic: &str,
+        payload: &[u8],
+        qos: Qos,
+        retain: bool,
+    ) -> Result<(), Error> {
+        self.send(&Publish::new(topic, payload, qos, retain)?)
+            .await
+            .map(drop)
+    }
+
+    /// `AT+MQTTSUB=…`.
+    pub async fn subscribe(&mut self, filter: &str, qos: Qos) -> Result<(), Error> {
+        self.send(&Subscribe::new(filter, qos)?).await.map(drop)
+    }
+
+    /// `AT+MQTTUNSUB=…`.
+    pub async fn unsubscribe(&mut self, filter: &str) -> Result<(), Error> {
+        self.send(&Unsubscribe::new(filter)?).await.map(drop)
+    }
+
+    /// `AT+MQTTSUB?`: at most `N` subscriptions with filters of at most `T` bytes.
+    pub async fn subscriptions<const N: usize, const T: usize>(
+        &mut self,
+    ) -> Result<Subscriptions<N, T>, Error> {
+        self.send(&GetSubscriptions::<N, T>).await
+    }
+
+    /// Counters of everything dropped or discarded so far.
+    pub fn stats(&self) -> Stats {
+        self.shared.with(|s| s.stats)
+    }
+
+    /// Sends any command and returns its parsed answer.
+    ///
+    /// Guarantees:
+    /// - the line is written only after every input was validated;
+    /// - `Ok` only when the modem's final result was `OK` and no information line carried a
+    ///   non-zero MQTT code;
+    /// - a final result that arrives after this command's deadline is discarded (counted in
+    ///   [`Stats::stale_responses`]) and never given to a later command: after a timeout, an
+    ///   I/O error or a dropped future, the next call first ends any half-written line with CR
+    ///   and waits until the line has been quiet for [`Options::resync_quiet`].
+    ///
+    /// Cancel safety: dropping the future at any point leaves the driver consistent; the next
+    /// command re-synchronises as above.
+    pub async fn send<C: ModemCommand>(&mut self, cmd: &C) -> Result<C::Response, Error> {
+        if self.dirty {
+            self.resync().await;
+        }
+        let gap_end = self.last_done + self.options.command_gap;
+        if Instant::now() < gap_end {
+            Timer::at(gap_end).await;
+        }
+        self.shared.begin(C::INFO_PREFIX);
+        self.dirty = true;
+        self.partial_line = true;
+        let written = with_timeout(self.options.write_timeout, async {
+            cmd.write_to(&mut self.writer).await?;
+            self.writer.flush().await
+        })
+        .await;
+        match written {
+            Ok(Ok(())) => self.partial_line = false,
+            Ok(Err(e)) => {
+                self.shared.abandon();
+                return Err(Error::Io(embedded_io::Error::kind(&e)));
+            }
+            Err(_) => {
+                self.shared.abandon();
+                return Err(Error::Timeout);
+            }
+        }
+        if with_timeout(cmd.deadline(), self.shared.done.wait())
+            .await
+            .is_err()
+        {
+            self.shared.abandon();
+            return Err(Error::Timeout);
+        }
+        let result = self.shared.with(|s| {
+            s.pending = None;
+            if s.overflow {
+                return Err(Error::ResponseTooLarge);
+            }
+            if C::CARRIES_CODE {
+                match mqtt_code(&s.info, C::INFO_PREFIX) {
+                    Some(Ok(0)) | None => {}
+                    Some(Ok(n)) => {
+                        let code = u16::try_from(n).unwrap_or(u16::MAX);
+                        return Err(MqttCode::from_wire(code).map_or(Error::Protocol, Error::Mqtt));
+                    }
+                    Some(Err(())) => return Err(Error::Protocol),
+                }
+            }
+            match s.outcome.take() {
+                Some(Outcome::Ok) => cmd.parse(Ok(&s.info)).map_err(|_| Error::Protocol),
+                Some(Outcome::Error) => Err(Error::Modem),
+                Some(Outcome::Cme(n)) => Err(Error::Cme(n)),
+                Some(Outcome::CmeText(t)) => Err(Error::CmeText(t)),
+                Some(Outcome::Ext(n)) => Err(Error::Ext(n)),
+                None => Err(Error::Protocol),
+            }
+        });
+        self.dirty = false;
+        self.last_done = Instant::now();
+        result
+    }
+
+    /// Brings the line back to a known state after a command that did not complete.
+    async fn resync(&mut self) {
+        self.shared.abandon();
+        if self.partial_line {
+            // End the half-written line; the modem rejects or ignores it, and its answer is
+            // discarded as stale below.
+            let _ = with_timeout(self.options.write_timeout, async {
+                self.writer.write_all(b"\r").await?;
+                self.writer.flush().await
+            })
+            .await;
+            self.partial_line = false;
+        }
+        let start = Instant::now();
+        let give_up = start + self.options.resync_max;
+        loop {
+            let quiet_from = self.shared.with(|s| s.last_rx).max(start) + self.options.resync_quiet;
+            let now = Instant::now();
+            if now >= quiet_from || now >= give_up {
+                break;
+            }
+            Timer::at(quiet_from.min(give_up)).await;
+        }
+        self.dirty = false;
+    }
+}

@@ -1,0 +1,143 @@
+//! The connection settings `AT+MQTTCONFIG` carries, with a builder.
+
+use core::fmt;
+
+/// The longest host name accepted (a DNS name is at most 253 bytes).
+pub const MAX_HOST_LEN: usize = 253;
+/// The longest client identifier accepted. MQTT 3.1.1 obliges brokers to accept 23 bytes and
+/// allows more; cloud brokers use longer ones, so the driver allows up to this.
+pub const MAX_CLIENT_ID_LEN: usize = 128;
+/// The longest user name or password accepted (OneNET-style signed passwords are ~150 bytes).
+pub const MAX_CREDENTIAL_LEN: usize = 256;
+
+/// How the string fields of `AT+MQTTCONFIG` go on the wire (PROTOCOL.md, decision 4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Quoting {
+    /// Every string quoted, `\` and `"` escaped: any character but CR, LF and NUL is safe.
+    #[default]
+    Quoted,
+    /// The manual's example style, bare strings; a field holding `,` or `"` is refused.
+    Unquoted,
+}
+
+/// The settings of `AT+MQTTCONFIG`. Build with [`Config::new`] and the chained setters.
+///
+/// `Debug` never shows the password.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Config<'a> {
+    pub(crate) host: &'a str,
+    pub(crate) port: u16,
+    pub(crate) client_id: &'a str,
+    pub(crate) clean_session: bool,
+    pub(crate) keepalive_s: u16,
+    pub(crate) username: &'a str,
+    pub(crate) password: &'a str,
+    pub(crate) quoting: Quoting,
+}
+
+impl<'a> Config<'a> {
+    /// Broker `host` (IP or name), `port`, and the MQTT client identifier. Defaults: clean
+    /// session, keepalive 60 s, no credentials, quoted strings.
+    pub const fn new(host: &'a str, port: u16, client_id: &'a str) -> Self {
+        Self {
+            host,
+            port,
+            client_id,
+            clean_session: true,
+            keepalive_s: 60,
+            username: "",
+            password: "",
+            quoting: Quoting::Quoted,
+        }
+    }
+
+    /// `false` resumes the broker-side session (`<clean>` 0); `true` starts a new one.
+    pub const fn clean_session(mut self, clean: bool) -> Self {
+        self.clean_session = clean;
+        self
+    }
+
+    /// Keepalive in seconds (1–65535).
+    pub const fn keepalive(mut self, seconds: u16) -> Self {
+        self.keepalive_s = seconds;
+        self
+    }
+
+    /// User name and password.
+    pub const fn credentials(mut self, username: &'a str, password: &'a str) -> Self {
+        self.username = username;
+        self.password = password;
+        self
+    }
+
+    /// How strings go on the wire.
+    pub const fn quoting(mut self, quoting: Quoting) -> Self {
+        self.quoting = quoting;
+        self
+    }
+
+    /// The keepalive in seconds.
+    pub const fn keepalive_secs(&self) -> u16 {
+        self.keepalive_s
+    }
+
+    /// The broker host.
+    pub const fn host(&self) -> &'a str {
+        self.host
+    }
+
+    /// The broker port.
+    pub const fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The client identifier.
+    pub const fn client_id(&self) -> &'a str {
+        self.client_id
+    }
+}
+
+impl fmt::Debug for Config<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("client_id", &self.client_id)
+            .field("clean_session", &self.clean_session)
+            .field("keepalive_s", &self.keepalive_s)
+            .field("username", &self.username)
+            .field("password", &Redacted(self.password.len()))
+            .field("quoting", &self.quoting)
+            .finish()
+    }
+}
+
+#[cfg(feature = "defmt")]
+impl defmt::Format for Config<'_> {
+    fn format(&self, f: defmt::Formatter) {
+        defmt::write!(
+            f,
+            "Config {{ host: {=str}, port: {}, client_id: {=str}, clean_session: {}, keepalive_s: {}, username: {=str}, password: <redacted> }}",
+            self.host,
+            self.port,
+            self.client_id,
+            self.clean_session,
+            self.keepalive_s,
+            self.username
+        )
+    }
+}
+
+/// Shows that a secret is there without showing it.
+pub(crate) struct Redacted(pub usize);
+
+impl fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0 == 0 {
+            f.write_str("\"\"")
+        } else {
+            f.write_str("<redacted>")
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! `AT+MQTTPUB`, and the incoming-message URC.
+
+pub mod types;
+pub(crate) mod urc;
+
+use atat::atat_derive::AtatCmd;
+
+use super::{ModemCommand, NoResponse, Syntax, hand_encoded, parse_nothing, parse_syntax};
+use crate::encode::{Param, check_string};
+use crate::error::{Error, Field, Invalid};
+use types::{MAX_PAYLOAD_LEN, MAX_TOPIC_LEN, Qos};
+
+/// `AT+MQTTPUB="<topic>",<qos>,<retain>,"<message>"`, topic and message quoted with `\"` and
+/// `\\` escapes, as in the manual's `{\"id\":123}` example.
+///
+/// The payload streams from the caller's slice to the UART. It may hold any byte but CR, LF
+/// and NUL (which could end the line): those are refused before a byte is written.
+#[derive(Debug, Clone)]
+pub struct Publish<'a> {
+    topic: &'a str,
+    payload: &'a [u8],
+    qos: Qos,
+    retain: bool,
+}
+
+impl<'a> Publish<'a> {
+    const LINE_PREFIX: &'static [u8] = b"AT+MQTTPUB=";
+
+    /// Validates the topic (non-empty, no wildcards) and the payload.
+    pub fn new(topic: &'a str, payload: &'a [u8], qos: Qos, retain: bool) -> Result<Self, Error> {
+        check_topic(topic)?;
+        check_string(Field::Payload, payload, MAX_PAYLOAD_LEN, true, true)?;
+        Ok(Self {
+            topic,
+            payload,
+            qos,
+            retain,
+        })
+    }
+
+    /// Bytes this command takes on the wire, CR included.
+    pub fn encoded_len(&self) -> usize {
+        let params = self.params();
+        crate::encode::Line {
+            prefix: Self::LINE_PREFIX,
+            params: &params,
+        }
+        .encoded_len()
+    }
+
+    fn params(&self) -> [Param<'a>; 4] {
+        [
+            Param::Quoted(self.topic.as_bytes()),
+            Param::Int(self.qos as u32),
+            Param::Int(u32::from(self.retain)),
+            Param::Quoted(self.payload),
+        ]
+    }
+}
+
+hand_encoded!(
+    Publish,
+    NoResponse,
+    b"+MQTTPUB",
+    code = true,
+    timeout_ms = 10000,
+    parse = parse_nothing
+);
+
+/// A publish topic: non-empty, within length, no `+` or `#`, no CR/LF/NUL.
+pub(crate) fn check_topic(topic: &str) -> Result<(), Error> {
+    check_string(Field::Topic, topic.as_bytes(), MAX_TOPIC_LEN, false, true)?;
+    if topic.bytes().any(|b| b == b'+' || b == b'#') {
+        return Err(Error::invalid(Field::Topic, Invalid::Wildcard));
+    }
+    Ok(())
+}
+
+/// `AT+MQTTPUB=?`: the modem's syntax for `AT+MQTTPUB` (note the manual's `;`).
+#[derive(Debug, Clone, AtatCmd)]
+#[at_cmd("+MQTTPUB=?", Syntax, timeout_ms = 1000, parse = parse_publish_syntax)]
+pub struct TestPublish;
+
+fn parse_publish_syntax(resp: &[u8]) -> Result<Syntax, atat::Error> {
+    parse_syntax(resp, b"+MQTTPUB")
+}
+
+impl ModemCommand for TestPublish {
+    const INFO_PREFIX: &'static [u8] = b"+MQTTPUB";
+}

@@ -1,0 +1,22 @@
+//! Values the session commands report.
+
+/// `<state>` of `+MQTTSTATE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum ConnectionState {
+    /// 0: not connected (or the connection failed).
+    Disconnected,
+    /// 1: connected to the broker.
+    Connected,
+}
+
+impl ConnectionState {
+    /// Maps the wire value; anything but 0 or 1 is a protocol error.
+    pub(crate) const fn from_wire(v: u32) -> Option<Self> {
+        match v {
+            0 => Some(Self::Disconnected),
+            1 => Some(Self::Connected),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! `AT+MQTTTLS`: TLS on or off, and certificate upload.
+
+pub mod responses;
+pub mod types;
+
+use atat::atat_derive::AtatCmd;
+
+use super::{ModemCommand, NoResponse, Syntax, hand_encoded, parse_nothing, parse_syntax};
+use crate::encode::Param;
+use crate::error::{Error, Field, Invalid};
+use responses::TlsStatus;
+use types::{CertEncoding, CertKind, MAX_CERT_LEN};
+
+/// `AT+MQTTTLS=<tls>,<type>,"<content>",<size>`: uploads one credential and switches TLS on,
+/// or (with [`SetTls::off`]) switches it off as `AT+MQTTTLS=0,0,"",0`.
+///
+/// The content streams from the caller's slice. Its line breaks are encoded per
+/// [`CertEncoding`]; `<size>` is the length as given (escaped newlines) or as sent (stripped).
+#[derive(Debug, Clone)]
+pub struct SetTls<'a> {
+    enabled: bool,
+    kind: CertKind,
+    content: &'a [u8],
+    encoding: CertEncoding,
+}
+
+impl<'a> SetTls<'a> {
+    const LINE_PREFIX: &'static [u8] = b"AT+MQTTTLS=";
+
+    /// TLS on, uploading `content` (PEM text, at most 1536 bytes, no NUL).
+    pub fn upload(kind: CertKind, content: &'a [u8], encoding: CertEncoding) -> Result<Self, Error> {
+        if content.is_empty() {
+            return Err(Error::invalid(Field::Certificate, Invalid::Empty));
+        }
+        if content.len() > MAX_CERT_LEN {
+            return Err(Error::invalid(
+                Field::Certificate,
+                Invalid::TooLong { max: MAX_CERT_LEN },
+            ));
+        }
+        // CR and LF are encoded, never sent raw; NUL has no encoding.
+        if content.contains(&0) {
+            return Err(Error::invalid(Field::Certificate, Invalid::LineBreakOrNul));
+        }
+        Ok(Self {
+            enabled: true,
+            kind,
+            content,
+            encoding,
+        })
+    }
+
+    /// TLS off (plain TCP).
+    pub fn off() -> Self {
+        Self {
+            enabled: false,
+            kind: CertKind::RootCa,
+            content: b"",
+            encoding: CertEncoding::EscapedNewlines,
+        }
+    }
+
+    /// The `<size>` field.
+    fn size(&self) -> usize {
+        match self.encoding {
+            CertEncoding::EscapedNewlines => self.content.len(),
+            CertEncoding::StrippedNewlines => self
+                .content
+                .iter()
+                .filter(|&&b| b != b'\r' && b != b'\n')
+                .count(),
+        }
+    }
+
+    fn params(&self) -> [Param<'a>; 4] {
+        [
+            Param::Int(u32::from(self.enabled)),
+            Param::Int(self.kind as u32),
+            Param::Cert(self.content, self.encoding),
+            // Bounded by MAX_CERT_LEN, so it fits u32.
+            Param::Int(self.size() as u32),
+        ]
+    }
+}
+
+hand_encoded!(SetTls, NoResponse, b"+MQTTTLS", code = true, timeout_ms = 5000, parse = parse_nothing);
+
+/// `AT+MQTTTLS?`: reads whether TLS is on.
+#[derive(Debug, Clone, AtatCmd)]
+#[at_cmd("+MQTTTLS?", TlsStatus, timeout_ms = 1000)]
+pub struct GetTls;
+
+impl ModemCommand for GetTls {
+    const INFO_PREFIX: &'static [u8] = b"+MQTTTLS";
+}
+
+/// `AT+MQTTTLS=?`: the modem's syntax for `AT+MQTTTLS`.
+#[derive(Debug, Clone, AtatCmd)]
+#[at_cmd("+MQTTTLS=?", Syntax, timeout_ms = 1000, parse = parse_tls_syntax)]
+pub struct TestTls;
+
+fn parse_tls_syntax(resp: &[u8]) -> Result<Syntax, atat::Error> {
+    parse_syntax(resp, b"+MQTTTLS")
+}
+
+impl ModemCommand for TestTls {
+    const INFO_PREFIX: &'static [u8] = b"+MQTTTLS";
+}

@@ -1,0 +1,342 @@
+//! The modem-side parser: turns the bytes the UART delivers into echo, information lines, final
+//! results and URCs.
+//!
+//! It replaces atat's `AtDigester`, which loses a URC that arrives inside a response (atat#223)
+//! and cuts URC payloads at CRLF. Here:
+//! - an incoming-message URC is read **by length**, whatever its payload holds;
+//! - a URC that arrives in the middle of a response, even in the middle of a line, is cut out
+//!   of the buffer with the CRLF that framed it, and the response is parsed from what is left;
+//! - a line ending at the very end of the buffer while a command is pending is judged only once
+//!   the next byte is there (a response's lines are always followed by its final result), so a
+//!   URC that splits a line is still recognised; final results are judged at once;
+//! - echo (`AT...\r`), a missing leading CRLF, and `+X:v` against `+X: v` are all accepted;
+//! - noise is discarded and reported, never allowed to stall the buffer.
+//!
+//! [`Ingress`] owns the buffer; the runner reads the UART into [`Ingress::space`], calls
+//! [`Ingress::commit`], then drains [`Ingress::next`].
+
+use crate::command::Urc;
+use crate::command::publish::urc::{HeaderError, RECV, SUBRECV, parse_header};
+use crate::command::session::urc::{SessionUrc, parse as parse_session};
+use crate::parse::{after_prefix, number};
+
+/// How a command ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Final<'a> {
+    /// `OK`.
+    Ok,
+    /// `ERROR`.
+    Error,
+    /// `+CME ERROR: <n>`.
+    Cme(u16),
+    /// `+CME ERROR: <text>`.
+    CmeText(&'a [u8]),
+    /// `+EXT ERROR: <n>`.
+    Ext(u16),
+}
+
+/// One thing the digester recognised.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output<'a> {
+    /// The modem echoed the command line.
+    Echo,
+    /// An information line of the pending command.
+    Info(&'a [u8]),
+    /// The final result of the pending command (or a stale one, if none is pending).
+    Final(Final<'a>),
+    /// An unsolicited result code.
+    Urc(Urc<'a>),
+    /// Bytes that are not part of anything: noise, a stray line, or a message whose framing
+    /// broke (`broken_message`), or one too large for the buffer (`oversized`).
+    Discarded {
+        /// How many bytes were thrown away.
+        bytes: usize,
+        /// The bytes started like an incoming message whose header did not parse.
+        broken_message: bool,
+        /// A well-framed incoming message larger than the ingress buffer.
+        oversized: bool,
+    },
+}
+
+/// The ingress buffer and the parser state over it.
+pub struct Ingress<'a> {
+    buf: &'a mut [u8],
+    len: usize,
+    /// A range to cut out before the next look, deferred so outputs can borrow the buffer.
+    cut: (usize, usize),
+    /// Bytes of an oversized message still to be dropped as they arrive.
+    skip: usize,
+    /// Dropping bytes of an overlong line until its end.
+    discard_line: bool,
+}
+
+impl<'a> Ingress<'a> {
+    /// An empty ingress over `buf`. The buffer must hold the largest incoming message
+    /// (header plus payload) the application wants delivered; larger ones are dropped and
+    /// counted.
+    pub fn new(buf: &'a mut [u8]) -> Self {
+        Self {
+            buf,
+            len: 0,
+            cut: (0, 0),
+            skip: 0,
+            discard_line: false,
+        }
+    }
+
+    /// Where the next UART read goes. Empty when the buffer is full: call [`Ingress::next`]
+    /// with `full = true`.
+    pub fn space(&mut self) -> &mut [u8] {
+        self.apply_cut();
+        &mut self.buf[self.len..]
+    }
+
+    /// Makes `n` bytes written into [`Ingress::space`] visible. Bytes belonging to an oversized
+    /// message or an overlong line are dropped here, as they arrive.
+    pub fn commit(&mut self, n: usize) -> usize {
+        let n = n.min(self.buf.len() - self.len);
+        let start = self.len;
+        let mut drop = self.skip.min(n);
+        self.skip -= drop;
+        if self.discard_line && drop < n {
+            match self.buf[start + drop..start + n]
+                .iter()
+                .position(|&b| b == b'\r' || b == b'\n')
+            {
+                Some(end) => {
+                    drop += end;
+                    self.discard_line = false;
+                }
+                None => drop = n,
+            }
+        }
+        self.buf.copy_within(start + drop..start + n, start);
+        self.len += n - drop;
+        drop
+    }
+
+    /// Bytes waiting to be parsed.
+    pub fn buffered(&self) -> usize {
+        self.len - (self.cut.1 - self.cut.0)
+    }
+
+    fn apply_cut(&mut self) {
+        let (from, to) = self.cut;
+        if to > from {
+            self.buf.copy_within(to..self.len, from);
+            self.len -= to - from;
+        }
+        self.cut = (0, 0);
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.cut = (0, n);
+    }
+
+    /// The next recognised item, or `None` when more bytes are needed.
+    ///
+    /// `pending` is the information-line prefix of the command awaiting its answer (empty for
+    /// bare-text answers), or `None` when no command is pending. `full` says the buffer has no
+    /// space left: then whatever is there is judged or dropped so that reading can go on.
+    pub fn next(&mut self, pending: Option<&[u8]>, full: bool) -> Option<Output<'_>> {
+        self.apply_cut();
+        let lead = self.buf[..self.len]
+            .iter()
+            .position(|&b| b != b'\r' && b != b'\n')
+            .unwrap_or(self.len);
+        if lead > 0 {
+            self.consume(lead);
+            self.apply_cut();
+        }
+        if self.len == 0 {
+            return None;
+        }
+        let buf = &self.buf[..self.len];
+        let line_end = buf.iter().position(|&b| b == b'\r' || b == b'\n');
+
+        if let Some(at) = urc_start(buf, line_end) {
+            match self.plan_message(at, full) {
+                Plan::Wait => return None,
+                Plan::NotAMessage => {}
+                Plan::Oversized { bytes } => {
+                    return Some(Output::Discarded {
+                        bytes,
+                        broken_message: false,
+                        oversized: true,
+                    });
+                }
+                Plan::Deliver {
+                    topic,
+                    quoted,
+                    payload,
+                } => {
+                    return Some(Output::Urc(Urc::Message {
+                        topic: &self.buf[topic.0..topic.1],
+                        quoted,
+                        payload: &self.buf[payload.0..payload.1],
+                    }));
+                }
+            }
+        }
+
+        let buf = &self.buf[..self.len];
+        let Some(end) = line_end else {
+            if !full {
+                return None;
+            }
+            // A line longer than the whole buffer: drop it up to its end.
+            let bytes = self.len;
+            let broken_message = buf.starts_with(b"+MQTT");
+            self.discard_line = true;
+            self.cut = (0, bytes);
+            return Some(Output::Discarded {
+                bytes,
+                broken_message,
+                oversized: false,
+            });
+        };
+        let at_end = end + 1 == buf.len();
+        let item = classify(&buf[..end], pending);
+        if at_end && pending.is_some() && !full && !matches!(item, Output::Final(_)) {
+            // Maybe a URC splits this line: judge it when the next byte is there.
+            return None;
+        }
+        self.cut = (0, end + 1);
+        Some(item)
+    }
+
+    /// Decides what to do with an incoming-message URC starting at `at`.
+    fn plan_message(&mut self, at: usize, full: bool) -> Plan {
+        let buf = &self.buf[..self.len];
+        let header = match parse_header(&buf[at..]) {
+            Ok(h) => h,
+            Err(HeaderError::Incomplete) if !full => return Plan::Wait,
+            Err(_) => return Plan::NotAMessage,
+        };
+        // The URC's own leading CRLF goes with it, so the line it split joins up again.
+        let start = at.saturating_sub(2);
+        let total = header.header_len + header.len;
+        if total > self.buf.len() - start {
+            // Too large to ever deliver: drop what is here and the rest as it arrives.
+            let here = self.len - at;
+            self.skip = total - here;
+            self.len = start;
+            return Plan::Oversized { bytes: here };
+        }
+        if self.len - at < total {
+            return Plan::Wait;
+        }
+        let mut end = at + total;
+        if buf[end..].starts_with(b"\r\n") {
+            end += 2;
+        }
+        let (topic, quoted) = match header.topic {
+            crate::parse::RawField::Quoted(t) => (t, true),
+            crate::parse::RawField::Bare(t) => (t, false),
+        };
+        // Offsets, so the caller can borrow the buffer for the output.
+        let topic_at = topic.as_ptr() as usize - buf.as_ptr() as usize;
+        let payload_at = at + header.header_len;
+        self.cut = (start, end);
+        Plan::Deliver {
+            topic: (topic_at, topic_at + topic.len()),
+            quoted,
+            payload: (payload_at, payload_at + header.len),
+        }
+    }
+}
+
+/// What to do with an incoming-message URC.
+enum Plan {
+    Deliver {
+        topic: (usize, usize),
+        quoted: bool,
+        payload: (usize, usize),
+    },
+    Oversized {
+        bytes: usize,
+    },
+    Wait,
+    NotAMessage,
+}
+
+/// Where an incoming-message URC starts, if one starts at the buffer's start or right after the
+/// first line end of the buffer (a URC always brings its leading CRLF; the runner has skipped
+/// the CRLF before a URC at the start). A prefix of one at the buffer's end counts too.
+fn urc_start(buf: &[u8], line_end: Option<usize>) -> Option<usize> {
+    let is_start = |at: usize| {
+        let rest = &buf[at..];
+        rest.starts_with(RECV)
+            || rest.starts_with(SUBRECV)
+            || (!rest.is_empty() && (RECV.starts_with(rest) || SUBRECV.starts_with(rest)))
+    };
+    if is_start(0) {
+        return Some(0);
+    }
+    let end = line_end?;
+    let at = end + 2;
+    (buf.get(end..at) == Some(b"\r\n") && at <= buf.len() && is_start(at)).then_some(at)
+}
+
+/// Boot banners that mean the modem restarted.
+const BANNERS: [&[u8]; 3] = [b"RDY", b"READY", b"+READY"];
+
+/// Classifies one complete line (terminator excluded).
+fn classify<'l>(line: &'l [u8], pending: Option<&[u8]>) -> Output<'l> {
+    match line {
+        b"OK" => return Output::Final(Final::Ok),
+        b"ERROR" => return Output::Final(Final::Error),
+        _ => {}
+    }
+    if let Some(rest) = after_prefix(line, b"+CME ERROR") {
+        let code = number(rest).and_then(|n| u16::try_from(n).ok());
+        return Output::Final(code.map_or(Final::CmeText(rest), Final::Cme));
+    }
+    if let Some(rest) = after_prefix(line, b"+EXT ERROR") {
+        return Output::Final(match number(rest).and_then(|n| u16::try_from(n).ok()) {
+            Some(n) => Final::Ext(n),
+            None => Final::Error,
+        });
+    }
+    if after_prefix(line, b"+CMS ERROR").is_some() {
+        return Output::Final(Final::Error);
+    }
+    if line.starts_with(RECV) || line.starts_with(SUBRECV) {
+        return Output::Discarded {
+            bytes: line.len(),
+            broken_message: true,
+            oversized: false,
+        };
+    }
+    if let Some(prefix) = pending {
+        if line.len() >= 2 && line[..2].eq_ignore_ascii_case(b"AT") {
+            return Output::Echo;
+        }
+        let info = if prefix.is_empty() {
+            !line.starts_with(b"+")
+        } else {
+            after_prefix(line, prefix).is_some()
+        };
+        if info {
+            return Output::Info(line);
+        }
+    }
+    if let Some(urc) = parse_session(line) {
+        return Output::Urc(match urc {
+            SessionUrc::State(s) => Urc::State(s),
+            SessionUrc::Disconnected => Urc::Disconnected,
+        });
+    }
+    if BANNERS.contains(&line) {
+        return Output::Urc(Urc::Restarted);
+    }
+    if line.starts_with(b"+") {
+        return Output::Urc(Urc::Unrecognised(line));
+    }
+    Output::Discarded {
+        bytes: line.len(),
+        broken_message: false,
+        oversized: false,
+    }
+}

@@ -1,0 +1,227 @@
+//! Incoming messages and other unsolicited events, from the runner to the application.
+//!
+//! Events are packed into one byte pipe of the size the application chose, each as a small
+//! frame, so many short messages or a few long ones fit the same memory. The runner never
+//! waits for room: when a message does not fit, it is dropped and counted, and an
+//! [`Event::Dropped`] is queued ahead of the next event that fits. Command responses therefore
+//! keep flowing while the application is not reading (atat's `UrcChannel` would stall them).
+
+use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
+use embassy_sync::pipe::Pipe;
+
+use crate::command::publish::types::MAX_TOPIC_LEN;
+use crate::command::session::types::ConnectionState;
+
+/// An incoming MQTT message, borrowed from the buffer given to [`Events::next`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Message<'a> {
+    /// The topic it was published on, escapes resolved.
+    pub topic: &'a str,
+    /// The payload, byte for byte as the modem delivered it.
+    pub payload: &'a [u8],
+}
+
+/// Something the modem said unasked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Event<'a> {
+    /// A message on a subscribed topic.
+    Message(Message<'a>),
+    /// An unsolicited `+MQTTSTATE:<n>`.
+    StateChanged(ConnectionState),
+    /// An unsolicited `+MQTTDISCONNECTED…` line.
+    Disconnected,
+    /// A boot banner: the modem restarted and forgot its settings.
+    Restarted,
+    /// Another unsolicited `+…` line, raw (cut to the buffer given to [`Events::next`]).
+    Unrecognised(&'a [u8]),
+    /// This many messages were lost before this point: the queue was full, their framing was
+    /// broken by noise, or they were larger than the ingress buffer. See [`crate::Stats`].
+    Dropped {
+        /// How many.
+        count: u32,
+    },
+    /// A message of `len` bytes (topic plus payload) did not fit the buffer given to
+    /// [`Events::next`] and was skipped.
+    TooLargeForBuffer {
+        /// Topic plus payload length.
+        len: usize,
+    },
+}
+
+const MESSAGE: u8 = 1;
+const STATE: u8 = 2;
+const DISCONNECTED: u8 = 3;
+const RESTARTED: u8 = 4;
+const UNRECOGNISED: u8 = 5;
+const DROPPED: u8 = 6;
+/// kind, topic length (u16), payload length (u16).
+const HEADER: usize = 5;
+
+/// The event pipe. Single producer (the runner), single consumer ([`Events`]).
+pub(crate) struct EventQueue<const N: usize> {
+    pipe: Pipe<CriticalSectionRawMutex, N>,
+}
+
+/// What happened to a frame the runner offered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Queued {
+    /// It was queued.
+    Yes,
+    /// No room: dropped.
+    Full,
+}
+
+impl<const N: usize> EventQueue<N> {
+    pub(crate) const fn new() -> Self {
+        Self { pipe: Pipe::new() }
+    }
+
+    /// Queues one frame if it fits whole, with a [`Event::Dropped`] frame first when
+    /// `unreported` losses are pending and there is room for both.
+    pub(crate) fn push(&self, kind: u8, a: &[u8], b: &[u8], unreported: &mut u32) -> Queued {
+        let size = HEADER + a.len() + b.len();
+        let lost_size = if *unreported > 0 { HEADER + 4 } else { 0 };
+        if a.len() > usize::from(u16::MAX)
+            || b.len() > usize::from(u16::MAX)
+            || self.pipe.free_capacity() < size + lost_size
+        {
+            return Queued::Full;
+        }
+        if *unreported > 0 {
+            self.write_frame(DROPPED, &unreported.to_le_bytes(), b"");
+            *unreported = 0;
+        }
+        self.write_frame(kind, a, b);
+        Queued::Yes
+    }
+
+    fn write_frame(&self, kind: u8, a: &[u8], b: &[u8]) {
+        // Lengths were checked to fit u16 by `push`.
+        let [a0, a1] = (a.len() as u16).to_le_bytes();
+        let [b0, b1] = (b.len() as u16).to_le_bytes();
+        for part in [&[kind, a0, a1, b0, b1][..], a, b] {
+            let mut rest = part;
+            // Room was checked; the pipe takes a wrapped write in two pieces.
+            while !rest.is_empty() {
+                match self.pipe.try_write(rest) {
+                    Ok(n) => rest = &rest[n..],
+                    Err(_) => return,
+                }
+            }
+        }
+    }
+
+    pub(crate) fn push_message(
+        &self,
+        topic: &[u8],
+        quoted: bool,
+        payload: &[u8],
+        unreported: &mut u32,
+    ) -> Option<Queued> {
+        let mut buf = [0u8; MAX_TOPIC_LEN];
+        let field = if quoted {
+            crate::parse::RawField::Quoted(topic)
+        } else {
+            crate::parse::RawField::Bare(topic)
+        };
+        let n = field.unescape_into(&mut buf)?;
+        core::str::from_utf8(&buf[..n]).ok()?;
+        Some(self.push(MESSAGE, &buf[..n], payload, unreported))
+    }
+
+    pub(crate) fn push_state(&self, state: ConnectionState, unreported: &mut u32) -> Queued {
+        let v = match state {
+            ConnectionState::Disconnected => 0,
+            ConnectionState::Connected => 1,
+        };
+        self.push(STATE, &[v], b"", unreported)
+    }
+
+    pub(crate) fn push_disconnected(&self, unreported: &mut u32) -> Queued {
+        self.push(DISCONNECTED, b"", b"", unreported)
+    }
+
+    pub(crate) fn push_restarted(&self, unreported: &mut u32) -> Queued {
+        self.push(RESTARTED, b"", b"", unreported)
+    }
+
+    pub(crate) fn push_unrecognised(&self, line: &[u8], unreported: &mut u32) -> Queued {
+        self.push(UNRECOGNISED, line, b"", unreported)
+    }
+
+    async fn read_exact(&self, mut buf: &mut [u8]) {
+        while !buf.is_empty() {
+            let n = self.pipe.read(buf).await;
+            buf = &mut buf[n..];
+        }
+    }
+
+    async fn skip(&self, mut n: usize) {
+        let mut scratch = [0u8; 32];
+        while n > 0 {
+            let take = n.min(scratch.len());
+            self.read_exact(&mut scratch[..take]).await;
+            n -= take;
+        }
+    }
+}
+
+/// The application's end of the event queue. There is exactly one, returned by
+/// [`crate::MqttModem::new`].
+pub struct Events<'a, const N: usize> {
+    queue: &'a EventQueue<N>,
+}
+
+impl<'a, const N: usize> Events<'a, N> {
+    pub(crate) fn new(queue: &'a EventQueue<N>) -> Self {
+        Self { queue }
+    }
+
+    /// Waits for the next event and copies it into `buf`, which should hold the largest topic
+    /// plus payload the application expects. Cancel-safe only between events: dropping this
+    /// future while a frame is half read loses the rest of that frame's framing, so await it to
+    /// completion (for example in its own task).
+    pub async fn next<'b>(&mut self, buf: &'b mut [u8]) -> Event<'b> {
+        let mut header = [0u8; HEADER];
+        self.queue.read_exact(&mut header).await;
+        let [kind, a0, a1, b0, b1] = header;
+        let a = usize::from(u16::from_le_bytes([a0, a1]));
+        let b = usize::from(u16::from_le_bytes([b0, b1]));
+        if a + b > buf.len() {
+            self.queue.skip(a + b).await;
+            return match kind {
+                UNRECOGNISED => Event::Unrecognised(&buf[..0]),
+                _ => Event::TooLargeForBuffer { len: a + b },
+            };
+        }
+        let buf = &mut buf[..a + b];
+        self.queue.read_exact(buf).await;
+        let buf: &'b [u8] = buf;
+        match kind {
+            MESSAGE => match core::str::from_utf8(&buf[..a]) {
+                Ok(topic) => Event::Message(Message {
+                    topic,
+                    payload: &buf[a..],
+                }),
+                // The runner only queues UTF-8 topics.
+                Err(_) => Event::Dropped { count: 1 },
+            },
+            STATE => Event::StateChanged(if buf.first() == Some(&1) {
+                ConnectionState::Connected
+            } else {
+                ConnectionState::Disconnected
+            }),
+            DISCONNECTED => Event::Disconnected,
+            RESTARTED => Event::Restarted,
+            UNRECOGNISED => Event::Unrecognised(buf),
+            _ => Event::Dropped {
+                count: buf
+                    .get(..4)
+                    .and_then(|b| b.try_into().ok())
+                    .map_or(0, u32::from_le_bytes),
+            },
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! All the memory the driver uses, in one caller-provided place.
+
+use core::cell::RefCell;
+
+use embassy_sync::blocking_mutex::Mutex;
+use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
+use embassy_sync::signal::Signal;
+use embassy_time::Instant;
+use heapless::{String, Vec};
+
+use crate::digest::Final;
+use crate::events::EventQueue;
+
+/// Every buffer of the driver, sized by the application:
+/// - `INGRESS`: the UART receive buffer; it must hold the largest incoming message to be
+///   delivered (its `+MQTTRECV` header plus payload). Larger ones are dropped and counted.
+/// - `RESPONSE`: the information lines of one command's answer (`AT+MQTTCONFIG?` is the
+///   longest); a longer answer fails with [`Error::ResponseTooLarge`](crate::Error).
+/// - `EVENTS`: the queue of incoming messages and events waiting for the application.
+///
+/// Put one in a `static` (for example with `static_cell`) and hand it to
+/// [`MqttModem::new`](crate::MqttModem::new). Commands are never buffered: their parameters
+/// stream from the caller's slices.
+pub struct Resources<const INGRESS: usize = 1152, const RESPONSE: usize = 256, const EVENTS: usize = 2048>
+{
+    pub(crate) ingress: [u8; INGRESS],
+    pub(crate) shared: Shared<RESPONSE, EVENTS>,
+}
+
+impl<const INGRESS: usize, const RESPONSE: usize, const EVENTS: usize>
+    Resources<INGRESS, RESPONSE, EVENTS>
+{
+    /// Empty resources, usable in a `static`.
+    pub const fn new() -> Self {
+        Self {
+            ingress: [0; INGRESS],
+            shared: Shared::new(),
+        }
+    }
+}
+
+impl<const INGRESS: usize, const RESPONSE: usize, const EVENTS: usize> Default
+    for Resources<INGRESS, RESPONSE, EVENTS>
+{
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Counters of everything the driver threw away, so that nothing is lost silently.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Stats {
+    /// Incoming messages and events dropped because the event queue was full.
+    pub dropped_queue_full: u32,
+    /// Incoming messages dropped because noise broke their framing (prefix, topic, length).
+    pub dropped_broken: u32,
+    /// Incoming messages dropped because they were larger than the ingress buffer.
+    pub dropped_oversized: u32,
+    /// Final results that arrived when no command was waiting (late answers after a timeout).
+    pub stale_responses: u32,
+    /// Bytes of noise or stray lines discarded.
+    pub discarded_bytes: u32,
+    /// Serial read errors.
+    pub read_errors: u32,
+}
+
+/// A final result, owned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    Ok,
+    Error,
+    Cme(u16),
+    CmeText(String<32>),
+    Ext(u16),
+}
+
+impl From<&Final<'_>> for Outcome {
+    fn from(f: &Final<'_>) -> Self {
+        match *f {
+            Final::Ok => Self::Ok,
+            Final::Error => Self::Error,
+            Final::Cme(n) => Self::Cme(n),
+            Final::CmeText(t) => {
+                let mut s = String::new();
+                for c in core::str::from_utf8(t).unwrap_or("?").chars() {
+                    if s.push(c).is_err() {
+                        break;
+                    }
+                }
+                Self::CmeText(s)
+            }
+            Final::Ext(n) => Self::Ext(n),
+        }
+    }
+}
+
+/// The response slot: what the runner fills and the client reads.
+pub(crate) struct Slot<const N: usize> {
+    /// The information-line prefix of the command waiting, if one is.
+    pub pending: Option<&'static [u8]>,
+    pub info: Vec<u8, N>,
+    pub overflow: bool,
+    pub outcome: Option<Outcome>,
+    pub last_rx: Instant,
+    pub stats: Stats,
+    /// Losses not yet reported through an [`Event::Dropped`](crate::Event).
+    pub unreported: u32,
+}
+
+/// The state the client and the runner share.
+pub(crate) struct Shared<const RESPONSE: usize, const EVENTS: usize> {
+    pub slot: Mutex<CriticalSectionRawMutex, RefCell<Slot<RESPONSE>>>,
+    pub done: Signal<CriticalSectionRawMutex, ()>,
+    pub events: EventQueue<EVENTS>,
+}
+
+impl<const R: usize, const E: usize> Shared<R, E> {
+    const fn new() -> Self {
+        Self {
+            slot: Mutex::new(RefCell::new(Slot {
+                pending: None,
+                info: Vec::new(),
+                overflow: false,
+                outcome: None,
+                last_rx: Instant::from_ticks(0),
+                stats: Stats {
+                    dropped_queue_full: 0,
+                    dropped_broken: 0,
+                    dropped_oversized: 0,
+                    stale_responses: 0,
+                    discarded_bytes: 0,
+                    read_errors: 0,
+                },
+                unreported: 0,
+            })),
+            done: Signal::new(),
+            events: EventQueue::new(),
+        }
+    }
+
+    /// Runs `f` on the slot under the lock.
+    pub fn with<T>(&self, f: impl FnOnce(&mut Slot<R>) -> T) -> T {
+        self.slot.lock(|s| f(&mut s.borrow_mut()))
+    }
+
+    /// A command is about to be written: clear the slot and wait for its answer.
+    pub fn begin(&self, prefix: &'static [u8]) {
+        self.with(|s| {
+            s.pending = Some(prefix);
+            s.info.clear();
+            s.overflow = false;
+            s.outcome = None;
+        });
+        self.done.reset();
+    }
+
+    /// The command gave up (timeout, cancellation): answers from now on are stale.
+    pub fn abandon(&self) {
+        self.with(|s| s.pending = None);
+    }
+}

@@ -1,0 +1,150 @@
+//! The ingress task: reads the UART, digests, and hands out responses and events.
+
+use embassy_time::{Instant, Timer};
+use embedded_io_async::Read;
+
+use crate::command::Urc;
+use crate::digest::{Ingress, Output};
+use crate::events::Queued;
+use crate::fmt::{debug, warning};
+use crate::resources::{Outcome, Shared, Slot};
+
+/// Owns the UART's receive half. Spawn [`Runner::run`] once, in its own task; it never returns.
+pub struct Runner<'a, R, const RESPONSE: usize, const EVENTS: usize> {
+    reader: R,
+    ingress: Ingress<'a>,
+    shared: &'a Shared<RESPONSE, EVENTS>,
+}
+
+impl<'a, R: Read, const RESPONSE: usize, const EVENTS: usize> Runner<'a, R, RESPONSE, EVENTS> {
+    pub(crate) fn new(reader: R, buf: &'a mut [u8], shared: &'a Shared<RESPONSE, EVENTS>) -> Self {
+        Self {
+            reader,
+            ingress: Ingress::new(buf),
+            shared,
+        }
+    }
+
+    /// Reads and dispatches forever.
+    pub async fn run(mut self) -> ! {
+        loop {
+            self.step().await;
+        }
+    }
+
+    /// Digests what is buffered, then waits for one read.
+    pub(crate) async fn step(&mut self) {
+        self.drain(false);
+        if self.ingress.space().is_empty() {
+            self.drain(true);
+        }
+        match self.reader.read(self.ingress.space()).await {
+            Ok(0) => Timer::after_millis(1).await,
+            Ok(n) => {
+                let dropped = self.ingress.commit(n);
+                self.shared.with(|s| {
+                    s.last_rx = Instant::now();
+                    s.stats.discarded_bytes = s.stats.discarded_bytes.saturating_add(dropped as u32);
+                });
+            }
+            Err(e) => {
+                let _kind = embedded_io::Error::kind(&e);
+                warning!("serial read error {:?}", _kind);
+                self.shared.with(|s| s.stats.read_errors = s.stats.read_errors.saturating_add(1));
+                Timer::after_millis(1).await;
+            }
+        }
+    }
+
+    fn drain(&mut self, full: bool) {
+        loop {
+            let pending = self.shared.with(|s| s.pending);
+            let Some(out) = self.ingress.next(pending, full) else {
+                return;
+            };
+            dispatch(self.shared, out);
+            if full {
+                // One forced judgement frees space; go back to reading.
+                return;
+            }
+        }
+    }
+}
+
+fn dispatch<const R: usize, const E: usize>(shared: &Shared<R, E>, out: Output<'_>) {
+    match out {
+        Output::Echo => {}
+        Output::Info(line) => shared.with(|s| {
+            if s.pending.is_some() && s.outcome.is_none() {
+                let fits = s.info.len() + line.len() + 2 <= R;
+                if fits {
+                    let _ = s.info.extend_from_slice(line);
+                    let _ = s.info.extend_from_slice(b"\r\n");
+                } else {
+                    s.overflow = true;
+                }
+            }
+        }),
+        Output::Final(f) => {
+            let delivered = shared.with(|s| {
+                if s.pending.is_some() && s.outcome.is_none() {
+                    s.outcome = Some(Outcome::from(&f));
+                    true
+                } else {
+                    s.stats.stale_responses = s.stats.stale_responses.saturating_add(1);
+                    false
+                }
+            });
+            if delivered {
+                shared.done.signal(());
+            } else {
+                debug!("stale final result discarded");
+            }
+        }
+        Output::Urc(urc) => shared.with(|s| {
+            let unreported = &mut s.unreported;
+            let queued = match urc {
+                Urc::Message {
+                    topic,
+                    quoted,
+                    payload,
+                } => match shared.events.push_message(topic, quoted, payload, unreported) {
+                    Some(q) => q,
+                    None => {
+                        lost(s, |st| &mut st.dropped_broken);
+                        return;
+                    }
+                },
+                Urc::State(state) => shared.events.push_state(state, unreported),
+                Urc::Disconnected => shared.events.push_disconnected(unreported),
+                Urc::Restarted => shared.events.push_restarted(unreported),
+                Urc::Unrecognised(line) => shared.events.push_unrecognised(line, unreported),
+            };
+            if queued == Queued::Full {
+                lost(s, |st| &mut st.dropped_queue_full);
+            }
+        }),
+        Output::Discarded {
+            bytes,
+            broken_message,
+            oversized,
+        } => shared.with(|s| {
+            s.stats.discarded_bytes = s.stats.discarded_bytes.saturating_add(bytes as u32);
+            if broken_message {
+                lost(s, |st| &mut st.dropped_broken);
+            } else if oversized {
+                lost(s, |st| &mut st.dropped_oversized);
+            } else if s.pending.is_some() && s.outcome.is_none() && bytes > 0 {
+                // An overlong line while a command waits is part of its answer.
+                s.overflow |= bytes >= R;
+            }
+        }),
+    }
+}
+
+/// Counts a lost message in `counter` and in the losses to report.
+fn lost<const R: usize>(s: &mut Slot<R>, counter: impl FnOnce(&mut crate::Stats) -> &mut u32) {
+    let c = counter(&mut s.stats);
+    *c = c.saturating_add(1);
+    s.unreported = s.unreported.saturating_add(1);
+}

@@ -9,6 +9,7 @@
 use embassy_time::{Duration, Instant, Timer, with_timeout};
 use embedded_io_async::{Read, Write};
 
+use crate::command::ModemCommand;
 use crate::command::config::SetConfig;
 use crate::command::config::responses::StoredConfig;
 use crate::command::config::types::Config;
@@ -25,7 +26,6 @@ use crate::command::subscribe::responses::Subscriptions;
 use crate::command::subscribe::{GetSubscriptions, Subscribe, Unsubscribe};
 use crate::command::tls::types::{CertEncoding, CertKind};
 use crate::command::tls::{GetTls, SetTls};
-use crate::command::ModemCommand;
 use crate::error::{Error, MqttCode};
 use crate::events::Events;
 use crate::parse::mqtt_code;

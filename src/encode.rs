@@ -134,18 +134,22 @@ impl<'a> Line<'a> {
                 Piece::Bytes(b) => b,
                 Piece::Int(v) => format_int(v, &mut digits),
             };
-            if bytes.len() > batch.len() - used {
+            let direct = bytes.len() >= DIRECT;
+            if (direct || bytes.len() > batch.len() - used) && used > 0 {
                 w.write_all(&batch[..used]).await?;
                 used = 0;
             }
-            if bytes.len() >= DIRECT {
+            if direct {
                 w.write_all(bytes).await?;
             } else {
                 batch[used..used + bytes.len()].copy_from_slice(bytes);
                 used += bytes.len();
             }
         }
-        w.write_all(&batch[..used]).await
+        if used > 0 {
+            w.write_all(&batch[..used]).await?;
+        }
+        Ok(())
     }
 }
 

@@ -149,7 +149,10 @@ mod tests {
     #[test]
     fn prefix_with_and_without_space() {
         assert_eq!(after_prefix(b"+CFUN: 1", b"+CFUN"), Some(&b"1"[..]));
-        assert_eq!(after_prefix(b"+MQTTSTATE:1", b"+MQTTSTATE"), Some(&b"1"[..]));
+        assert_eq!(
+            after_prefix(b"+MQTTSTATE:1", b"+MQTTSTATE"),
+            Some(&b"1"[..])
+        );
         assert_eq!(after_prefix(b"+MQTTSTATEX:1", b"+MQTTSTATE"), None);
     }
 

@@ -21,8 +21,11 @@ use crate::events::EventQueue;
 /// Put one in a `static` (for example with `static_cell`) and hand it to
 /// [`MqttModem::new`](crate::MqttModem::new). Commands are never buffered: their parameters
 /// stream from the caller's slices.
-pub struct Resources<const INGRESS: usize = 1152, const RESPONSE: usize = 256, const EVENTS: usize = 2048>
-{
+pub struct Resources<
+    const INGRESS: usize = 1152,
+    const RESPONSE: usize = 256,
+    const EVENTS: usize = 2048,
+> {
     pub(crate) ingress: [u8; INGRESS],
     pub(crate) shared: Shared<RESPONSE, EVENTS>,
 }

@@ -44,13 +44,15 @@ impl<'a, R: Read, const RESPONSE: usize, const EVENTS: usize> Runner<'a, R, RESP
                 let dropped = self.ingress.commit(n);
                 self.shared.with(|s| {
                     s.last_rx = Instant::now();
-                    s.stats.discarded_bytes = s.stats.discarded_bytes.saturating_add(dropped as u32);
+                    s.stats.discarded_bytes =
+                        s.stats.discarded_bytes.saturating_add(dropped as u32);
                 });
             }
             Err(e) => {
                 let _kind = embedded_io::Error::kind(&e);
                 warning!("serial read error {:?}", _kind);
-                self.shared.with(|s| s.stats.read_errors = s.stats.read_errors.saturating_add(1));
+                self.shared
+                    .with(|s| s.stats.read_errors = s.stats.read_errors.saturating_add(1));
                 Timer::after_millis(1).await;
             }
         }
@@ -108,7 +110,10 @@ fn dispatch<const R: usize, const E: usize>(shared: &Shared<R, E>, out: Output<'
                     topic,
                     quoted,
                     payload,
-                } => match shared.events.push_message(topic, quoted, payload, unreported) {
+                } => match shared
+                    .events
+                    .push_message(topic, quoted, payload, unreported)
+                {
                     Some(q) => q,
                     None => {
                         lost(s, |st| &mut st.dropped_broken);

@@ -26,7 +26,13 @@ impl<'a> SetConfig<'a> {
     /// Validates every field; nothing is written for a refused config.
     pub fn new(config: &Config<'a>) -> Result<Self, Error> {
         let quoted = config.quoting == Quoting::Quoted;
-        check_string(Field::Host, config.host.as_bytes(), MAX_HOST_LEN, false, quoted)?;
+        check_string(
+            Field::Host,
+            config.host.as_bytes(),
+            MAX_HOST_LEN,
+            false,
+            quoted,
+        )?;
         if config.port == 0 {
             return Err(Error::invalid(Field::Port, Invalid::OutOfRange));
         }

@@ -138,10 +138,19 @@ mod tests {
         assert_eq!(h.topic, RawField::Bare(b"bare/t"));
         assert_eq!(parse_header(b"+MQTTRE"), Err(HeaderError::Incomplete));
         assert_eq!(parse_header(b"+MQTTRECV:\"t"), Err(HeaderError::Incomplete));
-        assert_eq!(parse_header(b"+MQTTRECV:\"t\",12"), Err(HeaderError::Incomplete));
-        assert_eq!(parse_header(b"+MQTTRECV:\"t\",1x,"), Err(HeaderError::Invalid));
+        assert_eq!(
+            parse_header(b"+MQTTRECV:\"t\",12"),
+            Err(HeaderError::Incomplete)
+        );
+        assert_eq!(
+            parse_header(b"+MQTTRECV:\"t\",1x,"),
+            Err(HeaderError::Invalid)
+        );
         assert_eq!(parse_header(b"+MQTTRECV:\"t\"x"), Err(HeaderError::Invalid));
-        assert_eq!(parse_header(b"+MQTTRECV:\"t\",1234567,"), Err(HeaderError::Invalid));
+        assert_eq!(
+            parse_header(b"+MQTTRECV:\"t\",1234567,"),
+            Err(HeaderError::Invalid)
+        );
         assert_eq!(parse_header(b"+MQTTRECV:,1,x"), Err(HeaderError::Invalid));
     }
 }

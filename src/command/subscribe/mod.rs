@@ -76,7 +76,13 @@ hand_encoded!(
 /// A topic filter: non-empty, within length, no CR/LF/NUL; `+` only as a whole level, `#`
 /// only as the whole last level.
 pub(crate) fn check_filter(filter: &str) -> Result<(), Error> {
-    check_string(Field::TopicFilter, filter.as_bytes(), MAX_TOPIC_LEN, false, true)?;
+    check_string(
+        Field::TopicFilter,
+        filter.as_bytes(),
+        MAX_TOPIC_LEN,
+        false,
+        true,
+    )?;
     let mut levels = filter.split('/').peekable();
     while let Some(level) = levels.next() {
         let last = levels.peek().is_none();
@@ -86,7 +92,10 @@ pub(crate) fn check_filter(filter: &str) -> Result<(), Error> {
             _ => !level.contains(['+', '#']),
         };
         if !ok {
-            return Err(Error::invalid(Field::TopicFilter, Invalid::MisplacedWildcard));
+            return Err(Error::invalid(
+                Field::TopicFilter,
+                Invalid::MisplacedWildcard,
+            ));
         }
     }
     Ok(())

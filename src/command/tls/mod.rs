@@ -28,7 +28,11 @@ impl<'a> SetTls<'a> {
     const LINE_PREFIX: &'static [u8] = b"AT+MQTTTLS=";
 
     /// TLS on, uploading `content` (PEM text, at most 1536 bytes, no NUL).
-    pub fn upload(kind: CertKind, content: &'a [u8], encoding: CertEncoding) -> Result<Self, Error> {
+    pub fn upload(
+        kind: CertKind,
+        content: &'a [u8],
+        encoding: CertEncoding,
+    ) -> Result<Self, Error> {
         if content.is_empty() {
             return Err(Error::invalid(Field::Certificate, Invalid::Empty));
         }
@@ -83,7 +87,14 @@ impl<'a> SetTls<'a> {
     }
 }
 
-hand_encoded!(SetTls, NoResponse, b"+MQTTTLS", code = true, timeout_ms = 5000, parse = parse_nothing);
+hand_encoded!(
+    SetTls,
+    NoResponse,
+    b"+MQTTTLS",
+    code = true,
+    timeout_ms = 5000,
+    parse = parse_nothing
+);
 
 /// `AT+MQTTTLS?`: reads whether TLS is on.
 #[derive(Debug, Clone, AtatCmd)]

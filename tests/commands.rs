@@ -1,0 +1,378 @@
+//! Every command form: the exact bytes written, and the exact replies of the manual parsed.
+
+mod common;
+
+use common::{ex, run};
+use mqtt_modem::command::ModemCommand;
+use mqtt_modem::command::config::{GetConfig, TestConfig};
+use mqtt_modem::command::general::types::{ErrorReporting, FunctionalityLevel};
+use mqtt_modem::command::general::{
+    At, EchoOff, EchoOn, GetFunctionality, GetManufacturer, GetModel, GetRevision,
+    SetErrorReporting, SetFunctionality,
+};
+use mqtt_modem::command::publish::TestPublish;
+use mqtt_modem::command::session::GetState;
+use mqtt_modem::command::subscribe::{GetSubscriptions, TestSubscribe};
+use mqtt_modem::command::tls::{GetTls, TestTls};
+use mqtt_modem::{Config, ConnectionState, Qos, Quoting, Tls};
+
+const OK: &[u8] = b"\r\nOK\r\n";
+
+/// Sends one command and returns its answer, checking the one line it wrote.
+fn one<C: ModemCommand>(cmd: C, line: &[u8], reply: &[u8]) -> C::Response
+where
+    C::Response: std::fmt::Debug,
+{
+    run(vec![ex(line, reply)], 64, async |m, _, _| {
+        m.send(&cmd).await.unwrap()
+    })
+}
+
+#[test]
+fn bring_up_commands() {
+    one(At, b"AT\r", OK);
+    one(EchoOff, b"ATE0\r", OK);
+    one(EchoOn, b"ATE1\r", OK);
+    one(
+        SetErrorReporting {
+            mode: ErrorReporting::Numeric,
+        },
+        b"AT+CMEE=1\r",
+        OK,
+    );
+    one(
+        SetFunctionality {
+            fun: FunctionalityLevel::Full,
+        },
+        b"AT+CFUN=1\r",
+        OK,
+    );
+    // `+CFUN: 1` has a space after the colon, unlike the MQTT lines.
+    let f = one(
+        GetFunctionality,
+        b"AT+CFUN?\r",
+        b"\r\n+CFUN: 1\r\n\r\nOK\r\n",
+    );
+    assert_eq!(f.fun, 1);
+    assert_eq!(
+        one(GetManufacturer, b"AT+CGMI\r", b"\r\nucchip\r\n\r\nOK\r\n").id,
+        "ucchip"
+    );
+    assert_eq!(
+        one(GetModel, b"AT+CGMM\r", b"\r\n8088\r\n\r\nOK\r\n").id,
+        "8088"
+    );
+    assert_eq!(
+        one(GetRevision, b"AT+CGMR\r", b"\r\nV1.0.3\r\n\r\nOK\r\n").id,
+        "V1.0.3"
+    );
+}
+
+#[test]
+fn init_sequence() {
+    run(
+        vec![
+            // Echo still on for the first two: the digester skips the echoed line.
+            ex(b"AT\r", b"AT\r\r\nOK\r\n"),
+            ex(b"ATE0\r", b"ATE0\r\r\nOK\r\n"),
+            ex(b"AT+CMEE=1\r", OK),
+            ex(b"AT+CFUN=1\r", OK),
+        ],
+        64,
+        async |m, _, _| m.init().await.unwrap(),
+    );
+}
+
+#[test]
+fn identify() {
+    let id = run(
+        vec![
+            ex(b"AT+CGMI\r", b"\r\nucchip\r\n\r\nOK\r\n"),
+            ex(b"AT+CGMM\r", b"\r\n8088\r\n\r\nOK\r\n"),
+            ex(b"AT+CGMR\r", b"\r\nUC8088_V2\r\n\r\nOK\r\n"),
+        ],
+        64,
+        async |m, _, _| m.identify().await.unwrap(),
+    );
+    assert_eq!(
+        (
+            id.manufacturer.as_str(),
+            id.model.as_str(),
+            id.revision.as_str()
+        ),
+        ("ucchip", "8088", "UC8088_V2")
+    );
+}
+
+/// The manual's OneNET example, sent the manual's way (unquoted).
+const ONENET_PASSWORD: &str = "version=2018-10-31&res=products%2F431671%2Fdevices%2FMQTT002&et=1635216369&method=md5&sign=UJyDU%2FI3%2FVGCJFjUHhBAXw%3D%3D";
+
+#[test]
+fn config_unquoted_matches_manual_example() {
+    let cfg = Config::new("183.230.40.16", 8883, "MQTT002")
+        .keepalive(60)
+        .credentials("431671", ONENET_PASSWORD)
+        .quoting(Quoting::Unquoted);
+    let line = format!("AT+MQTTCONFIG=183.230.40.16,8883,MQTT002,1,60,431671,{ONENET_PASSWORD}\r");
+    run(vec![ex(line.as_bytes(), OK)], 64, async |m, _, _| {
+        m.configure(&cfg).await.unwrap()
+    });
+}
+
+#[test]
+fn config_quoted_by_default_escapes() {
+    let cfg = Config::new("broker.local", 1883, "dev\"1")
+        .clean_session(false)
+        .keepalive(30)
+        .credentials("u,ser", "p\\w");
+    run(
+        vec![ex(
+            b"AT+MQTTCONFIG=\"broker.local\",1883,\"dev\\\"1\",0,30,\"u,ser\",\"p\\\\w\"\r",
+            OK,
+        )],
+        64,
+        async |m, _, _| m.configure(&cfg).await.unwrap(),
+    );
+}
+
+#[test]
+fn config_query_reads_manual_example() {
+    let reply = format!(
+        "\r\n+MQTTCONFIG:183.230.40.16,8883,MQTT002,1,60,431671,{ONENET_PASSWORD}\r\n\r\nOK\r\n"
+    );
+    let c = one(GetConfig, b"AT+MQTTCONFIG?\r", reply.as_bytes());
+    assert_eq!(c.host, "183.230.40.16");
+    assert_eq!(c.port, 8883);
+    assert_eq!(c.client_id, "MQTT002");
+    assert!(c.clean_session);
+    assert_eq!(c.keepalive_s, 60);
+    assert_eq!(c.username, "431671");
+    assert_eq!(c.password, ONENET_PASSWORD);
+    assert!(
+        !format!("{c:?}").contains("sign="),
+        "Debug shows the password"
+    );
+}
+
+#[test]
+fn config_query_password_with_commas() {
+    let c = one(
+        GetConfig,
+        b"AT+MQTTCONFIG?\r",
+        b"\r\n+MQTTCONFIG:h,1,id,0,5,u,a,b,c\r\n\r\nOK\r\n",
+    );
+    assert_eq!(c.password, "a,b,c");
+    assert!(!c.clean_session);
+}
+
+#[test]
+fn config_test_form() {
+    let s = one(
+        TestConfig,
+        b"AT+MQTTCONFIG=?\r",
+        b"\r\n+MQTTCONFIG:<url>,<port>,<clientid>,(0-1),<keepalive>,<username>,<password>\r\n\r\nOK\r\n",
+    );
+    assert_eq!(
+        s.text,
+        "<url>,<port>,<clientid>,(0-1),<keepalive>,<username>,<password>"
+    );
+}
+
+#[test]
+fn tls_upload_escapes_newlines_and_sizes_as_given() {
+    let pem = b"-----BEGIN CERTIFICATE-----\nMIIB\"x\\y\n-----END CERTIFICATE-----\n";
+    let mut line = b"AT+MQTTTLS=1,0,\"-----BEGIN CERTIFICATE-----\\nMIIB\\\"x\\\\y\\n-----END CERTIFICATE-----\\n\",".to_vec();
+    line.extend_from_slice(format!("{}\r", pem.len()).as_bytes());
+    run(vec![ex(&line, OK)], 64, async |m, _, _| {
+        m.set_tls(Tls::RootCa(pem)).await.unwrap()
+    });
+}
+
+#[test]
+fn tls_client_cert_key_and_off() {
+    run(
+        vec![
+            ex(b"AT+MQTTTLS=1,1,\"CERT\\n\",5\r", OK),
+            ex(b"AT+MQTTTLS=1,2,\"KEY\\r\\n\",5\r", OK),
+            ex(b"AT+MQTTTLS=0,0,\"\",0\r", OK),
+        ],
+        64,
+        async |m, _, _| {
+            m.set_tls(Tls::ClientCert(b"CERT\n")).await.unwrap();
+            m.set_tls(Tls::ClientKey(b"KEY\r\n")).await.unwrap();
+            m.set_tls(Tls::Off).await.unwrap();
+        },
+    );
+}
+
+#[test]
+fn tls_stripped_newlines_option() {
+    let opts = mqtt_modem::Options {
+        cert_encoding: mqtt_modem::CertEncoding::StrippedNewlines,
+        ..Default::default()
+    };
+    common::run_with(
+        vec![ex(b"AT+MQTTTLS=1,0,\"ABCD\",4\r", OK)],
+        64,
+        opts,
+        async |m, _, _| m.set_tls(Tls::RootCa(b"AB\r\nCD\n")).await.unwrap(),
+    );
+}
+
+#[test]
+fn tls_query_and_test_forms() {
+    assert!(one(GetTls, b"AT+MQTTTLS?\r", b"\r\n+MQTTTLS:1\r\n\r\nOK\r\n").enabled());
+    assert!(!one(GetTls, b"AT+MQTTTLS?\r", b"\r\n+MQTTTLS:0\r\n\r\nOK\r\n").enabled());
+    let s = one(
+        TestTls,
+        b"AT+MQTTTLS=?\r",
+        b"\r\n+MQTTTLS:(0-1),<type>,<cert file content>,<cert file size>\r\n\r\nOK\r\n",
+    );
+    assert_eq!(s.text, "(0-1),<type>,<cert file content>,<cert file size>");
+}
+
+#[test]
+fn tls_certificate_1536_bytes_streams() {
+    let pem = vec![b'A'; 1536];
+    let mut line = b"AT+MQTTTLS=1,0,\"".to_vec();
+    line.extend_from_slice(&pem);
+    line.extend_from_slice(b"\",1536\r");
+    run(vec![ex(&line, OK)], 64, async |m, _, _| {
+        m.set_tls(Tls::RootCa(&pem)).await.unwrap()
+    });
+}
+
+#[test]
+fn connect_manual_example() {
+    run(
+        vec![ex(b"AT+MQTTCONNECT\r", b"\r\n+MQTTCONNECT:0\r\n\r\nOK\r\n")],
+        64,
+        async |m, _, _| m.connect().await.unwrap(),
+    );
+}
+
+#[test]
+fn state_manual_example() {
+    let s = run(
+        vec![
+            ex(b"AT+MQTTSTATE\r", b"\r\n+MQTTSTATE:1\r\n\r\nOK\r\n"),
+            ex(b"AT+MQTTSTATE\r", b"\r\n+MQTTSTATE:0\r\n\r\nOK\r\n"),
+        ],
+        64,
+        async |m, _, _| (m.state().await.unwrap(), m.state().await.unwrap()),
+    );
+    assert_eq!(
+        s,
+        (ConnectionState::Connected, ConnectionState::Disconnected)
+    );
+}
+
+#[test]
+fn disconnect() {
+    run(vec![ex(b"AT+MQTTDISCONNECT\r", OK)], 64, async |m, _, _| {
+        m.disconnect().await.unwrap()
+    });
+}
+
+#[test]
+fn publish_manual_example() {
+    let json = br#"{"id":123,"dp":{"temperatrue":[{"v":35,}],"power":[{"v":61,}]}}"#;
+    run(
+        vec![ex(
+            br#"AT+MQTTPUB="$sys/431671/MQTT002/dp/post/json",1,0,"{\"id\":123,\"dp\":{\"temperatrue\":[{\"v\":35,}],\"power\":[{\"v\":61,}]}}""#
+                .iter()
+                .copied()
+                .chain(*b"\r")
+                .collect::<Vec<_>>()
+                .as_slice(),
+            OK,
+        )],
+        64,
+        async |m, _, _| {
+            m.publish("$sys/431671/MQTT002/dp/post/json", json, Qos::AtLeastOnce, false)
+                .await
+                .unwrap()
+        },
+    );
+}
+
+#[test]
+fn publish_qos_retain_and_1k_payload() {
+    let payload = vec![b'x'; 1024];
+    let mut big = b"AT+MQTTPUB=\"t/big\",2,1,\"".to_vec();
+    big.extend_from_slice(&payload);
+    big.extend_from_slice(b"\"\r");
+    run(
+        vec![ex(b"AT+MQTTPUB=\"t\",0,1,\"\"\r", OK), ex(&big, OK)],
+        7,
+        async |m, _, _| {
+            m.publish("t", b"", Qos::AtMostOnce, true).await.unwrap();
+            m.publish("t/big", &payload, Qos::ExactlyOnce, true)
+                .await
+                .unwrap();
+        },
+    );
+}
+
+#[test]
+fn publish_test_form_with_semicolon() {
+    let s = one(
+        TestPublish,
+        b"AT+MQTTPUB=?\r",
+        b"\r\n+MQTTPUB:<topic>,(0-2),(0-1);<message>\r\n\r\nOK\r\n",
+    );
+    assert_eq!(s.text, "<topic>,(0-2),(0-1);<message>");
+}
+
+#[test]
+fn subscribe_manual_example_and_unsubscribe() {
+    run(
+        vec![
+            ex(b"AT+MQTTSUB=\"topic1\",1\r", OK),
+            ex(b"AT+MQTTSUB=\"a/+/c/#\",0\r", OK),
+            ex(b"AT+MQTTUNSUB=\"topic1\"\r", OK),
+        ],
+        64,
+        async |m, _, _| {
+            m.subscribe("topic1", Qos::AtLeastOnce).await.unwrap();
+            m.subscribe("a/+/c/#", Qos::AtMostOnce).await.unwrap();
+            m.unsubscribe("topic1").await.unwrap();
+        },
+    );
+}
+
+#[test]
+fn subscription_query_lists_every_line() {
+    let subs = one(
+        GetSubscriptions::<4, 32>,
+        b"AT+MQTTSUB?\r",
+        b"\r\n+MQTTSUB:\"topic1\",1\r\n+MQTTSUB:bare/#,0\r\n\r\nOK\r\n",
+    );
+    assert_eq!(subs.len(), 2);
+    assert_eq!(
+        (subs[0].filter.as_str(), subs[0].qos),
+        ("topic1", Qos::AtLeastOnce)
+    );
+    assert_eq!(
+        (subs[1].filter.as_str(), subs[1].qos),
+        ("bare/#", Qos::AtMostOnce)
+    );
+    let none = one(GetSubscriptions::<4, 32>, b"AT+MQTTSUB?\r", OK);
+    assert!(none.is_empty());
+}
+
+#[test]
+fn subscribe_test_form() {
+    let s = one(
+        TestSubscribe,
+        b"AT+MQTTSUB=?\r",
+        b"\r\n+MQTTSUB:<topic>,(0-2)\r\n\r\nOK\r\n",
+    );
+    assert_eq!(s.text, "<topic>,(0-2)");
+}
+
+#[test]
+fn query_state_via_send() {
+    let s = one(GetState, b"AT+MQTTSTATE\r", b"+MQTTSTATE:1\r\nOK\r\n");
+    assert_eq!(s.state, ConnectionState::Connected);
+}

@@ -1,0 +1,173 @@
+//! A scripted modem behind a `mockall` mock of `embedded_io_async::{Read, Write}`.
+//!
+//! The writer mock records every byte the driver writes. When a line (ending in CR) is
+//! complete, the next scripted exchange is checked against it and its reply is queued for the
+//! reader mock, which hands it out in chunks of a chosen size.
+#![allow(dead_code)]
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use embedded_io::ErrorKind;
+use mqtt_modem::{Events, MqttModem, Options, Resources, Runner};
+
+mockall::mock! {
+    pub Uart {}
+    impl embedded_io_async::ErrorType for Uart {
+        type Error = ErrorKind;
+    }
+    impl embedded_io_async::Read for Uart {
+        async fn read(&mut self, buf: &mut [u8]) -> Result<usize, ErrorKind>;
+    }
+    impl embedded_io_async::Write for Uart {
+        async fn write(&mut self, buf: &[u8]) -> Result<usize, ErrorKind>;
+        async fn flush(&mut self) -> Result<(), ErrorKind>;
+    }
+}
+
+/// What the scripted modem does with a line.
+#[derive(Clone)]
+pub struct Exchange {
+    pub line: Vec<u8>,
+    pub reply: Vec<u8>,
+}
+
+/// `line` is what the driver must write (CR included); `reply` what the modem answers.
+pub fn ex(line: &[u8], reply: &[u8]) -> Exchange {
+    Exchange {
+        line: line.to_vec(),
+        reply: reply.to_vec(),
+    }
+}
+
+#[derive(Default)]
+pub struct State {
+    pub sent: Vec<u8>,
+    line_start: usize,
+    pub script: VecDeque<Exchange>,
+    pub rx: VecDeque<u8>,
+    pub mismatches: Vec<String>,
+}
+
+#[derive(Clone, Default)]
+pub struct Wire(pub Arc<Mutex<State>>);
+
+impl Wire {
+    pub fn new(script: Vec<Exchange>) -> Self {
+        let w = Wire::default();
+        w.0.lock().unwrap().script = script.into();
+        w
+    }
+
+    /// Bytes the modem sends unasked, right now.
+    pub fn inject(&self, bytes: &[u8]) {
+        self.0.lock().unwrap().rx.extend(bytes);
+    }
+
+    pub fn sent(&self) -> Vec<u8> {
+        self.0.lock().unwrap().sent.clone()
+    }
+
+    /// Panics (in the test, not the mock) if the script was not followed to the end.
+    pub fn assert_done(&self) {
+        let s = self.0.lock().unwrap();
+        assert!(
+            s.mismatches.is_empty(),
+            "wire mismatches: {:?}",
+            s.mismatches
+        );
+        assert!(
+            s.script.is_empty(),
+            "unsent exchanges left: {:?}",
+            s.script
+                .iter()
+                .map(|e| String::from_utf8_lossy(&e.line).into_owned())
+                .collect::<Vec<_>>()
+        );
+    }
+
+    /// The writer half: records bytes and plays the script.
+    pub fn writer(&self) -> MockUart {
+        let mut m = MockUart::new();
+        let state = self.0.clone();
+        m.expect_write().returning(move |buf| {
+            let mut s = state.lock().unwrap();
+            s.sent.extend_from_slice(buf);
+            while let Some(cr) = s.sent[s.line_start..].iter().position(|&b| b == b'\r') {
+                let end = s.line_start + cr + 1;
+                let line = s.sent[s.line_start..end].to_vec();
+                s.line_start = end;
+                match s.script.pop_front() {
+                    Some(e) if e.line == line => s.rx.extend(e.reply),
+                    Some(e) => {
+                        let msg = format!(
+                            "expected {:?}, driver wrote {:?}",
+                            String::from_utf8_lossy(&e.line),
+                            String::from_utf8_lossy(&line)
+                        );
+                        s.mismatches.push(msg);
+                    }
+                    None => s.mismatches.push(format!(
+                        "unscripted line {:?}",
+                        String::from_utf8_lossy(&line)
+                    )),
+                }
+            }
+            Ok(buf.len())
+        });
+        m.expect_flush().returning(|| Ok(()));
+        m
+    }
+
+    /// The reader half, handing out at most `chunk` bytes per read.
+    pub fn reader(&self, chunk: usize) -> MockUart {
+        let mut m = MockUart::new();
+        let state = self.0.clone();
+        m.expect_read().returning(move |buf| {
+            let mut s = state.lock().unwrap();
+            let n = s.rx.len().min(buf.len()).min(chunk);
+            for b in buf.iter_mut().take(n) {
+                *b = s.rx.pop_front().unwrap();
+            }
+            Ok(n)
+        });
+        m
+    }
+}
+
+pub type Modem<'a> = MqttModem<'a, MockUart, 256, 2048>;
+
+/// Runs `body` with a modem over a scripted wire, the runner alongside, and checks the script
+/// was followed. Returns what `body` returned.
+pub fn run<T>(
+    script: Vec<Exchange>,
+    chunk: usize,
+    body: impl AsyncFnOnce(&mut Modem<'_>, &mut Events<'_, 2048>, &Wire) -> T,
+) -> T {
+    run_with(script, chunk, Options::default(), body)
+}
+
+pub fn run_with<T>(
+    script: Vec<Exchange>,
+    chunk: usize,
+    options: Options,
+    body: impl AsyncFnOnce(&mut Modem<'_>, &mut Events<'_, 2048>, &Wire) -> T,
+) -> T {
+    let wire = Wire::new(script);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut res: Resources<1152, 256, 2048> = Resources::new();
+    let out = rt.block_on(async {
+        let (mut modem, runner, mut events) =
+            MqttModem::new(&mut res, wire.reader(chunk), wire.writer(), options);
+        let runner: Runner<'_, MockUart, 256, 2048> = runner;
+        let body = body(&mut modem, &mut events, &wire);
+        match embassy_futures::select::select(runner.run(), body).await {
+            embassy_futures::select::Either::Second(out) => out,
+        }
+    });
+    wire.assert_done();
+    out
+}

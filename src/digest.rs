@@ -196,7 +196,8 @@ impl<'a> Ingress<'a> {
                 oversized: false,
             });
         };
-        let at_end = end + 1 == buf.len();
+        // Nothing but line-end bytes after it yet: the next line has not started.
+        let at_end = buf[end..].iter().all(|&b| b == b'\r' || b == b'\n');
         let item = classify(&buf[..end], pending);
         if at_end && pending.is_some() && !full && !matches!(item, Output::Final(_)) {
             // Maybe a URC splits this line: judge it when the next byte is there.
@@ -228,8 +229,12 @@ impl<'a> Ingress<'a> {
             return Plan::Wait;
         }
         let mut end = at + total;
-        if buf[end..].starts_with(b"\r\n") {
+        let after = &buf[end..];
+        if after.starts_with(b"\r\n") {
             end += 2;
+        } else if start > 0 && !full && b"\r\n".starts_with(after) {
+            // It split a line: its closing CRLF must go with it, so the halves join up.
+            return Plan::Wait;
         }
         let (topic, quoted) = match header.topic {
             crate::parse::RawField::Quoted(t) => (t, true),

@@ -1,0 +1,269 @@
+//! The digester alone: exact modem output in, recognised items out, quirks included.
+
+use mqtt_modem::ConnectionState;
+use mqtt_modem::command::Urc;
+use mqtt_modem::digest::{Final, Ingress, Output};
+
+/// Feeds `input` in chunks of `chunk` bytes and collects every item (as owned debug text), with
+/// `pending` as the command waiting.
+fn digest(input: &[u8], chunk: usize, pending: Option<&'static [u8]>) -> Vec<String> {
+    let mut buf = [0u8; 512];
+    let mut ing = Ingress::new(&mut buf);
+    let mut out = Vec::new();
+    for part in input.chunks(chunk) {
+        let space = ing.space();
+        space[..part.len()].copy_from_slice(part);
+        ing.commit(part.len());
+        while let Some(item) = ing.next(pending, false) {
+            out.push(show(&item));
+        }
+    }
+    out
+}
+
+fn show(o: &Output<'_>) -> String {
+    match o {
+        Output::Urc(Urc::Message {
+            topic,
+            quoted,
+            payload,
+        }) => format!(
+            "MSG {} {} {:?}",
+            String::from_utf8_lossy(topic),
+            quoted,
+            String::from_utf8_lossy(payload)
+        ),
+        Output::Info(l) => format!("INFO {}", String::from_utf8_lossy(l)),
+        other => format!("{other:?}"),
+    }
+}
+
+const STATE: Option<&[u8]> = Some(b"+MQTTSTATE");
+
+#[test]
+fn echo_on_and_off() {
+    let on = digest(b"AT+MQTTSTATE\r\r\n+MQTTSTATE:1\r\n\r\nOK\r\n", 64, STATE);
+    assert_eq!(on, ["Echo", "INFO +MQTTSTATE:1", "Final(Ok)"]);
+    let off = digest(b"\r\n+MQTTSTATE:1\r\n\r\nOK\r\n", 64, STATE);
+    assert_eq!(off, ["INFO +MQTTSTATE:1", "Final(Ok)"]);
+}
+
+#[test]
+fn missing_leading_crlf() {
+    assert_eq!(
+        digest(b"+MQTTSTATE:0\r\nOK\r\n", 64, STATE),
+        ["INFO +MQTTSTATE:0", "Final(Ok)"]
+    );
+    assert_eq!(digest(b"OK\r\n", 64, Some(b"")), ["Final(Ok)"]);
+}
+
+#[test]
+fn colon_with_and_without_space() {
+    assert_eq!(
+        digest(b"\r\n+CFUN: 1\r\n\r\nOK\r\n", 64, Some(b"+CFUN")),
+        ["INFO +CFUN: 1", "Final(Ok)"]
+    );
+    // `+CFUN: 1` is not mistaken for `+MQTTSTATE:1` (it is some other unsolicited line).
+    assert_eq!(
+        digest(b"\r\n+CFUN: 1\r\n\r\n+MQTTSTATE:1\r\n\r\nOK\r\n", 64, STATE),
+        [
+            "Urc(Unrecognised([43, 67, 70, 85, 78, 58, 32, 49]))",
+            "INFO +MQTTSTATE:1",
+            "Final(Ok)"
+        ]
+    );
+}
+
+#[test]
+fn every_error_form() {
+    let none: Option<&[u8]> = Some(b"");
+    assert_eq!(digest(b"\r\nERROR\r\n", 64, none), ["Final(Error)"]);
+    assert_eq!(
+        digest(b"\r\n+CME ERROR: 50\r\n", 64, none),
+        ["Final(Cme(50))"]
+    );
+    assert_eq!(
+        digest(b"\r\n+CME ERROR: operation not allowed\r\n", 64, none),
+        [format!(
+            "{:?}",
+            Output::Final(Final::CmeText(b"operation not allowed"))
+        )]
+    );
+    assert_eq!(
+        digest(b"\r\n+EXT ERROR: 7\r\n", 64, none),
+        ["Final(Ext(7))"]
+    );
+}
+
+#[test]
+fn urc_between_information_line_and_ok() {
+    let got = digest(
+        b"\r\n+MQTTSTATE:1\r\n\r\n+MQTTRECV:\"a/b\",2,hi\r\n\r\nOK\r\n",
+        64,
+        STATE,
+    );
+    assert_eq!(
+        got,
+        ["INFO +MQTTSTATE:1", "MSG a/b true \"hi\"", "Final(Ok)"]
+    );
+}
+
+#[test]
+fn message_payload_read_by_length() {
+    let payload = b"a,\"b\"\r\nOK\r\n\r\nERROR\r\n+MQTTRECV:\"x\",1,y";
+    let mut input = format!("\r\n+MQTTRECV:\"t/1\",{},", payload.len()).into_bytes();
+    input.extend_from_slice(payload);
+    input.extend_from_slice(b"\r\n");
+    for chunk in [1, 2, 3, 7, 64] {
+        let got = digest(&input, chunk, None);
+        assert_eq!(
+            got,
+            [format!(
+                "MSG t/1 true {:?}",
+                String::from_utf8_lossy(payload)
+            )],
+            "chunk {chunk}"
+        );
+    }
+}
+
+#[test]
+fn esp_at_subrecv_and_unquoted_topic() {
+    assert_eq!(
+        digest(b"\r\n+MQTTSUBRECV:0,\"t\",5,hello\r\n", 3, None),
+        ["MSG t true \"hello\""]
+    );
+    assert_eq!(
+        digest(b"\r\n+MQTTRECV:bare/t,3,a\nb\r\n", 3, None),
+        ["MSG bare/t false \"a\\nb\""]
+    );
+}
+
+#[test]
+fn unsolicited_state_disconnect_banner_and_unknown() {
+    assert_eq!(
+        digest(b"\r\n+MQTTSTATE:0\r\n", 64, None),
+        [format!(
+            "{:?}",
+            Output::Urc(Urc::State(ConnectionState::Disconnected))
+        )]
+    );
+    assert_eq!(
+        digest(b"\r\n+MQTTDISCONNECTED: 5\r\n\r\nRDY\r\n", 64, None),
+        ["Urc(Disconnected)", "Urc(Restarted)"]
+    );
+    assert_eq!(
+        digest(b"\r\n+MQTTPING:1\r\n", 64, None),
+        [format!(
+            "{:?}",
+            Output::Urc(Urc::Unrecognised(b"+MQTTPING:1"))
+        )]
+    );
+}
+
+#[test]
+fn garbage_between_lines_is_discarded_and_counted() {
+    let got = digest(
+        b"\x00\xffzz\r\n\r\n+MQTTSTATE:1\r\n#noise\r\nOK\r\n",
+        64,
+        STATE,
+    );
+    assert_eq!(
+        got,
+        [
+            "Discarded { bytes: 4, broken_message: false, oversized: false }",
+            "INFO +MQTTSTATE:1",
+            "Discarded { bytes: 6, broken_message: false, oversized: false }",
+            "Final(Ok)"
+        ]
+    );
+}
+
+#[test]
+fn broken_message_header_is_dropped_not_delivered() {
+    let got = digest(b"\r\n+MQTTRECV:\"t\",x5,hello\r\n", 64, None);
+    assert_eq!(
+        got,
+        ["Discarded { bytes: 22, broken_message: true, oversized: false }"]
+    );
+}
+
+#[test]
+fn oversized_message_is_skipped_by_length() {
+    let mut input = b"\r\n+MQTTRECV:\"t\",2000,".to_vec();
+    input.extend(std::iter::repeat_n(b'z', 2000));
+    input.extend_from_slice(b"\r\n+MQTTRECV:\"t\",2,ok\r\n");
+    let got = digest(&input, 100, None);
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert!(got[0].contains("oversized: true"), "{got:?}");
+    assert_eq!(got[1], "MSG t true \"ok\"");
+}
+
+#[test]
+fn overlong_line_never_stalls() {
+    let mut buf = [0u8; 64];
+    let mut ing = Ingress::new(&mut buf);
+    let mut items = Vec::new();
+    let mut input = vec![b'x'; 300];
+    input.extend_from_slice(b"\r\nOK\r\n");
+    let mut rest = &input[..];
+    while !rest.is_empty() {
+        let space = ing.space();
+        if space.is_empty() {
+            while let Some(i) = ing.next(Some(b""), true) {
+                items.push(show(&i));
+            }
+            continue;
+        }
+        let n = space.len().min(rest.len());
+        space[..n].copy_from_slice(&rest[..n]);
+        ing.commit(n);
+        rest = &rest[n..];
+        while let Some(i) = ing.next(Some(b""), false) {
+            items.push(show(&i));
+        }
+    }
+    assert_eq!(
+        items.last().map(String::as_str),
+        Some("Final(Ok)"),
+        "{items:?}"
+    );
+}
+
+/// A URC injected at every byte offset inside a response: the response still parses and the
+/// URC is delivered.
+#[test]
+fn urc_at_every_offset_inside_a_response() {
+    let response = b"\r\n+MQTTSTATE:1\r\n\r\nOK\r\n";
+    let urc = b"\r\n+MQTTRECV:\"x\",3,a\r\n\r\n";
+    for at in 0..=response.len() {
+        let mut input = response[..at].to_vec();
+        input.extend_from_slice(urc);
+        input.extend_from_slice(&response[at..]);
+        for chunk in [1, 64] {
+            let got = digest(&input, chunk, STATE);
+            assert!(
+                got.contains(&"MSG x true \"a\\r\\n\"".to_string()),
+                "offset {at} chunk {chunk}: {got:?}"
+            );
+            let info: Vec<_> = got.iter().filter(|g| g.starts_with("INFO")).collect();
+            assert_eq!(
+                info,
+                ["INFO +MQTTSTATE:1"],
+                "offset {at} chunk {chunk}: {got:?}"
+            );
+            let finals: Vec<_> = got.iter().filter(|g| g.starts_with("Final")).collect();
+            assert_eq!(finals, ["Final(Ok)"], "offset {at} chunk {chunk}: {got:?}");
+            let pos = |p: &str| got.iter().position(|g| g.starts_with(p)).unwrap();
+            assert!(
+                pos("INFO") < pos("Final"),
+                "offset {at} chunk {chunk}: {got:?}"
+            );
+            assert_eq!(
+                got.len(),
+                3,
+                "nothing else: offset {at} chunk {chunk}: {got:?}"
+            );
+        }
+    }
+}

@@ -1,6 +1,7 @@
 //! `modem-sim`: run a simulated UC8088 modem on a pseudo-terminal until Ctrl-C.
 //!
-//! The first line on stdout is the device path the host should open.
+//! The first line on stdout is the device path the host should open. SIGINT or SIGTERM stops
+//! it and removes the `--link` symlink.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -66,7 +67,11 @@ async fn main() -> std::io::Result<()> {
             }
         });
     }
-    tokio::signal::ctrl_c().await?;
-    drop(sim);
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r?,
+        _ = term.recv() => {}
+    }
+    drop(sim); // removes the --link symlink
     Ok(())
 }

@@ -145,3 +145,47 @@ async fn silent_broker_times_out_with_8_within_budget() {
     let took = started.elapsed();
     assert!(took < Duration::from_millis(6500), "took {took:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_puback_and_refused_suback() {
+    let sim = modem_sim::Sim::start(modem_sim::SimOptions {
+        ack_timeout: Duration::from_millis(500),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let mut host = common::Host::open(&sim);
+    host.transact(b"ATE0\r", b"ATE0\r\r\nOK\r\n").await;
+    host.transact(&config_line(fake_broker(Some(0)).await, "x"), b"\r\nOK\r\n")
+        .await;
+    host.transact(b"AT+MQTTCONNECT\r", b"\r\n+MQTTCONNECT:0\r\n\r\nOK\r\n")
+        .await;
+    host.transact(b"AT+MQTTSUB=\"t\",1\r", b"\r\n+MQTTSUB:9\r\n\r\nERROR\r\n")
+        .await;
+    host.transact(b"AT+MQTTSUB?\r", b"\r\nOK\r\n").await;
+    host.transact(
+        b"AT+MQTTPUB=\"t\",1,0,\"x\"\r",
+        b"\r\n+MQTTPUB:10\r\n\r\nERROR\r\n",
+    )
+    .await;
+    host.transact(b"AT+MQTTPUB=\"t\",0,0,\"x\"\r", b"\r\nOK\r\n")
+        .await;
+    host.transact(b"AT+MQTTSTATE\r", b"\r\n+MQTTSTATE:1\r\n\r\nOK\r\n")
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn message_during_a_response_waits_for_its_end() {
+    let port = start_rumqttd();
+    let (sim, mut host) = connected(port, "sim-order").await;
+    host.transact(b"AT+MQTTSUB=\"t\",0\r", b"\r\nOK\r\n").await;
+    let (outside, _) = outside_client(port, "outside-order").await;
+    sim.set_latency(Duration::from_millis(400));
+    host.send(b"AT+MQTTSTATE\r").await;
+    outside
+        .publish("t", QoS::AtMostOnce, false, "mid")
+        .await
+        .unwrap();
+    host.expect(b"\r\n+MQTTSTATE:1\r\n\r\nOK\r\n\r\n+MQTTRECV:\"t\",3,mid\r\n")
+        .await;
+}

@@ -142,8 +142,9 @@ pub fn start_rumqttd() -> u16 {
     port
 }
 
-/// A fake broker that reads the CONNECT and answers a CONNACK with `code`
-/// (or never answers with `None`). Returns its port.
+/// A fake broker that reads the CONNECT and answers a CONNACK with `code` (or never answers
+/// with `None`). After a CONNACK 0 it reads packets and answers every SUBSCRIBE with a
+/// refusing SUBACK (0x80) and never acknowledges a PUBLISH. Returns its port.
 pub async fn fake_broker(code: Option<u8>) -> u16 {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -153,18 +154,42 @@ pub async fn fake_broker(code: Option<u8>) -> u16 {
                 return;
             };
             tokio::spawn(async move {
-                let mut buf = [0u8; 1024];
                 // The simulator's reachability probe closes without sending anything.
-                if matches!(s.read(&mut buf).await, Ok(n) if n > 0) {
-                    if let Some(code) = code {
-                        let _ = s.write_all(&[0x20, 0x02, 0x00, code]).await;
+                let Some((0x10, _)) = read_packet(&mut s).await else {
+                    return;
+                };
+                let Some(code) = code else {
+                    tokio::time::sleep(Duration::from_secs(30)).await;
+                    return;
+                };
+                let _ = s.write_all(&[0x20, 0x02, 0x00, code]).await;
+                while let Some((header, body)) = read_packet(&mut s).await {
+                    if header == 0x82 && body.len() >= 2 {
+                        let _ = s.write_all(&[0x90, 0x03, body[0], body[1], 0x80]).await;
+                    } else if header == 0xc0 {
+                        let _ = s.write_all(&[0xd0, 0x00]).await; // PINGRESP
                     }
                 }
-                tokio::time::sleep(Duration::from_secs(30)).await;
             });
         }
     });
     port
+}
+
+/// Read one MQTT packet: fixed header byte and body.
+async fn read_packet(s: &mut tokio::net::TcpStream) -> Option<(u8, Vec<u8>)> {
+    let header = s.read_u8().await.ok()?;
+    let mut len = 0usize;
+    for shift in 0..4 {
+        let b = s.read_u8().await.ok()?;
+        len |= usize::from(b & 0x7f) << (7 * shift);
+        if b & 0x80 == 0 {
+            break;
+        }
+    }
+    let mut body = vec![0; len];
+    s.read_exact(&mut body).await.ok()?;
+    Some((header, body))
 }
 
 /// An outside MQTT client on the broker at `port`, with its event loop running.

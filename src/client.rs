@@ -66,8 +66,8 @@ impl Default for Options {
     }
 }
 
-/// A TLS setting for [`MqttModem::set_tls`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A TLS setting for [`MqttModem::set_tls`]. `Debug` shows only the lengths of the PEM texts.
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Tls<'a> {
     /// Plain TCP.
     Off,
@@ -77,6 +77,29 @@ pub enum Tls<'a> {
     ClientCert(&'a [u8]),
     /// TLS on, with this client private key (PEM). Never logged.
     ClientKey(&'a [u8]),
+}
+
+impl core::fmt::Debug for Tls<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Off => f.write_str("Off"),
+            Self::RootCa(p) => write!(f, "RootCa({} bytes)", p.len()),
+            Self::ClientCert(p) => write!(f, "ClientCert({} bytes)", p.len()),
+            Self::ClientKey(p) => write!(f, "ClientKey(<redacted, {} bytes>)", p.len()),
+        }
+    }
+}
+
+#[cfg(feature = "defmt")]
+impl defmt::Format for Tls<'_> {
+    fn format(&self, f: defmt::Formatter) {
+        match self {
+            Self::Off => defmt::write!(f, "Off"),
+            Self::RootCa(p) => defmt::write!(f, "RootCa({} bytes)", p.len()),
+            Self::ClientCert(p) => defmt::write!(f, "ClientCert({} bytes)", p.len()),
+            Self::ClientKey(p) => defmt::write!(f, "ClientKey(<redacted, {} bytes>)", p.len()),
+        }
+    }
 }
 
 /// The modem's identification, from `AT+CGMI`, `AT+CGMM` and `AT+CGMR`.

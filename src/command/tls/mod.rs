@@ -16,12 +16,24 @@ use types::{CertEncoding, CertKind, MAX_CERT_LEN};
 ///
 /// The content streams from the caller's slice. Its line breaks are encoded per
 /// [`CertEncoding`]; `<size>` is the length as given (escaped newlines) or as sent (stripped).
-#[derive(Debug, Clone)]
+/// `Debug` shows the content's length only: it may be a private key.
+#[derive(Clone)]
 pub struct SetTls<'a> {
     enabled: bool,
     kind: CertKind,
     content: &'a [u8],
     encoding: CertEncoding,
+}
+
+impl core::fmt::Debug for SetTls<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SetTls")
+            .field("enabled", &self.enabled)
+            .field("kind", &self.kind)
+            .field("content_len", &self.content.len())
+            .field("encoding", &self.encoding)
+            .finish()
+    }
 }
 
 impl<'a> SetTls<'a> {

@@ -1,0 +1,452 @@
+//! Failing paths through the client: every MQTT code, every error form, quirks of timing, a
+//! full event queue, oversized answers, and input refused before a byte is written.
+
+mod common;
+
+use common::{ex, run, run_with};
+use mqtt_modem::{
+    Config, ConnectionState, Error, Event, Field, Invalid, Message, MqttCode, Options, Qos,
+    Quoting, Tls,
+};
+
+#[test]
+fn every_mqtt_code_on_connect_is_an_error_whatever_the_final_line() {
+    for code in 1u16..=12 {
+        for fin in ["OK", "ERROR"] {
+            let reply = format!("\r\n+MQTTCONNECT:{code}\r\n\r\n{fin}\r\n");
+            let err = run(
+                vec![ex(b"AT+MQTTCONNECT\r", reply.as_bytes())],
+                64,
+                async |m, _, _| m.connect().await.unwrap_err(),
+            );
+            let expected = MqttCode::from_wire(code).unwrap();
+            assert_eq!(err, Error::Mqtt(expected), "code {code} then {fin}");
+            assert_eq!(expected.value(), code);
+        }
+    }
+    assert_eq!(MqttCode::from_wire(12), Some(MqttCode::Other(12)));
+    assert_eq!(MqttCode::from_wire(9), Some(MqttCode::ServerRefused));
+}
+
+#[test]
+fn unknown_code_is_preserved() {
+    let err = run(
+        vec![ex(
+            b"AT+MQTTCONNECT\r",
+            b"\r\n+MQTTCONNECT:4242\r\n\r\nERROR\r\n",
+        )],
+        64,
+        async |m, _, _| m.connect().await.unwrap_err(),
+    );
+    assert_eq!(err, Error::Mqtt(MqttCode::Other(4242)));
+}
+
+#[test]
+fn publish_code_10_is_link_lost() {
+    let err = run(
+        vec![ex(
+            b"AT+MQTTPUB=\"t\",1,0,\"x\"\r",
+            b"\r\n+MQTTPUB:10\r\n\r\nERROR\r\n",
+        )],
+        64,
+        async |m, _, _| {
+            m.publish("t", b"x", Qos::AtLeastOnce, false)
+                .await
+                .unwrap_err()
+        },
+    );
+    assert_eq!(err, Error::Mqtt(MqttCode::RetryNoResponse));
+    assert!(err.means_link_lost());
+    assert!(Error::Mqtt(MqttCode::NetworkError).means_link_lost());
+    assert!(Error::Mqtt(MqttCode::Timeout).means_link_lost());
+    assert!(!Error::Mqtt(MqttCode::ServerRefused).means_link_lost());
+}
+
+#[test]
+fn subscribe_refused_code_9() {
+    let err = run(
+        vec![ex(
+            b"AT+MQTTSUB=\"t\",2\r",
+            b"\r\n+MQTTSUB:9\r\n\r\nERROR\r\n",
+        )],
+        64,
+        async |m, _, _| m.subscribe("t", Qos::ExactlyOnce).await.unwrap_err(),
+    );
+    assert_eq!(err, Error::Mqtt(MqttCode::ServerRefused));
+}
+
+#[test]
+fn error_forms() {
+    let cases: [(&[u8], Error); 5] = [
+        (b"\r\nERROR\r\n", Error::Modem),
+        (b"\r\n+CME ERROR: 50\r\n", Error::Cme(50)),
+        (
+            b"\r\n+CME ERROR: operation not allowed\r\n",
+            Error::CmeText("operation not allowed".try_into().unwrap()),
+        ),
+        (b"\r\n+EXT ERROR: 3\r\n", Error::Ext(3)),
+        (
+            b"\r\n+MQTTDISCONNECT:5\r\n\r\nOK\r\n",
+            Error::Mqtt(MqttCode::NetworkError),
+        ),
+    ];
+    for (reply, expected) in cases {
+        let err = run(
+            vec![ex(b"AT+MQTTDISCONNECT\r", reply)],
+            64,
+            async |m, _, _| m.disconnect().await.unwrap_err(),
+        );
+        assert_eq!(err, expected);
+    }
+}
+
+#[test]
+fn state_bare_ok_is_an_error_not_a_state() {
+    // The manual's STATE example shows a bare OK; treated as an error.
+    let err = run(
+        vec![ex(b"AT+MQTTSTATE\r", b"\r\nOK\r\n")],
+        64,
+        async |m, _, _| m.state().await.unwrap_err(),
+    );
+    assert_eq!(err, Error::Protocol);
+    let err = run(
+        vec![ex(b"AT+MQTTSTATE\r", b"\r\n+MQTTSTATE:7\r\n\r\nOK\r\n")],
+        64,
+        async |m, _, _| m.state().await.unwrap_err(),
+    );
+    assert_eq!(err, Error::Protocol);
+}
+
+#[test]
+fn cfun_reply_is_not_taken_for_mqttstate() {
+    // `+CFUN: 1` is unsolicited here; the answer is the `+MQTTSTATE:0` line.
+    let (state, ev) = run(
+        vec![ex(
+            b"AT+MQTTSTATE\r",
+            b"\r\n+CFUN: 1\r\n\r\n+MQTTSTATE:0\r\n\r\nOK\r\n",
+        )],
+        64,
+        async |m, ev, _| {
+            let s = m.state().await.unwrap();
+            let mut buf = [0u8; 64];
+            let e = format!("{:?}", ev.next(&mut buf).await);
+            (s, e)
+        },
+    );
+    assert_eq!(state, ConnectionState::Disconnected);
+    assert_eq!(ev, format!("{:?}", Event::Unrecognised(b"+CFUN: 1")));
+}
+
+#[test]
+fn urc_between_info_line_and_ok_loses_neither() {
+    let (state, msg) = run(
+        vec![ex(
+            b"AT+MQTTSTATE\r",
+            b"\r\n+MQTTSTATE:1\r\n\r\n+MQTTRECV:\"dev/cmd\",13,{\"a\":\"b,c\"}\r\n\r\n\r\nOK\r\n",
+        )],
+        1,
+        async |m, ev, _| {
+            let s = m.state().await.unwrap();
+            let mut buf = [0u8; 64];
+            let e = match ev.next(&mut buf).await {
+                Event::Message(Message { topic, payload }) => (topic.to_owned(), payload.to_vec()),
+                other => panic!("{other:?}"),
+            };
+            (s, e)
+        },
+    );
+    assert_eq!(state, ConnectionState::Connected);
+    assert_eq!(msg, ("dev/cmd".to_owned(), b"{\"a\":\"b,c\"}\r\n".to_vec()));
+}
+
+#[test]
+fn incoming_message_split_across_many_reads_with_ok_inside_payload() {
+    let payload = b"x\r\nOK\r\n,\"q\"";
+    let mut urc = format!("\r\n+MQTTRECV:\"a/\\\"b\\\"\",{},", payload.len()).into_bytes();
+    urc.extend_from_slice(payload);
+    urc.extend_from_slice(b"\r\n");
+    let got = run(vec![], 1, async |_, ev, w| {
+        w.inject(&urc);
+        let mut buf = [0u8; 64];
+        match ev.next(&mut buf).await {
+            Event::Message(m) => (m.topic.to_owned(), m.payload.to_vec()),
+            other => panic!("{other:?}"),
+        }
+    });
+    assert_eq!(got, ("a/\"b\"".to_owned(), payload.to_vec()));
+}
+
+#[test]
+fn unsolicited_state_and_unknown_mqtt_lines_reach_the_app() {
+    let got = run(vec![], 5, async |_, ev, w| {
+        w.inject(b"\r\n+MQTTSTATE:0\r\n\r\n+MQTTFOO:1,2\r\n\r\nRDY\r\n\r\n+MQTTDISCONNECTED\r\n");
+        let mut buf = [0u8; 64];
+        let mut out = Vec::new();
+        for _ in 0..4 {
+            out.push(format!("{:?}", ev.next(&mut buf).await));
+        }
+        out
+    });
+    assert_eq!(
+        got,
+        [
+            format!("{:?}", Event::StateChanged(ConnectionState::Disconnected)),
+            format!("{:?}", Event::Unrecognised(b"+MQTTFOO:1,2")),
+            format!("{:?}", Event::Restarted),
+            format!("{:?}", Event::Disconnected),
+        ]
+    );
+}
+
+#[test]
+fn late_response_is_never_taken_for_the_next_command() {
+    let (first, second, stats) = run(
+        vec![
+            ex(b"AT+MQTTSTATE\r", b""),
+            ex(b"AT+MQTTSTATE\r", b"\r\n+MQTTSTATE:0\r\n\r\nOK\r\n"),
+        ],
+        64,
+        async |m, _, w| {
+            let first = m.state().await;
+            // The first command's answer arrives after its deadline.
+            w.inject(b"\r\n+MQTTSTATE:1\r\n\r\nOK\r\n");
+            let second = m.state().await;
+            (first, second, m.stats())
+        },
+    );
+    assert_eq!(first, Err(Error::Timeout));
+    assert_eq!(second, Ok(ConnectionState::Disconnected));
+    assert_eq!(stats.stale_responses, 1);
+}
+
+#[test]
+fn dropped_future_mid_command_leaves_the_driver_consistent() {
+    let got = run(
+        vec![
+            ex(b"AT+MQTTPUB=\"t\",0,0,\"one\"\r", b""),
+            ex(b"AT+MQTTSTATE\r", b"\r\n+MQTTSTATE:1\r\n\r\nOK\r\n"),
+        ],
+        64,
+        async |m, _, w| {
+            // Cancel the publish while it waits for its answer.
+            let publish = m.publish("t", b"one", Qos::AtMostOnce, false);
+            let timeout = embassy_time::Timer::after_millis(20);
+            match embassy_futures::select::select(publish, timeout).await {
+                embassy_futures::select::Either::First(r) => panic!("publish finished: {r:?}"),
+                embassy_futures::select::Either::Second(()) => {}
+            }
+            // Its OK arrives late, after the future was dropped.
+            w.inject(b"\r\nOK\r\n");
+            m.state().await
+        },
+    );
+    assert_eq!(got, Ok(ConnectionState::Connected));
+}
+
+#[test]
+fn full_event_queue_never_stalls_commands_and_drops_are_reported() {
+    let (stats, events) = run(
+        vec![
+            ex(b"AT+MQTTSTATE\r", b"\r\n+MQTTSTATE:1\r\n\r\nOK\r\n"),
+            ex(b"AT+MQTTSTATE\r", b"\r\n+MQTTSTATE:1\r\n\r\nOK\r\n"),
+        ],
+        64,
+        async |m, ev, w| {
+            // 100 messages of ~110 bytes into a 2 KiB queue nobody reads.
+            let body = [b'p'; 100];
+            for i in 0..100 {
+                let mut urc = format!("\r\n+MQTTRECV:\"t/{i}\",100,").into_bytes();
+                urc.extend_from_slice(&body);
+                urc.extend_from_slice(b"\r\n");
+                w.inject(&urc);
+            }
+            assert_eq!(m.state().await, Ok(ConnectionState::Connected));
+            let stats = m.stats();
+            // Drain what was queued, then one more message brings the loss report.
+            let mut buf = [0u8; 256];
+            let mut n = 0;
+            while stats.dropped_queue_full > 0 && n < 100 {
+                match ev.next(&mut buf).await {
+                    Event::Message(_) => n += 1,
+                    other => panic!("{other:?}"),
+                }
+                if n + stats.dropped_queue_full as usize == 100 {
+                    break;
+                }
+            }
+            w.inject(b"\r\n+MQTTRECV:\"last\",1,z\r\n");
+            assert_eq!(m.state().await, Ok(ConnectionState::Connected));
+            let a = format!("{:?}", ev.next(&mut buf).await);
+            let b = format!("{:?}", ev.next(&mut buf).await);
+            (stats, vec![a, b])
+        },
+    );
+    assert!(stats.dropped_queue_full > 0, "{stats:?}");
+    assert_eq!(
+        events,
+        [
+            format!(
+                "{:?}",
+                Event::Dropped {
+                    count: stats.dropped_queue_full
+                }
+            ),
+            format!(
+                "{:?}",
+                Event::Message(Message {
+                    topic: "last",
+                    payload: b"z"
+                })
+            ),
+        ]
+    );
+}
+
+#[test]
+fn event_larger_than_app_buffer_is_reported() {
+    let got = run(vec![], 64, async |_, ev, w| {
+        w.inject(b"\r\n+MQTTRECV:\"t\",10,0123456789\r\n");
+        let mut small = [0u8; 4];
+        format!("{:?}", ev.next(&mut small).await)
+    });
+    assert_eq!(got, format!("{:?}", Event::TooLargeForBuffer { len: 11 }));
+}
+
+#[test]
+fn response_larger_than_slot_is_an_error() {
+    let mut reply = Vec::new();
+    for i in 0..40 {
+        reply.extend_from_slice(format!("\r\n+MQTTSUB:\"some/long/topic/{i}\",1\r\n").as_bytes());
+    }
+    reply.extend_from_slice(b"\r\nOK\r\n");
+    let err = run(vec![ex(b"AT+MQTTSUB?\r", &reply)], 16, async |m, _, _| {
+        m.subscriptions::<64, 64>().await.unwrap_err()
+    });
+    assert_eq!(err, Error::ResponseTooLarge);
+}
+
+#[test]
+fn garbage_between_lines_is_ignored() {
+    let got = run(
+        vec![ex(
+            b"AT+MQTTSTATE\r",
+            b"\xff\xfe\x00junk\r\n\r\n+MQTTSTATE:1\r\n~~\r\n\r\nOK\r\n",
+        )],
+        3,
+        async |m, _, _| (m.state().await, m.stats().discarded_bytes),
+    );
+    assert_eq!(got.0, Ok(ConnectionState::Connected));
+    assert!(got.1 >= 9);
+}
+
+#[test]
+fn silent_modem_times_out_within_deadline() {
+    let opts = Options::default();
+    let (err, elapsed) = run_with(vec![ex(b"AT\r", b"")], 64, opts, async |m, _, _| {
+        let t = std::time::Instant::now();
+        let e = m.send(&mqtt_modem::command::general::At).await.unwrap_err();
+        (e, t.elapsed())
+    });
+    assert_eq!(err, Error::Timeout);
+    // The deadline of AT is 300 ms; allow generous scheduling slack without asserting speed.
+    assert!(elapsed < std::time::Duration::from_secs(5), "{elapsed:?}");
+}
+
+/// Refused input writes nothing at all.
+#[test]
+fn invalid_input_is_refused_before_any_byte() {
+    let results = run(vec![], 64, async |m, _, w| {
+        let mut r = vec![
+            m.publish("", b"x", Qos::AtMostOnce, false).await,
+            m.publish("a/+", b"x", Qos::AtMostOnce, false).await,
+            m.publish("a/#", b"x", Qos::AtMostOnce, false).await,
+            m.publish("a\rAT+MQTTDISCONNECT", b"x", Qos::AtMostOnce, false)
+                .await,
+            m.publish("t", b"x\r\nAT+MQTTDISCONNECT\r", Qos::AtMostOnce, false)
+                .await,
+            m.publish("t", b"nul\0", Qos::AtMostOnce, false).await,
+            m.publish("t", &[b'x'; 5000], Qos::AtMostOnce, false).await,
+            m.subscribe("a/b#", Qos::AtMostOnce).await,
+            m.subscribe("a/#/b", Qos::AtMostOnce).await,
+            m.subscribe("a+/b", Qos::AtMostOnce).await,
+            m.unsubscribe("").await,
+            m.configure(&Config::new("", 1883, "id")).await,
+            m.configure(&Config::new("h", 0, "id")).await,
+            m.configure(&Config::new("h", 1883, "")).await,
+            m.configure(&Config::new("h", 1883, "id").keepalive(0))
+                .await,
+            m.configure(&Config::new("h", 1883, "id").credentials("u\n", "p"))
+                .await,
+            m.configure(
+                &Config::new("h", 1883, "id")
+                    .credentials("u", "a,b")
+                    .quoting(Quoting::Unquoted),
+            )
+            .await,
+            m.configure(&Config::new("h\"", 1883, "id").quoting(Quoting::Unquoted))
+                .await,
+            m.set_tls(Tls::RootCa(&[b'A'; 1537])).await,
+            m.set_tls(Tls::ClientKey(b"")).await,
+            m.set_tls(Tls::ClientCert(b"a\0b")).await,
+        ];
+        r.push(Qos::try_from(3u8).map(drop));
+        assert!(w.sent().is_empty(), "bytes were written: {:?}", w.sent());
+        r
+    });
+    let expected = expected_refusals();
+    assert_eq!(results.len(), expected.len());
+    for (got, (field, reason)) in results.into_iter().zip(expected) {
+        assert_eq!(got, Err(Error::InvalidInput { field, reason }));
+    }
+}
+
+fn expected_refusals() -> Vec<(Field, Invalid)> {
+    use Field::*;
+    use Invalid::*;
+    vec![
+        (Topic, Empty),
+        (Topic, Wildcard),
+        (Topic, Wildcard),
+        (Topic, LineBreakOrNul),
+        (Payload, LineBreakOrNul),
+        (Payload, LineBreakOrNul),
+        (Payload, TooLong { max: 4096 }),
+        (TopicFilter, MisplacedWildcard),
+        (TopicFilter, MisplacedWildcard),
+        (TopicFilter, MisplacedWildcard),
+        (TopicFilter, Empty),
+        (Host, Empty),
+        (Port, OutOfRange),
+        (ClientId, Empty),
+        (Keepalive, OutOfRange),
+        (Username, LineBreakOrNul),
+        (Password, NeedsQuoting),
+        (Host, NeedsQuoting),
+        (Certificate, TooLong { max: 1536 }),
+        (Certificate, Empty),
+        (Certificate, LineBreakOrNul),
+        (Qos, OutOfRange),
+    ]
+}
+
+#[test]
+fn debug_never_shows_secrets() {
+    let cfg = Config::new("h", 1883, "id").credentials("user", "hunter2-secret");
+    let shown = format!("{cfg:?} {cfg:#?}");
+    assert!(!shown.contains("hunter2"), "{shown}");
+    assert!(shown.contains("user"));
+    let key = b"-----BEGIN PRIVATE KEY-----\nSECRETKEY\n";
+    let shown = format!("{:?}", Tls::ClientKey(key));
+    assert_eq!(shown, "ClientKey(<redacted, 38 bytes>)");
+    let cmd = mqtt_modem::command::tls::SetTls::upload(
+        mqtt_modem::command::tls::types::CertKind::ClientKey,
+        key,
+        mqtt_modem::CertEncoding::EscapedNewlines,
+    )
+    .unwrap();
+    let shown = format!("{cmd:?}");
+    assert!(
+        !shown.contains("SECRET") && !shown.contains("83, 69, 67"),
+        "{shown}"
+    );
+}

@@ -14,6 +14,8 @@
 //! # }
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod at;
 pub mod broker;
 mod modem;

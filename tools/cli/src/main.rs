@@ -1,1 +1,341 @@
-fn main() {}
+//! `mqtt-modem-cli`: bring-up tool for a UC8088-style modem on a serial port, built on the
+//! `mqtt-modem` driver. Each invocation syncs the modem (`init`) and runs one command; the
+//! modem keeps its MQTT configuration, connection and subscriptions between invocations.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{ArgGroup, Parser, Subcommand, ValueEnum};
+use mqtt_modem::{Config, ConnectionState, Event, Qos, Quoting, Tls};
+use mqtt_modem_cli::Session;
+use tokio::time::{Instant, timeout, timeout_at};
+
+/// Bring-up tool for MQTT over a modem's AT+MQTT* commands.
+#[derive(Parser, Debug)]
+#[command(version)]
+struct Cli {
+    /// Serial device of the modem (e.g. /dev/ttyUSB0).
+    #[arg(long, value_name = "PATH")]
+    port: String,
+    /// Baud rate.
+    #[arg(long, default_value_t = 115_200)]
+    baud: u32,
+    /// Upper bound for each driver call, in milliseconds (the driver's own per-command
+    /// deadlines apply within it).
+    #[arg(long, value_name = "N", default_value_t = 15_000)]
+    timeout_ms: u64,
+    /// Show the AT traffic in both directions on stderr.
+    #[arg(short, long)]
+    verbose: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Sync with the modem and print manufacturer, model and revision.
+    Probe,
+    /// Upload TLS credentials (PEM files), or switch TLS off.
+    #[command(group(ArgGroup::new("what").required(true).multiple(true).args(["ca", "client_cert", "client_key", "off"])))]
+    Tls {
+        /// Root CA certificate that verifies the broker.
+        #[arg(long, value_name = "FILE")]
+        ca: Option<PathBuf>,
+        /// Client certificate.
+        #[arg(long, value_name = "FILE")]
+        client_cert: Option<PathBuf>,
+        /// Client private key.
+        #[arg(long, value_name = "FILE")]
+        client_key: Option<PathBuf>,
+        /// Plain TCP.
+        #[arg(long, conflicts_with_all = ["ca", "client_cert", "client_key"])]
+        off: bool,
+    },
+    /// Store the broker address and credentials (AT+MQTTCONFIG).
+    Config {
+        /// Broker host name or IP address.
+        #[arg(long)]
+        host: String,
+        /// Broker port.
+        #[arg(long)]
+        port: u16,
+        /// MQTT client identifier.
+        #[arg(long)]
+        client_id: String,
+        /// Keepalive interval in seconds.
+        #[arg(long, default_value_t = 60)]
+        keepalive: u16,
+        /// Resume the previous session (clean session off).
+        #[arg(long)]
+        resume: bool,
+        /// User name.
+        #[arg(long, value_name = "U")]
+        user: Option<String>,
+        /// Password.
+        #[arg(long, value_name = "P")]
+        password: Option<String>,
+        /// Send the strings bare, as in the manual's examples (refuses `,` and `"`).
+        #[arg(long)]
+        unquoted: bool,
+    },
+    /// Connect to the configured broker.
+    Connect,
+    /// Disconnect from the broker.
+    Disconnect,
+    /// Print `connected` or `disconnected`.
+    State,
+    /// Publish MESSAGE on TOPIC.
+    Pub {
+        topic: String,
+        message: String,
+        /// Quality of service (0, 1 or 2).
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=2))]
+        qos: u8,
+        /// Ask the broker to retain the message.
+        #[arg(long)]
+        retain: bool,
+    },
+    /// Subscribe to TOPIC and print each message as `TOPIC<TAB>PAYLOAD`. The subscription
+    /// stays on the modem after exit (see `unsub`).
+    Sub {
+        topic: String,
+        /// Quality of service (0, 1 or 2).
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=2))]
+        qos: u8,
+        /// Exit after this many messages (fails if `--wait` ends first).
+        #[arg(long, value_name = "N")]
+        count: Option<u64>,
+        /// Exit after this many seconds.
+        #[arg(long, value_name = "S")]
+        wait: Option<u64>,
+    },
+    /// Unsubscribe from TOPIC.
+    Unsub { topic: String },
+    /// Print the modem's current settings.
+    Show {
+        what: ShowWhat,
+        /// Print the password in clear.
+        #[arg(long)]
+        show_secrets: bool,
+    },
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum ShowWhat {
+    /// The stored broker configuration.
+    Config,
+    /// The current subscriptions.
+    Subs,
+    /// Whether TLS is on.
+    Tls,
+}
+
+fn qos(n: u8) -> Qos {
+    Qos::from_wire(u32::from(n)).unwrap_or_default()
+}
+
+/// Runs a driver call under the `--timeout-ms` bound; errors become "what: reason".
+async fn call<T, E: std::fmt::Display>(
+    limit: Duration,
+    what: &str,
+    fut: impl Future<Output = Result<T, E>>,
+) -> Result<T, String> {
+    match timeout(limit, fut).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(format!("{what} failed: {e}")),
+        Err(_) => Err(format!(
+            "{what} failed: no result within {} ms",
+            limit.as_millis()
+        )),
+    }
+}
+
+fn read_pem(path: &PathBuf) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let limit = Duration::from_millis(cli.timeout_ms);
+    let mut session = Session::open(&cli.port, cli.baud, cli.verbose).map_err(|e| e.to_string())?;
+    let Session { modem, events, .. } = &mut session;
+    call(limit, "sync with the modem", modem.init()).await?;
+    let mut out = std::io::stdout().lock();
+    let mut say = |line: &[u8]| -> Result<(), String> {
+        out.write_all(line)
+            .and_then(|()| out.write_all(b"\n"))
+            .and_then(|()| out.flush())
+            .map_err(|e| format!("cannot write to stdout: {e}"))
+    };
+    match cli.command {
+        Command::Probe => {
+            let id = call(limit, "identify", modem.identify()).await?;
+            say(format!("manufacturer: {}", id.manufacturer).as_bytes())?;
+            say(format!("model: {}", id.model).as_bytes())?;
+            say(format!("revision: {}", id.revision).as_bytes())?;
+        }
+        Command::Tls {
+            ca,
+            client_cert,
+            client_key,
+            off,
+        } => {
+            if off {
+                call(limit, "tls off", modem.set_tls(Tls::Off)).await?;
+            }
+            if let Some(p) = &ca {
+                let pem = read_pem(p)?;
+                call(limit, "upload CA", modem.set_tls(Tls::RootCa(&pem))).await?;
+            }
+            if let Some(p) = &client_cert {
+                let pem = read_pem(p)?;
+                let what = "upload client certificate";
+                call(limit, what, modem.set_tls(Tls::ClientCert(&pem))).await?;
+            }
+            if let Some(p) = &client_key {
+                let pem = read_pem(p)?;
+                let what = "upload client key";
+                call(limit, what, modem.set_tls(Tls::ClientKey(&pem))).await?;
+            }
+        }
+        Command::Config {
+            host,
+            port,
+            client_id,
+            keepalive,
+            resume,
+            user,
+            password,
+            unquoted,
+        } => {
+            let config = Config::new(&host, port, &client_id)
+                .keepalive(keepalive)
+                .clean_session(!resume)
+                .credentials(
+                    user.as_deref().unwrap_or(""),
+                    password.as_deref().unwrap_or(""),
+                )
+                .quoting(if unquoted {
+                    Quoting::Unquoted
+                } else {
+                    Quoting::Quoted
+                });
+            call(limit, "config", modem.configure(&config)).await?;
+        }
+        Command::Connect => call(limit, "connect", modem.connect()).await?,
+        Command::Disconnect => call(limit, "disconnect", modem.disconnect()).await?,
+        Command::State => {
+            let state = call(limit, "state", modem.state()).await?;
+            say(match state {
+                ConnectionState::Connected => b"connected",
+                ConnectionState::Disconnected => b"disconnected",
+            })?;
+        }
+        Command::Pub {
+            topic,
+            message,
+            qos: q,
+            retain,
+        } => {
+            let fut = modem.publish(&topic, message.as_bytes(), qos(q), retain);
+            call(limit, "publish", fut).await?;
+        }
+        Command::Sub {
+            topic,
+            qos: q,
+            count,
+            wait,
+        } => {
+            call(limit, "subscribe", modem.subscribe(&topic, qos(q))).await?;
+            let deadline = wait.map(|s| Instant::now() + Duration::from_secs(s));
+            let mut buf = vec![0u8; mqtt_modem_cli::INGRESS];
+            let mut got = 0u64;
+            while count.is_none_or(|n| got < n) {
+                let ev = match deadline {
+                    Some(d) => match timeout_at(d, events.next(&mut buf)).await {
+                        Ok(ev) => ev,
+                        Err(_) if count.is_some() => {
+                            return Err(format!(
+                                "sub: {got} of {} messages within {} s",
+                                count.unwrap_or_default(),
+                                wait.unwrap_or_default()
+                            ));
+                        }
+                        Err(_) => break,
+                    },
+                    None => events.next(&mut buf).await,
+                };
+                match ev {
+                    Event::Message(m) => {
+                        let mut line = Vec::with_capacity(m.topic.len() + m.payload.len() + 1);
+                        line.extend_from_slice(m.topic.as_bytes());
+                        line.push(b'\t');
+                        line.extend_from_slice(m.payload);
+                        say(&line)?;
+                        got += 1;
+                    }
+                    Event::Dropped { count } => {
+                        eprintln!("warning: {count} message(s) lost (queue full or line noise)");
+                    }
+                    Event::TooLargeForBuffer { len } => {
+                        eprintln!("warning: a {len}-byte message did not fit and was skipped");
+                    }
+                    Event::Disconnected | Event::StateChanged(ConnectionState::Disconnected) => {
+                        return Err("sub: the modem lost the broker connection".into());
+                    }
+                    Event::Restarted => return Err("sub: the modem restarted".into()),
+                    Event::StateChanged(ConnectionState::Connected) | Event::Unrecognised(_) => {}
+                }
+            }
+        }
+        Command::Unsub { topic } => call(limit, "unsubscribe", modem.unsubscribe(&topic)).await?,
+        Command::Show { what, show_secrets } => match what {
+            ShowWhat::Config => {
+                let c = call(limit, "read config", modem.config()).await?;
+                let password = if c.password.is_empty() {
+                    ""
+                } else if show_secrets {
+                    c.password.as_str()
+                } else {
+                    "<redacted>"
+                };
+                say(format!("host: {}", c.host).as_bytes())?;
+                say(format!("port: {}", c.port).as_bytes())?;
+                say(format!("client-id: {}", c.client_id).as_bytes())?;
+                say(format!("clean-session: {}", c.clean_session).as_bytes())?;
+                say(format!("keepalive: {}", c.keepalive_s).as_bytes())?;
+                say(format!("user: {}", c.username).as_bytes())?;
+                say(format!("password: {password}").as_bytes())?;
+            }
+            ShowWhat::Subs => {
+                let subs = call(
+                    limit,
+                    "read subscriptions",
+                    modem.subscriptions::<32, 256>(),
+                )
+                .await?;
+                for s in subs {
+                    say(format!("{}\tqos {}", s.filter, s.qos as u8).as_bytes())?;
+                }
+            }
+            ShowWhat::Tls => {
+                let on = call(limit, "read tls", modem.tls()).await?;
+                say(if on { b"on" } else { b"off" })?;
+            }
+        },
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(reason) => {
+            eprintln!("mqtt-modem-cli: {reason}");
+            ExitCode::FAILURE
+        }
+    }
+}

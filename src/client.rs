@@ -91,6 +91,7 @@ impl core::fmt::Debug for Tls<'_> {
 }
 
 #[cfg(feature = "defmt")]
+#[allow(clippy::match_same_arms)]
 impl defmt::Format for Tls<'_> {
     fn format(&self, f: defmt::Formatter) {
         match self {

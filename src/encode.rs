@@ -153,7 +153,7 @@ impl<'a> Line<'a> {
     }
 }
 
-impl<'a> Pieces<'a> {
+impl Pieces<'_> {
     fn advance(&mut self) {
         self.param += 1;
         self.stage = if self.param < self.line.params.len() {

@@ -7,6 +7,8 @@ macro_rules! debug {
         defmt::debug!($($arg)*);
         #[cfg(all(feature = "log", not(feature = "defmt")))]
         log::debug!($($arg)*);
+        #[cfg(not(any(feature = "log", feature = "defmt")))]
+        let _ = ($($arg)*,);
     }};
 }
 
@@ -16,6 +18,8 @@ macro_rules! warning {
         defmt::warn!($($arg)*);
         #[cfg(all(feature = "log", not(feature = "defmt")))]
         log::warn!($($arg)*);
+        #[cfg(not(any(feature = "log", feature = "defmt")))]
+        let _ = ($($arg)*,);
     }};
 }
 

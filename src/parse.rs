@@ -39,7 +39,7 @@ pub(crate) enum RawField<'a> {
     Bare(&'a [u8]),
 }
 
-impl<'a> RawField<'a> {
+impl RawField<'_> {
     /// The field as a number (bare fields only).
     pub(crate) fn number(self) -> Option<u32> {
         match self {

@@ -49,8 +49,8 @@ impl<'a, R: Read, const RESPONSE: usize, const EVENTS: usize> Runner<'a, R, RESP
                 });
             }
             Err(e) => {
-                let _kind = embedded_io::Error::kind(&e);
-                warning!("serial read error {:?}", _kind);
+                let kind = embedded_io::Error::kind(&e);
+                warning!("serial read error {:?}", kind);
                 self.shared
                     .with(|s| s.stats.read_errors = s.stats.read_errors.saturating_add(1));
                 Timer::after_millis(1).await;
@@ -110,16 +110,16 @@ fn dispatch<const R: usize, const E: usize>(shared: &Shared<R, E>, out: Output<'
                     topic,
                     quoted,
                     payload,
-                } => match shared
-                    .events
-                    .push_message(topic, quoted, payload, unreported)
-                {
-                    Some(q) => q,
-                    None => {
+                } => {
+                    let Some(q) = shared
+                        .events
+                        .push_message(topic, quoted, payload, unreported)
+                    else {
                         lost(s, |st| &mut st.dropped_broken);
                         return;
-                    }
-                },
+                    };
+                    q
+                }
                 Urc::State(state) => shared.events.push_state(state, unreported),
                 Urc::Disconnected => shared.events.push_disconnected(unreported),
                 Urc::Restarted => shared.events.push_restarted(unreported),

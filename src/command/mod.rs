@@ -5,7 +5,7 @@
 //!
 //! Commands whose text atat's derive writes byte for byte as the manual does (no string
 //! parameters) are derived. Commands with strings are written by hand through
-//! [`crate::encode`], because atat escapes `"` as `\22` where the manual wants `\"`, and so that
+//! one private encoder, because atat escapes `"` as `\22` where the manual wants `\"`, and so that
 //! big parameters stream from the caller's slice.
 
 pub mod config;
@@ -148,6 +148,7 @@ pub(crate) fn parse_nothing(
 }
 
 /// [`parse_nothing`] in the shape atat's derive `parse = ...` wants.
+#[allow(clippy::unnecessary_wraps)]
 pub(crate) fn nothing(_resp: &[u8]) -> Result<NoResponse, atat::Error> {
     Ok(NoResponse)
 }

@@ -57,7 +57,7 @@ impl defmt::Format for StoredConfig {
             self.clean_session,
             self.keepalive_s,
             self.username.as_str()
-        )
+        );
     }
 }
 
@@ -77,11 +77,11 @@ pub(crate) fn parse_stored_config(resp: &[u8]) -> Result<StoredConfig, atat::Err
     };
     let keepalive_s = small(next()?)?;
     let username = next()?.to_string().ok_or(atat::Error::Parse)?;
-    let rest = f.remainder().unwrap_or(b"");
+    let tail = f.remainder().unwrap_or(b"");
     // A quoted password is unescaped; a bare one is taken whole, commas included.
-    let password = match fields(rest).next().flatten() {
-        Some(q @ RawField::Quoted(_)) if rest.ends_with(b"\"") => q,
-        _ => RawField::Bare(rest),
+    let password = match fields(tail).next().flatten() {
+        Some(q @ RawField::Quoted(_)) if tail.ends_with(b"\"") => q,
+        _ => RawField::Bare(tail),
     }
     .to_string()
     .ok_or(atat::Error::Parse)?;

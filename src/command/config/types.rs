@@ -53,18 +53,21 @@ impl<'a> Config<'a> {
     }
 
     /// `false` resumes the broker-side session (`<clean>` 0); `true` starts a new one.
+    #[must_use]
     pub const fn clean_session(mut self, clean: bool) -> Self {
         self.clean_session = clean;
         self
     }
 
     /// Keepalive in seconds (1–65535).
+    #[must_use]
     pub const fn keepalive(mut self, seconds: u16) -> Self {
         self.keepalive_s = seconds;
         self
     }
 
     /// User name and password.
+    #[must_use]
     pub const fn credentials(mut self, username: &'a str, password: &'a str) -> Self {
         self.username = username;
         self.password = password;
@@ -72,6 +75,7 @@ impl<'a> Config<'a> {
     }
 
     /// How strings go on the wire.
+    #[must_use]
     pub const fn quoting(mut self, quoting: Quoting) -> Self {
         self.quoting = quoting;
         self
@@ -125,7 +129,7 @@ impl defmt::Format for Config<'_> {
             self.clean_session,
             self.keepalive_s,
             self.username
-        )
+        );
     }
 }
 

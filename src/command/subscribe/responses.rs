@@ -30,12 +30,12 @@ pub(crate) fn parse_subscriptions<const N: usize, const T: usize>(
         let filter = f
             .next()
             .flatten()
-            .and_then(|f| f.to_string())
+            .and_then(crate::parse::RawField::to_string)
             .ok_or(atat::Error::Parse)?;
         let qos = f
             .next()
             .flatten()
-            .and_then(|f| f.number())
+            .and_then(crate::parse::RawField::number)
             .and_then(Qos::from_wire)
             .ok_or(atat::Error::Parse)?;
         out.push(Subscription { filter, qos })

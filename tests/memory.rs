@@ -1,0 +1,26 @@
+//! Memory: the size of every piece of driver state at the default buffer sizes. Prints the
+//! figures (`cargo test --test memory -- --nocapture`) and holds them to the budget.
+
+mod common;
+
+use common::MockUart;
+use mqtt_modem::{Events, MqttModem, Resources, Runner};
+
+#[test]
+fn static_ram_at_default_sizes() {
+    let resources = size_of::<Resources>();
+    let client = size_of::<MqttModem<'static, MockUart, 256, 2048>>() - size_of::<MockUart>();
+    let runner = size_of::<Runner<'static, MockUart, 256, 2048>>() - size_of::<MockUart>();
+    let events = size_of::<Events<'static, 2048>>();
+    // The application sizes these two: the ingress buffer (largest incoming message) and the
+    // event queue (how many messages may wait).
+    let app_sized = 1152 + 2048;
+    let driver = resources - app_sized + client + runner + events;
+    println!("Resources<1152, 256, 2048>: {resources} B");
+    println!("  of which ingress buffer 1152 B and event queue 2048 B (application-sized)");
+    println!("MqttModem (without the UART half): {client} B");
+    println!("Runner (without the UART half): {runner} B");
+    println!("Events: {events} B");
+    println!("driver state besides application-sized buffers: {driver} B");
+    assert!(driver <= 2048, "driver state {driver} B exceeds 2 KiB");
+}

@@ -16,6 +16,8 @@
 //!   disconnect or a link-lost error it reconnects with exponential backoff and re-subscribes;
 //!   on `Event::Restarted`, or when the modem stops answering, it re-runs the whole bring-up.
 
+#![cfg_attr(feature = "driver-only", allow(dead_code, unused_imports))]
+
 use embassy_futures::select::{Either3, select3};
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
 use embassy_sync::channel::Channel;
@@ -24,9 +26,7 @@ use embedded_hal::digital::OutputPin;
 use embedded_hal_async::delay::DelayNs;
 use embedded_io_async::Write;
 use heapless::{String, Vec};
-use mqtt_modem::{
-    Config, ConnectionState, Error, Event, Events, MqttModem, Qos, Resources, Stats,
-};
+use mqtt_modem::{Config, ConnectionState, Error, Event, Events, MqttModem, Qos, Resources, Stats};
 
 // ---------------------------------------------------------------------------------------------
 // Memory: every buffer of the driver, sized here.
@@ -74,7 +74,11 @@ pub const HOST: &str = env_or(option_env!("MQTT_HOST"), "broker.example.com");
 /// Broker port (1883 plain, 8883 TLS).
 pub const PORT: u16 = parse_u16(env_or(
     option_env!("MQTT_PORT"),
-    if cfg!(feature = "tls") { "8883" } else { "1883" },
+    if cfg!(feature = "tls") {
+        "8883"
+    } else {
+        "1883"
+    },
 ));
 /// MQTT client id; also the `<id>` of the topics.
 pub const CLIENT_ID: &str = env_or(option_env!("MQTT_CLIENT_ID"), "mqtt-modem-demo");
@@ -90,7 +94,10 @@ pub const KEEPALIVE_S: u16 = 60;
 #[cfg(feature = "tls")]
 pub const ROOT_CA: &str = include_str!("../certs/root-ca.pem");
 #[cfg(feature = "tls")]
-const _: () = assert!(ROOT_CA.len() <= 1536, "root CA larger than the modem's 1536 bytes");
+const _: () = assert!(
+    ROOT_CA.len() <= 1536,
+    "root CA larger than the modem's 1536 bytes"
+);
 
 /// How often telemetry is published.
 pub const TELEMETRY_PERIOD: Duration = Duration::from_secs(30);
@@ -155,7 +162,12 @@ pub async fn pump_events(mut events: Events<'static, EVENTS>) -> ! {
         let notice = match events.next(&mut buf).await {
             Event::Message(m) => {
                 let cmd = parse_command(m.payload);
-                info!("message on {}: {} bytes -> {:?}", m.topic, m.payload.len(), cmd);
+                info!(
+                    "message on {}: {} bytes -> {:?}",
+                    m.topic,
+                    m.payload.len(),
+                    cmd
+                );
                 Some(Notice::Command(cmd))
             }
             Event::StateChanged(s) => {
@@ -208,7 +220,11 @@ pub struct Board<R, L, D> {
 
 impl<R: OutputPin, L: OutputPin, D: DelayNs> Board<R, L, D> {
     fn set_led(&mut self, on: bool) {
-        let _ = if on != self.led_active_low { self.led.set_high() } else { self.led.set_low() };
+        let _ = if on != self.led_active_low {
+            self.led.set_high()
+        } else {
+            self.led.set_low()
+        };
     }
 
     /// Pulses the reset line low and waits for the modem to boot. No-op without a reset pin.
@@ -292,7 +308,12 @@ where
         reply: topic(CLIENT_ID, "reply"),
         telemetry: topic(CLIENT_ID, "telemetry"),
     };
-    let mut app = AppState { seq: 0, led: false, reconnects: 0, timeouts_in_a_row: 0 };
+    let mut app = AppState {
+        seq: 0,
+        led: false,
+        reconnects: 0,
+        timeouts_in_a_row: 0,
+    };
     board.set_led(false);
     let mut backoff = Backoff::new();
     // First pass: a full bring-up with a hardware reset (if wired), from a known state.
@@ -369,7 +390,9 @@ async fn bring_up<W: Write, R: OutputPin, L: OutputPin, D: DelayNs>(
     info!("modem initialised");
     #[cfg(feature = "tls")]
     {
-        modem.set_tls(mqtt_modem::Tls::RootCa(ROOT_CA.as_bytes())).await?;
+        modem
+            .set_tls(mqtt_modem::Tls::RootCa(ROOT_CA.as_bytes()))
+            .await?;
         info!("root CA uploaded ({} bytes), TLS on", ROOT_CA.len());
     }
     #[cfg(not(feature = "tls"))]
@@ -416,7 +439,9 @@ async fn online<W: Write, R: OutputPin, L: OutputPin, D: DelayNs>(
                 next_telemetry = Instant::now() + TELEMETRY_PERIOD;
                 app.seq = app.seq.wrapping_add(1);
                 let body = telemetry(app, &modem.stats());
-                modem.publish(&topics.telemetry, &body, Qos::AtMostOnce, false).await
+                modem
+                    .publish(&topics.telemetry, &body, Qos::AtMostOnce, false)
+                    .await
             }
             Either3::Second(()) => {
                 next_poll = Instant::now() + STATE_POLL_PERIOD;
@@ -431,9 +456,7 @@ async fn online<W: Write, R: OutputPin, L: OutputPin, D: DelayNs>(
             }
             Either3::Third(Notice::Restarted) => return Down::ModemLost,
             Either3::Third(Notice::LinkDown) => return Down::LinkLost,
-            Either3::Third(Notice::Command(cmd)) => {
-                handle(modem, board, topics, app, cmd).await
-            }
+            Either3::Third(Notice::Command(cmd)) => handle(modem, board, topics, app, cmd).await,
         };
         match result {
             Ok(()) => app.timeouts_in_a_row = 0,
@@ -471,11 +494,15 @@ async fn handle<W: Write, R: OutputPin, L: OutputPin, D: DelayNs>(
         }
         Command::Status => {
             let body = telemetry(app, &modem.stats());
-            return modem.publish(&topics.reply, &body, Qos::AtLeastOnce, false).await;
+            return modem
+                .publish(&topics.reply, &body, Qos::AtLeastOnce, false)
+                .await;
         }
         Command::Unknown => reply.field_str("error", "unknown command"),
     }
-    modem.publish(&topics.reply, &reply.finish(), Qos::AtLeastOnce, false).await
+    modem
+        .publish(&topics.reply, &reply.finish(), Qos::AtLeastOnce, false)
+        .await
 }
 
 /// `{"seq":..,"uptime_s":..,"led":..,"reconnects":..,"dropped":..}`
@@ -530,7 +557,9 @@ impl Json {
     }
     fn field_bool(&mut self, k: &str, v: bool) {
         self.key(k);
-        let _ = self.buf.extend_from_slice(if v { b"true" } else { b"false" });
+        let _ = self
+            .buf
+            .extend_from_slice(if v { b"true" } else { b"false" });
     }
     /// `v` must need no escaping (only used with literals here).
     fn field_str(&mut self, k: &str, v: &str) {
@@ -542,5 +571,60 @@ impl Json {
     fn finish(mut self) -> Vec<u8, 128> {
         let _ = self.buf.push(b'}');
         self.buf
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Footprint variant `driver-only`: every driver call the product above makes, once, with none
+// of its logic (no supervisor, JSON, commands). `full - driver-only` is the application's own
+// cost, `driver-only - bare-uart` the driver's.
+
+/// The `driver-only` event task: reads and counts events.
+#[cfg(feature = "driver-only")]
+pub async fn drain_events(mut events: Events<'static, EVENTS>) -> ! {
+    let mut buf = [0u8; MESSAGE_BUF];
+    let mut n: u32 = 0;
+    loop {
+        if let Event::Message(m) = events.next(&mut buf).await {
+            n = n.wrapping_add(1);
+            info!("message {} on {}: {} bytes", n, m.topic, m.payload.len());
+        }
+    }
+}
+
+/// The `driver-only` main loop.
+#[cfg(feature = "driver-only")]
+pub async fn run_driver_only<W: Write>(modem: &mut Modem<W>) -> ! {
+    loop {
+        let r = async {
+            modem.init().await?;
+            modem.set_tls(mqtt_modem::Tls::Off).await?;
+            modem
+                .configure(
+                    &Config::new(HOST, PORT, CLIENT_ID)
+                        .keepalive(KEEPALIVE_S)
+                        .credentials(USERNAME, PASSWORD),
+                )
+                .await?;
+            if modem.state().await? == ConnectionState::Connected {
+                modem.disconnect().await?;
+            }
+            modem.connect().await?;
+            modem.subscribe("devices/x/cmd", Qos::AtLeastOnce).await?;
+            loop {
+                let dropped = modem.stats().dropped_queue_full;
+                modem
+                    .publish("devices/x/telemetry", b"{}", Qos::AtMostOnce, dropped > 0)
+                    .await?;
+                Timer::after(TELEMETRY_PERIOD).await;
+            }
+            #[allow(unreachable_code)]
+            Ok::<(), Error>(())
+        }
+        .await;
+        if let Err(e) = r {
+            warn!("failed: {:?}", e);
+        }
+        Timer::after_secs(5).await;
     }
 }

@@ -6,7 +6,8 @@
 //! `esp-println`; UART0's pins (GPIO20/21) are left to the board's USB bridge.
 //!
 //! With the `bare-uart` feature the driver is left out and the UART just echoes what it
-//! receives: the baseline of `scripts/footprint.sh`.
+//! receives: the baseline of `scripts/footprint.sh`. With `driver-only` it makes each driver
+//! call once in a plain loop, without the application's logic (the driver's own cost).
 
 #![no_std]
 #![no_main]
@@ -16,9 +17,9 @@ use esp_backtrace as _;
 use esp_hal::Async;
 use esp_hal::gpio::{Level, Output, OutputConfig};
 use esp_hal::timer::timg::TimerGroup;
-use esp_hal::uart::{Config as UartConfig, Uart, UartRx};
 #[cfg(feature = "bare-uart")]
 use esp_hal::uart::UartTx;
+use esp_hal::uart::{Config as UartConfig, Uart, UartRx};
 
 esp_bootloader_esp_idf::esp_app_desc!();
 
@@ -61,16 +62,27 @@ async fn main(spawner: Spawner) -> ! {
         use static_cell::StaticCell;
 
         static RESOURCES: StaticCell<app::ModemResources> = StaticCell::new();
-        let (mut modem, runner, events) =
-            MqttModem::new(RESOURCES.init(app::ModemResources::new()), rx, tx, Options::default());
+        let (mut modem, runner, events) = MqttModem::new(
+            RESOURCES.init(app::ModemResources::new()),
+            rx,
+            tx,
+            Options::default(),
+        );
         spawner.spawn(modem_runner(runner).expect("runner task"));
         spawner.spawn(modem_events(events).expect("events task"));
+        #[cfg(feature = "driver-only")]
+        {
+            let _ = (reset, led);
+            app::run_driver_only(&mut modem).await
+        }
+        #[cfg(not(feature = "driver-only"))]
         let board = app::Board {
             reset: Some(reset),
             led,
             led_active_low: false,
             delay: embassy_time::Delay,
         };
+        #[cfg(not(feature = "driver-only"))]
         app::run(&mut modem, board).await
     }
 
@@ -92,6 +104,9 @@ async fn modem_runner(
 #[cfg(not(feature = "bare-uart"))]
 #[embassy_executor::task]
 async fn modem_events(events: mqtt_modem::Events<'static, { app::EVENTS }>) -> ! {
+    #[cfg(feature = "driver-only")]
+    app::drain_events(events).await;
+    #[cfg(not(feature = "driver-only"))]
     app::pump_events(events).await
 }
 
@@ -103,7 +118,10 @@ async fn bare_echo(mut rx: UartRx<'static, Async>, mut tx: UartTx<'static, Async
     loop {
         match embedded_io_async::Read::read(&mut rx, &mut buf).await {
             Ok(n) => {
-                if embedded_io_async::Write::write_all(&mut tx, &buf[..n]).await.is_err() {
+                if embedded_io_async::Write::write_all(&mut tx, &buf[..n])
+                    .await
+                    .is_err()
+                {
                     warn!("UART write error");
                 }
             }

@@ -7,7 +7,8 @@
 //! through defmt over RTT. `embassy-time` runs on RTC1.
 //!
 //! With the `bare-uart` feature the driver is left out and the UART just echoes what it
-//! receives: the baseline of `scripts/footprint.sh`.
+//! receives: the baseline of `scripts/footprint.sh`. With `driver-only` it makes each driver
+//! call once in a plain loop, without the application's logic (the driver's own cost).
 
 #![no_std]
 #![no_main]
@@ -74,16 +75,27 @@ async fn main(spawner: Spawner) -> ! {
         use static_cell::StaticCell;
 
         static RESOURCES: StaticCell<app::ModemResources> = StaticCell::new();
-        let (mut modem, runner, events) =
-            MqttModem::new(RESOURCES.init(app::ModemResources::new()), rx, tx, Options::default());
+        let (mut modem, runner, events) = MqttModem::new(
+            RESOURCES.init(app::ModemResources::new()),
+            rx,
+            tx,
+            Options::default(),
+        );
         spawner.spawn(modem_runner(runner).expect("runner task"));
         spawner.spawn(modem_events(events).expect("events task"));
+        #[cfg(feature = "driver-only")]
+        {
+            let _ = (reset, led);
+            app::run_driver_only(&mut modem).await
+        }
+        #[cfg(not(feature = "driver-only"))]
         let board = app::Board {
             reset: Some(reset),
             led,
             led_active_low: true,
             delay: embassy_time::Delay,
         };
+        #[cfg(not(feature = "driver-only"))]
         app::run(&mut modem, board).await
     }
 
@@ -97,7 +109,12 @@ async fn main(spawner: Spawner) -> ! {
 #[cfg(not(feature = "bare-uart"))]
 #[embassy_executor::task]
 async fn modem_runner(
-    runner: mqtt_modem::Runner<'static, BufferedUarteRx<'static>, { app::RESPONSE }, { app::EVENTS }>,
+    runner: mqtt_modem::Runner<
+        'static,
+        BufferedUarteRx<'static>,
+        { app::RESPONSE },
+        { app::EVENTS },
+    >,
 ) -> ! {
     runner.run().await
 }
@@ -105,6 +122,9 @@ async fn modem_runner(
 #[cfg(not(feature = "bare-uart"))]
 #[embassy_executor::task]
 async fn modem_events(events: mqtt_modem::Events<'static, { app::EVENTS }>) -> ! {
+    #[cfg(feature = "driver-only")]
+    app::drain_events(events).await;
+    #[cfg(not(feature = "driver-only"))]
     app::pump_events(events).await
 }
 
@@ -118,7 +138,10 @@ async fn bare_echo(
     loop {
         match embedded_io_async::Read::read(&mut rx, &mut buf).await {
             Ok(n) => {
-                if embedded_io_async::Write::write_all(&mut tx, &buf[..n]).await.is_err() {
+                if embedded_io_async::Write::write_all(&mut tx, &buf[..n])
+                    .await
+                    .is_err()
+                {
                     warn!("UART write error");
                 }
             }

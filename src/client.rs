@@ -29,7 +29,7 @@ use crate::command::tls::{GetTls, SetTls};
 use crate::error::{Error, MqttCode};
 use crate::events::Events;
 use crate::parse::mqtt_code;
-use crate::resources::{Outcome, Resources, Shared, Stats};
+use crate::resources::{LinkHint, Outcome, Resources, Shared, Stats};
 use crate::runner::Runner;
 
 /// Timing and encoding choices of the client.
@@ -339,9 +339,19 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize> MqttModem<'a, W, 
                 None => Err(Error::Protocol),
             }
         });
+        if result.as_ref().is_err_and(Error::means_link_lost) {
+            self.shared.with(|s| s.note(LinkHint::Lost));
+        }
         self.dirty = false;
         self.last_done = Instant::now();
         result
+    }
+
+    /// Takes the evidence about the link gathered since the last call: unsolicited
+    /// `+MQTTSTATE:0`, `+MQTTDISCONNECTED`, a boot banner, or codes 5, 8, 10 on a command.
+    /// The [`Supervisor`](crate::Supervisor) uses it; an application without one may too.
+    pub fn take_link_hint(&self) -> Option<LinkHint> {
+        self.shared.with(|s| s.hint.take())
     }
 
     /// Brings the line back to a known state after a command that did not complete.

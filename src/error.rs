@@ -198,6 +198,8 @@ pub enum Error {
     Protocol,
     /// The response was larger than the response buffer of [`Resources`](crate::Resources).
     ResponseTooLarge,
+    /// The link is down (per the [`Supervisor`](crate::Supervisor)); nothing was sent.
+    NotConnected,
     /// An input was refused before anything was written; nothing reached the modem.
     InvalidInput {
         /// The field at fault.
@@ -233,6 +235,7 @@ impl fmt::Display for Error {
             Self::Io(kind) => write!(f, "serial I/O error: {kind:?}"),
             Self::Protocol => f.write_str("unparseable answer from the modem"),
             Self::ResponseTooLarge => f.write_str("response larger than the response buffer"),
+            Self::NotConnected => f.write_str("not connected"),
             Self::InvalidInput { field, reason } => {
                 write!(f, "invalid {}: {reason:?}", field.name())
             }

@@ -180,9 +180,11 @@ impl<'a, const N: usize> Events<'a, N> {
     }
 
     /// Waits for the next event and copies it into `buf`, which should hold the largest topic
-    /// plus payload the application expects. Cancel-safe only between events: dropping this
-    /// future while a frame is half read loses the rest of that frame's framing, so await it to
-    /// completion (for example in its own task).
+    /// plus payload the application expects.
+    ///
+    /// Cancel-safe: the runner queues each frame whole, so this future only ever waits before
+    /// the first byte of a frame; once it has one it completes without waiting. It can be
+    /// raced against a timer in a `select`.
     pub async fn next<'b>(&mut self, buf: &'b mut [u8]) -> Event<'b> {
         let mut header = [0u8; HEADER];
         self.queue.read_exact(&mut header).await;

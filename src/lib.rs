@@ -46,6 +46,7 @@ mod events;
 mod parse;
 mod resources;
 mod runner;
+mod supervisor;
 
 pub use client::{Identity, MqttModem, Options, Tls};
 pub use command::config::types::{Config, Quoting};
@@ -54,5 +55,6 @@ pub use command::session::types::ConnectionState;
 pub use command::tls::types::CertEncoding;
 pub use error::{Error, Field, Invalid, MqttCode};
 pub use events::{Event, Events, Message};
-pub use resources::{Resources, Stats};
+pub use resources::{LinkHint, Resources, Stats};
 pub use runner::Runner;
+pub use supervisor::{LinkEvent, LossReason, ModemReset, NoReset, Policy, ResetPin, Supervisor};

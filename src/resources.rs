@@ -109,6 +109,25 @@ pub(crate) struct Slot<const N: usize> {
     pub stats: Stats,
     /// Losses not yet reported through an [`Event::Dropped`](crate::Event).
     pub unreported: u32,
+    /// Evidence about the link seen since the supervisor last looked.
+    pub hint: Option<LinkHint>,
+}
+
+/// Evidence that the MQTT link is gone, gathered from URCs and command results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum LinkHint {
+    /// An unsolicited `+MQTTSTATE:0` or `+MQTTDISCONNECTED`, or code 5, 8 or 10 on a command.
+    Lost,
+    /// A boot banner: the modem restarted and forgot its settings.
+    Restarted,
+}
+
+impl<const N: usize> Slot<N> {
+    /// Records `hint`, keeping the stronger of two (a restart implies a lost link).
+    pub fn note(&mut self, hint: LinkHint) {
+        self.hint = self.hint.max(Some(hint));
+    }
 }
 
 /// The state the client and the runner share.
@@ -136,6 +155,7 @@ impl<const R: usize, const E: usize> Shared<R, E> {
                     read_errors: 0,
                 },
                 unreported: 0,
+                hint: None,
             })),
             done: Signal::new(),
             events: EventQueue::new(),

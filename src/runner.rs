@@ -7,7 +7,7 @@ use crate::command::Urc;
 use crate::digest::{Ingress, Output};
 use crate::events::Queued;
 use crate::fmt::{debug, warning};
-use crate::resources::{Outcome, Shared, Slot};
+use crate::resources::{LinkHint, Outcome, Shared, Slot};
 
 /// Owns the UART's receive half. Spawn [`Runner::run`] once, in its own task; it never returns.
 pub struct Runner<'a, R, const RESPONSE: usize, const EVENTS: usize> {
@@ -104,6 +104,13 @@ fn dispatch<const R: usize, const E: usize>(shared: &Shared<R, E>, out: Output<'
             }
         }
         Output::Urc(urc) => shared.with(|s| {
+            match urc {
+                Urc::State(crate::ConnectionState::Disconnected) | Urc::Disconnected => {
+                    s.note(LinkHint::Lost);
+                }
+                Urc::Restarted => s.note(LinkHint::Restarted),
+                _ => {}
+            }
             let unreported = &mut s.unreported;
             let queued = match urc {
                 Urc::Message {

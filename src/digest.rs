@@ -190,6 +190,10 @@ impl<'a> Ingress<'a> {
             let broken_message = buf.starts_with(b"+MQTT");
             self.discard_line = true;
             self.cut = (0, bytes);
+            if pending.is_some() && buf[..2.min(bytes)].eq_ignore_ascii_case(b"AT") {
+                // The echo of a long command line (echo still on): not part of the answer.
+                return Some(Output::Echo);
+            }
             return Some(Output::Discarded {
                 bytes,
                 broken_message,

@@ -267,3 +267,32 @@ fn urc_at_every_offset_inside_a_response() {
         }
     }
 }
+
+#[test]
+fn echo_longer_than_the_buffer_is_not_part_of_the_answer() {
+    let mut buf = [0u8; 64];
+    let mut ing = Ingress::new(&mut buf);
+    let mut input = b"AT+MQTTPUB=\"t\",0,0,\"".to_vec();
+    input.extend(std::iter::repeat_n(b'p', 200));
+    input.extend_from_slice(b"\"\r\r\nOK\r\n");
+    let mut items = Vec::new();
+    let mut rest = &input[..];
+    let pending: Option<&[u8]> = Some(b"+MQTTPUB");
+    while !rest.is_empty() {
+        if ing.space().is_empty() {
+            if let Some(i) = ing.next(pending, true) {
+                items.push(show(&i));
+            }
+            continue;
+        }
+        let space = ing.space();
+        let n = space.len().min(rest.len());
+        space[..n].copy_from_slice(&rest[..n]);
+        ing.commit(n);
+        rest = &rest[n..];
+        while let Some(i) = ing.next(pending, false) {
+            items.push(show(&i));
+        }
+    }
+    assert_eq!(items, ["Echo", "Final(Ok)"]);
+}

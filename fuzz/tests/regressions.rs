@@ -46,3 +46,69 @@ fn seeds_pass() {
     mqtt_modem_fuzz::check_encoders(&[7u8; 300]);
     mqtt_modem_fuzz::check_urc(&[1u8; 300]);
 }
+
+/// Disagreement between the driver's encoder and the simulator's parser (fuzz/README.md):
+/// in `Quoting::Unquoted` mode the driver sends a field's leading blanks as part of the value,
+/// the simulator's `split_params` skips them ("tolerate blanks before a parameter").
+#[test]
+fn unquoted_leading_blanks_are_lost() {
+    use atat::AtatCmd;
+    use mqtt_modem::command::config::SetConfig;
+    use mqtt_modem::{Config, Quoting};
+    use mqtt_modem_fuzz::sim_at;
+
+    let config = Config::new(" h", 1883, " id")
+        .credentials(" u", " p")
+        .quoting(Quoting::Unquoted);
+    let cmd = SetConfig::new(&config).expect("the driver accepts leading blanks");
+    let mut buf = [0u8; 128];
+    let n = cmd.write(&mut buf);
+    assert_eq!(&buf[..n], b"AT+MQTTCONFIG= h,1883, id,1,60, u, p\r");
+    let Ok(sim_at::Command::ConfigSet(c)) = sim_at::parse(&buf[..n - 1]) else {
+        panic!("sim refused the line");
+    };
+    // What the simulator stores: the blanks are gone.
+    assert_eq!(
+        (c.host.as_str(), c.client_id.as_str(), c.user.as_str(), c.password.as_str()),
+        ("h", "id", "u", "p")
+    );
+}
+
+/// Observation (fuzz/README.md): a certificate of line breaks only is accepted by
+/// `SetTls::upload` and, stripped, goes out as an empty upload, which the simulator treats as
+/// "clear the slot".
+#[test]
+fn stripped_newline_only_cert_is_an_empty_upload() {
+    use atat::AtatCmd;
+    use mqtt_modem::CertEncoding;
+    use mqtt_modem::command::tls::SetTls;
+    use mqtt_modem::command::tls::types::CertKind;
+    use mqtt_modem_fuzz::sim_at;
+
+    let cmd = SetTls::upload(CertKind::RootCa, b"\r\n\n", CertEncoding::StrippedNewlines)
+        .expect("accepted");
+    let mut buf = [0u8; 64];
+    let n = cmd.write(&mut buf);
+    assert_eq!(&buf[..n], b"AT+MQTTTLS=1,0,\"\",0\r");
+    assert_eq!(
+        sim_at::parse(&buf[..n - 1]),
+        Ok(sim_at::Command::TlsSet {
+            tls: true,
+            cert: Some((sim_at::CertKind::RootCa, Vec::new()))
+        })
+    );
+}
+
+/// Observation (fuzz/README.md): the longest publish the driver accepts is longer than the
+/// simulator's line buffer (`modem_sim::MAX_LINE`, 8192 bytes), which reports it as unparsable.
+#[test]
+fn longest_publish_exceeds_sim_line_buffer() {
+    use mqtt_modem::Qos;
+    use mqtt_modem::command::publish::Publish;
+    let topic = "\"".repeat(256);
+    let payload = vec![b'"'; 4096];
+    let cmd = Publish::new(&topic, &payload, Qos::AtMostOnce, false).expect("accepted");
+    assert_eq!(cmd.encoded_len(), 8725);
+    const SIM_MAX_LINE: usize = 8192; // tools/sim/src/sim.rs
+    assert!(cmd.encoded_len() - 1 > SIM_MAX_LINE);
+}

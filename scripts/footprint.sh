@@ -42,7 +42,7 @@ measure() {
 
 # size of the Resources static (StaticCell<Resources<..>>) in an ELF
 resources_size() {
-  "$NM" -S -C --radix=d "$1" | awk '/RESOURCES/ { print $2 + 0; found = 1; exit } END { if (!found) print 0 }'
+  "$NM" -S -C --radix=d "$1" | awk '/RESOURCES/ && !found { print $2 + 0; found = 1 } END { if (!found) print 0 }'
 }
 
 const_of() { # NAME -> value of `pub const NAME: usize = N;` in the shared app

@@ -1,1 +1,323 @@
-fn main() {}
+//! `perf`: every benchmark of the mqtt-modem driver, printed as one table.
+//!
+//! ```text
+//! cargo run --release -p mqtt-modem-perf --bin perf            # full run (~3 min), writes docs/throughput.svg
+//! cargo run --release -p mqtt-modem-perf --bin perf -- --quick # short run, no chart
+//! perf --cpu-only --iters N --which driver|baseline [--op publish|incoming] [--payload N]
+//! ```
+//!
+//! Throughput runs the real driver over a paced in-process UART (both directions) against a
+//! fake modem that answers at once, and compares with the 8N1 line-rate bound and a
+//! hand-rolled baseline over the same line. CPU compares the driver's encoder and digester
+//! with a hand-rolled minimal encoder/parser. Memory is `size_of` at the default sizes.
+
+mod chart;
+mod cpu;
+mod memory;
+mod pipe;
+mod throughput;
+
+use std::time::Duration;
+
+use cpu::{Op, Which};
+use mqtt_modem::Qos;
+use mqtt_modem::command::publish::Publish;
+use plotters::style::RGBColor;
+use throughput::{Run, TOPIC, payload};
+
+const BAUDS: [u32; 2] = [115_200, 921_600];
+const PAYLOADS: [usize; 4] = [16, 64, 256, 1024];
+const GOAL_THROUGHPUT: f64 = 0.95;
+const GOAL_CPU: f64 = 1.5;
+
+struct Args {
+    quick: bool,
+    cpu_only: bool,
+    iters: u64,
+    which: Which,
+    op: Op,
+    payload: usize,
+    chart: bool,
+}
+
+fn parse_args() -> Args {
+    let mut a = Args {
+        quick: false,
+        cpu_only: false,
+        iters: 100_000,
+        which: Which::Driver,
+        op: Op::Publish,
+        payload: 64,
+        chart: true,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        let mut val = || it.next().unwrap_or_else(|| usage(&format!("{arg} needs a value")));
+        match arg.as_str() {
+            "--quick" => a.quick = true,
+            "--cpu-only" => a.cpu_only = true,
+            "--no-chart" => a.chart = false,
+            "--iters" => a.iters = val().parse().unwrap_or_else(|_| usage("bad --iters")),
+            "--payload" => a.payload = val().parse().unwrap_or_else(|_| usage("bad --payload")),
+            "--which" => {
+                a.which = match val().as_str() {
+                    "driver" => Which::Driver,
+                    "baseline" => Which::Baseline,
+                    _ => usage("--which driver|baseline"),
+                }
+            }
+            "--op" => {
+                a.op = match val().as_str() {
+                    "publish" => Op::Publish,
+                    "incoming" => Op::Incoming,
+                    _ => usage("--op publish|incoming"),
+                }
+            }
+            "-h" | "--help" => usage(""),
+            other => usage(&format!("unknown argument {other}")),
+        }
+    }
+    a
+}
+
+fn usage(msg: &str) -> ! {
+    if !msg.is_empty() {
+        eprintln!("perf: {msg}");
+    }
+    eprintln!(
+        "usage: perf [--quick] [--no-chart]\n       perf --cpu-only --iters N --which driver|baseline [--op publish|incoming] [--payload N]"
+    );
+    std::process::exit(2)
+}
+
+fn main() {
+    let args = parse_args();
+    if args.cpu_only {
+        // For callgrind: nothing but the loop.
+        let p = payload(args.payload);
+        let sum = cpu::run(args.op, args.which, args.iters, TOPIC, &p);
+        println!("{sum}");
+        return;
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("runtime");
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&rt, run_all(&args));
+}
+
+fn machine() -> String {
+    let cpus = std::thread::available_parallelism().map_or(0, std::num::NonZero::get);
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    format!("{cpus} CPUs (nproc), {model}")
+}
+
+fn publish_bound(baud: u32, payload: &[u8]) -> (usize, f64) {
+    let n_tx = Publish::new(TOPIC, payload, Qos::AtMostOnce, false)
+        .expect("valid")
+        .encoded_len();
+    (n_tx, f64::from(baud) / 10.0 / (n_tx + 6) as f64)
+}
+
+fn mark(ok: bool) -> &'static str {
+    if ok { "ok" } else { "MISS" }
+}
+
+#[allow(clippy::too_many_lines)]
+async fn run_all(args: &Args) {
+    let _ = embassy_time::Instant::now(); // start embassy-time's clock thread up front
+    let quick = args.quick;
+    let per_point = Duration::from_secs(if quick { 1 } else { 5 });
+    let rounds: u32 = if quick { 2 } else { 5 };
+    let mut out = String::new();
+    let mut line = |s: String| {
+        println!("{s}");
+        out.push_str(&s);
+        out.push('\n');
+    };
+    line(format!(
+        "mqtt-modem perf ({} run) on {}",
+        if quick { "quick" } else { "full" },
+        machine()
+    ));
+
+    // 0. The pipe itself.
+    line(String::new());
+    line("== pipe check: raw transfer, both directions at once ==".into());
+    let check_bytes = if quick { 20_000 } else { 100_000 };
+    for baud in BAUDS {
+        let r = throughput::pipe_check(baud, check_bytes).await;
+        line(format!(
+            "{baud:>7} baud  {check_bytes} B each way  achieved/nominal {r:.5}  (need >= 0.999) {}",
+            mark(r >= 0.999)
+        ));
+    }
+
+    // 1. Publish throughput, driver and baseline interleaved.
+    line(String::new());
+    line(format!(
+        "== publish throughput: QoS 0, 16-byte topic, {} s per point ({rounds} interleaved slices each) ==",
+        per_point.as_secs()
+    ));
+    line(format!(
+        "{:>7} {:>7} {:>5} {:>9} {:>9} {:>7} {:>9} {:>7} {:>5}",
+        "baud", "payload", "N_tx", "bound/s", "driver/s", "ratio", "base/s", "ratio", "goal"
+    ));
+    let mut chart_series: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
+    for baud in BAUDS {
+        let mut drv_pts = Vec::new();
+        let mut base_pts = Vec::new();
+        for size in PAYLOADS {
+            let p = payload(size);
+            let (n_tx, bound) = publish_bound(baud, &p);
+            let slice = per_point / rounds;
+            let (mut d, mut b) = (Run::default(), Run::default());
+            for _ in 0..rounds {
+                d.add(throughput::publish_driver(baud, &p, slice).await);
+                b.add(throughput::publish_baseline(baud, &p, slice).await);
+            }
+            let (rd, rb) = (d.rate() / bound, b.rate() / bound);
+            drv_pts.push((size as f64, rd));
+            base_pts.push((size as f64, rb));
+            line(format!(
+                "{baud:>7} {size:>7} {n_tx:>5} {bound:>9.1} {:>9.1} {rd:>7.3} {:>9.1} {rb:>7.3} {:>5}",
+                d.rate(),
+                b.rate(),
+                mark(rd >= GOAL_THROUGHPUT)
+            ));
+        }
+        chart_series.push((format!("driver {baud}"), drv_pts));
+        chart_series.push((format!("baseline {baud}"), base_pts));
+    }
+
+    // 2. Incoming throughput.
+    line(String::new());
+    line(format!(
+        "== incoming throughput: +MQTTRECV back to back at line rate, ~{} s per point ==",
+        per_point.as_secs()
+    ));
+    line(format!(
+        "{:>7} {:>7} {:>5} {:>9} {:>9} {:>7} {:>6} {:>6} {:>5} {:>14} {:>5}",
+        "baud", "payload", "URC", "bound/s", "recv/s", "ratio", "sent", "recvd", "lost", "stats.dropped", "goal"
+    ));
+    for baud in BAUDS {
+        let mut pts = Vec::new();
+        for size in PAYLOADS {
+            let p = payload(size);
+            let r = throughput::incoming(baud, &p, per_point).await;
+            let bound = f64::from(baud) / 10.0 / r.urc_len as f64;
+            let ratio = r.rate() / bound;
+            let lost = r.sent - r.received;
+            let s = r.stats;
+            let dropped = s.dropped_queue_full + s.dropped_broken + s.dropped_oversized;
+            pts.push((size as f64, ratio));
+            line(format!(
+                "{baud:>7} {size:>7} {:>5} {bound:>9.1} {:>9.1} {ratio:>7.3} {:>6} {:>6} {lost:>5} {dropped:>14} {:>5}",
+                r.urc_len,
+                r.rate(),
+                r.sent,
+                r.received,
+                mark(ratio >= GOAL_THROUGHPUT && lost == 0 && r.corrupted == 0)
+            ));
+            if r.corrupted > 0 || r.dropped_events > 0 {
+                line(format!(
+                    "        corrupted {}  Event::Dropped {}  stats {:?}",
+                    r.corrupted, r.dropped_events, s
+                ));
+            }
+        }
+        chart_series.push((format!("incoming {baud}"), pts));
+    }
+
+    // 3. CPU per command.
+    line(String::new());
+    line("== CPU per command (host, no I/O; median of interleaved batches) ==".into());
+    line(format!(
+        "{:<34} {:>10} {:>12} {:>7} {:>5}",
+        "operation", "driver ns", "baseline ns", "ratio", "goal"
+    ));
+    let (batches, batch) = if quick { (7, 20_000) } else { (21, 100_000) };
+    for (op, name) in [(Op::Publish, "publish: encode + digest OK"), (Op::Incoming, "incoming: digest +MQTTRECV")] {
+        for size in [64usize, 1024] {
+            let p = payload(size);
+            let (d, b) = cpu::measure(op, TOPIC, &p, batches, batch / (size as u64 / 64).max(1));
+            line(format!(
+                "{:<34} {d:>10.1} {b:>12.1} {:>7.2} {:>5}",
+                format!("{name}, {size} B"),
+                d / b,
+                mark(d / b <= GOAL_CPU)
+            ));
+        }
+    }
+    line("(instructions/op: bash tools/perf/callgrind.sh)".into());
+
+    // 4. Memory.
+    line(String::new());
+    line("== memory at default sizes (Resources<1152, 256, 2048>) ==".into());
+    let m = memory::measure();
+    line(format!("Resources                                  {:>6} B", m.resources));
+    line(format!(
+        "  application-sized: ingress + event queue {:>6} B ({} + {})",
+        memory::INGRESS + memory::EVENTS,
+        memory::INGRESS,
+        memory::EVENTS
+    ));
+    line(format!("MqttModem / Runner / Events (w/o UART)     {} / {} / {} B", m.client, m.runner, m.events));
+    line(format!(
+        "driver static besides app-sized buffers    {:>6} B  (goal <= 2048) {}",
+        m.driver_static,
+        mark(m.driver_static <= 2048)
+    ));
+    line(format!("publish() future / Runner::run() future    {} / {} B", m.publish_future, m.runner_future));
+    line(format!(
+        "largest incoming payload (16-byte topic)   {:>6} B  (ingress {}; the event queue alone would take {})",
+        m.max_incoming,
+        memory::INGRESS,
+        m.max_queued
+    ));
+    line(format!("64-byte messages the event queue holds     {:>6}", m.queued_64));
+    line(format!("largest publish payload (streamed)         {:>6} B", m.max_publish));
+
+    if args.chart && !quick {
+        let path = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/throughput.svg"));
+        let colors = [
+            RGBColor(31, 119, 180),
+            RGBColor(31, 119, 180),
+            RGBColor(214, 39, 40),
+            RGBColor(214, 39, 40),
+            RGBColor(44, 160, 44),
+            RGBColor(148, 103, 189),
+        ];
+        let series: Vec<chart::Series> = chart_series
+            .into_iter()
+            .zip(colors)
+            .map(|((label, points), color)| chart::Series {
+                dashed: label.starts_with("baseline"),
+                label,
+                points,
+                color,
+            })
+            .collect();
+        let series: Vec<chart::Series> = {
+            // Same colour per baud: driver solid, baseline thin.
+            let mut s = series;
+            s[1].color = RGBColor(120, 170, 220);
+            s[3].color = RGBColor(240, 140, 140);
+            s
+        };
+        match chart::draw(path, &format!("mqtt-modem throughput vs 8N1 line rate — {}", machine()), &series) {
+            Ok(()) => line(format!("chart: {}", path.canonicalize().unwrap_or(path.into()).display())),
+            Err(e) => line(format!("chart not written: {e}")),
+        }
+    }
+    let _ = out;
+}

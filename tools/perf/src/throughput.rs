@@ -1,0 +1,241 @@
+//! Throughput over the paced line: the real driver and a hand-rolled baseline publishing, and
+//! the real driver receiving a back-to-back `+MQTTRECV` stream.
+
+use std::time::{Duration, Instant};
+
+use embedded_io_adapters::tokio_1::FromTokio;
+use embedded_io_async::{Read as _, Write as _};
+use mqtt_modem::{Event, MqttModem, Options, Qos, Resources, Stats};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::cpu::{encode_baseline, find_ok, urc};
+use crate::pipe::{Line, PacedReader, PacedWriter};
+
+/// The topic of every message: 16 bytes.
+pub const TOPIC: &str = "tele/dev-0001/tx";
+
+/// A JSON-like payload of `n` bytes with a `"` (escaped on the wire) every 16 bytes.
+pub fn payload(n: usize) -> Vec<u8> {
+    (0..n)
+        .map(|i| {
+            if i % 16 == 7 {
+                b'"'
+            } else {
+                b"abcdefghijklmnopqrstuvwxyz0123456789"[i % 36]
+            }
+        })
+        .collect()
+}
+
+/// The fake modem: answers every command line (ended by CR) with `\r\nOK\r\n` at once.
+/// Returns the number of `AT+MQTTPUB=` lines seen and of other lines.
+async fn fake_modem(mut rx: PacedReader, mut tx: PacedWriter) -> (u64, u64) {
+    let mut buf = vec![0u8; 4096];
+    let mut head = [0u8; 11];
+    let mut head_len = 0;
+    let (mut publishes, mut others) = (0, 0);
+    loop {
+        let n = match rx.read(&mut buf).await {
+            Ok(0) | Err(_) => return (publishes, others),
+            Ok(n) => n,
+        };
+        for &b in &buf[..n] {
+            if b == b'\r' {
+                if &head[..head_len] == b"AT+MQTTPUB=" {
+                    publishes += 1;
+                } else {
+                    others += 1;
+                }
+                head_len = 0;
+                tx.write_all(b"\r\nOK\r\n").await.unwrap();
+            } else if head_len < head.len() {
+                head[head_len] = b;
+                head_len += 1;
+            }
+        }
+    }
+}
+
+/// One timed run: operations completed and the time they took.
+#[derive(Clone, Copy, Default, Debug)]
+pub struct Run {
+    pub ops: u64,
+    pub secs: f64,
+}
+
+impl Run {
+    pub fn add(&mut self, o: Run) {
+        self.ops += o.ops;
+        self.secs += o.secs;
+    }
+    pub fn rate(&self) -> f64 {
+        self.ops as f64 / self.secs
+    }
+}
+
+/// The real driver publishing QoS 0 for `dur`.
+pub async fn publish_driver(baud: u32, payload: &[u8], dur: Duration) -> Run {
+    let line = Line::new(baud);
+    let modem_task = tokio::task::spawn_local(fake_modem(line.modem_rx, line.modem_tx));
+    let res: &'static mut Resources = Box::leak(Box::new(Resources::new()));
+    let (mut modem, runner, _events) = MqttModem::new(
+        res,
+        FromTokio::new(line.host_rx),
+        FromTokio::new(line.host_tx),
+        Options::default(),
+    );
+    let runner_task = tokio::task::spawn_local(async move { runner.run().await });
+    let start = Instant::now();
+    let end = start + dur;
+    let mut ops = 0;
+    while Instant::now() < end {
+        modem
+            .publish(TOPIC, payload, Qos::AtMostOnce, false)
+            .await
+            .expect("publish");
+        ops += 1;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    runner_task.abort();
+    drop(modem);
+    let (seen, other) = modem_task.await.expect("fake modem");
+    assert_eq!((seen, other), (ops, 0), "the fake modem saw every publish");
+    drop(line.guard);
+    Run { ops, secs }
+}
+
+/// The hand-rolled baseline: `write!` the line, write it, flush, scan for `\r\nOK\r\n`.
+pub async fn publish_baseline(baud: u32, payload: &[u8], dur: Duration) -> Run {
+    let line = Line::new(baud);
+    let modem_task = tokio::task::spawn_local(fake_modem(line.modem_rx, line.modem_tx));
+    let mut w = FromTokio::new(line.host_tx);
+    let mut r = FromTokio::new(line.host_rx);
+    let mut out = vec![0u8; 2 * payload.len() + 64];
+    let mut rx = [0u8; 256];
+    let mut have = 0;
+    let start = Instant::now();
+    let end = start + dur;
+    let mut ops = 0;
+    while Instant::now() < end {
+        let n = encode_baseline(&mut out, TOPIC, payload);
+        w.write_all(&out[..n]).await.unwrap();
+        w.flush().await.unwrap();
+        loop {
+            if let Some(at) = find_ok(&rx[..have]) {
+                rx.copy_within(at + 6..have, 0);
+                have -= at + 6;
+                break;
+            }
+            have += r.read(&mut rx[have..]).await.unwrap();
+        }
+        ops += 1;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    drop(w);
+    let (seen, other) = modem_task.await.expect("fake modem");
+    assert_eq!((seen, other), (ops, 0));
+    drop(line.guard);
+    Run { ops, secs }
+}
+
+/// Result of the incoming benchmark.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Incoming {
+    pub sent: u64,
+    pub received: u64,
+    pub corrupted: u64,
+    pub dropped_events: u64,
+    pub stats: Stats,
+    pub secs: f64,
+    /// Bytes of one URC on the wire.
+    pub urc_len: usize,
+}
+
+impl Incoming {
+    pub fn rate(&self) -> f64 {
+        self.received as f64 / self.secs
+    }
+}
+
+/// The fake modem emits `+MQTTRECV` URCs back to back at line rate for about `dur`; the
+/// application takes them from `events.next()`.
+pub async fn incoming(baud: u32, payload: &[u8], dur: Duration) -> Incoming {
+    let line = Line::new(baud);
+    let one = urc(TOPIC, payload);
+    let bound = f64::from(baud) / 10.0 / one.len() as f64;
+    let sent = ((bound * dur.as_secs_f64()).ceil() as u64).max(10);
+    let res: &'static mut Resources = Box::leak(Box::new(Resources::new()));
+    let (modem, runner, mut events) = MqttModem::new(
+        res,
+        FromTokio::new(line.host_rx),
+        FromTokio::new(line.host_tx),
+        Options::default(),
+    );
+    let runner_task = tokio::task::spawn_local(async move { runner.run().await });
+    tokio::task::yield_now().await;
+    let mut stream = Vec::with_capacity(one.len() * sent as usize);
+    for _ in 0..sent {
+        stream.extend_from_slice(&one);
+    }
+    let mut tx = line.modem_tx;
+    let start = Instant::now();
+    // The transmit queue takes it all; the line sends it at line rate.
+    tx.write_all(&stream).await.unwrap();
+    let nominal = sent as f64 * one.len() as f64 * 10.0 / f64::from(baud);
+    let give_up = start + Duration::from_secs_f64(nominal * 1.5 + 1.0);
+    let mut buf = vec![0u8; 2048];
+    let mut r = Incoming {
+        sent,
+        urc_len: one.len(),
+        ..Incoming::default()
+    };
+    let mut last = start;
+    while r.received < sent {
+        let ev = tokio::select! {
+            ev = events.next(&mut buf) => ev,
+            () = tokio::time::sleep_until(give_up.into()) => break,
+        };
+        match ev {
+            Event::Message(m) => {
+                r.received += 1;
+                if m.topic != TOPIC || m.payload != payload {
+                    r.corrupted += 1;
+                }
+                last = Instant::now();
+            }
+            Event::Dropped { count } => r.dropped_events += u64::from(count),
+            _ => r.corrupted += 1,
+        }
+    }
+    r.secs = (last - start).as_secs_f64();
+    r.stats = modem.stats();
+    runner_task.abort();
+    drop(line.guard);
+    r
+}
+
+/// Raw transfer of `bytes` over both directions at once: achieved/nominal of the slower one.
+pub async fn pipe_check(baud: u32, bytes: usize) -> f64 {
+    let line = Line::new(baud);
+    let data = vec![0x55u8; bytes];
+    let nominal = bytes as f64 * 10.0 / f64::from(baud);
+    let one_way = |mut w: PacedWriter, mut r: PacedReader| {
+        let data = data.clone();
+        async move {
+            let start = Instant::now();
+            w.write_all(&data).await.unwrap();
+            let mut got = 0;
+            let mut buf = vec![0u8; 4096];
+            while got < data.len() {
+                got += r.read(&mut buf).await.unwrap();
+            }
+            start.elapsed().as_secs_f64()
+        }
+    };
+    let (a, b) = tokio::join!(
+        one_way(line.host_tx, line.modem_rx),
+        one_way(line.modem_tx, line.host_rx)
+    );
+    drop(line.guard);
+    nominal / a.max(b)
+}

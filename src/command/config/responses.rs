@@ -5,7 +5,7 @@ use core::fmt;
 use atat::AtatResp;
 use heapless::String;
 
-use super::types::{MAX_CLIENT_ID_LEN, MAX_CREDENTIAL_LEN, MAX_HOST_LEN, Redacted};
+use super::types::{Config, MAX_CLIENT_ID_LEN, MAX_CREDENTIAL_LEN, MAX_HOST_LEN};
 use crate::parse::{RawField, after_prefix, fields, lines};
 
 /// `+MQTTCONFIG:<host>,<port>,<client id>,<clean>,<keepalive>,<user>,<password>`, as the modem
@@ -31,33 +31,27 @@ pub struct StoredConfig {
 
 impl AtatResp for StoredConfig {}
 
+impl StoredConfig {
+    /// The stored settings as a [`Config`], e.g. to apply them again after a restart.
+    pub fn as_config(&self) -> Config<'_> {
+        Config::new(&self.host, self.port, &self.client_id)
+            .clean_session(self.clean_session)
+            .keepalive(self.keepalive_s)
+            .credentials(&self.username, &self.password)
+    }
+}
+
+/// Shows the fields as [`Config`]'s `Debug` does, password redacted.
 impl fmt::Debug for StoredConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StoredConfig")
-            .field("host", &self.host)
-            .field("port", &self.port)
-            .field("client_id", &self.client_id)
-            .field("clean_session", &self.clean_session)
-            .field("keepalive_s", &self.keepalive_s)
-            .field("username", &self.username)
-            .field("password", &Redacted(self.password.len()))
-            .finish()
+        write!(f, "Stored{:?}", self.as_config())
     }
 }
 
 #[cfg(feature = "defmt")]
 impl defmt::Format for StoredConfig {
     fn format(&self, f: defmt::Formatter) {
-        defmt::write!(
-            f,
-            "StoredConfig {{ host: {=str}, port: {}, client_id: {=str}, clean_session: {}, keepalive_s: {}, username: {=str}, password: <redacted> }}",
-            self.host.as_str(),
-            self.port,
-            self.client_id.as_str(),
-            self.clean_session,
-            self.keepalive_s,
-            self.username.as_str()
-        );
+        defmt::write!(f, "Stored{}", self.as_config());
     }
 }
 

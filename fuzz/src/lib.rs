@@ -73,6 +73,8 @@ pub fn feed(stream: &[u8], pending: Option<&[u8]>, buf_size: usize, chunks: &[us
         loop {
             let full = ing.space().is_empty();
             let Some(out) = ing.next(pending, full) else {
+                // `next` may have freed leading line ends; only no space at all is a stall.
+                let full = full && ing.space().is_empty();
                 if full && allow_stall() {
                     seen.stalled = true;
                     return seen;

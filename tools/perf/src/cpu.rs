@@ -20,6 +20,9 @@ pub enum Op {
     Publish,
     /// Digest one `+MQTTRECV` URC into a message.
     Incoming,
+    /// The same URC arriving in reads of this many bytes, drained after each read as the
+    /// runner does.
+    IncomingChunked(usize),
 }
 
 /// Whose code does it.
@@ -124,6 +127,10 @@ pub fn run(op: Op, which: Which, iters: u64, topic: &str, payload: &[u8]) -> u64
         (Op::Publish, Which::Baseline) => publish_baseline(iters, topic, payload),
         (Op::Incoming, Which::Driver) => incoming_driver(iters, &urc(topic, payload)),
         (Op::Incoming, Which::Baseline) => incoming_baseline(iters, &urc(topic, payload)),
+        (Op::IncomingChunked(k), Which::Driver) => chunked_driver(iters, &urc(topic, payload), k),
+        (Op::IncomingChunked(k), Which::Baseline) => {
+            chunked_baseline(iters, &urc(topic, payload), k)
+        }
     }
 }
 
@@ -209,6 +216,45 @@ fn incoming_baseline(iters: u64, urc: &[u8]) -> u64 {
     sum
 }
 
+#[inline(never)]
+fn chunked_driver(iters: u64, urc: &[u8], chunk: usize) -> u64 {
+    let mut ing = vec![0u8; urc.len() + 64];
+    let mut ingress = Ingress::new(&mut ing);
+    let mut sum = 0u64;
+    for _ in 0..iters {
+        for part in black_box(urc).chunks(chunk) {
+            let space = ingress.space();
+            space[..part.len()].copy_from_slice(part);
+            ingress.commit(part.len());
+            while let Some(out) = ingress.next(None, false) {
+                if let Output::Urc(Urc::Message { topic, payload, .. }) = out {
+                    sum += black_box(topic).len() as u64 + black_box(payload).len() as u64;
+                }
+            }
+        }
+    }
+    sum
+}
+
+#[inline(never)]
+fn chunked_baseline(iters: u64, urc: &[u8], chunk: usize) -> u64 {
+    let mut rx = vec![0u8; urc.len() + 64];
+    let mut have = 0;
+    let mut sum = 0u64;
+    for _ in 0..iters {
+        for part in black_box(urc).chunks(chunk) {
+            rx[have..have + part.len()].copy_from_slice(part);
+            have += part.len();
+            if let Some((topic, payload, used)) = parse_urc_baseline(&rx[..have]) {
+                sum += black_box(&rx[topic]).len() as u64 + black_box(&rx[payload]).len() as u64;
+                rx.copy_within(used..have, 0);
+                have -= used;
+            }
+        }
+    }
+    sum
+}
+
 /// ns/op of the driver and of the baseline, measured in interleaved batches; the median batch.
 pub fn measure(op: Op, topic: &str, payload: &[u8], batches: usize, batch: u64) -> (f64, f64) {
     // Warm up both.
@@ -258,7 +304,7 @@ mod tests {
 
     #[test]
     fn every_loop_runs() {
-        for op in [Op::Publish, Op::Incoming] {
+        for op in [Op::Publish, Op::Incoming, Op::IncomingChunked(7)] {
             for which in [Which::Driver, Which::Baseline] {
                 assert!(run(op, which, 3, "tele/dev-0001/tx", b"ab\"c") > 0);
             }

@@ -3,7 +3,7 @@
 //! ```text
 //! cargo run --release -p mqtt-modem-perf --bin perf            # full run (~3 min), writes docs/throughput.svg
 //! cargo run --release -p mqtt-modem-perf --bin perf -- --quick # short run, no chart
-//! perf --cpu-only --iters N --which driver|baseline [--op publish|incoming] [--payload N]
+//! perf --cpu-only --iters N --which driver|baseline [--op publish|incoming|incoming-chunked] [--payload N]
 //! ```
 //!
 //! Throughput runs the real driver over a paced in-process UART (both directions) against a
@@ -16,6 +16,7 @@ mod cpu;
 mod memory;
 mod pipe;
 mod throughput;
+mod trace;
 
 use std::time::Duration;
 
@@ -70,7 +71,8 @@ fn parse_args() -> Args {
                 a.op = match val().as_str() {
                     "publish" => Op::Publish,
                     "incoming" => Op::Incoming,
-                    _ => usage("--op publish|incoming"),
+                    "incoming-chunked" => Op::IncomingChunked(16),
+                    _ => usage("--op publish|incoming|incoming-chunked"),
                 }
             }
             "-h" | "--help" => usage(""),
@@ -85,7 +87,7 @@ fn usage(msg: &str) -> ! {
         eprintln!("perf: {msg}");
     }
     eprintln!(
-        "usage: perf [--quick] [--no-chart]\n       perf --cpu-only --iters N --which driver|baseline [--op publish|incoming] [--payload N]"
+        "usage: perf [--quick] [--no-chart]\n       perf --cpu-only --iters N --which driver|baseline [--op publish|incoming|incoming-chunked] [--payload N]"
     );
     std::process::exit(2)
 }
@@ -138,11 +140,8 @@ async fn run_all(args: &Args) {
     let quick = args.quick;
     let per_point = Duration::from_secs(if quick { 1 } else { 5 });
     let rounds: u32 = if quick { 2 } else { 5 };
-    let mut out = String::new();
-    let mut line = |s: String| {
+    let line = |s: String| {
         println!("{s}");
-        out.push_str(&s);
-        out.push('\n');
     };
     line(format!(
         "mqtt-modem perf ({} run) on {}",
@@ -161,6 +160,12 @@ async fn run_all(args: &Args) {
             mark(r >= 0.999)
         ));
     }
+    for baud in BAUDS {
+        let (p50, p99) = throughput::pipe_turnaround(baud, 60, if quick { 200 } else { 1000 }).await;
+        line(format!(
+            "{baud:>7} baud  turnaround (60 B out, 6 B back) beyond line time: median {p50:.1} us, p99 {p99:.1} us"
+        ));
+    }
 
     // 1. Publish throughput, driver and baseline interleaved.
     line(String::new());
@@ -168,9 +173,10 @@ async fn run_all(args: &Args) {
         "== publish throughput: QoS 0, 16-byte topic, {} s per point ({rounds} interleaved slices each) ==",
         per_point.as_secs()
     ));
+    line("(ratio = mean rate / bound; med = 1 / median op time / bound; +us = median op time beyond line time)".into());
     line(format!(
-        "{:>7} {:>7} {:>5} {:>9} {:>9} {:>7} {:>9} {:>7} {:>5}",
-        "baud", "payload", "N_tx", "bound/s", "driver/s", "ratio", "base/s", "ratio", "goal"
+        "{:>7} {:>7} {:>5} {:>8} | {:>8} {:>6} {:>6} {:>6} | {:>8} {:>6} {:>6} {:>6} | {:>4}",
+        "baud", "payload", "N_tx", "bound/s", "driver/s", "ratio", "med", "+us", "base/s", "ratio", "med", "+us", "goal"
     ));
     let mut chart_series: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
     for baud in BAUDS {
@@ -186,10 +192,12 @@ async fn run_all(args: &Args) {
                 b.add(throughput::publish_baseline(baud, &p, slice).await);
             }
             let (rd, rb) = (d.rate() / bound, b.rate() / bound);
+            let (md, mb) = (1.0 / d.median() / bound, 1.0 / b.median() / bound);
+            let (xd, xb) = ((d.median() - 1.0 / bound) * 1e6, (b.median() - 1.0 / bound) * 1e6);
             drv_pts.push((size as f64, rd));
             base_pts.push((size as f64, rb));
             line(format!(
-                "{baud:>7} {size:>7} {n_tx:>5} {bound:>9.1} {:>9.1} {rd:>7.3} {:>9.1} {rb:>7.3} {:>5}",
+                "{baud:>7} {size:>7} {n_tx:>5} {bound:>8.1} | {:>8.1} {rd:>6.3} {md:>6.3} {xd:>6.1} | {:>8.1} {rb:>6.3} {mb:>6.3} {xb:>6.1} | {:>4}",
                 d.rate(),
                 b.rate(),
                 mark(rd >= GOAL_THROUGHPUT)
@@ -198,6 +206,24 @@ async fn run_all(args: &Args) {
         chart_series.push((format!("driver {baud}"), drv_pts));
         chart_series.push((format!("baseline {baud}"), base_pts));
     }
+
+    line(String::new());
+    line("== where a publish round trip goes (921600 baud; median us per op) ==".into());
+    line(format!(
+        "{:<9} {:>7} {:>9} {:>10} {:>10} {:>10} {:>7} {:>7}",
+        "", "payload", "line out", "answer in", "hand-over", "next line", "reads", "writes"
+    ));
+    for size in [16, 1024] {
+        for (name, driver) in [("driver", true), ("baseline", false)] {
+            let p = payload(size);
+            let b = trace::publish(921_600, &p, per_point / 2, driver).await;
+            line(format!(
+                "{name:<9} {size:>7} {:>9.1} {:>10.1} {:>10.1} {:>10.1} {:>7.1} {:>7.1}",
+                b.out_us, b.answer_us, b.handover_us, b.restart_us, b.reads, b.writes
+            ));
+        }
+    }
+    line("(line out: first write -> flush done; answer in: flush done -> last read; hand-over: last read -> call returns; next line: return -> next write)".into());
 
     // 2. Incoming throughput.
     line(String::new());
@@ -246,7 +272,11 @@ async fn run_all(args: &Args) {
         "operation", "driver ns", "baseline ns", "ratio", "goal"
     ));
     let (batches, batch) = if quick { (7, 20_000) } else { (21, 100_000) };
-    for (op, name) in [(Op::Publish, "publish: encode + digest OK"), (Op::Incoming, "incoming: digest +MQTTRECV")] {
+    for (op, name) in [
+        (Op::Publish, "publish: encode + digest OK"),
+        (Op::Incoming, "incoming: digest +MQTTRECV"),
+        (Op::IncomingChunked(16), "incoming, 16-byte reads"),
+    ] {
         for size in [64usize, 1024] {
             let p = payload(size);
             let (d, b) = cpu::measure(op, TOPIC, &p, batches, batch / (size as u64 / 64).max(1));
@@ -319,5 +349,4 @@ async fn run_all(args: &Args) {
             Err(e) => line(format!("chart not written: {e}")),
         }
     }
-    let _ = out;
 }

@@ -44,8 +44,8 @@ pub fn measure() -> Memory {
     let events = size_of::<Events<'static, EVENTS>>();
     let driver_static = resources - INGRESS - EVENTS + client + runner + events;
 
-    let (tx, _, _, _p1) = paced(115_200);
-    let (_, rx, _, _p2) = paced(115_200);
+    let (tx, _, _p1) = paced(115_200);
+    let (_, rx, _p2) = paced(115_200);
     let res: &'static mut Resources = Box::leak(Box::new(Resources::new()));
     let (mut modem, runner_v, _events) =
         MqttModem::new(res, FromTokio::new(rx), FromTokio::new(tx), Options::default());

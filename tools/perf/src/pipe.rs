@@ -62,23 +62,6 @@ pub struct PacedReader {
     shared: Arc<Shared>,
 }
 
-/// Counters of one direction.
-#[derive(Clone)]
-pub struct Probe {
-    shared: Arc<Shared>,
-}
-
-impl Probe {
-    /// Bytes that have gone over the line so far.
-    pub fn released(&self) -> u64 {
-        self.shared.state.lock().unwrap().released
-    }
-    /// Bytes written and not yet on the wire.
-    pub fn queued(&self) -> usize {
-        self.shared.state.lock().unwrap().pending.len()
-    }
-}
-
 /// One direction of a line at `baud` (8N1: 10 bit times per byte). The returned future is
 /// the pacer; run it on the same (current-thread) runtime as both ends.
 pub fn paced(
@@ -86,7 +69,6 @@ pub fn paced(
 ) -> (
     PacedWriter,
     PacedReader,
-    Probe,
     impl std::future::Future<Output = ()>,
 ) {
     let now = Instant::now();
@@ -110,10 +92,7 @@ pub fn paced(
         PacedWriter {
             shared: shared.clone(),
         },
-        PacedReader {
-            shared: shared.clone(),
-        },
-        Probe { shared },
+        PacedReader { shared },
         pacer,
     )
 }
@@ -255,15 +234,13 @@ pub struct Line {
     /// Modem to host.
     pub modem_tx: PacedWriter,
     pub host_rx: PacedReader,
-    pub to_modem: Probe,
-    pub to_host: Probe,
     pub guard: PacerGuard,
 }
 
 impl Line {
     pub fn new(baud: u32) -> Self {
-        let (host_tx, modem_rx, to_modem, p1) = paced(baud);
-        let (modem_tx, host_rx, to_host, p2) = paced(baud);
+        let (host_tx, modem_rx, p1) = paced(baud);
+        let (modem_tx, host_rx, p2) = paced(baud);
         let guard = PacerGuard {
             tasks: vec![tokio::task::spawn_local(p1), tokio::task::spawn_local(p2)],
         };
@@ -272,8 +249,6 @@ impl Line {
             modem_rx,
             modem_tx,
             host_rx,
-            to_modem,
-            to_host,
             guard,
         }
     }

@@ -29,7 +29,7 @@ pub fn payload(n: usize) -> Vec<u8> {
 
 /// The fake modem: answers every command line (ended by CR) with `\r\nOK\r\n` at once.
 /// Returns the number of `AT+MQTTPUB=` lines seen and of other lines.
-async fn fake_modem(mut rx: PacedReader, mut tx: PacedWriter) -> (u64, u64) {
+pub(crate) async fn fake_modem(mut rx: PacedReader, mut tx: PacedWriter) -> (u64, u64) {
     let mut buf = vec![0u8; 4096];
     let mut head = [0u8; 11];
     let mut head_len = 0;
@@ -57,19 +57,29 @@ async fn fake_modem(mut rx: PacedReader, mut tx: PacedWriter) -> (u64, u64) {
 }
 
 /// One timed run: operations completed and the time they took.
-#[derive(Clone, Copy, Default, Debug)]
+#[derive(Clone, Default, Debug)]
 pub struct Run {
     pub ops: u64,
     pub secs: f64,
+    /// Seconds each operation took.
+    pub times: Vec<f64>,
 }
 
 impl Run {
     pub fn add(&mut self, o: Run) {
         self.ops += o.ops;
         self.secs += o.secs;
+        self.times.extend(o.times);
     }
+    /// Operations per second over the whole time.
     pub fn rate(&self) -> f64 {
         self.ops as f64 / self.secs
+    }
+    /// The median operation's time, in seconds: insensitive to the odd stall of a loaded host.
+    pub fn median(&self) -> f64 {
+        let mut t = self.times.clone();
+        t.sort_by(f64::total_cmp);
+        t[t.len() / 2]
     }
 }
 
@@ -88,11 +98,17 @@ pub async fn publish_driver(baud: u32, payload: &[u8], dur: Duration) -> Run {
     let start = Instant::now();
     let end = start + dur;
     let mut ops = 0;
-    while Instant::now() < end {
+    let mut times = Vec::new();
+    loop {
+        let t = Instant::now();
+        if t >= end {
+            break;
+        }
         modem
             .publish(TOPIC, payload, Qos::AtMostOnce, false)
             .await
             .expect("publish");
+        times.push(t.elapsed().as_secs_f64());
         ops += 1;
     }
     let secs = start.elapsed().as_secs_f64();
@@ -101,7 +117,7 @@ pub async fn publish_driver(baud: u32, payload: &[u8], dur: Duration) -> Run {
     let (seen, other) = modem_task.await.expect("fake modem");
     assert_eq!((seen, other), (ops, 0), "the fake modem saw every publish");
     drop(line.guard);
-    Run { ops, secs }
+    Run { ops, secs, times }
 }
 
 /// The hand-rolled baseline: `write!` the line, write it, flush, scan for `\r\nOK\r\n`.
@@ -116,7 +132,12 @@ pub async fn publish_baseline(baud: u32, payload: &[u8], dur: Duration) -> Run {
     let start = Instant::now();
     let end = start + dur;
     let mut ops = 0;
-    while Instant::now() < end {
+    let mut times = Vec::new();
+    loop {
+        let t = Instant::now();
+        if t >= end {
+            break;
+        }
         let n = encode_baseline(&mut out, TOPIC, payload);
         w.write_all(&out[..n]).await.unwrap();
         w.flush().await.unwrap();
@@ -128,6 +149,7 @@ pub async fn publish_baseline(baud: u32, payload: &[u8], dur: Duration) -> Run {
             }
             have += r.read(&mut rx[have..]).await.unwrap();
         }
+        times.push(t.elapsed().as_secs_f64());
         ops += 1;
     }
     let secs = start.elapsed().as_secs_f64();
@@ -135,7 +157,7 @@ pub async fn publish_baseline(baud: u32, payload: &[u8], dur: Duration) -> Run {
     let (seen, other) = modem_task.await.expect("fake modem");
     assert_eq!((seen, other), (ops, 0));
     drop(line.guard);
-    Run { ops, secs }
+    Run { ops, secs, times }
 }
 
 /// Result of the incoming benchmark.
@@ -238,4 +260,47 @@ pub async fn pipe_check(baud: u32, bytes: usize) -> f64 {
     );
     drop(line.guard);
     nominal / a.max(b)
+}
+
+/// Turnaround: the host writes `n` bytes, the far end answers 6 bytes as soon as it has
+/// them all, the host reads them. Returns the excess over `(n + 6)` byte times, in µs
+/// (median, 99th percentile), over `rounds` round trips.
+pub async fn pipe_turnaround(baud: u32, n: usize, rounds: usize) -> (f64, f64) {
+    let line = Line::new(baud);
+    let mut far_rx = line.modem_rx;
+    let mut far_tx = line.modem_tx;
+    let far = tokio::task::spawn_local(async move {
+        let mut buf = vec![0u8; 4096];
+        let mut got = 0;
+        loop {
+            match far_rx.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(k) => got += k,
+            }
+            while got >= n {
+                got -= n;
+                far_tx.write_all(b"\r\nOK\r\n").await.unwrap();
+            }
+        }
+    });
+    let mut w = line.host_tx;
+    let mut r = line.host_rx;
+    let data = vec![b'a'; n];
+    let ideal = (n + 6) as f64 * 10.0 / f64::from(baud) * 1e6;
+    let mut excess = Vec::with_capacity(rounds);
+    let mut buf = [0u8; 64];
+    for _ in 0..rounds {
+        let t = Instant::now();
+        w.write_all(&data).await.unwrap();
+        let mut got = 0;
+        while got < 6 {
+            got += r.read(&mut buf).await.unwrap();
+        }
+        excess.push(t.elapsed().as_secs_f64() * 1e6 - ideal);
+    }
+    drop(w);
+    let _ = far.await;
+    drop(line.guard);
+    excess.sort_by(f64::total_cmp);
+    (excess[rounds / 2], excess[rounds * 99 / 100])
 }

@@ -282,6 +282,28 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize> MqttModem<'a, W, 
     /// Cancel safety: dropping the future at any point leaves the driver consistent; the next
     /// command re-synchronises as above.
     pub async fn send<C: ModemCommand>(&mut self, cmd: &C) -> Result<C::Response, Error> {
+        // Only the writing and the parsing depend on the command type; everything else lives
+        // in `begin` and `finish`, compiled once (this keeps flash small on an MCU).
+        self.begin(C::INFO_PREFIX).await;
+        let written = match with_timeout(self.options.write_timeout, async {
+            cmd.write_to(&mut self.writer).await?;
+            self.writer.flush().await
+        })
+        .await
+        {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(Error::Io(embedded_io::Error::kind(&e))),
+            Err(_) => Err(Error::Timeout),
+        };
+        self.finish(written, cmd.deadline(), C::INFO_PREFIX, C::CARRIES_CODE)
+            .await?;
+        self.shared
+            .with(|s| cmd.parse(Ok(&s.info)))
+            .map_err(|_| Error::Protocol)
+    }
+
+    /// Re-synchronises if needed, keeps the command gap, and opens the response slot.
+    async fn begin(&mut self, prefix: &'static [u8]) {
         if self.dirty {
             self.resync().await;
         }
@@ -289,29 +311,26 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize> MqttModem<'a, W, 
         if Instant::now() < gap_end {
             Timer::at(gap_end).await;
         }
-        self.shared.begin(C::INFO_PREFIX);
+        self.shared.begin(prefix);
         self.dirty = true;
         self.partial_line = true;
-        let written = with_timeout(self.options.write_timeout, async {
-            cmd.write_to(&mut self.writer).await?;
-            self.writer.flush().await
-        })
-        .await;
-        match written {
-            Ok(Ok(())) => self.partial_line = false,
-            Ok(Err(e)) => {
-                self.shared.abandon();
-                return Err(Error::Io(embedded_io::Error::kind(&e)));
-            }
-            Err(_) => {
-                self.shared.abandon();
-                return Err(Error::Timeout);
-            }
+    }
+
+    /// Waits for the final result of the command just written and judges it: `Ok` only for a
+    /// final `OK` with no non-zero MQTT code on a `prefix:<n>` line.
+    async fn finish(
+        &mut self,
+        written: Result<(), Error>,
+        deadline: Duration,
+        prefix: &'static [u8],
+        carries_code: bool,
+    ) -> Result<(), Error> {
+        if let Err(e) = written {
+            self.shared.abandon();
+            return Err(e);
         }
-        if with_timeout(cmd.deadline(), self.shared.done.wait())
-            .await
-            .is_err()
-        {
+        self.partial_line = false;
+        if with_timeout(deadline, self.shared.done.wait()).await.is_err() {
             self.shared.abandon();
             return Err(Error::Timeout);
         }
@@ -320,8 +339,8 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize> MqttModem<'a, W, 
             if s.overflow {
                 return Err(Error::ResponseTooLarge);
             }
-            if C::CARRIES_CODE {
-                match mqtt_code(&s.info, C::INFO_PREFIX) {
+            if carries_code {
+                match mqtt_code(&s.info, prefix) {
                     Some(Ok(0)) | None => {}
                     Some(Ok(n)) => {
                         let code = u16::try_from(n).unwrap_or(u16::MAX);
@@ -331,7 +350,7 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize> MqttModem<'a, W, 
                 }
             }
             match s.outcome.take() {
-                Some(Outcome::Ok) => cmd.parse(Ok(&s.info)).map_err(|_| Error::Protocol),
+                Some(Outcome::Ok) => Ok(()),
                 Some(Outcome::Error) => Err(Error::Modem),
                 Some(Outcome::Cme(n)) => Err(Error::Cme(n)),
                 Some(Outcome::CmeText(t)) => Err(Error::CmeText(t)),

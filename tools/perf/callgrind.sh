@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Instructions per operation under callgrind, driver against baseline. Repeatable: each figure
 # is (Ir(N2 iterations) - Ir(N1 iterations)) / (N2 - N1), so start-up cost cancels out.
-#   bash tools/perf/callgrind.sh            # publish and incoming, 64 and 1024-byte payloads
+#   bash tools/perf/callgrind.sh   # publish, incoming (whole URC) and incoming in 16-byte reads;
+#                                  # 64 and 1024-byte payloads, 16-byte topic
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 command -v valgrind >/dev/null || { echo "valgrind is needed (apt-get install valgrind)"; exit 1; }
@@ -19,8 +20,8 @@ ir() { # op which payload iters
     sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
 }
 
-printf '%-10s %8s %14s %14s %7s\n' op payload driver_instr baseline_instr ratio
-for op in publish incoming; do
+printf '%-17s %8s %14s %14s %7s\n' op payload driver_instr baseline_instr ratio
+for op in publish incoming incoming-chunked; do
   for payload in 64 1024; do
     per=()
     for which in driver baseline; do
@@ -28,7 +29,7 @@ for op in publish incoming; do
       b=$(ir "$op" "$which" "$payload" "$n2")
       per+=($(( (b - a) / (n2 - n1) )))
     done
-    printf '%-10s %8s %14s %14s %7s\n' "$op" "$payload" "${per[0]}" "${per[1]}" \
+    printf '%-17s %8s %14s %14s %7s\n' "$op" "$payload" "${per[0]}" "${per[1]}" \
       "$(awk -v d="${per[0]}" -v b="${per[1]}" 'BEGIN { printf "%.2f", d / b }')"
   done
 done

@@ -9,7 +9,6 @@
 use embassy_time::{Duration, Instant, Timer, with_timeout};
 use embedded_io_async::{Read, Write};
 
-use crate::command::ModemCommand;
 use crate::command::config::SetConfig;
 use crate::command::config::responses::StoredConfig;
 use crate::command::config::types::Config;
@@ -26,6 +25,7 @@ use crate::command::subscribe::responses::Subscriptions;
 use crate::command::subscribe::{GetSubscriptions, Subscribe, Unsubscribe};
 use crate::command::tls::types::{CertEncoding, CertKind};
 use crate::command::tls::{GetTls, SetTls};
+use crate::command::{ModemCommand, Wire};
 use crate::error::{Error, MqttCode};
 use crate::events::Events;
 use crate::parse::mqtt_code;
@@ -282,11 +282,26 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize> MqttModem<'a, W, 
     /// Cancel safety: dropping the future at any point leaves the driver consistent; the next
     /// command re-synchronises as above.
     pub async fn send<C: ModemCommand>(&mut self, cmd: &C) -> Result<C::Response, Error> {
-        // Only the writing and the parsing depend on the command type; everything else lives
-        // in `begin` and `finish`, compiled once (this keeps flash small on an MCU).
-        self.begin(C::INFO_PREFIX).await;
+        // Only building the line and parsing the answer depend on the command type; the
+        // exchange itself is compiled once (this keeps flash small on an MCU).
+        self.exchange(&cmd.wire(), cmd.deadline(), C::INFO_PREFIX, C::CARRIES_CODE)
+            .await?;
+        self.shared
+            .with(|s| cmd.parse(Ok(&s.info)))
+            .map_err(|_| Error::Protocol)
+    }
+
+    /// Writes one line and judges its answer.
+    async fn exchange(
+        &mut self,
+        wire: &Wire<'_>,
+        deadline: Duration,
+        prefix: &'static [u8],
+        carries_code: bool,
+    ) -> Result<(), Error> {
+        self.begin(prefix).await;
         let written = match with_timeout(self.options.write_timeout, async {
-            cmd.write_to(&mut self.writer).await?;
+            wire.write_to(&mut self.writer).await?;
             self.writer.flush().await
         })
         .await
@@ -295,11 +310,7 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize> MqttModem<'a, W, 
             Ok(Err(e)) => Err(Error::Io(embedded_io::Error::kind(&e))),
             Err(_) => Err(Error::Timeout),
         };
-        self.finish(written, cmd.deadline(), C::INFO_PREFIX, C::CARRIES_CODE)
-            .await?;
-        self.shared
-            .with(|s| cmd.parse(Ok(&s.info)))
-            .map_err(|_| Error::Protocol)
+        self.finish(written, deadline, prefix, carries_code).await
     }
 
     /// Re-synchronises if needed, keeps the command gap, and opens the response slot.
@@ -330,7 +341,10 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize> MqttModem<'a, W, 
             return Err(e);
         }
         self.partial_line = false;
-        if with_timeout(deadline, self.shared.done.wait()).await.is_err() {
+        if with_timeout(deadline, self.shared.done.wait())
+            .await
+            .is_err()
+        {
             self.shared.abandon();
             return Err(Error::Timeout);
         }

@@ -36,11 +36,15 @@ pub(crate) enum Param<'a> {
     Cert(&'a [u8], CertEncoding),
 }
 
+/// The most parameters a command line has (`AT+MQTTCONFIG`).
+const MAX_PARAMS: usize = 7;
+
 /// A command line: prefix, comma-separated parameters, CR.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Line<'a> {
-    pub prefix: &'static [u8],
-    pub params: &'a [Param<'a>],
+    prefix: &'static [u8],
+    params: [Param<'a>; MAX_PARAMS],
+    count: usize,
 }
 
 /// A run of bytes, or an integer still to be formatted.
@@ -88,6 +92,21 @@ enum Stage<'a> {
 }
 
 impl<'a> Line<'a> {
+    /// A line of `prefix` and up to seven `params` (more are never needed, and are dropped).
+    pub(crate) fn new(prefix: &'static [u8], params: &[Param<'a>]) -> Self {
+        let mut line = Self {
+            prefix,
+            params: [Param::Int(0); MAX_PARAMS],
+            count: params.len().min(MAX_PARAMS),
+        };
+        line.params[..line.count].copy_from_slice(&params[..line.count]);
+        line
+    }
+
+    fn params(&self) -> &[Param<'a>] {
+        &self.params[..self.count]
+    }
+
     pub(crate) fn pieces(&self) -> Pieces<'a> {
         Pieces {
             line: *self,
@@ -156,7 +175,7 @@ impl<'a> Line<'a> {
 impl Pieces<'_> {
     fn advance(&mut self) {
         self.param += 1;
-        self.stage = if self.param < self.line.params.len() {
+        self.stage = if self.param < self.line.count {
             Stage::Separator
         } else {
             Stage::Terminator
@@ -171,7 +190,7 @@ impl<'a> Iterator for Pieces<'a> {
         loop {
             match self.stage {
                 Stage::Prefix => {
-                    self.stage = if self.line.params.is_empty() {
+                    self.stage = if self.line.count == 0 {
                         Stage::Terminator
                     } else {
                         Stage::Value
@@ -182,7 +201,7 @@ impl<'a> Iterator for Pieces<'a> {
                     self.stage = Stage::Value;
                     return Some(Piece::Bytes(COMMA));
                 }
-                Stage::Value => match self.line.params[self.param] {
+                Stage::Value => match self.line.params()[self.param] {
                     Param::Int(v) => {
                         self.advance();
                         return Some(Piece::Int(v));

@@ -4,7 +4,6 @@
 use atat::AtatCmd;
 use atat::atat_derive::AtatCmd as DeriveCmd;
 use mqtt_modem::Qos;
-use mqtt_modem::command::NoResponse;
 use mqtt_modem::command::config::{GetConfig, TestConfig};
 use mqtt_modem::command::general::types::{ErrorReporting, FunctionalityLevel};
 use mqtt_modem::command::general::{
@@ -15,6 +14,7 @@ use mqtt_modem::command::publish::{Publish, TestPublish};
 use mqtt_modem::command::session::{Connect, Disconnect, GetState};
 use mqtt_modem::command::subscribe::{GetSubscriptions, Subscribe, TestSubscribe, Unsubscribe};
 use mqtt_modem::command::tls::{GetTls, SetTls, TestTls};
+use mqtt_modem::command::{ModemCommand, NoResponse};
 
 /// What a derived command with a string would write: atat's escaping, for contrast.
 #[derive(Clone, DeriveCmd)]
@@ -121,4 +121,56 @@ fn hand_encoded_write_never_panics_on_short_buffers() {
         assert_eq!(written(&GetSubscriptions::<1, 1>, room).len(), 0);
     }
     assert_eq!(written(&p, p.encoded_len()).len(), p.encoded_len());
+}
+
+/// The driver writes fixed commands from constants (no serializer per command in flash); each
+/// constant is exactly what atat's derive writes.
+#[test]
+fn driver_lines_equal_the_derived_lines() {
+    fn same<C: ModemCommand>(cmd: &C) -> Vec<u8> {
+        let derived = written(cmd, 64);
+        let mut buf = [0u8; 64];
+        let n = cmd.wire().write_into(&mut buf).unwrap();
+        assert_eq!(
+            &buf[..n],
+            &derived[..],
+            "{}",
+            String::from_utf8_lossy(&derived)
+        );
+        assert_eq!(cmd.wire().len(), n);
+        derived
+    }
+    same(&At);
+    same(&EchoOff);
+    same(&EchoOn);
+    for mode in [
+        ErrorReporting::Disabled,
+        ErrorReporting::Numeric,
+        ErrorReporting::Verbose,
+    ] {
+        same(&SetErrorReporting { mode });
+    }
+    for fun in [
+        FunctionalityLevel::Minimum,
+        FunctionalityLevel::Full,
+        FunctionalityLevel::RadioOff,
+    ] {
+        same(&SetFunctionality { fun });
+    }
+    same(&GetFunctionality);
+    same(&GetManufacturer);
+    same(&GetModel);
+    same(&GetRevision);
+    same(&GetTls);
+    same(&TestTls);
+    same(&GetConfig);
+    same(&TestConfig);
+    same(&Connect);
+    same(&GetState);
+    same(&Disconnect);
+    same(&TestPublish);
+    same(&GetSubscriptions::<1, 1>);
+    same(&TestSubscribe);
+    let p = Publish::new("t", b"x", Qos::AtMostOnce, false).unwrap();
+    same(&p);
 }

@@ -40,14 +40,76 @@ pub trait ModemCommand: AtatCmd {
         Duration::from_millis(u64::from(Self::MAX_TIMEOUT_MS))
     }
 
-    /// Writes the command line to the UART. The default goes through [`AtatCmd::write`] into
-    /// a 64-byte stack buffer, which every fixed command of this crate fits; commands with
-    /// string parameters override it to stream.
-    #[allow(async_fn_in_trait)]
-    async fn write_to<W: Write>(&self, w: &mut W) -> Result<(), W::Error> {
-        let mut buf = [0u8; 64];
-        let n = self.write(&mut buf);
-        w.write_all(&buf[..n]).await
+    /// The command line to write. The default goes through [`AtatCmd::write`] into a 64-byte
+    /// buffer, which every fixed command of this crate fits (a derived `write` would panic on
+    /// a longer one); commands with string parameters stream from the caller's slices instead.
+    fn wire(&self) -> Wire<'_> {
+        Wire::fixed(self)
+    }
+}
+
+/// One command line, ready to be streamed to the UART by the client (which writes every
+/// command through the same, non-generic code).
+pub struct Wire<'a>(WireKind<'a>);
+
+enum WireKind<'a> {
+    Line(Line<'a>),
+    Static(&'static [u8]),
+    Fixed { bytes: [u8; 64], len: usize },
+}
+
+impl<'a> Wire<'a> {
+    /// A short fixed line, written by `cmd`'s [`AtatCmd::write`] into 64 bytes.
+    pub fn fixed<C: AtatCmd + ?Sized>(cmd: &C) -> Self {
+        let mut bytes = [0u8; 64];
+        let len = cmd.write(&mut bytes);
+        Self(WireKind::Fixed { bytes, len })
+    }
+
+    /// A constant line, terminator included.
+    pub const fn fixed_static(line: &'static [u8]) -> Self {
+        Self(WireKind::Static(line))
+    }
+
+    /// Copies the line into `buf`; `None` if it does not fit.
+    pub fn write_into(&self, buf: &mut [u8]) -> Option<usize> {
+        match &self.0 {
+            WireKind::Line(l) => l.write_into(buf),
+            WireKind::Static(b) => {
+                buf.get_mut(..b.len())?.copy_from_slice(b);
+                Some(b.len())
+            }
+            WireKind::Fixed { bytes, len } => {
+                buf.get_mut(..*len)?.copy_from_slice(&bytes[..*len]);
+                Some(*len)
+            }
+        }
+    }
+
+    pub(crate) fn line(line: Line<'a>) -> Self {
+        Self(WireKind::Line(line))
+    }
+
+    /// Bytes the line takes on the wire, terminator included.
+    pub fn len(&self) -> usize {
+        match &self.0 {
+            WireKind::Line(l) => l.encoded_len(),
+            WireKind::Static(b) => b.len(),
+            WireKind::Fixed { len, .. } => *len,
+        }
+    }
+
+    /// Whether the line is empty (never, for a real command).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub(crate) async fn write_to<W: Write>(&self, w: &mut W) -> Result<(), W::Error> {
+        match &self.0 {
+            WireKind::Line(l) => l.write_to(w).await,
+            WireKind::Static(b) => w.write_all(b).await,
+            WireKind::Fixed { bytes, len } => w.write_all(&bytes[..*len]).await,
+        }
     }
 }
 
@@ -91,7 +153,24 @@ pub(crate) fn write_line_or_nothing(line: &Line<'_>, buf: &mut [u8]) -> usize {
     line.write_into(buf).unwrap_or(0)
 }
 
-/// Implements [`AtatCmd`] and [`ModemCommand`] for a hand-encoded command with `fn line()`.
+/// Implements [`ModemCommand`] for a derived command without parameters. The driver writes its
+/// line from a constant, so it does not carry atat's serializer for each command; a test holds
+/// every constant to what the derive writes.
+macro_rules! fixed {
+    ($ty:ty, $line:expr, info = $prefix:expr $(, code = $code:expr)?) => {
+        impl $crate::command::ModemCommand for $ty {
+            const INFO_PREFIX: &'static [u8] = $prefix;
+            $(const CARRIES_CODE: bool = $code;)?
+
+            fn wire(&self) -> $crate::command::Wire<'_> {
+                $crate::command::Wire::fixed_static($line)
+            }
+        }
+    };
+}
+pub(crate) use fixed;
+
+/// Implements [`AtatCmd`] and [`ModemCommand`] for a hand-encoded command with `fn params()`.
 macro_rules! hand_encoded {
     ($ty:ident, $resp:ty, $prefix:expr, code = $code:expr, timeout_ms = $ms:expr, parse = $parse:expr) => {
         impl atat::AtatCmd for $ty<'_> {
@@ -99,14 +178,7 @@ macro_rules! hand_encoded {
             const MAX_TIMEOUT_MS: u32 = $ms;
 
             fn write(&self, buf: &mut [u8]) -> usize {
-                let params = self.params();
-                $crate::command::write_line_or_nothing(
-                    &$crate::encode::Line {
-                        prefix: Self::LINE_PREFIX,
-                        params: &params,
-                    },
-                    buf,
-                )
+                $crate::command::write_line_or_nothing(&self.line(), buf)
             }
 
             fn parse(
@@ -118,21 +190,18 @@ macro_rules! hand_encoded {
             }
         }
 
+        impl<'a> $ty<'a> {
+            fn line(&self) -> $crate::encode::Line<'a> {
+                $crate::encode::Line::new(Self::LINE_PREFIX, &self.params())
+            }
+        }
+
         impl $crate::command::ModemCommand for $ty<'_> {
             const INFO_PREFIX: &'static [u8] = $prefix;
             const CARRIES_CODE: bool = $code;
 
-            async fn write_to<W: embedded_io_async::Write>(
-                &self,
-                w: &mut W,
-            ) -> Result<(), W::Error> {
-                let params = self.params();
-                $crate::encode::Line {
-                    prefix: Self::LINE_PREFIX,
-                    params: &params,
-                }
-                .write_to(w)
-                .await
+            fn wire(&self) -> $crate::command::Wire<'_> {
+                $crate::command::Wire::line(self.line())
             }
         }
     };

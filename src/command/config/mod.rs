@@ -5,7 +5,7 @@ pub mod types;
 
 use atat::atat_derive::AtatCmd;
 
-use super::{ModemCommand, NoResponse, Syntax, hand_encoded, parse_nothing, parse_syntax};
+use super::{NoResponse, Syntax, fixed, hand_encoded, parse_nothing, parse_syntax};
 use crate::encode::{Param, check_string, string_param};
 use crate::error::{Error, Field, Invalid};
 use responses::{StoredConfig, parse_stored_config};
@@ -92,9 +92,7 @@ hand_encoded!(
 #[at_cmd("+MQTTCONFIG?", StoredConfig, timeout_ms = 1000, parse = parse_stored_config)]
 pub struct GetConfig;
 
-impl ModemCommand for GetConfig {
-    const INFO_PREFIX: &'static [u8] = b"+MQTTCONFIG";
-}
+fixed!(GetConfig, b"AT+MQTTCONFIG?\r", info = b"+MQTTCONFIG");
 
 /// `AT+MQTTCONFIG=?`: the modem's syntax for `AT+MQTTCONFIG`.
 #[derive(Debug, Clone, AtatCmd)]
@@ -105,6 +103,4 @@ fn parse_config_syntax(resp: &[u8]) -> Result<Syntax, atat::Error> {
     parse_syntax(resp, b"+MQTTCONFIG")
 }
 
-impl ModemCommand for TestConfig {
-    const INFO_PREFIX: &'static [u8] = b"+MQTTCONFIG";
-}
+fixed!(TestConfig, b"AT+MQTTCONFIG=?\r", info = b"+MQTTCONFIG");

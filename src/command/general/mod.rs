@@ -6,7 +6,8 @@ pub mod types;
 
 use atat::atat_derive::AtatCmd;
 
-use super::{ModemCommand, NoResponse, nothing};
+use super::{ModemCommand, NoResponse, Wire, fixed, nothing};
+use crate::encode::{Line, Param};
 use responses::{Functionality, Identification};
 use types::{ErrorReporting, FunctionalityLevel};
 
@@ -61,22 +62,26 @@ pub struct GetModel;
 #[at_cmd("+CGMR", Identification, timeout_ms = 1000)]
 pub struct GetRevision;
 
-macro_rules! info {
-    ($($ty:ty => $prefix:expr),* $(,)?) => {
-        $(impl ModemCommand for $ty {
-            const INFO_PREFIX: &'static [u8] = $prefix;
-        })*
-    };
+fixed!(At, b"AT\r", info = b"");
+fixed!(EchoOff, b"ATE0\r", info = b"");
+fixed!(EchoOn, b"ATE1\r", info = b"");
+fixed!(GetFunctionality, b"AT+CFUN?\r", info = b"+CFUN");
+fixed!(GetManufacturer, b"AT+CGMI\r", info = b"");
+fixed!(GetModel, b"AT+CGMM\r", info = b"");
+fixed!(GetRevision, b"AT+CGMR\r", info = b"");
+
+impl ModemCommand for SetErrorReporting {
+    const INFO_PREFIX: &'static [u8] = b"+CMEE";
+
+    fn wire(&self) -> Wire<'_> {
+        Wire::line(Line::new(b"AT+CMEE=", &[Param::Int(self.mode as u32)]))
+    }
 }
 
-info! {
-    At => b"",
-    EchoOff => b"",
-    EchoOn => b"",
-    SetErrorReporting => b"+CMEE",
-    SetFunctionality => b"+CFUN",
-    GetFunctionality => b"+CFUN",
-    GetManufacturer => b"",
-    GetModel => b"",
-    GetRevision => b"",
+impl ModemCommand for SetFunctionality {
+    const INFO_PREFIX: &'static [u8] = b"+CFUN";
+
+    fn wire(&self) -> Wire<'_> {
+        Wire::line(Line::new(b"AT+CFUN=", &[Param::Int(self.fun as u32)]))
+    }
 }

@@ -5,7 +5,7 @@ pub(crate) mod urc;
 
 use atat::atat_derive::AtatCmd;
 
-use super::{ModemCommand, NoResponse, Syntax, hand_encoded, parse_nothing, parse_syntax};
+use super::{NoResponse, Syntax, fixed, hand_encoded, parse_nothing, parse_syntax};
 use crate::encode::{Param, check_string};
 use crate::error::{Error, Field, Invalid};
 use types::{MAX_PAYLOAD_LEN, MAX_TOPIC_LEN, Qos};
@@ -40,12 +40,7 @@ impl<'a> Publish<'a> {
 
     /// Bytes this command takes on the wire, CR included.
     pub fn encoded_len(&self) -> usize {
-        let params = self.params();
-        crate::encode::Line {
-            prefix: Self::LINE_PREFIX,
-            params: &params,
-        }
-        .encoded_len()
+        self.line().encoded_len()
     }
 
     fn params(&self) -> [Param<'a>; 4] {
@@ -85,6 +80,4 @@ fn parse_publish_syntax(resp: &[u8]) -> Result<Syntax, atat::Error> {
     parse_syntax(resp, b"+MQTTPUB")
 }
 
-impl ModemCommand for TestPublish {
-    const INFO_PREFIX: &'static [u8] = b"+MQTTPUB";
-}
+fixed!(TestPublish, b"AT+MQTTPUB=?\r", info = b"+MQTTPUB");

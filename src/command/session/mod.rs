@@ -6,7 +6,7 @@ pub(crate) mod urc;
 
 use atat::atat_derive::AtatCmd;
 
-use super::{ModemCommand, NoResponse, nothing};
+use super::{NoResponse, fixed, nothing};
 use responses::{Connected, State, parse_connected, parse_state};
 
 /// `AT+MQTTCONNECT`: connects with the stored settings; answers `+MQTTCONNECT:<code>`.
@@ -16,26 +16,28 @@ use responses::{Connected, State, parse_connected, parse_state};
 #[at_cmd("+MQTTCONNECT", Connected, timeout_ms = 7000, parse = parse_connected)]
 pub struct Connect;
 
-impl ModemCommand for Connect {
-    const INFO_PREFIX: &'static [u8] = b"+MQTTCONNECT";
-    const CARRIES_CODE: bool = true;
-}
+fixed!(
+    Connect,
+    b"AT+MQTTCONNECT\r",
+    info = b"+MQTTCONNECT",
+    code = true
+);
 
 /// `AT+MQTTSTATE`: the only source of truth for the link (`+MQTTSTATE:<0|1>`).
 #[derive(Debug, Clone, AtatCmd)]
 #[at_cmd("+MQTTSTATE", State, timeout_ms = 1000, parse = parse_state)]
 pub struct GetState;
 
-impl ModemCommand for GetState {
-    const INFO_PREFIX: &'static [u8] = b"+MQTTSTATE";
-}
+fixed!(GetState, b"AT+MQTTSTATE\r", info = b"+MQTTSTATE");
 
 /// `AT+MQTTDISCONNECT`: closes the MQTT connection.
 #[derive(Debug, Clone, AtatCmd)]
 #[at_cmd("+MQTTDISCONNECT", NoResponse, parse = nothing, timeout_ms = 3000)]
 pub struct Disconnect;
 
-impl ModemCommand for Disconnect {
-    const INFO_PREFIX: &'static [u8] = b"+MQTTDISCONNECT";
-    const CARRIES_CODE: bool = true;
-}
+fixed!(
+    Disconnect,
+    b"AT+MQTTDISCONNECT\r",
+    info = b"+MQTTDISCONNECT",
+    code = true
+);

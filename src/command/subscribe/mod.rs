@@ -5,7 +5,7 @@ pub mod types;
 
 use atat::atat_derive::AtatCmd;
 
-use super::{ModemCommand, NoResponse, Syntax, hand_encoded, parse_nothing, parse_syntax};
+use super::{ModemCommand, NoResponse, Syntax, fixed, hand_encoded, parse_nothing, parse_syntax};
 use crate::encode::{Param, check_string};
 use crate::error::{Error, Field, Invalid};
 use responses::{Subscriptions, parse_subscriptions};
@@ -131,6 +131,10 @@ impl<const N: usize, const T: usize> atat::AtatCmd for GetSubscriptions<N, T> {
 
 impl<const N: usize, const T: usize> ModemCommand for GetSubscriptions<N, T> {
     const INFO_PREFIX: &'static [u8] = b"+MQTTSUB";
+
+    fn wire(&self) -> super::Wire<'_> {
+        super::Wire::fixed_static(b"AT+MQTTSUB?\r")
+    }
 }
 
 /// `AT+MQTTSUB=?`: the modem's syntax for `AT+MQTTSUB`.
@@ -142,6 +146,4 @@ fn parse_subscribe_syntax(resp: &[u8]) -> Result<Syntax, atat::Error> {
     parse_syntax(resp, b"+MQTTSUB")
 }
 
-impl ModemCommand for TestSubscribe {
-    const INFO_PREFIX: &'static [u8] = b"+MQTTSUB";
-}
+fixed!(TestSubscribe, b"AT+MQTTSUB=?\r", info = b"+MQTTSUB");

@@ -5,7 +5,7 @@ pub mod types;
 
 use atat::atat_derive::AtatCmd;
 
-use super::{ModemCommand, NoResponse, Syntax, hand_encoded, parse_nothing, parse_syntax};
+use super::{NoResponse, Syntax, fixed, hand_encoded, parse_nothing, parse_syntax};
 use crate::encode::Param;
 use crate::error::{Error, Field, Invalid};
 use responses::TlsStatus;
@@ -113,9 +113,7 @@ hand_encoded!(
 #[at_cmd("+MQTTTLS?", TlsStatus, timeout_ms = 1000)]
 pub struct GetTls;
 
-impl ModemCommand for GetTls {
-    const INFO_PREFIX: &'static [u8] = b"+MQTTTLS";
-}
+fixed!(GetTls, b"AT+MQTTTLS?\r", info = b"+MQTTTLS");
 
 /// `AT+MQTTTLS=?`: the modem's syntax for `AT+MQTTTLS`.
 #[derive(Debug, Clone, AtatCmd)]
@@ -126,6 +124,4 @@ fn parse_tls_syntax(resp: &[u8]) -> Result<Syntax, atat::Error> {
     parse_syntax(resp, b"+MQTTTLS")
 }
 
-impl ModemCommand for TestTls {
-    const INFO_PREFIX: &'static [u8] = b"+MQTTTLS";
-}
+fixed!(TestTls, b"AT+MQTTTLS=?\r", info = b"+MQTTTLS");

@@ -222,7 +222,8 @@ impl<'a> Ingress<'a> {
         // The URC's own leading CRLF goes with it, so the line it split joins up again.
         let start = at.saturating_sub(2);
         let total = header.header_len + header.len;
-        if total > self.buf.len() - start {
+        // The message must fit where it stands: it is delivered in place.
+        if at + total > self.buf.len() {
             // Too large to ever deliver: drop what is here and the rest as it arrives.
             let here = self.len - at;
             self.skip = total - here;

@@ -296,7 +296,12 @@ pub(crate) fn check_string(
         return Err(Error::invalid(field, Invalid::TooLong { max }));
     }
     check_line_safe(field, s)?;
-    if !quoted && s.iter().any(|&b| matches!(b, b',' | b'"')) {
+    // Bare, a comma or quote would shift or open a parameter, and blanks at either end may be
+    // trimmed by the modem's parser.
+    let blank = |b: Option<&u8>| matches!(b, Some(b' ' | b'\t'));
+    if !quoted
+        && (s.iter().any(|&b| matches!(b, b',' | b'"')) || blank(s.first()) || blank(s.last()))
+    {
         return Err(Error::invalid(field, Invalid::NeedsQuoting));
     }
     Ok(())

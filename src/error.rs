@@ -166,7 +166,8 @@ pub enum Invalid {
     },
     /// The field holds CR, LF or NUL, which could end the command line early.
     LineBreakOrNul,
-    /// An unquoted field holds `,` or `"`, which would shift or open a parameter.
+    /// An unquoted field holds `,` or `"` (which would shift or open a parameter), or starts or
+    /// ends with a blank (which the modem may trim).
     NeedsQuoting,
     /// A publish topic holds the wildcard `+` or `#`.
     Wildcard,

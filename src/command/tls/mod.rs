@@ -58,12 +58,17 @@ impl<'a> SetTls<'a> {
         if content.contains(&0) {
             return Err(Error::invalid(Field::Certificate, Invalid::LineBreakOrNul));
         }
-        Ok(Self {
+        let cmd = Self {
             enabled: true,
             kind,
             content,
             encoding,
-        })
+        };
+        // Only line breaks, stripped, would go out as `""`: the form that clears a slot.
+        if cmd.size() == 0 {
+            return Err(Error::invalid(Field::Certificate, Invalid::Empty));
+        }
+        Ok(cmd)
     }
 
     /// TLS off (plain TCP).

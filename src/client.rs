@@ -47,6 +47,10 @@ pub struct Options {
     pub resync_quiet: Duration,
     /// The longest a re-synchronisation waits for quiet (a URC flood may never pause).
     pub resync_max: Duration,
+    /// A cap on every command's answer deadline (the defaults range from 300 ms for `AT` to
+    /// 10 s for a QoS 1 publish). Lower it on a link known to answer fast, so a lost answer
+    /// costs less.
+    pub max_deadline: Duration,
     /// How many `AT` probes [`MqttModem::init`] sends before giving up.
     pub sync_attempts: u8,
     /// How certificate line breaks go on the wire.
@@ -60,6 +64,7 @@ impl Default for Options {
             write_timeout: Duration::from_secs(2),
             resync_quiet: Duration::from_millis(50),
             resync_max: Duration::from_secs(1),
+            max_deadline: Duration::MAX,
             sync_attempts: 10,
             cert_encoding: CertEncoding::EscapedNewlines,
         }
@@ -284,7 +289,8 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize> MqttModem<'a, W, 
     pub async fn send<C: ModemCommand>(&mut self, cmd: &C) -> Result<C::Response, Error> {
         // Only building the line and parsing the answer depend on the command type; the
         // exchange itself is compiled once (this keeps flash small on an MCU).
-        self.exchange(&cmd.wire(), cmd.deadline(), C::INFO_PREFIX, C::CARRIES_CODE)
+        let deadline = cmd.deadline().min(self.options.max_deadline);
+        self.exchange(&cmd.wire(), deadline, C::INFO_PREFIX, C::CARRIES_CODE)
             .await?;
         self.shared
             .with(|s| cmd.parse(Ok(&s.info)))

@@ -3,7 +3,7 @@
 //! ```text
 //! cargo run --release -p mqtt-modem-perf --bin perf            # full run (~3 min), writes docs/throughput.svg
 //! cargo run --release -p mqtt-modem-perf --bin perf -- --quick # short run, no chart
-//! perf --cpu-only --iters N --which driver|baseline [--op publish|incoming|incoming-chunked] [--payload N]
+//! perf --cpu-only --iters N --which driver|baseline [--op publish|incoming|incoming-chunked] [--payload N] [--chunk N]
 //! ```
 //!
 //! Throughput runs the real driver over a paced in-process UART (both directions) against a
@@ -38,6 +38,7 @@ struct Args {
     which: Which,
     op: Op,
     payload: usize,
+    chunk: usize,
     chart: bool,
     renice: bool,
 }
@@ -50,18 +51,23 @@ fn parse_args() -> Args {
         which: Which::Driver,
         op: Op::Publish,
         payload: 64,
+        chunk: 16,
         chart: true,
         renice: true,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
-        let mut val = || it.next().unwrap_or_else(|| usage(&format!("{arg} needs a value")));
+        let mut val = || {
+            it.next()
+                .unwrap_or_else(|| usage(&format!("{arg} needs a value")))
+        };
         match arg.as_str() {
             "--quick" => a.quick = true,
             "--cpu-only" => a.cpu_only = true,
             "--no-chart" => a.chart = false,
             "--no-renice" => a.renice = false,
             "--iters" => a.iters = val().parse().unwrap_or_else(|_| usage("bad --iters")),
+            "--chunk" => a.chunk = val().parse().unwrap_or_else(|_| usage("bad --chunk")),
             "--payload" => a.payload = val().parse().unwrap_or_else(|_| usage("bad --payload")),
             "--which" => {
                 a.which = match val().as_str() {
@@ -90,7 +96,7 @@ fn usage(msg: &str) -> ! {
         eprintln!("perf: {msg}");
     }
     eprintln!(
-        "usage: perf [--quick] [--no-chart] [--no-renice]\n       perf --cpu-only --iters N --which driver|baseline [--op publish|incoming|incoming-chunked] [--payload N]"
+        "usage: perf [--quick] [--no-chart] [--no-renice]\n       perf --cpu-only --iters N --which driver|baseline [--op publish|incoming|incoming-chunked] [--payload N] [--chunk N]"
     );
     std::process::exit(2)
 }
@@ -100,11 +106,19 @@ fn main() {
     if args.cpu_only {
         // For callgrind: nothing but the loop.
         let p = payload(args.payload);
-        let sum = cpu::run(args.op, args.which, args.iters, TOPIC, &p);
+        let op = match args.op {
+            Op::IncomingChunked(_) => Op::IncomingChunked(args.chunk.max(1)),
+            op => op,
+        };
+        let sum = cpu::run(op, args.which, args.iters, TOPIC, &p);
         println!("{sum}");
         return;
     }
-    let priority = if args.renice { renice() } else { "not raised".to_string() };
+    let priority = if args.renice {
+        renice()
+    } else {
+        "not raised".to_string()
+    };
     println!("priority: {priority}");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_time()
@@ -125,7 +139,11 @@ fn renice() -> String {
         .stderr(std::process::Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
-    if ok { "nice -10 (renice)".into() } else { "unchanged (renice refused)".into() }
+    if ok {
+        "nice -10 (renice)".into()
+    } else {
+        "unchanged (renice refused)".into()
+    }
 }
 
 fn loadavg() -> String {
@@ -187,7 +205,8 @@ async fn run_all(args: &Args) {
         ));
     }
     for baud in BAUDS {
-        let (p50, p99) = throughput::pipe_turnaround(baud, 60, if quick { 200 } else { 1000 }).await;
+        let (p50, p99) =
+            throughput::pipe_turnaround(baud, 60, if quick { 200 } else { 1000 }).await;
         line(format!(
             "{baud:>7} baud  turnaround (60 B out, 6 B back) beyond line time: median {p50:.1} us, p99 {p99:.1} us"
         ));
@@ -202,7 +221,19 @@ async fn run_all(args: &Args) {
     line("(ratio = mean rate / bound; med = 1 / median op time / bound; +us = median op time beyond line time)".into());
     line(format!(
         "{:>7} {:>7} {:>5} {:>8} | {:>8} {:>6} {:>6} {:>6} | {:>8} {:>6} {:>6} {:>6} | {:>4}",
-        "baud", "payload", "N_tx", "bound/s", "driver/s", "ratio", "med", "+us", "base/s", "ratio", "med", "+us", "goal"
+        "baud",
+        "payload",
+        "N_tx",
+        "bound/s",
+        "driver/s",
+        "ratio",
+        "med",
+        "+us",
+        "base/s",
+        "ratio",
+        "med",
+        "+us",
+        "goal"
     ));
     let mut chart_series: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
     for baud in BAUDS {
@@ -219,7 +250,10 @@ async fn run_all(args: &Args) {
             }
             let (rd, rb) = (d.rate() / bound, b.rate() / bound);
             let (md, mb) = (1.0 / d.median() / bound, 1.0 / b.median() / bound);
-            let (xd, xb) = ((d.median() - 1.0 / bound) * 1e6, (b.median() - 1.0 / bound) * 1e6);
+            let (xd, xb) = (
+                (d.median() - 1.0 / bound) * 1e6,
+                (b.median() - 1.0 / bound) * 1e6,
+            );
             drv_pts.push((size as f64, rd));
             base_pts.push((size as f64, rb));
             line(format!(
@@ -259,7 +293,17 @@ async fn run_all(args: &Args) {
     ));
     line(format!(
         "{:>7} {:>7} {:>5} {:>9} {:>9} {:>7} {:>6} {:>6} {:>5} {:>14} {:>5}",
-        "baud", "payload", "URC", "bound/s", "recv/s", "ratio", "sent", "recvd", "lost", "stats.dropped", "goal"
+        "baud",
+        "payload",
+        "URC",
+        "bound/s",
+        "recv/s",
+        "ratio",
+        "sent",
+        "recvd",
+        "lost",
+        "stats.dropped",
+        "goal"
     ));
     for baud in BAUDS {
         let mut pts = Vec::new();
@@ -320,33 +364,51 @@ async fn run_all(args: &Args) {
     line(String::new());
     line("== memory at default sizes (Resources<1152, 256, 2048>) ==".into());
     let m = memory::measure();
-    line(format!("Resources                                  {:>6} B", m.resources));
+    line(format!(
+        "Resources                                  {:>6} B",
+        m.resources
+    ));
     line(format!(
         "  application-sized: ingress + event queue {:>6} B ({} + {})",
         memory::INGRESS + memory::EVENTS,
         memory::INGRESS,
         memory::EVENTS
     ));
-    line(format!("MqttModem / Runner / Events (w/o UART)     {} / {} / {} B", m.client, m.runner, m.events));
+    line(format!(
+        "MqttModem / Runner / Events (w/o UART)     {} / {} / {} B",
+        m.client, m.runner, m.events
+    ));
     line(format!(
         "driver static besides app-sized buffers    {:>6} B  (goal <= 2048) {}",
         m.driver_static,
         mark(m.driver_static <= 2048)
     ));
-    line(format!("publish() future / Runner::run() future    {} / {} B", m.publish_future, m.runner_future));
+    line(format!(
+        "publish() future / Runner::run() future    {} / {} B",
+        m.publish_future, m.runner_future
+    ));
     line(format!(
         "largest incoming payload (16-byte topic)   {:>6} B  (ingress {}; the event queue alone would take {})",
         m.max_incoming,
         memory::INGRESS,
         m.max_queued
     ));
-    line(format!("64-byte messages the event queue holds     {:>6}", m.queued_64));
-    line(format!("largest publish payload (streamed)         {:>6} B", m.max_publish));
+    line(format!(
+        "64-byte messages the event queue holds     {:>6}",
+        m.queued_64
+    ));
+    line(format!(
+        "largest publish payload (streamed)         {:>6} B",
+        m.max_publish
+    ));
 
     line(format!("load average at end {}", loadavg()));
 
     if args.chart && !quick {
-        let path = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/throughput.svg"));
+        let path = std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../docs/throughput.svg"
+        ));
         let colors = [
             RGBColor(31, 119, 180),
             RGBColor(31, 119, 180),
@@ -372,8 +434,15 @@ async fn run_all(args: &Args) {
             s[3].color = RGBColor(240, 140, 140);
             s
         };
-        match chart::draw(path, &format!("mqtt-modem throughput vs 8N1 line rate — {}", machine()), &series) {
-            Ok(()) => line(format!("chart: {}", path.canonicalize().unwrap_or(path.into()).display())),
+        match chart::draw(
+            path,
+            &format!("mqtt-modem throughput vs 8N1 line rate — {}", machine()),
+            &series,
+        ) {
+            Ok(()) => line(format!(
+                "chart: {}",
+                path.canonicalize().unwrap_or(path.into()).display()
+            )),
             Err(e) => line(format!("chart not written: {e}")),
         }
     }

@@ -47,8 +47,12 @@ pub fn measure() -> Memory {
     let (tx, _, _p1) = paced(115_200);
     let (_, rx, _p2) = paced(115_200);
     let res: &'static mut Resources = Box::leak(Box::new(Resources::new()));
-    let (mut modem, runner_v, _events) =
-        MqttModem::new(res, FromTokio::new(rx), FromTokio::new(tx), Options::default());
+    let (mut modem, runner_v, _events) = MqttModem::new(
+        res,
+        FromTokio::new(rx),
+        FromTokio::new(tx),
+        Options::default(),
+    );
     let payload = [0u8; 4];
     let publish_future = {
         let f = modem.publish(TOPIC, &payload, Qos::AtMostOnce, false);
@@ -76,7 +80,7 @@ pub fn measure() -> Memory {
         max_incoming,
         max_queued,
         max_publish: MAX_PAYLOAD_LEN,
-    queued_64,
+        queued_64,
     }
 }
 

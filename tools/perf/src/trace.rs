@@ -68,15 +68,24 @@ pub async fn publish(baud: u32, payload: &[u8], dur: Duration, driver: bool) -> 
     let line = Line::new(baud);
     let modem_task = tokio::task::spawn_local(fake_modem(line.modem_rx, line.modem_tx));
     let log: Log = Rc::default();
-    let rx = Tap { inner: FromTokio::new(line.host_rx), log: log.clone() };
-    let tx = Tap { inner: FromTokio::new(line.host_tx), log: log.clone() };
+    let rx = Tap {
+        inner: FromTokio::new(line.host_rx),
+        log: log.clone(),
+    };
+    let tx = Tap {
+        inner: FromTokio::new(line.host_tx),
+        log: log.clone(),
+    };
     let end = Instant::now() + dur;
     if driver {
         let res: &'static mut Resources = Box::leak(Box::new(Resources::new()));
         let (mut modem, runner, _events) = MqttModem::new(res, rx, tx, Options::default());
         let runner_task = tokio::task::spawn_local(async move { runner.run().await });
         while Instant::now() < end {
-            modem.publish(TOPIC, payload, Qos::AtMostOnce, false).await.unwrap();
+            modem
+                .publish(TOPIC, payload, Qos::AtMostOnce, false)
+                .await
+                .unwrap();
             log.borrow_mut().push((Ev::Done, Instant::now()));
         }
         runner_task.abort();

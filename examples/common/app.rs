@@ -1,32 +1,34 @@
 //! The application both firmware examples run: HAL-independent, included by each example's
-//! `main.rs` with `#[path = "../../common/app.rs"] mod app;`.
+//! `main.rs` with `#[path = "../../common/app.rs"] mod app;`, which then calls [`start`].
 //!
 //! The including crate defines the logging macros `info!`, `warn!` and `debug!` before the
 //! `mod app;` line (`log` on the ESP32-C3, `defmt` on the nRF52840); the format strings here
 //! use only `{}` and `{:?}` so that both accept them.
 //!
 //! What it does, as a product would:
-//! - brings the modem up: optional hardware reset pulse, `init`, TLS (feature `tls`),
-//!   `configure`, `connect`, `subscribe` to the command topic;
-//! - publishes a JSON telemetry message every [`TELEMETRY_PERIOD`];
-//! - answers commands on `devices/<id>/cmd` (`ping`, `led on`, `led off`, `status`) on
-//!   `devices/<id>/reply`;
-//! - logs every state change;
-//! - recovers: polls `state()` every [`STATE_POLL_PERIOD`]; on `Disconnected`, an unsolicited
-//!   disconnect or a link-lost error it reconnects with exponential backoff and re-subscribes;
-//!   on `Event::Restarted`, or when the modem stops answering, it re-runs the whole bring-up.
+//! - one loop owns the modem and its event queue; it waits for an event or the next deadline
+//!   (`Events::next` is cancel-safe, so it sits in a `select` with a timer), then lets the
+//!   driver's [`Supervisor`] work: bring-up (`init`, TLS with feature `tls`, `configure`,
+//!   `connect`), `AT+MQTTSTATE` polls, reconnects with backoff and jitter, the whole bring-up
+//!   again after a modem restart, re-subscribing, and pulsing the reset pin when the modem
+//!   stays silent. Every [`LinkEvent`] is logged;
+//! - subscribes to `devices/<id>/cmd` once connected (the supervisor restores it afterwards);
+//! - publishes a JSON telemetry message every [`TELEMETRY_PERIOD`] while connected;
+//! - answers commands (`ping`, `led on`, `led off`, `status`) on `devices/<id>/reply`.
+//!
+//! With the `driver-only` feature the same loop runs with the application logic (JSON,
+//! command parsing, LED) compiled out: every driver call the product makes, and nothing else.
 
-#![cfg_attr(feature = "driver-only", allow(dead_code, unused_imports))]
-
-use embassy_futures::select::{Either3, select3};
-use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
-use embassy_sync::channel::Channel;
-use embassy_time::{Duration, Instant, Timer};
+use embassy_futures::select::{Either, select};
+use embassy_time::{Delay, Duration, Instant, Timer};
 use embedded_hal::digital::OutputPin;
-use embedded_hal_async::delay::DelayNs;
-use embedded_io_async::Write;
+use embedded_io_async::{Read, Write};
 use heapless::{String, Vec};
-use mqtt_modem::{Config, ConnectionState, Error, Event, Events, MqttModem, Qos, Resources, Stats};
+use mqtt_modem::{
+    Config, Event, Events, LinkEvent, ModemReset, MqttModem, Options, Policy, Qos, ResetPin,
+    Resources, Runner, Stats, Supervisor,
+};
+use static_cell::StaticCell;
 
 // ---------------------------------------------------------------------------------------------
 // Memory: every buffer of the driver, sized here.
@@ -40,10 +42,12 @@ pub const EVENTS: usize = 2048;
 /// The buffer one incoming message is copied into (topic + payload).
 pub const MESSAGE_BUF: usize = 512;
 
-/// The driver's memory; put it in a `static` with `static_cell`.
+/// The driver's memory, in a `static` through `static_cell` (see [`start`]).
 pub type ModemResources = Resources<INGRESS, RESPONSE, EVENTS>;
 /// The application's handle on the modem over the UART's transmit half `W`.
 pub type Modem<W> = MqttModem<'static, W, RESPONSE, EVENTS>;
+/// The driver's receive task over the UART's receive half `R`: the example spawns it.
+pub type ModemRunner<R> = Runner<'static, R, RESPONSE, EVENTS>;
 
 // ---------------------------------------------------------------------------------------------
 // Settings, from the build environment (`MQTT_HOST=... cargo build --release`) or defaults.
@@ -101,143 +105,93 @@ const _: () = assert!(
 
 /// How often telemetry is published.
 pub const TELEMETRY_PERIOD: Duration = Duration::from_secs(30);
-/// How often the connection state is polled.
-pub const STATE_POLL_PERIOD: Duration = Duration::from_secs(10);
-/// Reset pulse width and boot time after it.
-const RESET_PULSE_MS: u32 = 100;
-const BOOT_WAIT_MS: u32 = 3_000;
-/// Reconnect backoff bounds.
-const BACKOFF_MIN: Duration = Duration::from_secs(1);
-const BACKOFF_MAX: Duration = Duration::from_secs(60);
-/// After this many failed reconnects, the next attempt is a full bring-up with a reset.
-const RECONNECTS_BEFORE_RESET: u8 = 3;
-/// After this many consecutive command timeouts the modem is deemed hung.
-const TIMEOUTS_BEFORE_RESET: u8 = 2;
+
+/// How the supervisor keeps the link: `AT+MQTTSTATE` every 10 s, reconnects after 1 s doubling
+/// up to 60 s (jittered), the reset pin after two silent polls or bring-ups in a row.
+fn policy() -> Policy {
+    Policy {
+        poll_interval: Some(Duration::from_secs(10)),
+        backoff_initial: Duration::from_secs(1),
+        backoff_max: Duration::from_secs(60),
+        silent_limit: 2,
+        jitter_seed: jitter_seed(CLIENT_ID),
+    }
+}
+
+/// A per-device jitter seed (FNV-1a of the client id), so that a fleet spreads its reconnects.
+const fn jitter_seed(id: &str) -> u32 {
+    let b = id.as_bytes();
+    let mut h: u32 = 0x811C_9DC5;
+    let mut i = 0;
+    while i < b.len() {
+        h = (h ^ b[i] as u32).wrapping_mul(0x0100_0193);
+        i += 1;
+    }
+    h
+}
+
+/// The modem's reset line (active low): a 100 ms pulse, then 3 s to boot.
+pub fn reset_pin<P: OutputPin>(pin: P) -> ResetPin<P, Delay> {
+    ResetPin {
+        pin,
+        delay: Delay,
+        pulse: Duration::from_millis(100),
+        boot: Duration::from_secs(3),
+    }
+}
 
 // ---------------------------------------------------------------------------------------------
-// From the event task to the application loop.
+// Start-up, shared by both examples.
 
-/// A command received on the command topic.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub enum Command {
-    Ping,
-    Led(bool),
-    Status,
-    Unknown,
+/// A status LED, switched by the `led on`/`led off` commands.
+pub struct Led<P> {
+    pub pin: P,
+    /// Whether driving the pin low lights the LED.
+    pub active_low: bool,
 }
 
-/// What the event task tells the application loop.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub enum Notice {
-    Command(Command),
-    /// The modem said the MQTT link is down.
-    LinkDown,
-    /// The modem rebooted and forgot its settings.
-    Restarted,
-}
-
-/// Channel from [`pump_events`] to [`run`]; receiving is cancel-safe, `Events::next` is not,
-/// which is why events are read in their own task.
-pub static NOTICES: Channel<CriticalSectionRawMutex, Notice, 4> = Channel::new();
-
-/// Parses a command payload: `ping`, `led on`, `led off`, `status` (ASCII, case-sensitive,
-/// surrounding whitespace ignored).
-pub fn parse_command(payload: &[u8]) -> Command {
-    match payload.trim_ascii() {
-        b"ping" => Command::Ping,
-        b"led on" => Command::Led(true),
-        b"led off" => Command::Led(false),
-        b"status" => Command::Status,
-        _ => Command::Unknown,
-    }
-}
-
-/// The body of the event task: reads every event, logs it, forwards what the application
-/// loop must act on.
-pub async fn pump_events(mut events: Events<'static, EVENTS>) -> ! {
-    let mut buf = [0u8; MESSAGE_BUF];
-    loop {
-        let notice = match events.next(&mut buf).await {
-            Event::Message(m) => {
-                let cmd = parse_command(m.payload);
-                info!(
-                    "message on {}: {} bytes -> {:?}",
-                    m.topic,
-                    m.payload.len(),
-                    cmd
-                );
-                Some(Notice::Command(cmd))
-            }
-            Event::StateChanged(s) => {
-                info!("modem state changed: {:?}", s);
-                (s == ConnectionState::Disconnected).then_some(Notice::LinkDown)
-            }
-            Event::Disconnected => {
-                warn!("modem reports the MQTT link down");
-                Some(Notice::LinkDown)
-            }
-            Event::Restarted => {
-                warn!("modem restarted");
-                Some(Notice::Restarted)
-            }
-            Event::Dropped { count } => {
-                warn!("{} incoming messages dropped", count);
-                None
-            }
-            Event::TooLargeForBuffer { len } => {
-                warn!("message of {} bytes larger than the message buffer", len);
-                None
-            }
-            Event::Unrecognised(line) => {
-                debug!("unrecognised URC {:?}", line);
-                None
-            }
-            #[allow(unreachable_patterns)]
-            _ => None,
+impl<P: OutputPin> Led<P> {
+    fn set(&mut self, on: bool) {
+        let _ = if on != self.active_low {
+            self.pin.set_high()
+        } else {
+            self.pin.set_low()
         };
-        if let Some(n) = notice {
-            // Waiting here only backs the driver's event queue up; it drops and counts.
-            NOTICES.send(n).await;
-        }
     }
+}
+
+/// Puts the driver's [`Resources`] in a `static`, splits the UART halves into the modem,
+/// its runner and its events, hands the runner to `spawn_runner` (the example's task, whose
+/// type names the HAL's receive half), and runs the product forever.
+///
+/// `reset` is [`reset_pin`] on a board whose modem reset line is wired, else
+/// [`mqtt_modem::NoReset`].
+pub async fn start<R, W, M, L>(
+    rx: R,
+    tx: W,
+    reset: M,
+    led: Led<L>,
+    spawn_runner: impl FnOnce(ModemRunner<R>),
+) -> !
+where
+    R: Read,
+    W: Write,
+    M: ModemReset,
+    L: OutputPin,
+{
+    static RESOURCES: StaticCell<ModemResources> = StaticCell::new();
+    let (mut modem, runner, events) = MqttModem::new(
+        RESOURCES.init(ModemResources::new()),
+        rx,
+        tx,
+        Options::default(),
+    );
+    spawn_runner(runner);
+    run(&mut modem, events, reset, led).await
 }
 
 // ---------------------------------------------------------------------------------------------
 // The application loop.
-
-/// The board's pins around the modem.
-pub struct Board<R, L, D> {
-    /// The modem's reset line, active low, if wired.
-    pub reset: Option<R>,
-    /// A status LED, switched by the `led on`/`led off` commands (`true` = on).
-    pub led: L,
-    /// `led_active_low`: whether driving the pin low lights the LED.
-    pub led_active_low: bool,
-    pub delay: D,
-}
-
-impl<R: OutputPin, L: OutputPin, D: DelayNs> Board<R, L, D> {
-    fn set_led(&mut self, on: bool) {
-        let _ = if on != self.led_active_low {
-            self.led.set_high()
-        } else {
-            self.led.set_low()
-        };
-    }
-
-    /// Pulses the reset line low and waits for the modem to boot. No-op without a reset pin.
-    async fn reset_modem(&mut self) {
-        if let Some(pin) = self.reset.as_mut() {
-            info!("resetting the modem");
-            let _ = pin.set_low();
-            self.delay.delay_ms(RESET_PULSE_MS).await;
-            let _ = pin.set_high();
-            self.delay.delay_ms(BOOT_WAIT_MS).await;
-        }
-    }
-}
 
 /// The topics, `devices/<id>/...`.
 struct Topics {
@@ -248,7 +202,7 @@ struct Topics {
 
 fn topic(id: &str, leaf: &str) -> String<96> {
     let mut s = String::new();
-    // The client id is at most 64 bytes by construction below; a longer one is cut.
+    // A client id too long for the topic is cut.
     for part in ["devices/", id, "/", leaf] {
         for c in part.chars() {
             let _ = s.push(c);
@@ -257,51 +211,26 @@ fn topic(id: &str, leaf: &str) -> String<96> {
     s
 }
 
-/// Why the online loop ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-enum Down {
-    /// The MQTT link is down; the modem is fine: reconnect.
-    LinkLost,
-    /// The modem rebooted or stopped answering: full bring-up.
-    ModemLost,
-}
-
-/// Exponential backoff with a little jitter from the clock.
-struct Backoff {
-    next: Duration,
-}
-
-impl Backoff {
-    const fn new() -> Self {
-        Self { next: BACKOFF_MIN }
-    }
-    fn reset(&mut self) {
-        self.next = BACKOFF_MIN;
-    }
-    fn step(&mut self) -> Duration {
-        let d = self.next;
-        self.next = Duration::from_ticks((d.as_ticks() * 2).min(BACKOFF_MAX.as_ticks()));
-        // Up to 1/4 s of jitter, so that a fleet does not reconnect in lock-step.
-        d + Duration::from_millis(Instant::now().as_micros() % 250)
-    }
-}
-
 /// Application state reported in telemetry.
 struct AppState {
     seq: u32,
     led: bool,
+    /// Successful connects after the first one.
     reconnects: u32,
-    timeouts_in_a_row: u8,
+    connected_once: bool,
 }
 
 /// Runs the product forever.
-pub async fn run<W, R, L, D>(modem: &mut Modem<W>, mut board: Board<R, L, D>) -> !
+async fn run<W, M, L>(
+    modem: &mut Modem<W>,
+    mut events: Events<'static, EVENTS>,
+    mut reset: M,
+    mut led: Led<L>,
+) -> !
 where
     W: Write,
-    R: OutputPin,
+    M: ModemReset,
     L: OutputPin,
-    D: DelayNs,
 {
     let topics = Topics {
         cmd: topic(CLIENT_ID, "cmd"),
@@ -312,200 +241,151 @@ where
         seq: 0,
         led: false,
         reconnects: 0,
-        timeouts_in_a_row: 0,
+        connected_once: false,
     };
-    board.set_led(false);
-    let mut backoff = Backoff::new();
-    // First pass: a full bring-up with a hardware reset (if wired), from a known state.
-    let mut full = true;
-    let mut hard_reset = true;
-    let mut failures: u8 = 0;
-    loop {
-        let result = if full {
-            bring_up(modem, &mut board, &topics, hard_reset).await
-        } else {
-            reconnect(modem, &topics).await
-        };
-        match result {
-            Ok(()) => {
-                info!("online as {} at {}:{}", CLIENT_ID, HOST, PORT);
-                backoff.reset();
-                failures = 0;
-                full = false;
-                hard_reset = false;
-            }
-            Err(e) => {
-                failures = failures.saturating_add(1);
-                let wait = backoff.step();
-                warn!(
-                    "{} failed ({:?}), attempt {}; retrying in {} ms",
-                    if full { "bring-up" } else { "reconnect" },
-                    e,
-                    failures,
-                    wait.as_millis()
-                );
-                if failures >= RECONNECTS_BEFORE_RESET {
-                    // Something beyond the link: start from a reset modem.
-                    full = true;
-                    hard_reset = true;
-                    failures = 0;
-                } else if !matches!(e, Error::Mqtt(_)) {
-                    // The modem itself failed (no answer, ERROR): redo the whole bring-up.
-                    full = true;
-                }
-                Timer::after(wait).await;
-                continue;
-            }
-        }
-        match online(modem, &mut board, &topics, &mut app).await {
-            Down::LinkLost => {
-                app.reconnects = app.reconnects.wrapping_add(1);
-                info!("link lost: reconnecting");
-            }
-            Down::ModemLost => {
-                app.reconnects = app.reconnects.wrapping_add(1);
-                info!("modem lost: full bring-up");
-                full = true;
-                // A modem that restarted by itself needs no reset; a hung one does.
-                hard_reset = app.timeouts_in_a_row >= TIMEOUTS_BEFORE_RESET;
-            }
-        }
-        app.timeouts_in_a_row = 0;
+    led.set(false);
+    // Start from a known state: a modem that kept a session from before our own reset would
+    // refuse to connect. (The boot banner this causes is the supervisor's first hint.)
+    if reset.available() {
+        info!("resetting the modem");
+        reset.reset().await;
     }
-}
-
-/// Reset (optional), init, TLS, configure, connect, subscribe.
-async fn bring_up<W: Write, R: OutputPin, L: OutputPin, D: DelayNs>(
-    modem: &mut Modem<W>,
-    board: &mut Board<R, L, D>,
-    topics: &Topics,
-    hard_reset: bool,
-) -> Result<(), Error> {
-    if hard_reset {
-        board.reset_modem().await;
-    }
-    // Stale notices (a Restarted caused by our own reset) are about the old session.
-    while NOTICES.try_receive().is_ok() {}
-    modem.init().await?;
-    info!("modem initialised");
-    #[cfg(feature = "tls")]
-    {
-        modem
-            .set_tls(mqtt_modem::Tls::RootCa(ROOT_CA.as_bytes()))
-            .await?;
-        info!("root CA uploaded ({} bytes), TLS on", ROOT_CA.len());
-    }
-    #[cfg(not(feature = "tls"))]
-    modem.set_tls(mqtt_modem::Tls::Off).await?;
     let mut config = Config::new(HOST, PORT, CLIENT_ID).keepalive(KEEPALIVE_S);
     if !USERNAME.is_empty() {
         config = config.credentials(USERNAME, PASSWORD);
     }
-    modem.configure(&config).await?;
-    reconnect(modem, topics).await
-}
+    let sup = Supervisor::<_, 1, 96>::new(config, policy());
+    #[cfg(feature = "tls")]
+    let sup = match sup.with_tls(mqtt_modem::Tls::RootCa(ROOT_CA.as_bytes())) {
+        Ok(s) => s,
+        // The first credential always fits (the supervisor keeps three).
+        Err(_) => unreachable!(),
+    };
+    let mut sup = sup.with_reset(reset);
 
-/// Connect and re-subscribe (the modem keeps its configuration across a lost link).
-async fn reconnect<W: Write>(modem: &mut Modem<W>, topics: &Topics) -> Result<(), Error> {
-    // A connect on a half-open session fails on some firmware: drop it first, ignore errors.
-    if let Ok(ConnectionState::Connected) = modem.state().await {
-        let _ = modem.disconnect().await;
-    }
-    modem.connect().await?;
-    info!("connected");
-    modem.subscribe(&topics.cmd, Qos::AtLeastOnce).await?;
-    info!("subscribed to {}", topics.cmd.as_str());
-    Ok(())
-}
-
-/// Connected: telemetry, state polls, commands. Returns when the link or the modem is lost.
-async fn online<W: Write, R: OutputPin, L: OutputPin, D: DelayNs>(
-    modem: &mut Modem<W>,
-    board: &mut Board<R, L, D>,
-    topics: &Topics,
-    app: &mut AppState,
-) -> Down {
-    let mut next_telemetry = Instant::now();
-    let mut next_poll = Instant::now() + STATE_POLL_PERIOD;
+    let mut buf = [0u8; MESSAGE_BUF];
+    let mut next_telemetry = Instant::now() + TELEMETRY_PERIOD;
     loop {
-        let result = match select3(
-            Timer::at(next_telemetry),
-            Timer::at(next_poll),
-            NOTICES.receive(),
-        )
-        .await
-        {
-            Either3::First(()) => {
-                next_telemetry = Instant::now() + TELEMETRY_PERIOD;
+        let wake = sup.next_deadline().min(next_telemetry);
+        if let Either::First(event) = select(events.next(&mut buf), Timer::at(wake)).await {
+            if let Some(payload) = log_event(&event) {
+                let reply = answer(&mut app, &mut led, payload, &modem.stats());
+                let r = sup
+                    .publish(modem, &topics.reply, &reply, Qos::AtLeastOnce, false)
+                    .await;
+                if let Err(e) = r {
+                    warn!("reply not sent: {:?}", e);
+                }
+            }
+        }
+        // The supervisor also reads the hints the runner left (restart, link down).
+        while let Some(link) = sup.poll(modem).await {
+            info!("link: {:?}", link);
+            if link == LinkEvent::Connected {
+                if app.connected_once {
+                    app.reconnects = app.reconnects.wrapping_add(1);
+                } else {
+                    app.connected_once = true;
+                    info!("online as {} at {}:{}", CLIENT_ID, HOST, PORT);
+                }
+            }
+        }
+        // The first subscription; after that the supervisor restores it on every reconnect.
+        if sup.is_connected() && sup.subscriptions().next().is_none() {
+            match sup.subscribe(modem, &topics.cmd, Qos::AtLeastOnce).await {
+                Ok(()) => info!("subscribed to {}", topics.cmd.as_str()),
+                Err(e) => warn!("subscribe failed: {:?}", e),
+            }
+        }
+        if Instant::now() >= next_telemetry {
+            next_telemetry = Instant::now() + TELEMETRY_PERIOD;
+            if sup.is_connected() {
                 app.seq = app.seq.wrapping_add(1);
-                let body = telemetry(app, &modem.stats());
-                modem
-                    .publish(&topics.telemetry, &body, Qos::AtMostOnce, false)
-                    .await
-            }
-            Either3::Second(()) => {
-                next_poll = Instant::now() + STATE_POLL_PERIOD;
-                match modem.state().await {
-                    Ok(ConnectionState::Connected) => Ok(()),
-                    Ok(ConnectionState::Disconnected) => {
-                        info!("state poll: disconnected");
-                        return Down::LinkLost;
-                    }
-                    Err(e) => Err(e),
+                let body = telemetry(&app, &modem.stats());
+                let r = sup
+                    .publish(modem, &topics.telemetry, &body, Qos::AtMostOnce, false)
+                    .await;
+                if let Err(e) = r {
+                    warn!("telemetry not sent: {:?}", e);
                 }
             }
-            Either3::Third(Notice::Restarted) => return Down::ModemLost,
-            Either3::Third(Notice::LinkDown) => return Down::LinkLost,
-            Either3::Third(Notice::Command(cmd)) => handle(modem, board, topics, app, cmd).await,
-        };
-        match result {
-            Ok(()) => app.timeouts_in_a_row = 0,
-            Err(e) if e.means_link_lost() => {
-                warn!("link lost: {:?}", e);
-                return Down::LinkLost;
-            }
-            Err(Error::Timeout) => {
-                app.timeouts_in_a_row += 1;
-                warn!("modem timeout ({} in a row)", app.timeouts_in_a_row);
-                if app.timeouts_in_a_row >= TIMEOUTS_BEFORE_RESET {
-                    return Down::ModemLost;
-                }
-            }
-            Err(e) => warn!("command failed: {:?}", e),
         }
     }
 }
 
-/// Acts on one command and publishes the reply.
-async fn handle<W: Write, R: OutputPin, L: OutputPin, D: DelayNs>(
-    modem: &mut Modem<W>,
-    board: &mut Board<R, L, D>,
-    topics: &Topics,
+/// Logs one event; returns the payload of a message on the command topic (the only topic
+/// subscribed).
+fn log_event<'a>(event: &Event<'a>) -> Option<&'a [u8]> {
+    match *event {
+        Event::Message(m) => {
+            info!("message on {}: {} bytes", m.topic, m.payload.len());
+            return Some(m.payload);
+        }
+        Event::StateChanged(s) => info!("modem state changed: {:?}", s),
+        Event::Disconnected => warn!("modem reports the MQTT link down"),
+        Event::Restarted => warn!("modem restarted"),
+        Event::Dropped { count } => warn!("{} incoming messages dropped", count),
+        Event::TooLargeForBuffer { len } => {
+            warn!("message of {} bytes larger than the message buffer", len)
+        }
+        Event::Unrecognised(line) => debug!("unrecognised URC {:?}", line),
+    }
+    None
+}
+
+// ---------------------------------------------------------------------------------------------
+// The application logic: left out of the `driver-only` footprint variant.
+
+/// A command received on the command topic.
+#[cfg(not(feature = "driver-only"))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Command {
+    Ping,
+    Led(bool),
+    Status,
+    Unknown,
+}
+
+/// Parses a command payload: `ping`, `led on`, `led off`, `status` (ASCII, case-sensitive,
+/// surrounding whitespace ignored).
+#[cfg(not(feature = "driver-only"))]
+pub fn parse_command(payload: &[u8]) -> Command {
+    match payload.trim_ascii() {
+        b"ping" => Command::Ping,
+        b"led on" => Command::Led(true),
+        b"led off" => Command::Led(false),
+        b"status" => Command::Status,
+        _ => Command::Unknown,
+    }
+}
+
+/// Acts on one command; returns the reply.
+#[cfg(not(feature = "driver-only"))]
+fn answer<L: OutputPin>(
     app: &mut AppState,
-    cmd: Command,
-) -> Result<(), Error> {
+    led: &mut Led<L>,
+    payload: &[u8],
+    stats: &Stats,
+) -> Vec<u8, 128> {
+    let cmd = parse_command(payload);
+    info!("command {:?}", cmd);
     let mut reply = Json::new();
     match cmd {
         Command::Ping => reply.field_u32("pong", app.seq),
         Command::Led(on) => {
-            board.set_led(on);
+            led.set(on);
             app.led = on;
             reply.field_bool("led", on);
         }
-        Command::Status => {
-            let body = telemetry(app, &modem.stats());
-            return modem
-                .publish(&topics.reply, &body, Qos::AtLeastOnce, false)
-                .await;
-        }
+        Command::Status => return telemetry(app, stats),
         Command::Unknown => reply.field_str("error", "unknown command"),
     }
-    modem
-        .publish(&topics.reply, &reply.finish(), Qos::AtLeastOnce, false)
-        .await
+    reply.finish()
 }
 
 /// `{"seq":..,"uptime_s":..,"led":..,"reconnects":..,"dropped":..}`
+#[cfg(not(feature = "driver-only"))]
 fn telemetry(app: &AppState, stats: &Stats) -> Vec<u8, 128> {
     let mut j = Json::new();
     j.field_u32("seq", app.seq);
@@ -522,11 +402,13 @@ fn telemetry(app: &AppState, stats: &Stats) -> Vec<u8, 128> {
     j.finish()
 }
 
+#[cfg(not(feature = "driver-only"))]
 /// A tiny JSON object writer (no `core::fmt`, which would cost flash on its own).
 struct Json {
     buf: Vec<u8, 128>,
 }
 
+#[cfg(not(feature = "driver-only"))]
 impl Json {
     fn new() -> Self {
         let mut buf = Vec::new();
@@ -574,57 +456,26 @@ impl Json {
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Footprint variant `driver-only`: every driver call the product above makes, once, with none
-// of its logic (no supervisor, JSON, commands). `full - driver-only` is the application's own
-// cost, `driver-only - bare-uart` the driver's.
+// `driver-only`: the same calls with fixed payloads (`stats()` is still read, as the product
+// reads it). `full - driver-only` is the application's own cost, `driver-only - bare-uart`
+// the driver's.
 
-/// The `driver-only` event task: reads and counts events.
 #[cfg(feature = "driver-only")]
-pub async fn drain_events(mut events: Events<'static, EVENTS>) -> ! {
-    let mut buf = [0u8; MESSAGE_BUF];
-    let mut n: u32 = 0;
-    loop {
-        if let Event::Message(m) = events.next(&mut buf).await {
-            n = n.wrapping_add(1);
-            info!("message {} on {}: {} bytes", n, m.topic, m.payload.len());
-        }
-    }
+fn answer<L: OutputPin>(
+    _: &mut AppState,
+    _: &mut Led<L>,
+    payload: &[u8],
+    stats: &Stats,
+) -> Vec<u8, 128> {
+    let mut v = Vec::new();
+    let _ = v.push(payload.len() as u8 ^ stats.dropped_queue_full as u8);
+    v
 }
 
-/// The `driver-only` main loop.
 #[cfg(feature = "driver-only")]
-pub async fn run_driver_only<W: Write>(modem: &mut Modem<W>) -> ! {
-    loop {
-        let r = async {
-            modem.init().await?;
-            modem.set_tls(mqtt_modem::Tls::Off).await?;
-            modem
-                .configure(
-                    &Config::new(HOST, PORT, CLIENT_ID)
-                        .keepalive(KEEPALIVE_S)
-                        .credentials(USERNAME, PASSWORD),
-                )
-                .await?;
-            if modem.state().await? == ConnectionState::Connected {
-                modem.disconnect().await?;
-            }
-            modem.connect().await?;
-            modem.subscribe("devices/x/cmd", Qos::AtLeastOnce).await?;
-            loop {
-                let dropped = modem.stats().dropped_queue_full;
-                modem
-                    .publish("devices/x/telemetry", b"{}", Qos::AtMostOnce, dropped > 0)
-                    .await?;
-                Timer::after(TELEMETRY_PERIOD).await;
-            }
-            #[allow(unreachable_code)]
-            Ok::<(), Error>(())
-        }
-        .await;
-        if let Err(e) = r {
-            warn!("failed: {:?}", e);
-        }
-        Timer::after_secs(5).await;
-    }
+fn telemetry(app: &AppState, stats: &Stats) -> Vec<u8, 128> {
+    let mut v = Vec::new();
+    let _ = v.push(app.seq as u8 ^ app.led as u8 ^ app.reconnects as u8);
+    let _ = v.push(stats.dropped_queue_full as u8);
+    v
 }

@@ -7,20 +7,22 @@
 //! through defmt over RTT. `embassy-time` runs on RTC1.
 //!
 //! With the `bare-uart` feature the driver is left out and the UART just echoes what it
-//! receives: the baseline of `scripts/footprint.sh`. With `driver-only` it makes each driver
-//! call once in a plain loop, without the application's logic (the driver's own cost).
+//! receives (`common/bare.rs`): the baseline of `scripts/footprint.sh`. With `driver-only` it
+//! runs the product's loop with the application logic compiled out (the driver's own cost).
 
 #![no_std]
 #![no_main]
 
 use embassy_executor::Spawner;
-use embassy_nrf::buffered_uarte::{self, BufferedUarte, BufferedUarteRx};
+use embassy_nrf::buffered_uarte::{self, BufferedUarte};
+#[cfg(not(feature = "bare-uart"))]
+use embassy_nrf::buffered_uarte::BufferedUarteRx;
 use embassy_nrf::gpio::{Level, Output, OutputDrive};
 use embassy_nrf::{bind_interrupts, peripherals, uarte};
 use static_cell::ConstStaticCell;
 use {defmt_rtt as _, panic_probe as _};
 
-// Logging for the shared application (defined before `mod app` so that it sees them).
+// Logging for the shared code (defined before `mod app`/`mod bare` so that they see them).
 #[allow(unused_macros)]
 macro_rules! info { ($($t:tt)*) => { ::defmt::info!($($t)*) }; }
 #[allow(unused_macros)]
@@ -31,6 +33,9 @@ macro_rules! debug { ($($t:tt)*) => { ::defmt::debug!($($t)*) }; }
 #[cfg(not(feature = "bare-uart"))]
 #[path = "../../common/app.rs"]
 mod app;
+#[cfg(feature = "bare-uart")]
+#[path = "../../common/bare.rs"]
+mod bare;
 
 bind_interrupts!(struct Irqs {
     UARTE1 => buffered_uarte::InterruptHandler<peripherals::UARTE1>;
@@ -71,81 +76,25 @@ async fn main(spawner: Spawner) -> ! {
 
     #[cfg(not(feature = "bare-uart"))]
     {
-        use mqtt_modem::{MqttModem, Options};
-        use static_cell::StaticCell;
-
-        static RESOURCES: StaticCell<app::ModemResources> = StaticCell::new();
-        let (mut modem, runner, events) = MqttModem::new(
-            RESOURCES.init(app::ModemResources::new()),
-            rx,
-            tx,
-            Options::default(),
-        );
-        spawner.spawn(modem_runner(runner).expect("runner task"));
-        spawner.spawn(modem_events(events).expect("events task"));
-        #[cfg(feature = "driver-only")]
-        {
-            let _ = (reset, led);
-            app::run_driver_only(&mut modem).await
-        }
-        #[cfg(not(feature = "driver-only"))]
-        let board = app::Board {
-            reset: Some(reset),
-            led,
-            led_active_low: true,
-            delay: embassy_time::Delay,
+        let led = app::Led {
+            pin: led,
+            active_low: true,
         };
-        #[cfg(not(feature = "driver-only"))]
-        app::run(&mut modem, board).await
+        app::start(rx, tx, app::reset_pin(reset), led, |runner| {
+            spawner.spawn(modem_runner(runner).expect("runner task"))
+        })
+        .await
     }
 
     #[cfg(feature = "bare-uart")]
     {
         let _ = (spawner, reset, led);
-        bare_echo(rx, tx).await
+        bare::echo(rx, tx).await
     }
 }
 
 #[cfg(not(feature = "bare-uart"))]
 #[embassy_executor::task]
-async fn modem_runner(
-    runner: mqtt_modem::Runner<
-        'static,
-        BufferedUarteRx<'static>,
-        { app::RESPONSE },
-        { app::EVENTS },
-    >,
-) -> ! {
+async fn modem_runner(runner: app::ModemRunner<BufferedUarteRx<'static>>) -> ! {
     runner.run().await
-}
-
-#[cfg(not(feature = "bare-uart"))]
-#[embassy_executor::task]
-async fn modem_events(events: mqtt_modem::Events<'static, { app::EVENTS }>) -> ! {
-    #[cfg(feature = "driver-only")]
-    app::drain_events(events).await;
-    #[cfg(not(feature = "driver-only"))]
-    app::pump_events(events).await
-}
-
-/// The footprint baseline: the same HAL, executor and logger, echoing UART bytes.
-#[cfg(feature = "bare-uart")]
-async fn bare_echo(
-    mut rx: BufferedUarteRx<'static>,
-    mut tx: embassy_nrf::buffered_uarte::BufferedUarteTx<'static>,
-) -> ! {
-    let mut buf = [0u8; 64];
-    loop {
-        match embedded_io_async::Read::read(&mut rx, &mut buf).await {
-            Ok(n) => {
-                if embedded_io_async::Write::write_all(&mut tx, &buf[..n])
-                    .await
-                    .is_err()
-                {
-                    warn!("UART write error");
-                }
-            }
-            Err(e) => warn!("UART read error {:?}", e),
-        }
-    }
 }

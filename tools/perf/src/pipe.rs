@@ -266,3 +266,33 @@ impl Drop for PacerGuard {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+
+    /// Bytes arrive intact and in order, flush waits for the wire, and a dropped writer ends
+    /// the stream. No timing is asserted.
+    #[test]
+    fn delivers_in_order_then_ends() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        tokio::task::LocalSet::new().block_on(&rt, async {
+            let line = Line::new(10_000_000);
+            let mut w = line.host_tx;
+            let mut r = line.modem_rx;
+            let data: Vec<u8> = (0..3000u32).map(|i| i as u8).collect();
+            w.write_all(&data[..1000]).await.unwrap();
+            w.write_all(&data[1000..]).await.unwrap();
+            w.flush().await.unwrap();
+            drop(w);
+            let mut got = Vec::new();
+            r.read_to_end(&mut got).await.unwrap();
+            assert_eq!(got, data);
+        });
+    }
+}

@@ -3,7 +3,8 @@
 # markdown table of flash and static RAM from `llvm-size -A` (section sizes, never the
 # Berkeley format, which misfiles ESP images):
 #   bare-uart    the same HAL, executor and logger, echoing UART bytes (the baseline)
-#   driver-only  every driver call the product makes, in a plain loop, no application logic
+#   driver-only  the product's loop with its application logic (JSON, command parsing, LED)
+#                compiled out: every driver call the product makes, supervisor included
 #   full         the product firmware (supervisor, JSON telemetry, commands)
 # flash = vector table (.vector_table / .trap) + .text + .rodata + .data (+ .rwtext and
 #         .flash.appdesc on the ESP32-C3, which the image also carries);
@@ -87,7 +88,7 @@ echo
 echo "Application-sized buffers inside the RAM figures: Resources<$INGRESS, $RESPONSE, $EVENTS> ="\
   "${RES[nrf52840,driver-only]} B on nRF52840 / ${RES[esp32c3,driver-only]} B on ESP32-C3"\
   "(ingress $INGRESS + events $EVENTS are incoming-message buffers; response $RESPONSE),"\
-  "plus the $MESSAGE_BUF-byte buffer the event task copies each message into."
+  "plus the $MESSAGE_BUF-byte buffer the main loop copies each event into."
 echo
 echo "| board | driver flash (driver-only − bare) | target | driver static RAM without the $BUFFERS B of message buffers | target |"
 echo "|---|---:|---|---:|---|"

@@ -23,7 +23,7 @@ use embassy_futures::select::{Either, select};
 use embassy_time::{Delay, Duration, Instant, Timer};
 use embedded_hal::digital::OutputPin;
 use embedded_io_async::{Read, Write};
-use heapless::{String, Vec};
+use heapless::Vec;
 use mqtt_modem::{
     Config, Event, Events, LinkEvent, ModemReset, MqttModem, Options, Policy, Qos, ResetPin,
     Resources, Runner, Stats, Supervisor,
@@ -193,23 +193,44 @@ where
 // ---------------------------------------------------------------------------------------------
 // The application loop.
 
-/// The topics, `devices/<id>/...`.
+/// The topics, `devices/<id>/{cmd,reply,telemetry}`.
 struct Topics {
-    cmd: String<96>,
-    reply: String<96>,
-    telemetry: String<96>,
+    cmd: Topic,
+    reply: Topic,
+    telemetry: Topic,
 }
 
-fn topic(id: &str, leaf: &str) -> String<96> {
-    let mut s = String::new();
-    // A client id too long for the topic is cut.
-    for part in ["devices/", id, "/", leaf] {
-        for c in part.chars() {
-            let _ = s.push(c);
+/// The longest command-topic filter the supervisor keeps for re-subscribing.
+const FILTER: usize = 64;
+const _: () = assert!(
+    "devices//cmd".len() + CLIENT_ID.len() <= FILTER,
+    "MQTT_CLIENT_ID too long for the command topic"
+);
+
+#[cfg(not(feature = "driver-only"))]
+type Topic = heapless::String<96>;
+#[cfg(feature = "driver-only")]
+type Topic = &'static str;
+
+#[cfg(not(feature = "driver-only"))]
+fn topics() -> Topics {
+    fn topic(leaf: &str) -> Topic {
+        let mut s = Topic::new();
+        // Fits: `devices/` + at most 52 bytes of id (checked above) + `/telemetry`.
+        for part in ["devices/", CLIENT_ID, "/", leaf] {
+            let _ = s.push_str(part);
         }
+        s
     }
-    s
+    Topics {
+        cmd: topic("cmd"),
+        reply: topic("reply"),
+        telemetry: topic("telemetry"),
+    }
 }
+
+/// A message body: JSON in the product, two bytes in `driver-only`.
+type Payload = Vec<u8, { if cfg!(feature = "driver-only") { 2 } else { 128 } }>;
 
 /// Application state reported in telemetry.
 struct AppState {
@@ -232,11 +253,7 @@ where
     M: ModemReset,
     L: OutputPin,
 {
-    let topics = Topics {
-        cmd: topic(CLIENT_ID, "cmd"),
-        reply: topic(CLIENT_ID, "reply"),
-        telemetry: topic(CLIENT_ID, "telemetry"),
-    };
+    let topics = topics();
     let mut app = AppState {
         seq: 0,
         led: false,
@@ -254,7 +271,7 @@ where
     if !USERNAME.is_empty() {
         config = config.credentials(USERNAME, PASSWORD);
     }
-    let sup = Supervisor::<_, 1, 96>::new(config, policy());
+    let sup = Supervisor::<_, 1, FILTER>::new(config, policy());
     #[cfg(feature = "tls")]
     let sup = match sup.with_tls(mqtt_modem::Tls::RootCa(ROOT_CA.as_bytes())) {
         Ok(s) => s,
@@ -293,7 +310,7 @@ where
         // The first subscription; after that the supervisor restores it on every reconnect.
         if sup.is_connected() && sup.subscriptions().next().is_none() {
             match sup.subscribe(modem, &topics.cmd, Qos::AtLeastOnce).await {
-                Ok(()) => info!("subscribed to {}", topics.cmd.as_str()),
+                Ok(()) => info!("subscribed to {}", &*topics.cmd),
                 Err(e) => warn!("subscribe failed: {:?}", e),
             }
         }
@@ -367,7 +384,7 @@ fn answer<L: OutputPin>(
     led: &mut Led<L>,
     payload: &[u8],
     stats: &Stats,
-) -> Vec<u8, 128> {
+) -> Payload {
     let cmd = parse_command(payload);
     info!("command {:?}", cmd);
     let mut reply = Json::new();
@@ -386,7 +403,7 @@ fn answer<L: OutputPin>(
 
 /// `{"seq":..,"uptime_s":..,"led":..,"reconnects":..,"dropped":..}`
 #[cfg(not(feature = "driver-only"))]
-fn telemetry(app: &AppState, stats: &Stats) -> Vec<u8, 128> {
+fn telemetry(app: &AppState, stats: &Stats) -> Payload {
     let mut j = Json::new();
     j.field_u32("seq", app.seq);
     j.field_u32("uptime_s", Instant::now().as_secs() as u32);
@@ -405,7 +422,7 @@ fn telemetry(app: &AppState, stats: &Stats) -> Vec<u8, 128> {
 #[cfg(not(feature = "driver-only"))]
 /// A tiny JSON object writer (no `core::fmt`, which would cost flash on its own).
 struct Json {
-    buf: Vec<u8, 128>,
+    buf: Payload,
 }
 
 #[cfg(not(feature = "driver-only"))]
@@ -450,15 +467,24 @@ impl Json {
         let _ = self.buf.extend_from_slice(v.as_bytes());
         let _ = self.buf.push(b'"');
     }
-    fn finish(mut self) -> Vec<u8, 128> {
+    fn finish(mut self) -> Payload {
         let _ = self.buf.push(b'}');
         self.buf
     }
 }
 
-// `driver-only`: the same calls with fixed payloads (`stats()` is still read, as the product
+// `driver-only`: the same calls with fixed topics and payloads (`stats()` is still read, as the product
 // reads it). `full - driver-only` is the application's own cost, `driver-only - bare-uart`
 // the driver's.
+
+#[cfg(feature = "driver-only")]
+fn topics() -> Topics {
+    Topics {
+        cmd: "devices/x/cmd",
+        reply: "devices/x/reply",
+        telemetry: "devices/x/telemetry",
+    }
+}
 
 #[cfg(feature = "driver-only")]
 fn answer<L: OutputPin>(
@@ -466,14 +492,14 @@ fn answer<L: OutputPin>(
     _: &mut Led<L>,
     payload: &[u8],
     stats: &Stats,
-) -> Vec<u8, 128> {
+) -> Payload {
     let mut v = Vec::new();
     let _ = v.push(payload.len() as u8 ^ stats.dropped_queue_full as u8);
     v
 }
 
 #[cfg(feature = "driver-only")]
-fn telemetry(app: &AppState, stats: &Stats) -> Vec<u8, 128> {
+fn telemetry(app: &AppState, stats: &Stats) -> Payload {
     let mut v = Vec::new();
     let _ = v.push(app.seq as u8 ^ app.led as u8 ^ app.reconnects as u8);
     let _ = v.push(stats.dropped_queue_full as u8);

@@ -271,14 +271,16 @@ where
     if !USERNAME.is_empty() {
         config = config.credentials(USERNAME, PASSWORD);
     }
-    let sup = Supervisor::<_, 1, FILTER>::new(config, policy());
+    // Applied at every bring-up; `Off` too, so that a modem left with TLS on is put right.
     #[cfg(feature = "tls")]
-    let sup = match sup.with_tls(mqtt_modem::Tls::RootCa(ROOT_CA.as_bytes())) {
-        Ok(s) => s,
+    let tls = mqtt_modem::Tls::RootCa(ROOT_CA.as_bytes());
+    #[cfg(not(feature = "tls"))]
+    let tls = mqtt_modem::Tls::Off;
+    let mut sup = match Supervisor::<_, 1, FILTER>::new(config, policy()).with_tls(tls) {
+        Ok(sup) => sup.with_reset(reset),
         // The first credential always fits (the supervisor keeps three).
         Err(_) => unreachable!(),
     };
-    let mut sup = sup.with_reset(reset);
 
     let mut buf = [0u8; MESSAGE_BUF];
     let mut next_telemetry = Instant::now() + TELEMETRY_PERIOD;

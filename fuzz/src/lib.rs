@@ -126,8 +126,12 @@ fn check_output(
         Output::Echo => assert!(pending.is_some(), "echo while nothing pending"),
         Output::Info(line) => {
             assert!(pending.is_some(), "info line while nothing pending");
-            assert!(line.len() <= buf_size && no_terminators(line), "info {line:?}");
-            seen.others.push(format!("info {}", String::from_utf8_lossy(line)));
+            assert!(
+                line.len() <= buf_size && no_terminators(line),
+                "info {line:?}"
+            );
+            seen.others
+                .push(format!("info {}", String::from_utf8_lossy(line)));
         }
         Output::Final(f) => {
             if let Final::CmeText(t) = f {
@@ -155,7 +159,10 @@ fn check_output(
         Output::Discarded {
             bytes, oversized, ..
         } => {
-            assert!(*bytes <= buf_size && *bytes <= input_len, "discarded {bytes}");
+            assert!(
+                *bytes <= buf_size && *bytes <= input_len,
+                "discarded {bytes}"
+            );
             seen.discarded += bytes;
             seen.oversized |= *oversized;
         }
@@ -229,7 +236,11 @@ fn chunk_sizes(chunks: &[u8]) -> Vec<usize> {
     if chunks.is_empty() {
         vec![usize::MAX]
     } else {
-        chunks.iter().take(16).map(|&c| usize::from(c) + 1).collect()
+        chunks
+            .iter()
+            .take(16)
+            .map(|&c| usize::from(c) + 1)
+            .collect()
     }
 }
 
@@ -343,7 +354,10 @@ fn check_framed(
     };
     let seen = feed(&stream, pending, buf_size, chunks);
 
-    assert!(seen.messages.len() <= 1, "one message delivered twice: {seen:?}");
+    assert!(
+        seen.messages.len() <= 1,
+        "one message delivered twice: {seen:?}"
+    );
     for (t, p) in &seen.messages {
         assert_eq!(t.as_deref(), Some(topic), "topic");
         assert!(p == payload, "payload differs: got {p:?}, sent {payload:?}");
@@ -363,7 +377,10 @@ fn check_framed(
                 "final Ok".into(),
             ]
         };
-        assert_eq!(seen.others, expected, "the split answer did not join up: {seen:?}");
+        assert_eq!(
+            seen.others, expected,
+            "the split answer did not join up: {seen:?}"
+        );
     }
 }
 
@@ -458,12 +475,27 @@ fn write_line<C: AtatCmd>(cmd: &C) -> Vec<u8> {
     let n = cmd.write(&mut buf);
     assert!(n > 0, "write produced nothing");
     let line = &buf[..n];
-    assert_eq!(line.last(), Some(&b'\r'), "line does not end with CR: {line:?}");
-    assert_eq!(line.iter().filter(|&&b| b == b'\r').count(), 1, "CR inside: {line:?}");
-    assert!(!line.contains(&b'\n') && !line.contains(&0), "LF/NUL inside: {line:?}");
+    assert_eq!(
+        line.last(),
+        Some(&b'\r'),
+        "line does not end with CR: {line:?}"
+    );
+    assert_eq!(
+        line.iter().filter(|&&b| b == b'\r').count(),
+        1,
+        "CR inside: {line:?}"
+    );
+    assert!(
+        !line.contains(&b'\n') && !line.contains(&0),
+        "LF/NUL inside: {line:?}"
+    );
     // A buffer one byte short gets nothing, not a partial line or a panic.
     let mut short = vec![0u8; n - 1];
-    assert_eq!(cmd.write(&mut short), 0, "partial line written into a short buffer");
+    assert_eq!(
+        cmd.write(&mut short),
+        0,
+        "partial line written into a short buffer"
+    );
     line[..n - 1].to_vec()
 }
 
@@ -557,7 +589,12 @@ fn check_publish(i: &EncoderInput) {
         retain: i.retain,
         message: i.payload.clone(),
     };
-    assert_eq!(sim_parse(&line), want, "line {:?}", String::from_utf8_lossy(&line));
+    assert_eq!(
+        sim_parse(&line),
+        want,
+        "line {:?}",
+        String::from_utf8_lossy(&line)
+    );
 }
 
 fn check_subscribe(i: &EncoderInput) {
@@ -571,13 +608,23 @@ fn check_subscribe(i: &EncoderInput) {
             topic: i.filter.clone(),
             qos: qos as u8,
         };
-        assert_eq!(sim_parse(&line), want, "line {:?}", String::from_utf8_lossy(&line));
+        assert_eq!(
+            sim_parse(&line),
+            want,
+            "line {:?}",
+            String::from_utf8_lossy(&line)
+        );
     }
     let r = Unsubscribe::new(&i.filter);
     if expect_err("Unsubscribe::new", r.clone(), forbidden) {
         let line = write_line(&r.unwrap());
         let want = sim_at::Command::Unsubscribe(i.filter.clone());
-        assert_eq!(sim_parse(&line), want, "line {:?}", String::from_utf8_lossy(&line));
+        assert_eq!(
+            sim_parse(&line),
+            want,
+            "line {:?}",
+            String::from_utf8_lossy(&line)
+        );
     }
 }
 
@@ -636,7 +683,12 @@ fn check_config(i: &EncoderInput, quoting: Quoting) {
         user: view(&i.user),
         password: view(&i.password),
     });
-    assert_eq!(sim_parse(&line), want, "line {:?}", String::from_utf8_lossy(&line));
+    assert_eq!(
+        sim_parse(&line),
+        want,
+        "line {:?}",
+        String::from_utf8_lossy(&line)
+    );
 }
 
 fn check_tls(i: &EncoderInput, encoding: CertEncoding) {
@@ -653,15 +705,23 @@ fn check_tls(i: &EncoderInput, encoding: CertEncoding) {
     let line = write_line(&r.unwrap());
     let content = match encoding {
         CertEncoding::EscapedNewlines => i.cert.clone(),
-        CertEncoding::StrippedNewlines => {
-            i.cert.iter().copied().filter(|&b| b != b'\r' && b != b'\n').collect()
-        }
+        CertEncoding::StrippedNewlines => i
+            .cert
+            .iter()
+            .copied()
+            .filter(|&b| b != b'\r' && b != b'\n')
+            .collect(),
     };
     let want = sim_at::Command::TlsSet {
         tls: true,
         cert: Some((sim_kind, content)),
     };
-    assert_eq!(sim_parse(&line), want, "line {:?}", String::from_utf8_lossy(&line));
+    assert_eq!(
+        sim_parse(&line),
+        want,
+        "line {:?}",
+        String::from_utf8_lossy(&line)
+    );
 }
 
 /// `SetTls::off()` once, against the simulator.

@@ -123,31 +123,28 @@ impl ModemReset for NoReset {
     }
 }
 
-/// A reset (or power) pin, driven low for `pulse`, then high, then `boot` to wait.
+/// A reset (or power) pin, driven low for `pulse_ms`, then high, then `boot_ms` to wait.
+/// (Milliseconds as `u32`, so no 64-bit division is linked in for them.)
 #[derive(Debug)]
 pub struct ResetPin<P, D> {
     /// The pin; active low.
     pub pin: P,
     /// The delay provider.
     pub delay: D,
-    /// How long to hold the pin low.
-    pub pulse: Duration,
-    /// How long the modem takes to boot.
-    pub boot: Duration,
+    /// How long to hold the pin low, in ms.
+    pub pulse_ms: u32,
+    /// How long the modem takes to boot, in ms.
+    pub boot_ms: u32,
 }
 
 impl<P: OutputPin, D: DelayNs> ModemReset for ResetPin<P, D> {
     async fn reset(&mut self) {
         // A pin error leaves nothing better to do than to carry on and let AT sync decide.
         let _ = self.pin.set_low();
-        self.delay.delay_ms(ms(self.pulse)).await;
+        self.delay.delay_ms(self.pulse_ms).await;
         let _ = self.pin.set_high();
-        self.delay.delay_ms(ms(self.boot)).await;
+        self.delay.delay_ms(self.boot_ms).await;
     }
-}
-
-fn ms(d: Duration) -> u32 {
-    u32::try_from(d.as_millis()).unwrap_or(u32::MAX)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -292,8 +292,8 @@ fn silent_modem_gets_a_reset_pulse() {
             .with_reset(ResetPin {
                 pin,
                 delay: Delay,
-                pulse: Duration::from_millis(1),
-                boot: Duration::from_millis(1),
+                pulse_ms: 1,
+                boot_ms: 1,
             });
             let mut seen = Vec::new();
             while !seen.contains(&LinkEvent::ModemReset) {

@@ -135,8 +135,8 @@ pub fn reset_pin<P: OutputPin>(pin: P) -> ResetPin<P, Delay> {
     ResetPin {
         pin,
         delay: Delay,
-        pulse: Duration::from_millis(100),
-        boot: Duration::from_secs(3),
+        pulse_ms: 100,
+        boot_ms: 3000,
     }
 }
 

@@ -195,3 +195,50 @@ async fn cli_missing_port_fails_cleanly() {
         out.stderr
     );
 }
+
+/// `tls --ca FILE` uploads the CA; the modem then connects to mosquitto's TLS listener.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_tls_with_ca_file() {
+    let m = mosquitto();
+    let sim = Sim::start(SimOptions::default()).await.unwrap();
+    let port = sim.device_path().to_string_lossy().into_owned();
+    let port = port.as_str();
+    let ca = m.dir.join("ca.crt");
+    let tls_port = m.tls_port.to_string();
+    let id = unique("cli-tls");
+
+    let missing = cli(port, &["tls", "--ca", "/nonexistent/ca.pem"]).await;
+    assert!(!missing.ok);
+    assert!(
+        missing.stderr.contains("cannot read /nonexistent/ca.pem"),
+        "{}",
+        missing.stderr
+    );
+    cli_ok(port, &["tls", "--ca", ca.to_str().unwrap()]).await;
+    assert_eq!(cli_ok(port, &["show", "tls"]).await, "on\n");
+    let host = "127.0.0.1";
+    let config = [
+        "config",
+        "--host",
+        host,
+        "--port",
+        &tls_port,
+        "--client-id",
+        &id,
+    ];
+    let creds = ["--user", USER, "--password", PASSWORD];
+    cli_ok(port, &[&config[..], &creds[..]].concat()).await;
+    cli_ok(port, &["connect"]).await;
+    assert_eq!(cli_ok(port, &["state"]).await, "connected\n");
+
+    let topic = unique("e2e/cli-tls");
+    let mut sub = MosquittoSub::start(&topic).await;
+    cli_ok(port, &["pub", &topic, "over tls", "--qos", "1"]).await;
+    let (t, p) = sub.next().await.expect("mosquitto_sub got nothing");
+    assert_eq!(t, topic);
+    assert_bytes(&p, b"over tls");
+    cli_ok(port, &["disconnect"]).await;
+    cli_ok(port, &["tls", "--off"]).await;
+    assert_eq!(cli_ok(port, &["show", "tls"]).await, "off\n");
+    drop(sim);
+}

@@ -359,9 +359,11 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize> MqttModem<'a, W, 
             if s.overflow {
                 return Err(Error::ResponseTooLarge);
             }
+            let mut code_seen = false;
             if carries_code {
                 match mqtt_code(&s.info, prefix) {
-                    Some(Ok(0)) | None => {}
+                    Some(Ok(0)) => code_seen = true,
+                    None => {}
                     Some(Ok(n)) => {
                         let code = u16::try_from(n).unwrap_or(u16::MAX);
                         return Err(MqttCode::from_wire(code).map_or(Error::Protocol, Error::Mqtt));
@@ -370,6 +372,9 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize> MqttModem<'a, W, 
                 }
             }
             match s.outcome.take() {
+                // Noise arrived inside the answer: a line of it (a value, or a non-zero code)
+                // may be lost, so an OK cannot be trusted.
+                Some(Outcome::Ok) if s.tainted && !code_seen => Err(Error::Protocol),
                 Some(Outcome::Ok) => Ok(()),
                 Some(Outcome::Error) => Err(Error::Modem),
                 Some(Outcome::Cme(n)) => Err(Error::Cme(n)),

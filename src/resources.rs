@@ -104,6 +104,8 @@ pub(crate) struct Slot<const N: usize> {
     pub pending: Option<&'static [u8]>,
     pub info: Vec<u8, N>,
     pub overflow: bool,
+    /// Noise or a garbled `+MQTT` line arrived during the answer: a line of it may be lost.
+    pub tainted: bool,
     pub outcome: Option<Outcome>,
     pub last_rx: Instant,
     pub stats: Stats,
@@ -144,6 +146,7 @@ impl<const R: usize, const E: usize> Shared<R, E> {
                 pending: None,
                 info: Vec::new(),
                 overflow: false,
+                tainted: false,
                 outcome: None,
                 last_rx: Instant::from_ticks(0),
                 stats: Stats {
@@ -173,6 +176,7 @@ impl<const R: usize, const E: usize> Shared<R, E> {
             s.pending = Some(prefix);
             s.info.clear();
             s.overflow = false;
+            s.tainted = false;
             s.outcome = None;
         });
         self.done.reset();

@@ -109,6 +109,8 @@ fn dispatch<const R: usize, const E: usize>(shared: &Shared<R, E>, out: Output<'
                     s.note(LinkHint::Lost);
                 }
                 Urc::Restarted => s.note(LinkHint::Restarted),
+                // An unknown `+MQTT` line inside an answer may be a garbled line of it.
+                Urc::Unrecognised(line) if line.starts_with(b"+MQTT") => taint(s),
                 _ => {}
             }
             let unreported = &mut s.unreported;
@@ -147,10 +149,19 @@ fn dispatch<const R: usize, const E: usize>(shared: &Shared<R, E>, out: Output<'
             } else if oversized {
                 lost(s, |st| &mut st.dropped_oversized);
             } else if s.pending.is_some() && s.outcome.is_none() && bytes > 0 {
-                // An overlong line while a command waits is part of its answer.
+                // An overlong line while a command waits is part of its answer; noise may
+                // have eaten a line of it.
                 s.overflow |= bytes >= R;
+                taint(s);
             }
         }),
+    }
+}
+
+/// Marks the pending answer as possibly incomplete.
+fn taint<const R: usize>(s: &mut Slot<R>) {
+    if s.pending.is_some() && s.outcome.is_none() {
+        s.tainted = true;
     }
 }
 

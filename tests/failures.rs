@@ -326,17 +326,39 @@ fn response_larger_than_slot_is_an_error() {
 }
 
 #[test]
-fn garbage_between_lines_is_ignored() {
+fn garbage_between_answers_is_ignored_and_inside_one_fails_it_typed() {
     let got = run(
-        vec![ex(
-            b"AT+MQTTSTATE\r",
-            b"\xff\xfe\x00junk\r\n\r\n+MQTTSTATE:1\r\n~~\r\n\r\nOK\r\n",
-        )],
+        vec![
+            ex(
+                b"AT+MQTTSTATE\r",
+                b"\r\n+MQTTSTATE:1\r\n\r\nOK\r\n\xff\xfe\x00junk\r\n",
+            ),
+            ex(b"AT+MQTTSTATE\r", b"\r\n+MQTTSTATE:1\r\n~~\r\n\r\nOK\r\n"),
+            // A garbled line may have been one of the answer's: a list would come back short.
+            ex(
+                b"AT+MQTTSUB?\r",
+                b"\r\n+MQTTSUB:\"a\",1\r\n+MQTTSVB:\"b\",1\r\n\r\nOK\r\n",
+            ),
+            // A code-carrying command whose code line arrived intact is still trusted.
+            ex(
+                b"AT+MQTTCONNECT\r",
+                b"\r\n+MQTTCONNECT:0\r\nx~x\r\n\r\nOK\r\n",
+            ),
+        ],
         3,
-        async |m, _, _| (m.state().await, m.stats().discarded_bytes),
+        async |m, _, _| {
+            let first = m.state().await;
+            let second = m.state().await;
+            let subs = m.subscriptions::<4, 16>().await.map(|s| s.len());
+            let connect = m.connect().await;
+            (first, m.stats().discarded_bytes, second, subs, connect)
+        },
     );
     assert_eq!(got.0, Ok(ConnectionState::Connected));
-    assert!(got.1 >= 9);
+    assert!(got.1 >= 7, "{}", got.1);
+    assert_eq!(got.2, Err(Error::Protocol));
+    assert_eq!(got.3, Err(Error::Protocol));
+    assert_eq!(got.4, Ok(()));
 }
 
 #[test]

@@ -187,6 +187,11 @@ impl Session {
     ///
     /// The driver's buffers are leaked (a few tens of KiB per session).
     pub fn open(path: &str, baud: u32, verbose: bool) -> io::Result<Self> {
+        Self::open_with(path, baud, verbose, Options::default())
+    }
+
+    /// [`Session::open`] with the driver's [`Options`].
+    pub fn open_with(path: &str, baud: u32, verbose: bool, options: Options) -> io::Result<Self> {
         let mut port = tokio_serial::new(path, baud)
             .open_native_async()
             .map_err(|e| io::Error::other(format!("cannot open {path}: {e}")))?;
@@ -198,7 +203,7 @@ impl Session {
         let writer = Tap::new(FromTokio::new(tx), Direction::ToModem, verbose);
         let res: &'static mut Resources<INGRESS, RESPONSE, EVENTS> =
             Box::leak(Box::new(Resources::new()));
-        let (modem, runner, events) = MqttModem::new(res, reader, writer, Options::default());
+        let (modem, runner, events) = MqttModem::new(res, reader, writer, options);
         let runner = tokio::spawn(async move {
             runner.run().await;
         });

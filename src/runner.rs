@@ -109,8 +109,14 @@ fn dispatch<const R: usize, const E: usize>(shared: &Shared<R, E>, out: Output<'
                     s.note(LinkHint::Lost);
                 }
                 Urc::Restarted => s.note(LinkHint::Restarted),
-                // An unknown `+MQTT` line inside an answer may be a garbled line of it.
-                Urc::Unrecognised(line) if line.starts_with(b"+MQTT") => taint(s),
+                // An unknown line that looks like the answer's own, or has no clean `+NAME:`
+                // head, may be a garbled line of the answer.
+                Urc::Unrecognised(line)
+                    if s.pending
+                        .is_some_and(|p| resembles(line, p) || !clean_head(line)) =>
+                {
+                    taint(s);
+                }
                 _ => {}
             }
             let unreported = &mut s.unreported;
@@ -158,6 +164,47 @@ fn dispatch<const R: usize, const E: usize>(shared: &Shared<R, E>, out: Output<'
     }
 }
 
+/// Whether `line` starts like `prefix` but for at most two edits (noise flips or inserts
+/// bytes): then it is more likely a garbled line of the answer than another URC. `+CFUN: 1` is
+/// far from `+MQTTSTATE`; `+MQUTSUB:` is one edit from `+MQTTSUB`.
+fn resembles(line: &[u8], prefix: &[u8]) -> bool {
+    const MAX: usize = 24;
+    if prefix.is_empty() || prefix.len() > MAX - 2 {
+        return false;
+    }
+    let head = &line[..line.len().min(prefix.len() + 2)];
+    let head = head
+        .iter()
+        .position(|&b| b == b':')
+        .map_or(head, |colon| &head[..colon]);
+    // Levenshtein distance over two rows.
+    let mut prev = [0u8; MAX];
+    let mut row = [0u8; MAX];
+    for (j, p) in prev.iter_mut().enumerate().take(prefix.len() + 1) {
+        *p = j as u8;
+    }
+    for (i, &a) in head.iter().enumerate() {
+        row[0] = i as u8 + 1;
+        for (j, &b) in prefix.iter().enumerate() {
+            let substitute = prev[j] + u8::from(a != b);
+            row[j + 1] = substitute.min(prev[j + 1] + 1).min(row[j] + 1);
+        }
+        prev = row;
+    }
+    prev[prefix.len()] <= 2
+}
+
+/// Whether `line` starts with a well-formed result-code name: `+`, then upper-case letters or
+/// digits, then `:` (or the end of the line).
+fn clean_head(line: &[u8]) -> bool {
+    let name = &line[1.min(line.len())..];
+    let end = name.iter().position(|&b| b == b':').unwrap_or(name.len());
+    end > 0
+        && name[..end]
+            .iter()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+}
+
 /// Marks the pending answer as possibly incomplete.
 fn taint<const R: usize>(s: &mut Slot<R>) {
     if s.pending.is_some() && s.outcome.is_none() {
@@ -170,4 +217,28 @@ fn lost<const R: usize>(s: &mut Slot<R>, counter: impl FnOnce(&mut crate::Stats)
     let c = counter(&mut s.stats);
     *c = c.saturating_add(1);
     s.unreported = s.unreported.saturating_add(1);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::resembles;
+
+    #[test]
+    fn garbled_prefixes_resemble_and_others_do_not() {
+        assert!(resembles(b"+MQUTSUB:\"t\",0", b"+MQTTSUB"));
+        assert!(resembles(b"+MQTXTSUB:\"t\",0", b"+MQTTSUB"));
+        assert!(resembles(b"+MQTTSUB\"t\",0", b"+MQTTSUB"));
+        assert!(!resembles(b"+CFUN: 1", b"+MQTTSTATE"));
+        assert!(!resembles(b"+MQTTPING:1", b"+MQTTSUB"));
+        assert!(!resembles(b"+CREG: 1", b""));
+    }
+
+    #[test]
+    fn clean_heads() {
+        assert!(super::clean_head(b"+CREG: 1"));
+        assert!(super::clean_head(b"+MQTTDISCONNECTED"));
+        assert!(!super::clean_head(b"+EMQT(TSTB:\"t\",0"));
+        assert!(!super::clean_head(b"+mqttsub:1"));
+        assert!(!super::clean_head(b"+"));
+    }
 }

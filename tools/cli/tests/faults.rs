@@ -6,7 +6,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::{DEADLINE, Dut, PASSWORD, USER, mosquitto, mosquitto_pub, unique};
+use common::{
+    DEADLINE, Dut, PASSWORD, USER, free_port, mosquitto, mosquitto_pub, mosquitto_pub_to,
+    start_mosquitto_on, unique,
+};
 use modem_sim::{Sim, SimOptions};
 use mqtt_modem::{
     Config, ConnectionState, Error, Event, LinkEvent, LossReason, Options, Policy, Qos, Supervisor,
@@ -260,6 +263,79 @@ async fn modem_reboot_is_recovered_with_subscriptions() {
     assert_eq!(
         (topic.as_str(), payload.as_slice()),
         (a.as_str(), &b"after reboot"[..])
+    );
+}
+
+/// 5. mosquitto is killed and restarted: the loss is detected within two state polls, then
+/// the supervisor reconnects and re-subscribes. Publishing during the outage fails, and nothing
+/// is claimed as sent.
+#[tokio::test]
+async fn broker_killed_and_restarted() {
+    let (port, tls_port) = (free_port(), free_port());
+    let broker = start_mosquitto_on(port, tls_port);
+    let mut dut = Dut::start().await;
+    let id = unique("outage");
+    let topic = unique("outage/t");
+    let config = Config::new("127.0.0.1", port, &id).credentials(USER, PASSWORD);
+    let mut sup: Supervisor<'_> = Supervisor::new(config, fast_policy());
+    let modem = &mut dut.session.modem;
+    until(&mut sup, modem, |e| *e == LinkEvent::Connected, DEADLINE).await;
+    sup.subscribe(modem, &topic, Qos::AtLeastOnce)
+        .await
+        .unwrap();
+
+    // Count the state polls between the kill and the detection, from the modem's side.
+    let mut tap = dut.sim.traffic();
+    drop(broker);
+    let seen = until(
+        &mut sup,
+        modem,
+        |e| matches!(e, LinkEvent::Disconnected(_)),
+        DEADLINE,
+    )
+    .await;
+    let mut polls = 0;
+    while let Ok(t) = tap.try_recv() {
+        if t.dir == modem_sim::Dir::Rx && t.bytes.windows(12).any(|w| w == b"AT+MQTTSTATE") {
+            polls += 1;
+        }
+    }
+    assert!(
+        seen.contains(&LinkEvent::Disconnected(LossReason::StatePolled))
+            || seen.contains(&LinkEvent::Disconnected(LossReason::LinkError)),
+        "{seen:?}"
+    );
+    assert!(polls <= 2, "loss detected only after {polls} state polls");
+
+    // During the outage every publish fails, typed; none is reported as sent.
+    for n in 0..3 {
+        let r = sup
+            .publish(
+                modem,
+                &topic,
+                format!("lost {n}").as_bytes(),
+                Qos::AtLeastOnce,
+                false,
+            )
+            .await;
+        assert!(r.is_err(), "publish {n} claimed as sent during the outage");
+        let _ = sup.poll(modem).await;
+    }
+
+    let broker = start_mosquitto_on(port, tls_port);
+    let seen = until(
+        &mut sup,
+        modem,
+        |e| matches!(e, LinkEvent::Resubscribed { count: 1 }),
+        Duration::from_secs(30),
+    )
+    .await;
+    assert!(seen.contains(&LinkEvent::Connected), "{seen:?}");
+    mosquitto_pub_to(&broker, &topic, b"after outage", 1, false).await;
+    let (t, payload) = dut.message().await;
+    assert_eq!(
+        (t.as_str(), payload.as_slice()),
+        (topic.as_str(), &b"after outage"[..])
     );
 }
 

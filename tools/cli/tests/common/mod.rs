@@ -136,6 +136,11 @@ fn current_user() -> String {
 }
 
 fn start_mosquitto() -> Mosquitto {
+    start_mosquitto_on(free_port(), free_port())
+}
+
+/// A mosquitto of its own on these ports (for a test that kills and restarts the broker).
+pub fn start_mosquitto_on(port: u16, tls_port: u16) -> Mosquitto {
     let mosquitto = find_tool("mosquitto");
     let passwd = find_tool("mosquitto_passwd");
     find_tool("mosquitto_pub");
@@ -150,7 +155,6 @@ fn start_mosquitto() -> Mosquitto {
         .args(["-b", "-c"])
         .arg(dir.join("passwd"))
         .args([USER, PASSWORD]));
-    let (port, tls_port) = (free_port(), free_port());
     let d = dir.display();
     let conf = format!(
         "user {user}\n\
@@ -231,7 +235,11 @@ fn client_args(cmd: &mut tokio::process::Command, m: &Mosquitto) {
 
 /// `mosquitto_pub` with the exact bytes of `payload` (read from stdin with `-s`).
 pub async fn mosquitto_pub(topic: &str, payload: &[u8], qos: u8, retain: bool) {
-    let m = mosquitto();
+    mosquitto_pub_to(mosquitto(), topic, payload, qos, retain).await;
+}
+
+/// [`mosquitto_pub`] to a given broker.
+pub async fn mosquitto_pub_to(m: &Mosquitto, topic: &str, payload: &[u8], qos: u8, retain: bool) {
     let mut cmd = tokio::process::Command::new("mosquitto_pub");
     client_args(&mut cmd, m);
     cmd.args(["-t", topic, "-q", &qos.to_string()]);

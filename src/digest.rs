@@ -69,6 +69,8 @@ pub struct Ingress<'a> {
     skip: usize,
     /// Dropping bytes of an overlong line until its end.
     discard_line: bool,
+    /// A message is arriving: nothing to judge before the buffer holds this many bytes.
+    need: usize,
 }
 
 impl<'a> Ingress<'a> {
@@ -82,6 +84,7 @@ impl<'a> Ingress<'a> {
             cut: (0, 0),
             skip: 0,
             discard_line: false,
+            need: 0,
         }
     }
 
@@ -111,7 +114,9 @@ impl<'a> Ingress<'a> {
                 None => drop = n,
             }
         }
-        self.buf.copy_within(start + drop..start + n, start);
+        if drop > 0 {
+            self.buf.copy_within(start + drop..start + n, start);
+        }
         self.len += n - drop;
         drop
     }
@@ -126,6 +131,7 @@ impl<'a> Ingress<'a> {
         if to > from {
             self.buf.copy_within(to..self.len, from);
             self.len -= to - from;
+            self.need = 0;
         }
         self.cut = (0, 0);
     }
@@ -149,13 +155,20 @@ impl<'a> Ingress<'a> {
             self.consume(lead);
             self.apply_cut();
         }
-        if self.len == 0 {
+        if self.len == 0 || (!full && self.len < self.need) {
             return None;
         }
+        self.need = 0;
         let buf = &self.buf[..self.len];
-        let line_end = buf.iter().position(|&b| b == b'\r' || b == b'\n');
+        let line_end = |buf: &[u8]| buf.iter().position(|&b| b == b'\r' || b == b'\n');
+        // A message at the start is framed by its length: no line end to look for in it.
+        let urc_at = if is_message_start(buf) {
+            Some(0)
+        } else {
+            urc_after_first_line(buf, line_end(buf))
+        };
 
-        if let Some(at) = urc_start(buf, line_end) {
+        if let Some(at) = urc_at {
             match self.plan_message(at, full) {
                 Plan::Wait => return None,
                 Plan::NotAMessage => {}
@@ -181,7 +194,7 @@ impl<'a> Ingress<'a> {
         }
 
         let buf = &self.buf[..self.len];
-        let Some(end) = line_end else {
+        let Some(end) = line_end(buf) else {
             if !full {
                 return None;
             }
@@ -231,6 +244,7 @@ impl<'a> Ingress<'a> {
             return Plan::Oversized { bytes: here };
         }
         if self.len - at < total {
+            self.need = at + total;
             return Plan::Wait;
         }
         let mut end = at + total;
@@ -271,22 +285,19 @@ enum Plan {
     NotAMessage,
 }
 
-/// Where an incoming-message URC starts, if one starts at the buffer's start or right after the
-/// first line end of the buffer (a URC always brings its leading CRLF; the runner has skipped
-/// the CRLF before a URC at the start). A prefix of one at the buffer's end counts too.
-fn urc_start(buf: &[u8], line_end: Option<usize>) -> Option<usize> {
-    let is_start = |at: usize| {
-        let rest = &buf[at..];
-        rest.starts_with(RECV)
-            || rest.starts_with(SUBRECV)
-            || (!rest.is_empty() && (RECV.starts_with(rest) || SUBRECV.starts_with(rest)))
-    };
-    if is_start(0) {
-        return Some(0);
-    }
+/// Whether `rest` starts with an incoming-message URC prefix, or is the start of one.
+fn is_message_start(rest: &[u8]) -> bool {
+    rest.starts_with(RECV)
+        || rest.starts_with(SUBRECV)
+        || (!rest.is_empty() && (RECV.starts_with(rest) || SUBRECV.starts_with(rest)))
+}
+
+/// Where an incoming-message URC starts right after the first line end of the buffer (a URC
+/// always brings its leading CRLF), if one does.
+fn urc_after_first_line(buf: &[u8], line_end: Option<usize>) -> Option<usize> {
     let end = line_end?;
     let at = end + 2;
-    (buf.get(end..at) == Some(b"\r\n") && at <= buf.len() && is_start(at)).then_some(at)
+    (buf.get(end..at) == Some(b"\r\n") && is_message_start(&buf[at..])).then_some(at)
 }
 
 /// Boot banners that mean the modem restarted.

@@ -160,7 +160,7 @@ impl<'a> Ingress<'a> {
         }
         self.need = 0;
         let buf = &self.buf[..self.len];
-        let line_end = |buf: &[u8]| buf.iter().position(|&b| b == b'\r' || b == b'\n');
+        let line_end = |buf: &[u8]| memchr::memchr2(b'\r', b'\n', buf);
         // A message at the start is framed by its length: no line end to look for in it.
         let urc_at = if is_message_start(buf) {
             Some(0)

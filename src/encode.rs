@@ -47,13 +47,6 @@ pub(crate) struct Line<'a> {
     count: usize,
 }
 
-/// A run of bytes, or an integer still to be formatted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Piece<'a> {
-    Bytes(&'a [u8]),
-    Int(u32),
-}
-
 const QUOTE: &[u8] = b"\"";
 const COMMA: &[u8] = b",";
 const CR: &[u8] = b"\r";
@@ -72,23 +65,75 @@ fn escape_of(b: u8, cert: Option<CertEncoding>) -> Option<&'static [u8]> {
     }
 }
 
-/// Walks the pieces of a line in order.
-pub(crate) struct Pieces<'a> {
-    line: Line<'a>,
-    /// Index of the parameter being walked.
-    param: usize,
-    stage: Stage<'a>,
+/// Where the encoder's bytes go. The encoder is written once, as an `async fn` over this;
+/// the in-memory sinks never wait, so it also runs synchronously through `block_on`.
+trait Sink {
+    type Error;
+    async fn put(&mut self, bytes: &[u8]) -> Result<(), Self::Error>;
 }
 
-#[derive(Clone, Copy)]
-enum Stage<'a> {
-    Prefix,
-    Separator,
-    Value,
-    Body(&'a [u8], Option<CertEncoding>),
-    Close,
-    Terminator,
-    Done,
+/// Into a slice; fails when it is full.
+struct SliceSink<'b> {
+    buf: &'b mut [u8],
+    at: usize,
+}
+
+impl Sink for SliceSink<'_> {
+    type Error = ();
+    async fn put(&mut self, bytes: &[u8]) -> Result<(), ()> {
+        let end = self.at + bytes.len();
+        self.buf
+            .get_mut(self.at..end)
+            .ok_or(())?
+            .copy_from_slice(bytes);
+        self.at = end;
+        Ok(())
+    }
+}
+
+/// Counts bytes only.
+struct CountSink(usize);
+
+impl Sink for CountSink {
+    type Error = core::convert::Infallible;
+    async fn put(&mut self, bytes: &[u8]) -> Result<(), Self::Error> {
+        self.0 += bytes.len();
+        Ok(())
+    }
+}
+
+/// To the UART: small pieces batched through a 64-byte stack buffer, long runs of the caller's
+/// bytes written straight through.
+struct UartSink<'w, W> {
+    w: &'w mut W,
+    batch: [u8; 64],
+    used: usize,
+}
+
+impl<W: Write> UartSink<'_, W> {
+    async fn flush_batch(&mut self) -> Result<(), W::Error> {
+        if self.used > 0 {
+            self.w.write_all(&self.batch[..self.used]).await?;
+            self.used = 0;
+        }
+        Ok(())
+    }
+}
+
+impl<W: Write> Sink for UartSink<'_, W> {
+    type Error = W::Error;
+    async fn put(&mut self, bytes: &[u8]) -> Result<(), W::Error> {
+        const DIRECT: usize = 32;
+        if bytes.len() >= DIRECT || bytes.len() > self.batch.len() - self.used {
+            self.flush_batch().await?;
+        }
+        if bytes.len() >= DIRECT {
+            return self.w.write_all(bytes).await;
+        }
+        self.batch[self.used..self.used + bytes.len()].copy_from_slice(bytes);
+        self.used += bytes.len();
+        Ok(())
+    }
 }
 
 impl<'a> Line<'a> {
@@ -107,160 +152,78 @@ impl<'a> Line<'a> {
         &self.params[..self.count]
     }
 
-    pub(crate) fn pieces(&self) -> Pieces<'a> {
-        Pieces {
-            line: *self,
-            param: 0,
-            stage: Stage::Prefix,
+    /// The encoder: prefix, parameters joined by commas, each in its kind's encoding, CR.
+    async fn emit<S: Sink>(&self, sink: &mut S) -> Result<(), S::Error> {
+        sink.put(self.prefix).await?;
+        for (i, param) in self.params().iter().enumerate() {
+            if i > 0 {
+                sink.put(COMMA).await?;
+            }
+            match *param {
+                Param::Int(v) => sink.put(format_int(v, &mut [0; 10])).await?,
+                Param::Unquoted(b) => sink.put(b).await?,
+                Param::Quoted(b) => quoted(sink, b, None).await?,
+                Param::Cert(b, enc) => quoted(sink, b, Some(enc)).await?,
+            }
         }
+        sink.put(CR).await
     }
 
     /// Bytes the line takes on the wire, terminator included.
     pub(crate) fn encoded_len(&self) -> usize {
-        self.pieces()
-            .map(|p| match p {
-                Piece::Bytes(b) => b.len(),
-                Piece::Int(v) => int_len(v),
-            })
-            .sum()
+        let mut count = CountSink(0);
+        let _ = embassy_futures::block_on(self.emit(&mut count));
+        count.0
     }
 
     /// Writes the whole line into `buf`; `None` (and nothing promised about `buf`) if it does
     /// not fit. Never panics.
     pub(crate) fn write_into(&self, buf: &mut [u8]) -> Option<usize> {
-        let mut at = 0;
-        let mut digits = [0u8; 10];
-        for piece in self.pieces() {
-            let bytes = match piece {
-                Piece::Bytes(b) => b,
-                Piece::Int(v) => format_int(v, &mut digits),
-            };
-            buf.get_mut(at..at + bytes.len())?.copy_from_slice(bytes);
-            at += bytes.len();
-        }
-        Some(at)
+        let mut sink = SliceSink { buf, at: 0 };
+        embassy_futures::block_on(self.emit(&mut sink)).ok()?;
+        Some(sink.at)
     }
 
-    /// Streams the line to `w`, batching small pieces through a 64-byte stack buffer and
-    /// writing long runs of the caller's bytes straight through.
+    /// Streams the line to `w` from the caller's slices.
     pub(crate) async fn write_to<W: Write>(&self, w: &mut W) -> Result<(), W::Error> {
-        const DIRECT: usize = 32;
-        let mut batch = [0u8; 64];
-        let mut used = 0;
-        let mut digits = [0u8; 10];
-        for piece in self.pieces() {
-            let bytes = match piece {
-                Piece::Bytes(b) => b,
-                Piece::Int(v) => format_int(v, &mut digits),
-            };
-            let direct = bytes.len() >= DIRECT;
-            if (direct || bytes.len() > batch.len() - used) && used > 0 {
-                w.write_all(&batch[..used]).await?;
-                used = 0;
-            }
-            if direct {
-                w.write_all(bytes).await?;
-            } else {
-                batch[used..used + bytes.len()].copy_from_slice(bytes);
-                used += bytes.len();
-            }
-        }
-        if used > 0 {
-            w.write_all(&batch[..used]).await?;
-        }
-        Ok(())
-    }
-}
-
-impl Pieces<'_> {
-    fn advance(&mut self) {
-        self.param += 1;
-        self.stage = if self.param < self.line.count {
-            Stage::Separator
-        } else {
-            Stage::Terminator
+        let mut sink = UartSink {
+            w,
+            batch: [0; 64],
+            used: 0,
         };
+        self.emit(&mut sink).await?;
+        sink.flush_batch().await
     }
 }
 
-impl<'a> Iterator for Pieces<'a> {
-    type Item = Piece<'a>;
-
-    fn next(&mut self) -> Option<Piece<'a>> {
-        loop {
-            match self.stage {
-                Stage::Prefix => {
-                    self.stage = if self.line.count == 0 {
-                        Stage::Terminator
-                    } else {
-                        Stage::Value
-                    };
-                    return Some(Piece::Bytes(self.line.prefix));
-                }
-                Stage::Separator => {
-                    self.stage = Stage::Value;
-                    return Some(Piece::Bytes(COMMA));
-                }
-                Stage::Value => match self.line.params()[self.param] {
-                    Param::Int(v) => {
-                        self.advance();
-                        return Some(Piece::Int(v));
-                    }
-                    Param::Unquoted(b) => {
-                        self.advance();
-                        return Some(Piece::Bytes(b));
-                    }
-                    Param::Quoted(b) => {
-                        self.stage = Stage::Body(b, None);
-                        return Some(Piece::Bytes(QUOTE));
-                    }
-                    Param::Cert(b, enc) => {
-                        self.stage = Stage::Body(b, Some(enc));
-                        return Some(Piece::Bytes(QUOTE));
-                    }
-                },
-                Stage::Body(rest, cert) => {
-                    let Some((&first, tail)) = rest.split_first() else {
-                        self.stage = Stage::Close;
-                        continue;
-                    };
-                    if let Some(esc) = escape_of(first, cert) {
-                        self.stage = Stage::Body(tail, cert);
-                        if esc.is_empty() {
-                            continue;
-                        }
-                        return Some(Piece::Bytes(esc));
-                    }
-                    let plain = match cert {
-                        // The common case, kept to the two bytes that need escaping.
-                        None => rest.iter().position(|&b| b == b'"' || b == b'\\'),
-                        Some(_) => rest.iter().position(|&b| escape_of(b, cert).is_some()),
-                    }
-                    .unwrap_or(rest.len());
-                    self.stage = Stage::Body(&rest[plain..], cert);
-                    return Some(Piece::Bytes(&rest[..plain]));
-                }
-                Stage::Close => {
-                    self.advance();
-                    return Some(Piece::Bytes(QUOTE));
-                }
-                Stage::Terminator => {
-                    self.stage = Stage::Done;
-                    return Some(Piece::Bytes(CR));
-                }
-                Stage::Done => return None,
+/// A quoted parameter: quotes around `body`, its escapable bytes escaped.
+async fn quoted<S: Sink>(
+    sink: &mut S,
+    mut body: &[u8],
+    cert: Option<CertEncoding>,
+) -> Result<(), S::Error> {
+    sink.put(QUOTE).await?;
+    loop {
+        let next = match cert {
+            // The common case: the two bytes that need escaping, found a word at a time.
+            None => memchr::memchr2(b'"', b'\\', body),
+            Some(_) => body.iter().position(|&b| escape_of(b, cert).is_some()),
+        };
+        let Some(at) = next else {
+            if !body.is_empty() {
+                sink.put(body).await?;
             }
+            return sink.put(QUOTE).await;
+        };
+        if at > 0 {
+            sink.put(&body[..at]).await?;
         }
+        let escape = escape_of(body[at], cert).unwrap_or(b"");
+        if !escape.is_empty() {
+            sink.put(escape).await?;
+        }
+        body = &body[at + 1..];
     }
-}
-
-fn int_len(mut v: u32) -> usize {
-    let mut n = 1;
-    while v >= 10 {
-        v /= 10;
-        n += 1;
-    }
-    n
 }
 
 fn format_int(mut v: u32, digits: &mut [u8; 10]) -> &[u8] {
@@ -277,7 +240,7 @@ fn format_int(mut v: u32, digits: &mut [u8; 10]) -> &[u8] {
 
 /// Refuses a string that could end the command line: CR, LF or NUL anywhere.
 pub(crate) fn check_line_safe(field: Field, s: &[u8]) -> Result<(), Error> {
-    if s.iter().any(|&b| matches!(b, b'\r' | b'\n' | 0)) {
+    if memchr::memchr3(b'\r', b'\n', 0, s).is_some() {
         return Err(Error::invalid(field, Invalid::LineBreakOrNul));
     }
     Ok(())
@@ -301,8 +264,7 @@ pub(crate) fn check_string(
     // Bare, a comma or quote would shift or open a parameter, and blanks at either end may be
     // trimmed by the modem's parser.
     let blank = |b: Option<&u8>| matches!(b, Some(b' ' | b'\t'));
-    if !quoted
-        && (s.iter().any(|&b| matches!(b, b',' | b'"')) || blank(s.first()) || blank(s.last()))
+    if !quoted && (memchr::memchr2(b',', b'"', s).is_some() || blank(s.first()) || blank(s.last()))
     {
         return Err(Error::invalid(field, Invalid::NeedsQuoting));
     }

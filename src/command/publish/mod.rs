@@ -65,7 +65,7 @@ hand_encoded!(
 /// A publish topic: non-empty, within length, no `+` or `#`, no CR/LF/NUL.
 pub(crate) fn check_topic(topic: &str) -> Result<(), Error> {
     check_string(Field::Topic, topic.as_bytes(), MAX_TOPIC_LEN, false, true)?;
-    if topic.bytes().any(|b| b == b'+' || b == b'#') {
+    if memchr::memchr2(b'+', b'#', topic.as_bytes()).is_some() {
         return Err(Error::invalid(Field::Topic, Invalid::Wildcard));
     }
     Ok(())

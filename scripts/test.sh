@@ -13,3 +13,5 @@ if ! command -v mosquitto >/dev/null 2>&1 && ! [ -x /usr/sbin/mosquitto ] \
 fi
 
 cargo test --workspace "$@"
+# Secrets never reach the log: the same check with the `log` feature on.
+cargo test -p mqtt-modem --features log --test secrets "$@"

@@ -160,7 +160,8 @@ impl<'a> Ingress<'a> {
         }
         self.need = 0;
         let buf = &self.buf[..self.len];
-        let line_end = |buf: &[u8]| memchr::memchr2(b'\r', b'\n', buf);
+        // Lines are short (a message's payload is never scanned): a plain loop is small code.
+        let line_end = |buf: &[u8]| buf.iter().position(|&b| b == b'\r' || b == b'\n');
         // A message at the start is framed by its length: no line end to look for in it.
         let urc_at = if is_message_start(buf) {
             Some(0)

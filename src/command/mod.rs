@@ -170,6 +170,26 @@ macro_rules! fixed {
 }
 pub(crate) use fixed;
 
+/// Declares a test form (`AT+X=?`): a derived command answering [`Syntax`], its line written
+/// from a constant, its answer read from the `prefix:` line.
+macro_rules! test_form {
+    ($(#[$doc:meta])* $ty:ident, $cmd:literal, $line:literal, $prefix:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, atat::atat_derive::AtatCmd)]
+        #[at_cmd($cmd, $crate::command::Syntax, timeout_ms = 1000, parse = Self::parse_syntax)]
+        pub struct $ty;
+
+        impl $ty {
+            fn parse_syntax(resp: &[u8]) -> Result<$crate::command::Syntax, atat::Error> {
+                $crate::command::parse_syntax(resp, $prefix)
+            }
+        }
+
+        $crate::command::fixed!($ty, $line, info = $prefix);
+    };
+}
+pub(crate) use test_form;
+
 /// Implements [`AtatCmd`] and [`ModemCommand`] for a hand-encoded command with `fn params()`.
 macro_rules! hand_encoded {
     ($ty:ident, $resp:ty, $prefix:expr, code = $code:expr, timeout_ms = $ms:expr, parse = $parse:expr) => {

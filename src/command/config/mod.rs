@@ -5,7 +5,7 @@ pub mod types;
 
 use atat::atat_derive::AtatCmd;
 
-use super::{NoResponse, Syntax, fixed, hand_encoded, parse_nothing, parse_syntax};
+use super::{NoResponse, fixed, hand_encoded, parse_nothing};
 use crate::encode::{Param, check_string, string_param};
 use crate::error::{Error, Field, Invalid};
 use responses::{StoredConfig, parse_stored_config};
@@ -94,13 +94,10 @@ pub struct GetConfig;
 
 fixed!(GetConfig, b"AT+MQTTCONFIG?\r", info = b"+MQTTCONFIG");
 
-/// `AT+MQTTCONFIG=?`: the modem's syntax for `AT+MQTTCONFIG`.
-#[derive(Debug, Clone, AtatCmd)]
-#[at_cmd("+MQTTCONFIG=?", Syntax, timeout_ms = 1000, parse = parse_config_syntax)]
-pub struct TestConfig;
-
-fn parse_config_syntax(resp: &[u8]) -> Result<Syntax, atat::Error> {
-    parse_syntax(resp, b"+MQTTCONFIG")
-}
-
-fixed!(TestConfig, b"AT+MQTTCONFIG=?\r", info = b"+MQTTCONFIG");
+super::test_form!(
+    /// `AT+MQTTCONFIG=?`: the modem's syntax for `AT+MQTTCONFIG`.
+    TestConfig,
+    "+MQTTCONFIG=?",
+    b"AT+MQTTCONFIG=?\r",
+    b"+MQTTCONFIG"
+);

@@ -3,9 +3,7 @@
 pub mod types;
 pub(crate) mod urc;
 
-use atat::atat_derive::AtatCmd;
-
-use super::{NoResponse, Syntax, fixed, hand_encoded, parse_nothing, parse_syntax};
+use super::{NoResponse, hand_encoded, parse_nothing};
 use crate::encode::{Param, check_string};
 use crate::error::{Error, Field, Invalid};
 use types::{MAX_PAYLOAD_LEN, MAX_TOPIC_LEN, Qos};
@@ -71,13 +69,10 @@ pub(crate) fn check_topic(topic: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// `AT+MQTTPUB=?`: the modem's syntax for `AT+MQTTPUB` (note the manual's `;`).
-#[derive(Debug, Clone, AtatCmd)]
-#[at_cmd("+MQTTPUB=?", Syntax, timeout_ms = 1000, parse = parse_publish_syntax)]
-pub struct TestPublish;
-
-fn parse_publish_syntax(resp: &[u8]) -> Result<Syntax, atat::Error> {
-    parse_syntax(resp, b"+MQTTPUB")
-}
-
-fixed!(TestPublish, b"AT+MQTTPUB=?\r", info = b"+MQTTPUB");
+super::test_form!(
+    /// `AT+MQTTPUB=?`: the modem's syntax for `AT+MQTTPUB` (note the manual's `;`).
+    TestPublish,
+    "+MQTTPUB=?",
+    b"AT+MQTTPUB=?\r",
+    b"+MQTTPUB"
+);

@@ -3,9 +3,7 @@
 pub mod responses;
 pub mod types;
 
-use atat::atat_derive::AtatCmd;
-
-use super::{ModemCommand, NoResponse, Syntax, fixed, hand_encoded, parse_nothing, parse_syntax};
+use super::{ModemCommand, NoResponse, hand_encoded, parse_nothing};
 use crate::encode::{Param, check_string};
 use crate::error::{Error, Field, Invalid};
 use responses::{Subscriptions, parse_subscriptions};
@@ -137,13 +135,10 @@ impl<const N: usize, const T: usize> ModemCommand for GetSubscriptions<N, T> {
     }
 }
 
-/// `AT+MQTTSUB=?`: the modem's syntax for `AT+MQTTSUB`.
-#[derive(Debug, Clone, AtatCmd)]
-#[at_cmd("+MQTTSUB=?", Syntax, timeout_ms = 1000, parse = parse_subscribe_syntax)]
-pub struct TestSubscribe;
-
-fn parse_subscribe_syntax(resp: &[u8]) -> Result<Syntax, atat::Error> {
-    parse_syntax(resp, b"+MQTTSUB")
-}
-
-fixed!(TestSubscribe, b"AT+MQTTSUB=?\r", info = b"+MQTTSUB");
+super::test_form!(
+    /// `AT+MQTTSUB=?`: the modem's syntax for `AT+MQTTSUB`.
+    TestSubscribe,
+    "+MQTTSUB=?",
+    b"AT+MQTTSUB=?\r",
+    b"+MQTTSUB"
+);

@@ -5,7 +5,7 @@ pub mod types;
 
 use atat::atat_derive::AtatCmd;
 
-use super::{NoResponse, Syntax, fixed, hand_encoded, parse_nothing, parse_syntax};
+use super::{NoResponse, fixed, hand_encoded, parse_nothing};
 use crate::encode::Param;
 use crate::error::{Error, Field, Invalid};
 use responses::TlsStatus;
@@ -120,13 +120,10 @@ pub struct GetTls;
 
 fixed!(GetTls, b"AT+MQTTTLS?\r", info = b"+MQTTTLS");
 
-/// `AT+MQTTTLS=?`: the modem's syntax for `AT+MQTTTLS`.
-#[derive(Debug, Clone, AtatCmd)]
-#[at_cmd("+MQTTTLS=?", Syntax, timeout_ms = 1000, parse = parse_tls_syntax)]
-pub struct TestTls;
-
-fn parse_tls_syntax(resp: &[u8]) -> Result<Syntax, atat::Error> {
-    parse_syntax(resp, b"+MQTTTLS")
-}
-
-fixed!(TestTls, b"AT+MQTTTLS=?\r", info = b"+MQTTTLS");
+super::test_form!(
+    /// `AT+MQTTTLS=?`: the modem's syntax for `AT+MQTTTLS`.
+    TestTls,
+    "+MQTTTLS=?",
+    b"AT+MQTTTLS=?\r",
+    b"+MQTTTLS"
+);

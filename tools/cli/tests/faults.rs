@@ -127,9 +127,13 @@ async fn one_percent_noise_for_1000_commands() {
     );
     assert_eq!(ok + failed + corrupted, 1000);
     assert!(ok > 600, "{ok} of 1000 succeeded");
-    // Every message that was delivered has the topic and length the broker sent.
+    // Every message delivered has the length the broker sent (a changed length is caught by the
+    // CRLF that must close the payload). A byte flipped or inserted inside a topic, like one
+    // flipped inside a payload, cannot be seen at this layer (the topic's quotes still frame
+    // it): the application checks topics against its subscriptions; such messages are counted
+    // here, not failed.
     let mut buf = vec![0u8; 8192];
-    let mut delivered = 0;
+    let (mut delivered, mut topic_flipped) = (0, 0);
     while let Ok(event) = timeout(
         Duration::from_millis(300),
         dut.session.events.next(&mut buf),
@@ -138,20 +142,20 @@ async fn one_percent_noise_for_1000_commands() {
     {
         if let Event::Message(m) = event {
             assert_eq!(
-                m.topic,
-                topic.as_str(),
-                "delivered with a topic the modem did not send"
-            );
-            assert_eq!(
                 m.payload.len(),
                 40,
                 "delivered with a length the modem did not send"
             );
+            if m.topic != topic.as_str() {
+                topic_flipped += 1;
+            }
             delivered += 1;
         }
     }
     let stats = dut.session.modem.stats();
-    println!("messages: {delivered} delivered of 10, stats {stats:?}");
+    println!(
+        "messages: {delivered} delivered of 10 ({topic_flipped} with a corrupted topic), {stats:?}"
+    );
     assert!(delivered <= 10);
 }
 

@@ -38,6 +38,38 @@ fn show(o: &Output<'_>) -> String {
     }
 }
 
+/// Feeds `input` as fast as it fits into a `size`-byte ingress, judging a full buffer with
+/// `full = true` as the runner does, and collects every item. Fails on a stall.
+fn digest_into(size: usize, input: &[u8], pending: Option<&'static [u8]>) -> Vec<String> {
+    let mut buf = vec![0u8; size];
+    let mut ing = Ingress::new(&mut buf);
+    let mut items = Vec::new();
+    let mut rest = input;
+    let mut steps = 0;
+    while !rest.is_empty() {
+        steps += 1;
+        assert!(steps < 10_000, "stalled: {items:?}");
+        if ing.space().is_empty() {
+            let got = ing.next(pending, true).map(|i| show(&i));
+            assert!(
+                got.is_some() || !ing.space().is_empty(),
+                "full buffer not freed"
+            );
+            items.extend(got);
+            continue;
+        }
+        let space = ing.space();
+        let n = space.len().min(rest.len());
+        space[..n].copy_from_slice(&rest[..n]);
+        ing.commit(n);
+        rest = &rest[n..];
+        while let Some(i) = ing.next(pending, false) {
+            items.push(show(&i));
+        }
+    }
+    items
+}
+
 const STATE: Option<&[u8]> = Some(b"+MQTTSTATE");
 
 #[test]
@@ -201,28 +233,9 @@ fn oversized_message_is_skipped_by_length() {
 
 #[test]
 fn overlong_line_never_stalls() {
-    let mut buf = [0u8; 64];
-    let mut ing = Ingress::new(&mut buf);
-    let mut items = Vec::new();
     let mut input = vec![b'x'; 300];
     input.extend_from_slice(b"\r\nOK\r\n");
-    let mut rest = &input[..];
-    while !rest.is_empty() {
-        let space = ing.space();
-        if space.is_empty() {
-            while let Some(i) = ing.next(Some(b""), true) {
-                items.push(show(&i));
-            }
-            continue;
-        }
-        let n = space.len().min(rest.len());
-        space[..n].copy_from_slice(&rest[..n]);
-        ing.commit(n);
-        rest = &rest[n..];
-        while let Some(i) = ing.next(Some(b""), false) {
-            items.push(show(&i));
-        }
-    }
+    let items = digest_into(64, &input, Some(b""));
     assert_eq!(
         items.last().map(String::as_str),
         Some("Final(Ok)"),
@@ -270,64 +283,21 @@ fn urc_at_every_offset_inside_a_response() {
 
 #[test]
 fn echo_longer_than_the_buffer_is_not_part_of_the_answer() {
-    let mut buf = [0u8; 64];
-    let mut ing = Ingress::new(&mut buf);
     let mut input = b"AT+MQTTPUB=\"t\",0,0,\"".to_vec();
     input.extend(std::iter::repeat_n(b'p', 200));
     input.extend_from_slice(b"\"\r\r\nOK\r\n");
-    let mut items = Vec::new();
-    let mut rest = &input[..];
-    let pending: Option<&[u8]> = Some(b"+MQTTPUB");
-    while !rest.is_empty() {
-        if ing.space().is_empty() {
-            if let Some(i) = ing.next(pending, true) {
-                items.push(show(&i));
-            }
-            continue;
-        }
-        let space = ing.space();
-        let n = space.len().min(rest.len());
-        space[..n].copy_from_slice(&rest[..n]);
-        ing.commit(n);
-        rest = &rest[n..];
-        while let Some(i) = ing.next(pending, false) {
-            items.push(show(&i));
-        }
-    }
-    assert_eq!(items, ["Echo", "Final(Ok)"]);
+    assert_eq!(
+        digest_into(64, &input, Some(b"+MQTTPUB")),
+        ["Echo", "Final(Ok)"]
+    );
 }
 
 /// Found by the `digester` fuzz target: a message one or two bytes too big to fit after a
 /// partial line stalled the buffer for good. It is now dropped as oversized and reading goes on.
 #[test]
 fn message_that_cannot_fit_after_a_partial_line_does_not_stall() {
-    let mut buf = [0u8; 32];
-    let mut ing = Ingress::new(&mut buf);
     let input = b"ab\r\n+MQTTRECV:\"t\",12,0123456789ab\r\nOK\r\n";
-    let mut rest = &input[..];
-    let mut items = Vec::new();
-    let mut steps = 0;
-    while !rest.is_empty() {
-        steps += 1;
-        assert!(steps < 1000, "stalled: {items:?}");
-        if ing.space().is_empty() {
-            let got = ing.next(Some(b""), true).map(|i| show(&i));
-            assert!(
-                got.is_some() || !ing.space().is_empty(),
-                "full buffer not freed"
-            );
-            items.extend(got);
-            continue;
-        }
-        let space = ing.space();
-        let n = space.len().min(rest.len());
-        space[..n].copy_from_slice(&rest[..n]);
-        ing.commit(n);
-        rest = &rest[n..];
-        while let Some(i) = ing.next(Some(b""), false) {
-            items.push(show(&i));
-        }
-    }
+    let items = digest_into(32, input, Some(b""));
     assert!(
         items.iter().any(|i| i.contains("oversized: true")),
         "{items:?}"

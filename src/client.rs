@@ -6,7 +6,7 @@
 //! re-synchronisation before the next one, so a late answer is never taken for the next
 //! command's (see [`MqttModem::send`]).
 
-use embassy_time::{Duration, Instant, Timer, with_timeout};
+use embassy_time::{Duration, Instant, Timer, with_deadline};
 use embedded_io_async::{Read, Write};
 
 use crate::command::config::SetConfig;
@@ -306,17 +306,22 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize> MqttModem<'a, W, 
         carries_code: bool,
     ) -> Result<(), Error> {
         self.begin(prefix).await;
-        let written = match with_timeout(self.options.write_timeout, async {
-            wire.write_to(&mut self.writer).await?;
-            self.writer.flush().await
-        })
-        .await
-        {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(Error::Io(embedded_io::Error::kind(&e))),
-            Err(_) => Err(Error::Timeout),
-        };
-        self.finish(written, deadline, prefix, carries_code).await
+        // If this future is dropped while the command is in flight, its answer is stale.
+        let guard = Abandon(self.shared);
+        let written =
+            match with_deadline(after(Instant::now(), self.options.write_timeout), async {
+                wire.write_to(&mut self.writer).await?;
+                self.writer.flush().await
+            })
+            .await
+            {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => Err(Error::Io(embedded_io::Error::kind(&e))),
+                Err(_) => Err(Error::Timeout),
+            };
+        let result = self.finish(written, deadline, prefix, carries_code).await;
+        core::mem::forget(guard);
+        result
     }
 
     /// Re-synchronises if needed, keeps the command gap, and opens the response slot.
@@ -324,7 +329,7 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize> MqttModem<'a, W, 
         if self.dirty {
             self.resync().await;
         }
-        let gap_end = self.last_done + self.options.command_gap;
+        let gap_end = after(self.last_done, self.options.command_gap);
         if Instant::now() < gap_end {
             Timer::at(gap_end).await;
         }
@@ -347,7 +352,7 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize> MqttModem<'a, W, 
             return Err(e);
         }
         self.partial_line = false;
-        if with_timeout(deadline, self.shared.done.wait())
+        if with_deadline(after(Instant::now(), deadline), self.shared.done.wait())
             .await
             .is_err()
         {
@@ -404,7 +409,7 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize> MqttModem<'a, W, 
         if self.partial_line {
             // End the half-written line; the modem rejects or ignores it, and its answer is
             // discarded as stale below.
-            let _ = with_timeout(self.options.write_timeout, async {
+            let _ = with_deadline(after(Instant::now(), self.options.write_timeout), async {
                 self.writer.write_all(b"\r").await?;
                 self.writer.flush().await
             })
@@ -412,9 +417,10 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize> MqttModem<'a, W, 
             self.partial_line = false;
         }
         let start = Instant::now();
-        let give_up = start + self.options.resync_max;
+        let give_up = after(start, self.options.resync_max);
         loop {
-            let quiet_from = self.shared.with(|s| s.last_rx).max(start) + self.options.resync_quiet;
+            let last_rx = self.shared.with(|s| s.last_rx).max(start);
+            let quiet_from = after(last_rx, self.options.resync_quiet);
             let now = Instant::now();
             if now >= quiet_from || now >= give_up {
                 break;
@@ -422,5 +428,20 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize> MqttModem<'a, W, 
             Timer::at(quiet_from.min(give_up)).await;
         }
         self.dirty = false;
+    }
+}
+
+/// `at + d`, saturating instead of panicking on an absurd duration.
+fn after(at: Instant, d: Duration) -> Instant {
+    at.checked_add(d).unwrap_or(Instant::MAX)
+}
+
+/// Marks the pending answer stale if the command future is dropped mid-flight, so that the
+/// runner does not keep judging lines as its answer until the next command.
+struct Abandon<'s, const R: usize, const E: usize>(&'s Shared<R, E>);
+
+impl<const R: usize, const E: usize> Drop for Abandon<'_, R, E> {
+    fn drop(&mut self) {
+        self.0.abandon();
     }
 }

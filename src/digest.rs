@@ -343,6 +343,10 @@ fn classify<'l>(line: &'l [u8], pending: Option<&[u8]>) -> Output<'l> {
             oversized: false,
         };
     }
+    // A restart is a restart, even while a plain-text answer (`AT+CGMM`) is awaited.
+    if BANNERS.contains(&line) {
+        return Output::Urc(Urc::Restarted);
+    }
     if let Some(prefix) = pending {
         if line.len() >= 2 && line[..2].eq_ignore_ascii_case(b"AT") {
             return Output::Echo;
@@ -361,9 +365,6 @@ fn classify<'l>(line: &'l [u8], pending: Option<&[u8]>) -> Output<'l> {
             SessionUrc::State(s) => Urc::State(s),
             SessionUrc::Disconnected => Urc::Disconnected,
         });
-    }
-    if BANNERS.contains(&line) {
-        return Output::Urc(Urc::Restarted);
     }
     if line.starts_with(b"+") {
         return Output::Urc(Urc::Unrecognised(line));

@@ -172,6 +172,8 @@ impl<const R: usize, const E: usize> Shared<R, E> {
 
     /// A command is about to be written: clear the slot and wait for its answer.
     pub fn begin(&self, prefix: &'static [u8]) {
+        // Reset first: a final result stored after this point is this command's, and signals.
+        self.done.reset();
         self.with(|s| {
             s.pending = Some(prefix);
             s.info.clear();
@@ -179,7 +181,6 @@ impl<const R: usize, const E: usize> Shared<R, E> {
             s.tainted = false;
             s.outcome = None;
         });
-        self.done.reset();
     }
 
     /// The command gave up (timeout, cancellation): answers from now on are stale.

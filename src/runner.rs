@@ -151,6 +151,8 @@ fn dispatch<const R: usize, const E: usize>(shared: &Shared<R, E>, out: Output<'
         } => shared.with(|s| {
             s.stats.discarded_bytes = s.stats.discarded_bytes.saturating_add(bytes as u32);
             if broken_message {
+                // Its payload is judged as lines next: it could fake part of the answer.
+                taint(s);
                 lost(s, |st| &mut st.dropped_broken);
             } else if oversized {
                 lost(s, |st| &mut st.dropped_oversized);

@@ -31,8 +31,13 @@ use crate::client::{MqttModem, Tls};
 use crate::command::config::types::Config;
 use crate::command::publish::types::Qos;
 use crate::command::session::types::ConnectionState;
-use crate::error::Error;
+use crate::error::{Error, MqttCode};
 use crate::resources::LinkHint;
+
+/// `now + d`, saturating instead of panicking on an absurd duration.
+fn later(d: Duration) -> Instant {
+    Instant::now().checked_add(d).unwrap_or(Instant::MAX)
+}
 
 /// How the supervisor watches and restores the link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -357,8 +362,12 @@ impl<'a, R: ModemReset, const N: usize, const T: usize> Supervisor<'a, R, N, T> 
     ) {
         if let Err(e) = result {
             if e.means_link_lost() {
-                let _ = modem.take_link_hint();
-                self.down(LossReason::LinkError);
+                if modem.take_link_hint() == Some(LinkHint::Restarted) {
+                    self.needs_bring_up = true;
+                    self.down(LossReason::ModemRestarted);
+                } else {
+                    self.down(LossReason::LinkError);
+                }
             }
         }
     }
@@ -367,7 +376,7 @@ impl<'a, R: ModemReset, const N: usize, const T: usize> Supervisor<'a, R, N, T> 
         &mut self,
         modem: &mut MqttModem<'_, W, RS, EV>,
     ) {
-        self.next_action = Instant::now() + self.poll_interval();
+        self.next_action = later(self.poll_interval());
         match modem.state().await {
             Ok(ConnectionState::Connected) => self.silent = 0,
             Ok(ConnectionState::Disconnected) => {
@@ -400,7 +409,7 @@ impl<'a, R: ModemReset, const N: usize, const T: usize> Supervisor<'a, R, N, T> 
                 self.link = Link::Up;
                 self.attempt = 0;
                 self.silent = 0;
-                self.next_action = Instant::now() + self.poll_interval();
+                self.next_action = later(self.poll_interval());
                 let _ = modem.take_link_hint();
                 self.emit(LinkEvent::Connected);
                 if count > 0 {
@@ -408,9 +417,18 @@ impl<'a, R: ModemReset, const N: usize, const T: usize> Supervisor<'a, R, N, T> 
                 }
             }
             Err(e) => {
+                // Unless the broker side failed (unreachable, refused, no CONNACK), the modem may
+                // have restarted without a banner we saw: bring it up from scratch next time.
+                if !matches!(
+                    e,
+                    Error::Mqtt(
+                        MqttCode::NetworkError | MqttCode::ServerRefused | MqttCode::Timeout
+                    )
+                ) {
+                    self.needs_bring_up = true;
+                }
                 if e == Error::Timeout {
                     self.silent = self.silent.saturating_add(1);
-                    self.needs_bring_up = true;
                     if self.silent >= self.policy.silent_limit && self.reset.available() {
                         self.reset.reset().await;
                         self.silent = 0;
@@ -420,7 +438,7 @@ impl<'a, R: ModemReset, const N: usize, const T: usize> Supervisor<'a, R, N, T> 
                 if self.attempt == 1 {
                     self.emit(LinkEvent::Disconnected(LossReason::ConnectFailed(e)));
                 }
-                self.next_action = Instant::now() + self.backoff();
+                self.next_action = later(self.backoff());
             }
         }
     }
@@ -461,6 +479,6 @@ impl<'a, R: ModemReset, const N: usize, const T: usize> Supervisor<'a, R, N, T> 
         self.rng ^= self.rng >> 17;
         self.rng ^= self.rng << 5;
         let fraction = u64::from(self.rng >> 16); // 0..65536
-        Duration::from_ticks(base / 2 + base / 2 * fraction / 65536)
+        Duration::from_ticks(base / 2 + base / 2 / 65536 * fraction)
     }
 }

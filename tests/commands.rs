@@ -223,6 +223,15 @@ fn tls_stripped_newlines_option() {
 fn tls_query_and_test_forms() {
     assert!(one(GetTls, b"AT+MQTTTLS?\r", b"\r\n+MQTTTLS:1\r\n\r\nOK\r\n").enabled());
     assert!(!one(GetTls, b"AT+MQTTTLS?\r", b"\r\n+MQTTTLS:0\r\n\r\nOK\r\n").enabled());
+    // The manual's table claims more fields than its example shows: they are ignored.
+    assert!(
+        one(
+            GetTls,
+            b"AT+MQTTTLS?\r",
+            b"\r\n+MQTTTLS:1,0,\"ca\",1181\r\n\r\nOK\r\n"
+        )
+        .enabled()
+    );
     let s = one(
         TestTls,
         b"AT+MQTTTLS=?\r",

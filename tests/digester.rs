@@ -324,3 +324,11 @@ fn wrong_length_is_caught_by_the_closing_crlf() {
     );
     assert_eq!(got[2], "MSG t true \"ok\"");
 }
+
+#[test]
+fn boot_banner_is_a_restart_even_during_a_plain_text_answer() {
+    assert_eq!(
+        digest(b"\r\nRDY\r\n\r\n8088\r\n\r\nOK\r\n", 64, Some(b"")),
+        ["Urc(Restarted)", "INFO 8088", "Final(Ok)"]
+    );
+}

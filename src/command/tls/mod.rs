@@ -8,7 +8,7 @@ use atat::atat_derive::AtatCmd;
 use super::{NoResponse, fixed, hand_encoded, parse_nothing};
 use crate::encode::Param;
 use crate::error::{Error, Field, Invalid};
-use responses::TlsStatus;
+use responses::{TlsStatus, parse_tls_status};
 use types::{CertEncoding, CertKind, MAX_CERT_LEN};
 
 /// `AT+MQTTTLS=<tls>,<type>,"<content>",<size>`: uploads one credential and switches TLS on,
@@ -115,7 +115,7 @@ hand_encoded!(
 
 /// `AT+MQTTTLS?`: reads whether TLS is on.
 #[derive(Debug, Clone, AtatCmd)]
-#[at_cmd("+MQTTTLS?", TlsStatus, timeout_ms = 1000)]
+#[at_cmd("+MQTTTLS?", TlsStatus, timeout_ms = 1000, parse = parse_tls_status)]
 pub struct GetTls;
 
 fixed!(GetTls, b"AT+MQTTTLS?\r", info = b"+MQTTTLS");

@@ -280,9 +280,11 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize> MqttModem<'a, W, 
     /// - `Ok` only when the modem's final result was `OK` and no information line carried a
     ///   non-zero MQTT code;
     /// - a final result that arrives after this command's deadline is discarded (counted in
-    ///   [`Stats::stale_responses`]) and never given to a later command: after a timeout, an
+    ///   [`Stats::stale_responses`]) and not given to a later command: after a timeout, an
     ///   I/O error or a dropped future, the next call first ends any half-written line with CR
-    ///   and waits until the line has been quiet for [`Options::resync_quiet`].
+    ///   and waits until the line has been quiet for [`Options::resync_quiet`] (at most
+    ///   [`Options::resync_max`]; an answer later still than that, on a line busy the whole
+    ///   time, is the one case this cannot tell apart).
     ///
     /// Cancel safety: dropping the future at any point leaves the driver consistent; the next
     /// command re-synchronises as above.
@@ -406,6 +408,7 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize> MqttModem<'a, W, 
     /// Brings the line back to a known state after a command that did not complete.
     async fn resync(&mut self) {
         self.shared.abandon();
+        self.shared.with(|s| s.unstick = true);
         if self.partial_line {
             // End the half-written line; the modem rejects or ignores it, and its answer is
             // discarded as stale below.

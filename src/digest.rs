@@ -74,9 +74,9 @@ pub struct Ingress<'a> {
 }
 
 impl<'a> Ingress<'a> {
-    /// An empty ingress over `buf`. The buffer must hold the largest incoming message
-    /// (header plus payload) the application wants delivered; larger ones are dropped and
-    /// counted.
+    /// An empty ingress over `buf`. The buffer must hold the largest incoming message the
+    /// application wants delivered (its header, payload and closing CRLF, from where it starts
+    /// in the buffer); larger ones are dropped and counted.
     pub fn new(buf: &'a mut [u8]) -> Self {
         Self {
             buf,
@@ -93,6 +93,28 @@ impl<'a> Ingress<'a> {
     pub fn space(&mut self) -> &mut [u8] {
         self.apply_cut();
         &mut self.buf[self.len..]
+    }
+
+    /// Whether a message is holding everything back: its payload is still arriving, or the rest
+    /// of an oversized one is being dropped. A length changed by noise can make either last
+    /// until enough bytes come.
+    pub fn stuck(&self) -> bool {
+        self.skip > 0 || self.need > self.len
+    }
+
+    /// Like [`Ingress::commit`], but first drops everything buffered before these `n` bytes and
+    /// any message in progress: the runner calls it when the client, after a timeout, says all
+    /// that came before is stale. Returns how many bytes were dropped.
+    pub fn commit_fresh(&mut self, n: usize) -> usize {
+        let n = n.min(self.buf.len() - self.len);
+        let old = self.len;
+        self.buf.copy_within(old..old + n, 0);
+        self.len = n;
+        self.cut = (0, 0);
+        self.skip = 0;
+        self.need = 0;
+        self.discard_line = false;
+        old
     }
 
     /// Makes `n` bytes written into [`Ingress::space`] visible. Bytes belonging to an oversized

@@ -34,7 +34,8 @@ pub enum Event<'a> {
     Disconnected,
     /// A boot banner: the modem restarted and forgot its settings.
     Restarted,
-    /// Another unsolicited `+…` line, raw (cut to the buffer given to [`Events::next`]).
+    /// Another unsolicited `+…` line, raw (empty if it is longer than the buffer given to
+    /// [`Events::next`]).
     Unrecognised(&'a [u8]),
     /// This many messages were lost before this point: the queue was full, their framing was
     /// broken by noise, or they were larger than the ingress buffer. See [`crate::Stats`].

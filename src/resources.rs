@@ -13,9 +13,11 @@ use crate::events::EventQueue;
 
 /// Every buffer of the driver, sized by the application:
 /// - `INGRESS`: the UART receive buffer; it must hold the largest incoming message to be
-///   delivered (its `+MQTTRECV` header plus payload). Larger ones are dropped and counted.
-/// - `RESPONSE`: the information lines of one command's answer (`AT+MQTTCONFIG?` is the
-///   longest); a longer answer fails with [`Error::ResponseTooLarge`](crate::Error).
+///   delivered (its `+MQTTRECV` header, payload and closing CRLF). Larger ones are dropped and
+///   counted.
+/// - `RESPONSE`: the information lines of one command's answer. `AT+MQTTCONFIG?` is the
+///   longest: 256 bytes fit typical settings, credentials at their 256-byte limits need about
+///   930; a longer answer fails with [`Error::ResponseTooLarge`](crate::Error).
 /// - `EVENTS`: the queue of incoming messages and events waiting for the application.
 ///
 /// Put one in a `static` (for example with `static_cell`) and hand it to
@@ -113,6 +115,9 @@ pub(crate) struct Slot<const N: usize> {
     pub unreported: u32,
     /// Evidence about the link seen since the supervisor last looked.
     pub hint: Option<LinkHint>,
+    /// Set by the client after a timeout: if a message is holding the ingress back, drop it
+    /// and everything buffered before the next read.
+    pub unstick: bool,
 }
 
 /// Evidence that the MQTT link is gone, gathered from URCs and command results.
@@ -159,6 +164,7 @@ impl<const R: usize, const E: usize> Shared<R, E> {
                 },
                 unreported: 0,
                 hint: None,
+                unstick: false,
             })),
             done: Signal::new(),
             events: EventQueue::new(),

@@ -41,7 +41,14 @@ impl<'a, R: Read, const RESPONSE: usize, const EVENTS: usize> Runner<'a, R, RESP
         match self.reader.read(self.ingress.space()).await {
             Ok(0) => Timer::after_millis(1).await,
             Ok(n) => {
-                let dropped = self.ingress.commit(n);
+                // After a timeout the client asks for a fresh start if a message (a length
+                // changed by noise) has been holding the line back: what came before is stale.
+                let fresh = self.shared.with(|s| core::mem::take(&mut s.unstick));
+                let dropped = if fresh && self.ingress.stuck() {
+                    self.ingress.commit_fresh(n)
+                } else {
+                    self.ingress.commit(n)
+                };
                 self.shared.with(|s| {
                     s.last_rx = Instant::now();
                     s.stats.discarded_bytes =

@@ -472,3 +472,25 @@ fn debug_never_shows_secrets() {
         "{shown}"
     );
 }
+
+/// Noise turned a message's length `5` into `500`: its "payload" would hold back every later
+/// answer. The command times out, and the next one starts fresh and gets its own answer.
+#[test]
+fn message_length_changed_by_noise_does_not_hold_the_line_for_good() {
+    let got = run(
+        vec![
+            ex(b"AT+MQTTSTATE\r", b"\r\n+MQTTSTATE:1\r\n\r\nOK\r\n"),
+            ex(b"AT+MQTTSTATE\r", b"\r\n+MQTTSTATE:0\r\n\r\nOK\r\n"),
+        ],
+        64,
+        async |m, _, w| {
+            w.inject(b"\r\n+MQTTRECV:\"t\",500,hello\r\n");
+            let first = m.state().await;
+            let second = m.state().await;
+            (first, second, m.stats().discarded_bytes)
+        },
+    );
+    assert_eq!(got.0, Err(Error::Timeout));
+    assert_eq!(got.1, Ok(ConnectionState::Disconnected));
+    assert!(got.2 > 0);
+}

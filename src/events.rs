@@ -9,6 +9,7 @@
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
 use embassy_sync::pipe::Pipe;
 
+use crate::command::Urc;
 use crate::command::publish::types::MAX_TOPIC_LEN;
 use crate::command::session::types::ConnectionState;
 
@@ -114,22 +115,15 @@ impl<const N: usize> EventQueue<N> {
         }
     }
 
-    pub(crate) fn push_message(
-        &self,
-        topic: &[u8],
-        quoted: bool,
-        payload: &[u8],
-        unreported: &mut u32,
-    ) -> Option<Queued> {
-        let mut buf = [0u8; MAX_TOPIC_LEN];
-        let field = if quoted {
-            crate::parse::RawField::Quoted(topic)
-        } else {
-            crate::parse::RawField::Bare(topic)
+    /// Queues an incoming message, its topic's escapes resolved; `None` if the topic is too
+    /// long or not UTF-8 (broken framing), or `urc` is not a message.
+    pub(crate) fn push_message(&self, urc: &Urc<'_>, unreported: &mut u32) -> Option<Queued> {
+        let Urc::Message { payload, .. } = *urc else {
+            return None;
         };
-        let n = field.unescape_into(&mut buf)?;
-        core::str::from_utf8(&buf[..n]).ok()?;
-        Some(self.push(MESSAGE, &buf[..n], payload, unreported))
+        let mut buf = [0u8; MAX_TOPIC_LEN];
+        let topic = urc.topic_into(&mut buf)?;
+        Some(self.push(MESSAGE, topic.as_bytes(), payload, unreported))
     }
 
     pub(crate) fn push_state(&self, state: ConnectionState, unreported: &mut u32) -> Queued {

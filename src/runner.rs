@@ -128,15 +128,8 @@ fn dispatch<const R: usize, const E: usize>(shared: &Shared<R, E>, out: Output<'
             }
             let unreported = &mut s.unreported;
             let queued = match urc {
-                Urc::Message {
-                    topic,
-                    quoted,
-                    payload,
-                } => {
-                    let Some(q) = shared
-                        .events
-                        .push_message(topic, quoted, payload, unreported)
-                    else {
+                Urc::Message { .. } => {
+                    let Some(q) = shared.events.push_message(&urc, unreported) else {
                         lost(s, |st| &mut st.dropped_broken);
                         return;
                     };

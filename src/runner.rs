@@ -43,17 +43,22 @@ impl<'a, R: Read, const RESPONSE: usize, const EVENTS: usize> Runner<'a, R, RESP
             Ok(n) => {
                 // After a timeout the client asks for a fresh start if a message (a length
                 // changed by noise) has been holding the line back: what came before is stale.
-                let fresh = self.shared.with(|s| core::mem::take(&mut s.unstick));
+                // One lock per read on this hot path; a second only when bytes were dropped.
+                let fresh = self.shared.with(|s| {
+                    s.last_rx = Instant::now();
+                    core::mem::take(&mut s.unstick)
+                });
                 let dropped = if fresh && self.ingress.stuck() {
                     self.ingress.commit_fresh(n)
                 } else {
                     self.ingress.commit(n)
                 };
-                self.shared.with(|s| {
-                    s.last_rx = Instant::now();
-                    s.stats.discarded_bytes =
-                        s.stats.discarded_bytes.saturating_add(dropped as u32);
-                });
+                if dropped > 0 {
+                    self.shared.with(|s| {
+                        s.stats.discarded_bytes =
+                            s.stats.discarded_bytes.saturating_add(dropped as u32);
+                    });
+                }
             }
             Err(e) => {
                 let kind = embedded_io::Error::kind(&e);

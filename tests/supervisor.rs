@@ -169,7 +169,6 @@ fn unsolicited_state_0_means_lost() {
             .unwrap();
         let a = next_event(&mut sup, m).await;
         w.inject(b"\r\n+MQTTSTATE:0\r\n");
-        Timer::after_millis(5).await;
         (
             a,
             next_event(&mut sup, m).await,

@@ -191,10 +191,11 @@ macro_rules! test_form {
 pub(crate) use test_form;
 
 /// Implements [`AtatCmd`] and [`ModemCommand`] for a hand-encoded command with `fn params()`.
+/// Its answer is the final result alone ([`NoResponse`]); an MQTT code line is the client's.
 macro_rules! hand_encoded {
-    ($ty:ident, $resp:ty, $prefix:expr, code = $code:expr, timeout_ms = $ms:expr, parse = $parse:expr) => {
+    ($ty:ident, $prefix:expr, code = $code:expr, timeout_ms = $ms:expr) => {
         impl atat::AtatCmd for $ty<'_> {
-            type Response = $resp;
+            type Response = $crate::command::NoResponse;
             const MAX_TIMEOUT_MS: u32 = $ms;
 
             fn write(&self, buf: &mut [u8]) -> usize {
@@ -205,8 +206,8 @@ macro_rules! hand_encoded {
                 &self,
                 resp: Result<&[u8], atat::InternalError>,
             ) -> Result<Self::Response, atat::Error> {
-                #[allow(clippy::redundant_closure_call)]
-                ($parse)(resp)
+                resp.map_err(atat::Error::from)
+                    .and_then($crate::command::nothing)
             }
         }
 
@@ -229,14 +230,7 @@ macro_rules! hand_encoded {
 pub(crate) use hand_encoded;
 
 /// Parses the final-result-only answer of a command; information lines (an MQTT code line,
-/// checked by the client) carry nothing more.
-pub(crate) fn parse_nothing(
-    resp: Result<&[u8], atat::InternalError>,
-) -> Result<NoResponse, atat::Error> {
-    resp.map(|_| NoResponse).map_err(atat::Error::from)
-}
-
-/// [`parse_nothing`] in the shape atat's derive `parse = ...` wants.
+/// checked by the client) carry nothing more. In the shape atat's derive `parse = ...` wants.
 #[allow(clippy::unnecessary_wraps)]
 pub(crate) fn nothing(_resp: &[u8]) -> Result<NoResponse, atat::Error> {
     Ok(NoResponse)

@@ -5,7 +5,7 @@ pub mod types;
 
 use atat::atat_derive::AtatCmd;
 
-use super::{NoResponse, fixed, hand_encoded, parse_nothing};
+use super::{fixed, hand_encoded};
 use crate::encode::{Param, check_string, string_param};
 use crate::error::{Error, Field, Invalid};
 use responses::{StoredConfig, parse_stored_config};
@@ -78,14 +78,7 @@ impl<'a> SetConfig<'a> {
     }
 }
 
-hand_encoded!(
-    SetConfig,
-    NoResponse,
-    b"+MQTTCONFIG",
-    code = true,
-    timeout_ms = 2000,
-    parse = parse_nothing
-);
+hand_encoded!(SetConfig, b"+MQTTCONFIG", code = true, timeout_ms = 2000);
 
 /// `AT+MQTTCONFIG?`: reads the stored settings.
 #[derive(Debug, Clone, AtatCmd)]

@@ -3,7 +3,7 @@
 pub mod types;
 pub(crate) mod urc;
 
-use super::{NoResponse, hand_encoded, parse_nothing};
+use super::hand_encoded;
 use crate::encode::{Param, check_string};
 use crate::error::{Error, Field, Invalid};
 use types::{MAX_PAYLOAD_LEN, MAX_TOPIC_LEN, Qos};
@@ -51,14 +51,7 @@ impl<'a> Publish<'a> {
     }
 }
 
-hand_encoded!(
-    Publish,
-    NoResponse,
-    b"+MQTTPUB",
-    code = true,
-    timeout_ms = 10000,
-    parse = parse_nothing
-);
+hand_encoded!(Publish, b"+MQTTPUB", code = true, timeout_ms = 10000);
 
 /// A publish topic: non-empty, within length, no `+` or `#`, no CR/LF/NUL.
 pub(crate) fn check_topic(topic: &str) -> Result<(), Error> {

@@ -3,7 +3,7 @@
 pub mod responses;
 pub mod types;
 
-use super::{ModemCommand, NoResponse, hand_encoded, parse_nothing};
+use super::{ModemCommand, hand_encoded};
 use crate::encode::{Param, check_string};
 use crate::error::{Error, Field, Invalid};
 use responses::{Subscriptions, parse_subscriptions};
@@ -33,14 +33,7 @@ impl<'a> Subscribe<'a> {
     }
 }
 
-hand_encoded!(
-    Subscribe,
-    NoResponse,
-    b"+MQTTSUB",
-    code = true,
-    timeout_ms = 7000,
-    parse = parse_nothing
-);
+hand_encoded!(Subscribe, b"+MQTTSUB", code = true, timeout_ms = 7000);
 
 /// `AT+MQTTUNSUB="<filter>"`.
 #[derive(Debug, Clone)]
@@ -62,14 +55,7 @@ impl<'a> Unsubscribe<'a> {
     }
 }
 
-hand_encoded!(
-    Unsubscribe,
-    NoResponse,
-    b"+MQTTUNSUB",
-    code = true,
-    timeout_ms = 7000,
-    parse = parse_nothing
-);
+hand_encoded!(Unsubscribe, b"+MQTTUNSUB", code = true, timeout_ms = 7000);
 
 /// A topic filter: non-empty, within length, no CR/LF/NUL; `+` only as a whole level, `#`
 /// only as the whole last level.

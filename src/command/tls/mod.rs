@@ -5,7 +5,7 @@ pub mod types;
 
 use atat::atat_derive::AtatCmd;
 
-use super::{NoResponse, fixed, hand_encoded, parse_nothing};
+use super::{fixed, hand_encoded};
 use crate::encode::Param;
 use crate::error::{Error, Field, Invalid};
 use responses::{TlsStatus, parse_tls_status};
@@ -104,14 +104,7 @@ impl<'a> SetTls<'a> {
     }
 }
 
-hand_encoded!(
-    SetTls,
-    NoResponse,
-    b"+MQTTTLS",
-    code = true,
-    timeout_ms = 5000,
-    parse = parse_nothing
-);
+hand_encoded!(SetTls, b"+MQTTTLS", code = true, timeout_ms = 5000);
 
 /// `AT+MQTTTLS?`: reads whether TLS is on.
 #[derive(Debug, Clone, AtatCmd)]

@@ -154,20 +154,25 @@ async fn wrong_password_is_server_refused() {
     let id = unique("badpw");
     let modem = &mut dut.session.modem;
     let config = Config::new("127.0.0.1", m.port, &id).credentials(USER, "wrong");
-    timeout(DEADLINE, modem.configure(&config))
-        .await
-        .unwrap()
-        .unwrap();
-    let err = timeout(DEADLINE, modem.connect())
-        .await
-        .unwrap()
-        .unwrap_err();
+    let err = connect_error(modem, &config).await;
     assert_eq!(err, Error::Mqtt(MqttCode::ServerRefused));
     assert_eq!(err.to_string(), "server refused (code 9)");
     assert_eq!(
         timeout(DEADLINE, modem.state()).await.unwrap().unwrap(),
         ConnectionState::Disconnected
     );
+}
+
+/// Configures, connects, and returns the error the connect must fail with.
+async fn connect_error(modem: &mut mqtt_modem_cli::Modem, config: &Config<'_>) -> Error {
+    timeout(DEADLINE, modem.configure(config))
+        .await
+        .unwrap()
+        .unwrap();
+    timeout(DEADLINE, modem.connect())
+        .await
+        .unwrap()
+        .unwrap_err()
 }
 
 /// A closed local port: the modem cannot reach the broker, code 5.
@@ -177,14 +182,7 @@ async fn unreachable_broker_is_network_error() {
     let mut dut = Dut::start().await;
     let modem = &mut dut.session.modem;
     let config = Config::new("127.0.0.1", port, "nobody").credentials(USER, PASSWORD);
-    timeout(DEADLINE, modem.configure(&config))
-        .await
-        .unwrap()
-        .unwrap();
-    let err = timeout(DEADLINE, modem.connect())
-        .await
-        .unwrap()
-        .unwrap_err();
+    let err = connect_error(modem, &config).await;
     assert_eq!(err, Error::Mqtt(MqttCode::NetworkError));
     assert!(err.means_link_lost());
 }

@@ -26,6 +26,7 @@ use crate::command::subscribe::{GetSubscriptions, Subscribe, Unsubscribe};
 use crate::command::tls::types::{CertEncoding, CertKind};
 use crate::command::tls::{GetTls, SetTls};
 use crate::command::{ModemCommand, Wire};
+use crate::digest::Expect;
 use crate::error::{Error, MqttCode};
 use crate::events::Events;
 use crate::parse::mqtt_code;
@@ -108,16 +109,17 @@ impl defmt::Format for Tls<'_> {
     }
 }
 
-/// The modem's identification, from `AT+CGMI`, `AT+CGMM` and `AT+CGMR`.
+/// The modem's identification, from `AT+CGMI`, `AT+CGMM` and `AT+CGMR`; each answer may span
+/// several lines (see [`Identification`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Identity {
     /// Manufacturer (`ucchip`).
-    pub manufacturer: heapless::String<64>,
+    pub manufacturer: Identification,
     /// Model (`8088`).
-    pub model: heapless::String<64>,
+    pub model: Identification,
     /// Firmware revision.
-    pub revision: heapless::String<64>,
+    pub revision: Identification,
 }
 
 /// The application's handle on the modem. Create it with [`MqttModem::new`], spawn the
@@ -185,13 +187,10 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize> MqttModem<'a, W, 
 
     /// Manufacturer, model and revision.
     pub async fn identify(&mut self) -> Result<Identity, Error> {
-        let Identification { id: manufacturer } = self.send(&GetManufacturer).await?;
-        let Identification { id: model } = self.send(&GetModel).await?;
-        let Identification { id: revision } = self.send(&GetRevision).await?;
         Ok(Identity {
-            manufacturer,
-            model,
-            revision,
+            manufacturer: self.send(&GetManufacturer).await?,
+            model: self.send(&GetModel).await?,
+            revision: self.send(&GetRevision).await?,
         })
     }
 
@@ -292,7 +291,11 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize> MqttModem<'a, W, 
         // Only building the line and parsing the answer depend on the command type; the
         // exchange itself is compiled once (this keeps flash small on an MCU).
         let deadline = cmd.deadline().min(self.options.max_deadline);
-        self.exchange(&cmd.wire(), deadline, C::INFO_PREFIX, C::CARRIES_CODE)
+        let expect = Expect {
+            prefix: C::INFO_PREFIX,
+            bare: C::INFO_BARE,
+        };
+        self.exchange(&cmd.wire(), deadline, expect, C::CARRIES_CODE)
             .await?;
         self.shared
             .with(|s| cmd.parse(Ok(&s.info)))
@@ -304,10 +307,10 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize> MqttModem<'a, W, 
         &mut self,
         wire: &Wire<'_>,
         deadline: Duration,
-        prefix: &'static [u8],
+        expect: Expect<'static>,
         carries_code: bool,
     ) -> Result<(), Error> {
-        self.begin(prefix).await;
+        self.begin(expect).await;
         // If this future is dropped while the command is in flight, its answer is stale.
         let guard = Abandon(self.shared);
         let written =
@@ -321,13 +324,15 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize> MqttModem<'a, W, 
                 Ok(Err(e)) => Err(Error::Io(embedded_io::Error::kind(&e))),
                 Err(_) => Err(Error::Timeout),
             };
-        let result = self.finish(written, deadline, prefix, carries_code).await;
+        let result = self
+            .finish(written, deadline, expect.prefix, carries_code)
+            .await;
         core::mem::forget(guard);
         result
     }
 
     /// Re-synchronises if needed, keeps the command gap, and opens the response slot.
-    async fn begin(&mut self, prefix: &'static [u8]) {
+    async fn begin(&mut self, expect: Expect<'static>) {
         if self.dirty {
             self.resync().await;
         }
@@ -335,7 +340,7 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize> MqttModem<'a, W, 
         if Instant::now() < gap_end {
             Timer::at(gap_end).await;
         }
-        self.shared.begin(prefix);
+        self.shared.begin(expect);
         self.dirty = true;
         self.partial_line = true;
     }

@@ -59,6 +59,44 @@ pub enum Output<'a> {
     },
 }
 
+/// How the pending command's information lines are told apart from unsolicited lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Expect<'p> {
+    /// The `+NAME` head of its information lines (`+MQTTSTATE`); empty when they have none.
+    pub prefix: &'p [u8],
+    /// Whether bare text lines (no `+` head, such as `ucchip`) belong to the answer too.
+    pub bare: bool,
+}
+
+impl<'p> Expect<'p> {
+    /// Lines `prefix:…` only; an empty prefix means bare text lines only.
+    pub const fn prefixed(prefix: &'p [u8]) -> Self {
+        Self {
+            prefix,
+            bare: prefix.is_empty(),
+        }
+    }
+
+    /// Bare text lines and lines `prefix:…` alike (identification answers, which modems
+    /// send either way and over several lines).
+    pub const fn text(prefix: &'p [u8]) -> Self {
+        Self { prefix, bare: true }
+    }
+
+    /// Whether `line` is an information line of this answer.
+    fn matches(self, line: &[u8]) -> bool {
+        (self.bare && !line.starts_with(b"+"))
+            || (!self.prefix.is_empty() && after_prefix(line, self.prefix).is_some())
+    }
+}
+
+impl<'p> From<&'p [u8]> for Expect<'p> {
+    fn from(prefix: &'p [u8]) -> Self {
+        Self::prefixed(prefix)
+    }
+}
+
 /// The ingress buffer and the parser state over it.
 pub struct Ingress<'a> {
     buf: &'a mut [u8],
@@ -164,10 +202,10 @@ impl<'a> Ingress<'a> {
 
     /// The next recognised item, or `None` when more bytes are needed.
     ///
-    /// `pending` is the information-line prefix of the command awaiting its answer (empty for
-    /// bare-text answers), or `None` when no command is pending. `full` says the buffer has no
+    /// `pending` says what the information lines of the command awaiting its answer look like,
+    /// or is `None` when no command is pending. `full` says the buffer has no
     /// space left: then whatever is there is judged or dropped so that reading can go on.
-    pub fn next(&mut self, pending: Option<&[u8]>, full: bool) -> Option<Output<'_>> {
+    pub fn next(&mut self, pending: Option<Expect<'_>>, full: bool) -> Option<Output<'_>> {
         self.apply_cut();
         let lead = self.buf[..self.len]
             .iter()
@@ -339,7 +377,7 @@ fn urc_after_first_line(buf: &[u8], line_end: Option<usize>) -> Option<usize> {
 const BANNERS: [&[u8]; 3] = [b"RDY", b"READY", b"+READY"];
 
 /// Classifies one complete line (terminator excluded).
-fn classify<'l>(line: &'l [u8], pending: Option<&[u8]>) -> Output<'l> {
+fn classify<'l>(line: &'l [u8], pending: Option<Expect<'_>>) -> Output<'l> {
     match line {
         b"OK" => return Output::Final(Final::Ok),
         b"ERROR" => return Output::Final(Final::Error),
@@ -369,16 +407,11 @@ fn classify<'l>(line: &'l [u8], pending: Option<&[u8]>) -> Output<'l> {
     if BANNERS.contains(&line) {
         return Output::Urc(Urc::Restarted);
     }
-    if let Some(prefix) = pending {
+    if let Some(expect) = pending {
         if line.len() >= 2 && line[..2].eq_ignore_ascii_case(b"AT") {
             return Output::Echo;
         }
-        let info = if prefix.is_empty() {
-            !line.starts_with(b"+")
-        } else {
-            after_prefix(line, prefix).is_some()
-        };
-        if info {
+        if expect.matches(line) {
             return Output::Info(line);
         }
     }

@@ -50,6 +50,7 @@ mod supervisor;
 
 pub use client::{Identity, MqttModem, Options, Tls};
 pub use command::config::types::{Config, Quoting};
+pub use command::general::responses::Identification;
 pub use command::publish::types::Qos;
 pub use command::session::types::ConnectionState;
 pub use command::tls::types::CertEncoding;

@@ -8,7 +8,7 @@ use embassy_sync::signal::Signal;
 use embassy_time::Instant;
 use heapless::{String, Vec};
 
-use crate::digest::Final;
+use crate::digest::{Expect, Final};
 use crate::events::EventQueue;
 
 /// Every buffer of the driver, sized by the application:
@@ -102,8 +102,8 @@ impl From<&Final<'_>> for Outcome {
 
 /// The response slot: what the runner fills and the client reads.
 pub(crate) struct Slot<const N: usize> {
-    /// The information-line prefix of the command waiting, if one is.
-    pub pending: Option<&'static [u8]>,
+    /// What the information lines of the command waiting look like, if one is waiting.
+    pub pending: Option<Expect<'static>>,
     pub info: Vec<u8, N>,
     pub overflow: bool,
     /// Noise or a garbled `+MQTT` line arrived during the answer: a line of it may be lost.
@@ -177,11 +177,11 @@ impl<const R: usize, const E: usize> Shared<R, E> {
     }
 
     /// A command is about to be written: clear the slot and wait for its answer.
-    pub fn begin(&self, prefix: &'static [u8]) {
+    pub fn begin(&self, expect: Expect<'static>) {
         // Reset first: a final result stored after this point is this command's, and signals.
         self.done.reset();
         self.with(|s| {
-            s.pending = Some(prefix);
+            s.pending = Some(expect);
             s.info.clear();
             s.overflow = false;
             s.tainted = false;

@@ -125,7 +125,7 @@ fn dispatch<const R: usize, const E: usize>(shared: &Shared<R, E>, out: Output<'
                 // head, may be a garbled line of the answer.
                 Urc::Unrecognised(line)
                     if s.pending
-                        .is_some_and(|p| resembles(line, p) || !clean_head(line)) =>
+                        .is_some_and(|p| resembles(line, p.prefix) || !clean_head(line)) =>
                 {
                     taint(s);
                 }

@@ -5,6 +5,7 @@ mod common;
 use common::{ex, run};
 use mqtt_modem::command::ModemCommand;
 use mqtt_modem::command::config::{GetConfig, TestConfig};
+use mqtt_modem::command::general::responses::ID_LEN;
 use mqtt_modem::command::general::types::{ErrorReporting, FunctionalityLevel};
 use mqtt_modem::command::general::{
     At, EchoOff, EchoOn, GetFunctionality, GetManufacturer, GetModel, GetRevision,
@@ -55,17 +56,100 @@ fn bring_up_commands() {
     );
     assert_eq!(f.fun, 1);
     assert_eq!(
-        one(GetManufacturer, b"AT+CGMI\r", b"\r\nucchip\r\n\r\nOK\r\n").id,
+        one(GetManufacturer, b"AT+CGMI\r", b"\r\nucchip\r\n\r\nOK\r\n").as_str(),
         "ucchip"
     );
     assert_eq!(
-        one(GetModel, b"AT+CGMM\r", b"\r\n8088\r\n\r\nOK\r\n").id,
+        one(GetModel, b"AT+CGMM\r", b"\r\n8088\r\n\r\nOK\r\n").as_str(),
         "8088"
     );
     assert_eq!(
-        one(GetRevision, b"AT+CGMR\r", b"\r\nV1.0.3\r\n\r\nOK\r\n").id,
+        one(GetRevision, b"AT+CGMR\r", b"\r\nV1.0.3\r\n\r\nOK\r\n").as_str(),
         "V1.0.3"
     );
+}
+
+/// `AT+CGMR` answered the ways modules answer it: several bare lines, `+CGMR:` lines with or
+/// without a space, a mix, with echo on, and a URC among the lines; every line is kept, in
+/// order, heads removed, and the URC still reaches the application.
+#[test]
+fn identification_spanning_several_lines() {
+    let shapes: [(&[u8], &[&str]); 6] = [
+        (
+            b"\r\nRevision: UC8088R01A02\r\nHW: V1.2\r\nUCCHIP\r\n\r\nOK\r\n",
+            &["Revision: UC8088R01A02", "HW: V1.2", "UCCHIP"],
+        ),
+        (
+            b"\r\n+CGMR: UC8088R01A02\r\n+CGMR:HW V1.2\r\n\r\nOK\r\n",
+            &["UC8088R01A02", "HW V1.2"],
+        ),
+        (
+            b"\r\n+CGMR: UC8088R01A02\r\nbuilt 2024-01-02, 12:00\r\n\r\nOK\r\n",
+            &["UC8088R01A02", "built 2024-01-02, 12:00"],
+        ),
+        // Echo on, no leading CRLF, a blank line between.
+        (
+            b"AT+CGMR\r\r\nSW 1.0\r\n\r\n\r\nHW 2\r\nOK\r\n",
+            &["SW 1.0", "HW 2"],
+        ),
+        // An unsolicited state line between the information lines.
+        (
+            b"\r\nSW 1.0\r\n\r\n+MQTTSTATE:0\r\nHW 2\r\n\r\nOK\r\n",
+            &["SW 1.0", "HW 2"],
+        ),
+        // Only OK: an empty identification, not an error.
+        (b"\r\nOK\r\n", &[]),
+    ];
+    for (reply, lines) in shapes {
+        for chunk in [1, 7, 64] {
+            let has_urc = reply.windows(11).any(|w| w == b"+MQTTSTATE:");
+            let (id, event) = run(vec![ex(b"AT+CGMR\r", reply)], chunk, async |m, ev, _| {
+                let id = m.send(&GetRevision).await.unwrap();
+                let mut buf = [0u8; 64];
+                let event = if has_urc {
+                    Some(format!("{:?}", ev.next(&mut buf).await))
+                } else {
+                    None
+                };
+                (id, event)
+            });
+            assert_eq!(id.lines().collect::<Vec<_>>(), lines, "{reply:?}/{chunk}");
+            assert_eq!(id.as_str(), lines.join("\n"));
+            assert_eq!(id.first_line(), lines.first().copied().unwrap_or(""));
+            assert!(!id.truncated());
+            if let Some(e) = event {
+                assert_eq!(e, "StateChanged(Disconnected)", "{reply:?}");
+            }
+        }
+    }
+}
+
+/// An identification longer than [`ID_LEN`] is cut at a character boundary and flagged;
+/// one larger than the response slot is refused typed; bytes that are not UTF-8 are replaced.
+#[test]
+fn identification_too_long_or_not_utf8() {
+    let line = "é".repeat(40); // 80 bytes a line
+    let reply = format!("\r\n{line}\r\n+CGMR: {line}\r\n\r\nOK\r\n");
+    let id = one(GetRevision, b"AT+CGMR\r", reply.as_bytes());
+    assert!(id.truncated());
+    assert!(id.as_str().len() <= ID_LEN && id.as_str().len() >= ID_LEN - 1);
+    assert!(id.as_str().starts_with(&format!("{line}\n")));
+    assert!(id.to_string().ends_with('…'));
+
+    let id = one(GetRevision, b"AT+CGMR\r", b"\r\nV\xff1\r\n\r\nOK\r\n");
+    assert_eq!(id.as_str(), "V\u{FFFD}1");
+
+    let huge = format!(
+        "\r\n{}\r\n{}\r\n\r\nOK\r\n",
+        "a".repeat(200),
+        "b".repeat(200)
+    );
+    let err = run(
+        vec![ex(b"AT+CGMR\r", huge.as_bytes())],
+        16,
+        async |m, _, _| m.send(&GetRevision).await.unwrap_err(),
+    );
+    assert_eq!(err, mqtt_modem::Error::ResponseTooLarge);
 }
 
 #[test]
@@ -102,6 +186,7 @@ fn identify() {
         ),
         ("ucchip", "8088", "UC8088_V2")
     );
+    assert_eq!(id.revision.to_string(), "UC8088_V2");
 }
 
 /// The manual's OneNET example, sent the manual's way (unquoted).

@@ -2,11 +2,11 @@
 
 use mqtt_modem::ConnectionState;
 use mqtt_modem::command::Urc;
-use mqtt_modem::digest::{Final, Ingress, Output};
+use mqtt_modem::digest::{Expect, Final, Ingress, Output};
 
 /// Feeds `input` in chunks of `chunk` bytes and collects every item (as owned debug text), with
 /// `pending` as the command waiting.
-fn digest(input: &[u8], chunk: usize, pending: Option<&'static [u8]>) -> Vec<String> {
+fn digest(input: &[u8], chunk: usize, pending: Option<Expect<'static>>) -> Vec<String> {
     let mut buf = [0u8; 512];
     let mut ing = Ingress::new(&mut buf);
     let mut out = Vec::new();
@@ -40,7 +40,7 @@ fn show(o: &Output<'_>) -> String {
 
 /// Feeds `input` as fast as it fits into a `size`-byte ingress, judging a full buffer with
 /// `full = true` as the runner does, and collects every item. Fails on a stall.
-fn digest_into(size: usize, input: &[u8], pending: Option<&'static [u8]>) -> Vec<String> {
+fn digest_into(size: usize, input: &[u8], pending: Option<Expect<'static>>) -> Vec<String> {
     let mut buf = vec![0u8; size];
     let mut ing = Ingress::new(&mut buf);
     let mut items = Vec::new();
@@ -70,7 +70,7 @@ fn digest_into(size: usize, input: &[u8], pending: Option<&'static [u8]>) -> Vec
     items
 }
 
-const STATE: Option<&[u8]> = Some(b"+MQTTSTATE");
+const STATE: Option<Expect<'static>> = Some(Expect::prefixed(b"+MQTTSTATE"));
 
 #[test]
 fn echo_on_and_off() {
@@ -86,13 +86,20 @@ fn missing_leading_crlf() {
         digest(b"+MQTTSTATE:0\r\nOK\r\n", 64, STATE),
         ["INFO +MQTTSTATE:0", "Final(Ok)"]
     );
-    assert_eq!(digest(b"OK\r\n", 64, Some(b"")), ["Final(Ok)"]);
+    assert_eq!(
+        digest(b"OK\r\n", 64, Some(Expect::prefixed(b""))),
+        ["Final(Ok)"]
+    );
 }
 
 #[test]
 fn colon_with_and_without_space() {
     assert_eq!(
-        digest(b"\r\n+CFUN: 1\r\n\r\nOK\r\n", 64, Some(b"+CFUN")),
+        digest(
+            b"\r\n+CFUN: 1\r\n\r\nOK\r\n",
+            64,
+            Some(Expect::prefixed(b"+CFUN"))
+        ),
         ["INFO +CFUN: 1", "Final(Ok)"]
     );
     // `+CFUN: 1` is not mistaken for `+MQTTSTATE:1` (it is some other unsolicited line).
@@ -108,7 +115,7 @@ fn colon_with_and_without_space() {
 
 #[test]
 fn every_error_form() {
-    let none: Option<&[u8]> = Some(b"");
+    let none: Option<Expect<'static>> = Some(Expect::prefixed(b""));
     assert_eq!(digest(b"\r\nERROR\r\n", 64, none), ["Final(Error)"]);
     assert_eq!(
         digest(b"\r\n+CME ERROR: 50\r\n", 64, none),
@@ -235,7 +242,7 @@ fn oversized_message_is_skipped_by_length() {
 fn overlong_line_never_stalls() {
     let mut input = vec![b'x'; 300];
     input.extend_from_slice(b"\r\nOK\r\n");
-    let items = digest_into(64, &input, Some(b""));
+    let items = digest_into(64, &input, Some(Expect::prefixed(b"")));
     assert_eq!(
         items.last().map(String::as_str),
         Some("Final(Ok)"),
@@ -287,7 +294,7 @@ fn echo_longer_than_the_buffer_is_not_part_of_the_answer() {
     input.extend(std::iter::repeat_n(b'p', 200));
     input.extend_from_slice(b"\"\r\r\nOK\r\n");
     assert_eq!(
-        digest_into(64, &input, Some(b"+MQTTPUB")),
+        digest_into(64, &input, Some(Expect::prefixed(b"+MQTTPUB"))),
         ["Echo", "Final(Ok)"]
     );
 }
@@ -297,7 +304,7 @@ fn echo_longer_than_the_buffer_is_not_part_of_the_answer() {
 #[test]
 fn message_that_cannot_fit_after_a_partial_line_does_not_stall() {
     let input = b"ab\r\n+MQTTRECV:\"t\",12,0123456789ab\r\nOK\r\n";
-    let items = digest_into(32, input, Some(b""));
+    let items = digest_into(32, input, Some(Expect::prefixed(b"")));
     assert!(
         items.iter().any(|i| i.contains("oversized: true")),
         "{items:?}"
@@ -328,7 +335,38 @@ fn wrong_length_is_caught_by_the_closing_crlf() {
 #[test]
 fn boot_banner_is_a_restart_even_during_a_plain_text_answer() {
     assert_eq!(
-        digest(b"\r\nRDY\r\n\r\n8088\r\n\r\nOK\r\n", 64, Some(b"")),
+        digest(
+            b"\r\nRDY\r\n\r\n8088\r\n\r\nOK\r\n",
+            64,
+            Some(Expect::prefixed(b""))
+        ),
         ["Urc(Restarted)", "INFO 8088", "Final(Ok)"]
+    );
+}
+
+/// Identification answers (`Expect::text`) take bare lines and their own `+NAME:` lines; other
+/// `+` lines stay unsolicited. With a bare-only expectation a `+CGMR:` line is not the answer's.
+#[test]
+fn text_answers_take_bare_and_own_prefixed_lines() {
+    let reply = b"\r\n+CGMR: R01\r\nHW 2\r\n+MQTTSTATE:0\r\n+CGMRX:1\r\n\r\nOK\r\n";
+    assert_eq!(
+        digest(reply, 5, Some(Expect::text(b"+CGMR"))),
+        [
+            "INFO +CGMR: R01",
+            "INFO HW 2",
+            "Urc(State(Disconnected))",
+            "Urc(Unrecognised([43, 67, 71, 77, 82, 88, 58, 49]))",
+            "Final(Ok)"
+        ]
+    );
+    assert_eq!(
+        digest(reply, 64, Some(Expect::prefixed(b""))),
+        [
+            "Urc(Unrecognised([43, 67, 71, 77, 82, 58, 32, 82, 48, 49]))",
+            "INFO HW 2",
+            "Urc(State(Disconnected))",
+            "Urc(Unrecognised([43, 67, 71, 77, 82, 88, 58, 49]))",
+            "Final(Ok)"
+        ]
     );
 }

@@ -8,7 +8,7 @@ use mqtt_modem::command::publish::Publish;
 use mqtt_modem::command::subscribe::{Subscribe, Unsubscribe};
 use mqtt_modem::command::tls::SetTls;
 use mqtt_modem::command::tls::types::CertKind;
-use mqtt_modem::digest::Ingress;
+use mqtt_modem::digest::{Expect, Ingress};
 use mqtt_modem::{CertEncoding, Config, Qos, Quoting};
 use proptest::prelude::*;
 
@@ -202,7 +202,12 @@ proptest! {
     fn digester_survives_any_stream(
         data in nasty_bytes(600),
         chunks in prop::collection::vec(1usize..40, 1..20),
-        pending in prop::option::of(prop::sample::select(vec![&b""[..], b"+MQTTSTATE", b"+MQTTSUB"])),
+        pending in prop::option::of(prop::sample::select(vec![
+            Expect::prefixed(b""),
+            Expect::prefixed(b"+MQTTSTATE"),
+            Expect::prefixed(b"+MQTTSUB"),
+            Expect::text(b"+CGMR"),
+        ])),
         size in 32usize..256,
     ) {
         let mut buf = vec![0u8; size];

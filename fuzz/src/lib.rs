@@ -12,13 +12,14 @@ use atat::AtatCmd;
 use mqtt_modem::command::Urc;
 use mqtt_modem::command::config::GetConfig;
 use mqtt_modem::command::config::{SetConfig, TestConfig};
-use mqtt_modem::command::general::{GetFunctionality, GetManufacturer};
+use mqtt_modem::command::general::responses::ID_LEN;
+use mqtt_modem::command::general::{GetFunctionality, GetManufacturer, GetRevision};
 use mqtt_modem::command::publish::{Publish, TestPublish};
 use mqtt_modem::command::session::{Connect, Disconnect, GetState};
 use mqtt_modem::command::subscribe::{GetSubscriptions, Subscribe, TestSubscribe, Unsubscribe};
 use mqtt_modem::command::tls::types::CertKind;
 use mqtt_modem::command::tls::{GetTls, SetTls, TestTls};
-use mqtt_modem::digest::{Final, Ingress, Output};
+use mqtt_modem::digest::{Expect, Final, Ingress, Output};
 use mqtt_modem::{CertEncoding, Config, ConnectionState, Error, Qos, Quoting};
 
 /// The simulator's AT-line parser (`modem_sim::at`), the same source file.
@@ -28,6 +29,17 @@ pub mod sim_at;
 
 /// The `pending` prefixes the digester is driven with.
 pub const PENDINGS: [Option<&[u8]>; 4] = [None, Some(b""), Some(b"+MQTTSTATE"), Some(b"+MQTTSUB")];
+
+/// The pending answer a selector byte picks: `PENDINGS[low 7 bits % 4]`, taking bare text
+/// lines as well as prefixed ones (as identification answers do) when the top bit is set.
+pub fn pending_of(selector: u8) -> Option<Expect<'static>> {
+    let prefix = PENDINGS[usize::from(selector & 0x7f) % PENDINGS.len()]?;
+    Some(if selector & 0x80 == 0 {
+        Expect::prefixed(prefix)
+    } else {
+        Expect::text(prefix)
+    })
+}
 
 // ---------------------------------------------------------------------------------------------
 // Feeding an Ingress
@@ -61,7 +73,7 @@ pub fn allow_stall() -> bool {
 /// any input: every output consumes bytes (so the number of outputs is bounded by the input
 /// length), a full buffer is always unblocked by `next(pending, true)`, lines carry no
 /// terminators, lengths never exceed the buffer or the input.
-pub fn feed(stream: &[u8], pending: Option<&[u8]>, buf_size: usize, chunks: &[usize]) -> Seen {
+pub fn feed(stream: &[u8], pending: Option<Expect<'_>>, buf_size: usize, chunks: &[usize]) -> Seen {
     let mut buf = vec![0u8; buf_size];
     let mut ing = Ingress::new(&mut buf);
     let mut seen = Seen::default();
@@ -116,7 +128,7 @@ pub fn feed(stream: &[u8], pending: Option<&[u8]>, buf_size: usize, chunks: &[us
 
 fn check_output(
     out: &Output<'_>,
-    pending: Option<&[u8]>,
+    pending: Option<Expect<'_>>,
     buf_size: usize,
     input_len: usize,
     seen: &mut Seen,
@@ -171,9 +183,9 @@ fn check_output(
 
 /// Splits a fuzzer input into digester settings and the byte stream:
 /// `[pending selector] [size lo] [size hi] [chunk count k] [k chunk sizes] stream...`.
-fn digester_settings(data: &[u8]) -> (Option<&'static [u8]>, usize, Vec<usize>, &[u8]) {
+fn digester_settings(data: &[u8]) -> (Option<Expect<'static>>, usize, Vec<usize>, &[u8]) {
     let byte = |i: usize| data.get(i).copied().unwrap_or(0);
-    let pending = PENDINGS[usize::from(byte(0)) % PENDINGS.len()];
+    let pending = pending_of(byte(0));
     let buf_size = 32 + usize::from(u16::from_le_bytes([byte(1), byte(2)])) % (1500 - 32 + 1);
     let k = 1 + usize::from(byte(3)) % 8;
     let chunks: Vec<usize> = (0..k).map(|i| usize::from(byte(4 + i)) + 1).collect();
@@ -196,7 +208,7 @@ pub fn check_digester(data: &[u8]) {
 pub enum UrcInput {
     /// `\r\n+MQTTRECV:` followed by arbitrary bytes.
     Raw {
-        /// Index into [`PENDINGS`].
+        /// Selector of the pending answer ([`pending_of`]).
         pending: u8,
         /// Buffer size, mapped to 32..=1500.
         buf: u16,
@@ -207,7 +219,7 @@ pub enum UrcInput {
     },
     /// A well-formed message, possibly splitting an `AT+MQTTSTATE` answer.
     Framed {
-        /// Index into [`PENDINGS`].
+        /// Selector of the pending answer ([`pending_of`]).
         pending: u8,
         /// Extra buffer bytes beyond what the stream needs; `None`: a size in 32..=1500.
         slack: Option<u8>,
@@ -275,7 +287,7 @@ pub fn check_urc(data: &[u8]) {
         } => {
             let mut stream = b"\r\n+MQTTRECV:".to_vec();
             stream.extend_from_slice(&data);
-            let pending = PENDINGS[usize::from(pending) % PENDINGS.len()];
+            let pending = pending_of(pending);
             feed(&stream, pending, buf_size_of(buf), &chunk_sizes(&chunks));
         }
         UrcInput::Framed {
@@ -289,7 +301,7 @@ pub fn check_urc(data: &[u8]) {
             subrecv,
             split,
         } => check_framed(
-            PENDINGS[usize::from(pending) % PENDINGS.len()],
+            pending_of(pending),
             slack,
             buf,
             &chunk_sizes(&chunks),
@@ -304,7 +316,7 @@ pub fn check_urc(data: &[u8]) {
 
 #[allow(clippy::too_many_arguments)]
 fn check_framed(
-    pending: Option<&[u8]>,
+    pending: Option<Expect<'_>>,
     slack: Option<u8>,
     buf: u16,
     chunks: &[usize],
@@ -369,7 +381,7 @@ fn check_framed(
     // The answer the message split reads as if the message had not been there, as long as a
     // command is pending (the digester only waits for a split line then).
     if host_at.is_some() && pending.is_some() {
-        let expected: Vec<String> = if pending == Some(b"+MQTTSTATE") {
+        let expected: Vec<String> = if pending.map(|p| p.prefix) == Some(b"+MQTTSTATE") {
             vec!["info +MQTTSTATE:1".into(), "final Ok".into()]
         } else {
             vec![
@@ -401,6 +413,7 @@ pub fn check_responses(data: &[u8]) {
     go(&GetSubscriptions::<1, 1>, data);
     go(&GetFunctionality, data);
     go(&GetManufacturer, data);
+    go(&GetRevision, data);
     go(&TestPublish, data);
     go(&TestTls, data);
     go(&TestConfig, data);
@@ -412,6 +425,9 @@ pub fn check_responses(data: &[u8]) {
     );
     if let Ok(subs) = GetSubscriptions::<8, 64>.parse(Ok(data)) {
         assert!(subs.len() <= 8 && subs.iter().all(|s| s.filter.len() <= 64));
+    }
+    if let Ok(id) = GetRevision.parse(Ok(data)) {
+        assert!(id.as_str().len() <= ID_LEN && id.lines().all(|l| !l.contains(['\r', '\n'])));
     }
     if let Ok(s) = TestPublish.parse(Ok(data)) {
         assert!(s.text.len() <= 128);

@@ -31,6 +31,10 @@ pub trait ModemCommand: AtatCmd {
     /// answer is bare text (`ucchip`). Lines with another `+` prefix are unsolicited.
     const INFO_PREFIX: &'static [u8];
 
+    /// Whether bare text lines (no `+` head) belong to the answer as well as `INFO_PREFIX:`
+    /// lines; always so when the prefix is empty.
+    const INFO_BARE: bool = Self::INFO_PREFIX.is_empty();
+
     /// Whether an information line `INFO_PREFIX:<n>` carries an MQTT result code, which makes
     /// the command fail when non-zero whatever the final line says.
     const CARRIES_CODE: bool = false;
@@ -157,10 +161,11 @@ pub(crate) fn write_line_or_nothing(line: &Line<'_>, buf: &mut [u8]) -> usize {
 /// line from a constant, so it does not carry atat's serializer for each command; a test holds
 /// every constant to what the derive writes.
 macro_rules! fixed {
-    ($ty:ty, $line:expr, info = $prefix:expr $(, code = $code:expr)?) => {
+    ($ty:ty, $line:expr, info = $prefix:expr $(, code = $code:expr)? $(, bare = $bare:expr)?) => {
         impl $crate::command::ModemCommand for $ty {
             const INFO_PREFIX: &'static [u8] = $prefix;
             $(const CARRIES_CODE: bool = $code;)?
+            $(const INFO_BARE: bool = $bare;)?
 
             fn wire(&self) -> $crate::command::Wire<'_> {
                 $crate::command::Wire::fixed_static($line)
@@ -170,22 +175,39 @@ macro_rules! fixed {
 }
 pub(crate) use fixed;
 
+/// Declares a derived command without parameters whose answer (`$resp`) is read by `$parse`
+/// from its `prefix:` lines (and bare lines too with `bare = true`); its line is written from
+/// a constant.
+macro_rules! fixed_answer {
+    (
+        $(#[$doc:meta])* $ty:ident, $cmd:literal, $line:literal, $prefix:literal, $resp:ty,
+        bare = $bare:expr, $parse:expr
+    ) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, atat::atat_derive::AtatCmd)]
+        #[at_cmd($cmd, $resp, timeout_ms = 1000, parse = Self::parse_answer)]
+        pub struct $ty;
+
+        impl $ty {
+            fn parse_answer(resp: &[u8]) -> Result<$resp, atat::Error> {
+                let parse: fn(&[u8]) -> Result<$resp, atat::Error> = $parse;
+                parse(resp)
+            }
+        }
+
+        $crate::command::fixed!($ty, $line, info = $prefix, bare = $bare);
+    };
+}
+pub(crate) use fixed_answer;
+
 /// Declares a test form (`AT+X=?`): a derived command answering [`Syntax`], its line written
 /// from a constant, its answer read from the `prefix:` line.
 macro_rules! test_form {
     ($(#[$doc:meta])* $ty:ident, $cmd:literal, $line:literal, $prefix:literal) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, atat::atat_derive::AtatCmd)]
-        #[at_cmd($cmd, $crate::command::Syntax, timeout_ms = 1000, parse = Self::parse_syntax)]
-        pub struct $ty;
-
-        impl $ty {
-            fn parse_syntax(resp: &[u8]) -> Result<$crate::command::Syntax, atat::Error> {
-                $crate::command::parse_syntax(resp, $prefix)
-            }
-        }
-
-        $crate::command::fixed!($ty, $line, info = $prefix);
+        $crate::command::fixed_answer!(
+            $(#[$doc])* $ty, $cmd, $line, $prefix, $crate::command::Syntax, bare = false,
+            |resp| $crate::command::parse_syntax(resp, $prefix)
+        );
     };
 }
 pub(crate) use test_form;

@@ -6,9 +6,20 @@ pub mod types;
 
 use atat::atat_derive::AtatCmd;
 
-use super::{ModemCommand, NoResponse, Wire, fixed, nothing};
+use super::{ModemCommand, NoResponse, Wire, fixed, fixed_answer, nothing};
 use crate::encode::{Line, Param};
 use responses::{Functionality, Identification};
+
+/// Declares an identification command: any number of bare or `+NAME:` lines, read into an
+/// [`Identification`].
+macro_rules! identification {
+    ($(#[$doc:meta])* $ty:ident, $cmd:literal, $line:literal, $prefix:literal) => {
+        fixed_answer!(
+            $(#[$doc])* $ty, $cmd, $line, $prefix, Identification, bare = true,
+            |resp| Ok(Identification::from_answer(resp, $prefix))
+        );
+    };
+}
 use types::{ErrorReporting, FunctionalityLevel};
 
 /// `AT`: checks that the modem answers. Used to synchronise the line.
@@ -47,28 +58,32 @@ pub struct SetFunctionality {
 #[at_cmd("+CFUN?", Functionality, timeout_ms = 1000)]
 pub struct GetFunctionality;
 
-/// `AT+CGMI`: manufacturer identification (`ucchip`).
-#[derive(Debug, Clone, AtatCmd)]
-#[at_cmd("+CGMI", Identification, timeout_ms = 1000)]
-pub struct GetManufacturer;
-
-/// `AT+CGMM`: model identification (`8088`).
-#[derive(Debug, Clone, AtatCmd)]
-#[at_cmd("+CGMM", Identification, timeout_ms = 1000)]
-pub struct GetModel;
-
-/// `AT+CGMR`: firmware revision.
-#[derive(Debug, Clone, AtatCmd)]
-#[at_cmd("+CGMR", Identification, timeout_ms = 1000)]
-pub struct GetRevision;
+identification!(
+    /// `AT+CGMI`: manufacturer identification (`ucchip`).
+    GetManufacturer,
+    "+CGMI",
+    b"AT+CGMI\r",
+    b"+CGMI"
+);
+identification!(
+    /// `AT+CGMM`: model identification (`8088`).
+    GetModel,
+    "+CGMM",
+    b"AT+CGMM\r",
+    b"+CGMM"
+);
+identification!(
+    /// `AT+CGMR`: firmware revision.
+    GetRevision,
+    "+CGMR",
+    b"AT+CGMR\r",
+    b"+CGMR"
+);
 
 fixed!(At, b"AT\r", info = b"");
 fixed!(EchoOff, b"ATE0\r", info = b"");
 fixed!(EchoOn, b"ATE1\r", info = b"");
 fixed!(GetFunctionality, b"AT+CFUN?\r", info = b"+CFUN");
-fixed!(GetManufacturer, b"AT+CGMI\r", info = b"");
-fixed!(GetModel, b"AT+CGMM\r", info = b"");
-fixed!(GetRevision, b"AT+CGMR\r", info = b"");
 
 impl ModemCommand for SetErrorReporting {
     const INFO_PREFIX: &'static [u8] = b"+CMEE";

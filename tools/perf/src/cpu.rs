@@ -9,7 +9,7 @@ use atat::AtatCmd;
 use mqtt_modem::Qos;
 use mqtt_modem::command::Urc;
 use mqtt_modem::command::publish::Publish;
-use mqtt_modem::digest::{Final, Ingress, Output};
+use mqtt_modem::digest::{Expect, Final, Ingress, Output};
 
 const OK: &[u8] = b"\r\nOK\r\n";
 
@@ -149,7 +149,7 @@ fn publish_driver(iters: u64, topic: &str, payload: &[u8]) -> u64 {
         space[..OK.len()].copy_from_slice(black_box(OK));
         ingress.commit(OK.len());
         loop {
-            match ingress.next(Some(b"+MQTTPUB"), false) {
+            match ingress.next(Some(Expect::prefixed(b"+MQTTPUB")), false) {
                 Some(Output::Final(Final::Ok)) => break,
                 Some(_) => {}
                 None => panic!("no final result"),

@@ -22,5 +22,5 @@ mod modem;
 mod sim;
 
 pub use broker::TlsMaterial;
-pub use modem::{BOOT_BANNER, REVISION, recv_urc};
+pub use modem::{BOOT_BANNER, Ident, REVISION, recv_urc};
 pub use sim::{Dir, MAX_LINE, Sim, SimHandle, SimOptions, Traffic};

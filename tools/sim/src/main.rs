@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
-use modem_sim::{Dir, Sim, SimOptions};
+use modem_sim::{Dir, Ident, Sim, SimOptions};
 
 /// Simulated UCchip UC8088 modem (AT+MQTT dialect) on a pseudo-terminal.
 #[derive(Debug, Parser)]
@@ -29,6 +29,10 @@ struct Args {
     /// Seed of the noise generator.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// How AT+CGMI/CGMM/CGMR answer: `single` line, several bare `lines`, or several
+    /// `prefixed` (+CGMR: ...) lines.
+    #[arg(long, default_value = "single")]
+    ident: Ident,
     /// Print the serial traffic in both directions on stderr.
     #[arg(long)]
     trace: bool,
@@ -47,6 +51,7 @@ async fn main() -> std::io::Result<()> {
         latency: Duration::from_millis(args.latency_ms),
         noise_rate: args.noise,
         seed: args.seed,
+        ident: args.ident,
         ..SimOptions::default()
     })
     .await?;

@@ -21,6 +21,50 @@ pub const BOOT_BANNER: &[u8] = b"\r\nRDY\r\n";
 /// Revision line answered to `AT+CGMR`.
 pub const REVISION: &str = "UC8088-SIM-0.1.0";
 
+/// How the modem answers `AT+CGMI`, `AT+CGMM` and `AT+CGMR`: modules differ, and nothing in
+/// the manual limits these answers to one line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Ident {
+    /// One bare line each (`ucchip`, `8088`, [`REVISION`]), as the UC8088 does.
+    #[default]
+    Single,
+    /// Several bare lines each (name, then web site / description / hardware and build).
+    Lines,
+    /// Several lines each, every one with the command's `+NAME: ` head.
+    Prefixed,
+}
+
+impl Ident {
+    /// The reply to an identification command whose lines in full are `lines`.
+    fn reply(self, name: &str, lines: &[&str]) -> Reply {
+        let lines = match self {
+            Ident::Single => vec![lines[0].as_bytes().to_vec()],
+            Ident::Lines => lines.iter().map(|l| l.as_bytes().to_vec()).collect(),
+            Ident::Prefixed => lines
+                .iter()
+                .map(|l| format!("{name}: {l}").into_bytes())
+                .collect(),
+        };
+        Reply {
+            lines,
+            result: Ok(()),
+        }
+    }
+}
+
+impl std::str::FromStr for Ident {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "single" => Ok(Ident::Single),
+            "lines" => Ok(Ident::Lines),
+            "prefixed" => Ok(Ident::Prefixed),
+            _ => Err(format!("{s:?}: expected single, lines or prefixed")),
+        }
+    }
+}
+
 /// Requests from the handle that the modem task serialises with commands.
 #[derive(Debug)]
 pub(crate) enum Control {
@@ -90,6 +134,7 @@ pub(crate) struct Modem {
     events: UnboundedReceiver<BrokerMsg>,
     connect_timeout: Duration,
     ack_timeout: Duration,
+    ident: Ident,
     echo: bool,
     cmee: u8,
     cfun: u8,
@@ -109,6 +154,7 @@ impl Modem {
         events: UnboundedReceiver<BrokerMsg>,
         connect_timeout: Duration,
         ack_timeout: Duration,
+        ident: Ident,
     ) -> Self {
         Modem {
             out,
@@ -117,6 +163,7 @@ impl Modem {
             events,
             connect_timeout,
             ack_timeout,
+            ident,
             echo: true,
             cmee: 0,
             cfun: 1,
@@ -169,6 +216,7 @@ impl Modem {
             events,
             self.connect_timeout,
             self.ack_timeout,
+            self.ident,
         );
         self.send(ChunkKind::Urc, BOOT_BANNER.to_vec());
     }
@@ -282,9 +330,12 @@ impl Modem {
                 Reply::ok()
             }
             Command::CfunQuery => Reply::line(format!("+CFUN: {}", self.cfun)),
-            Command::Manufacturer => Reply::line("ucchip"),
-            Command::Model => Reply::line("8088"),
-            Command::Revision => Reply::line(REVISION),
+            Command::Manufacturer => self.ident.reply("+CGMI", &["ucchip", "www.ucchip.cn"]),
+            Command::Model => self.ident.reply("+CGMM", &["8088", "GPRS module"]),
+            Command::Revision => self.ident.reply(
+                "+CGMR",
+                &[REVISION, "HW: V1.2", "Build: 2026-12-04, 12:00:00"],
+            ),
             Command::TlsSet { tls, cert } => {
                 self.tls_on = tls;
                 if let Some((kind, content)) = cert {

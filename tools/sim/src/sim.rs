@@ -18,7 +18,7 @@ use tokio::task::JoinHandle;
 use tokio_serial::{SerialPort, SerialStream};
 
 use crate::broker::BrokerShared;
-use crate::modem::{Control, Modem};
+use crate::modem::{Control, Ident, Modem};
 
 /// Longest command line the modem buffers; a longer line is answered with an error.
 pub const MAX_LINE: usize = 8192;
@@ -40,6 +40,8 @@ pub struct SimOptions {
     pub connect_timeout: Duration,
     /// How long `AT+MQTTPUB`/`SUB`/`UNSUB` wait for their acknowledgement.
     pub ack_timeout: Duration,
+    /// How identification commands are answered.
+    pub ident: Ident,
 }
 
 impl Default for SimOptions {
@@ -52,6 +54,7 @@ impl Default for SimOptions {
             seed: 0,
             connect_timeout: Duration::from_secs(5),
             ack_timeout: Duration::from_secs(5),
+            ident: Ident::Single,
         }
     }
 }
@@ -153,6 +156,7 @@ impl Sim {
             broker_rx,
             opts.connect_timeout,
             opts.ack_timeout,
+            opts.ident,
         );
         let modem = tokio::spawn(modem.run(line_rx, control_rx));
         Ok(SimHandle {

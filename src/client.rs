@@ -113,6 +113,7 @@ impl defmt::Format for Tls<'_> {
 /// several lines (see [`Identification`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub struct Identity {
     /// Manufacturer (`ucchip`).
     pub manufacturer: Identification,

@@ -5,16 +5,17 @@
 //! borrow the caller's bytes, so a 1 KiB payload or a 1536-byte certificate goes from the
 //! caller's slice to the UART without being copied into a command buffer.
 //!
-//! Escaping follows PROTOCOL.md: inside quotes `\` and `"` get a backslash. CR, LF and NUL are
+//! Escaping follows docs/DIALECTS.md: inside quotes `\` and `"` get a backslash. CR, LF and NUL are
 //! refused by the validators below before a byte is written, so no input can end the line early.
 
 use embedded_io_async::Write;
 
 use crate::error::{Error, Field, Invalid};
 
-/// How certificate line breaks go on the wire (the manual does not say; PROTOCOL.md §5).
+/// How certificate line breaks go on the wire (the manual does not say; docs/DIALECTS.md, UC8088 decision 5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum CertEncoding {
     /// LF is sent as the two characters `\n` and CR as `\r`; `<size>` is the length as given.
     #[default]

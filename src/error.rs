@@ -8,6 +8,7 @@ use core::fmt;
 /// firmware embeds. Codes outside 1–11 are kept as [`MqttCode::Other`], never guessed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum MqttCode {
     /// 1: the operation was queued and its result is pending.
     Pending,
@@ -91,7 +92,7 @@ impl MqttCode {
         }
     }
 
-    /// Whether this code is evidence of a lost link (codes 5, 8 and 10, per PROTOCOL.md).
+    /// Whether this code is evidence of a lost link (codes 5, 8 and 10, per docs/DIALECTS.md).
     pub const fn means_link_lost(self) -> bool {
         matches!(
             self,
@@ -109,6 +110,7 @@ impl fmt::Display for MqttCode {
 /// The input field a validation error refers to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum Field {
     /// The broker host name or IP address.
     Host,
@@ -156,6 +158,7 @@ impl Field {
 /// Why an input was refused before a byte was written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum Invalid {
     /// The field must not be empty.
     Empty,
@@ -177,9 +180,27 @@ pub enum Invalid {
     OutOfRange,
 }
 
+/// What is wrong, in words (`must not be empty`, `longer than 256 bytes`, …).
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Empty => f.write_str("must not be empty"),
+            Self::TooLong { max } => write!(f, "longer than {max} bytes"),
+            Self::LineBreakOrNul => f.write_str("holds CR, LF or NUL"),
+            Self::NeedsQuoting => f.write_str(
+                "holds `,` or `\"`, or starts or ends with a blank, which an unquoted field cannot",
+            ),
+            Self::Wildcard => f.write_str("holds the wildcard `+` or `#`"),
+            Self::MisplacedWildcard => f.write_str("uses `+` or `#` where MQTT does not allow it"),
+            Self::OutOfRange => f.write_str("out of range"),
+        }
+    }
+}
+
 /// Everything that can go wrong in a driver call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum Error {
     /// The modem reported a non-zero MQTT code, whatever its final line said.
     Mqtt(MqttCode),
@@ -238,7 +259,7 @@ impl fmt::Display for Error {
             Self::ResponseTooLarge => f.write_str("response larger than the response buffer"),
             Self::NotConnected => f.write_str("not connected"),
             Self::InvalidInput { field, reason } => {
-                write!(f, "invalid {}: {reason:?}", field.name())
+                write!(f, "invalid {}: {reason}", field.name())
             }
         }
     }

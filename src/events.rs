@@ -26,6 +26,7 @@ pub struct Message<'a> {
 /// Something the modem said unasked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum Event<'a> {
     /// A message on a subscribed topic.
     Message(Message<'a>),

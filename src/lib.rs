@@ -22,6 +22,18 @@
 //! let mut buf = [0; 512];
 //! if let Event::Message(m) = events.next(&mut buf).await { /* m.topic, m.payload */ }
 //! ```
+//!
+//! # Features
+//! - `defmt`: derives `defmt::Format` on every public type and logs through `defmt`.
+//! - `log`: logs through the `log` crate (secrets are never logged).
+//!
+//! Enable one or neither, not both (atat allows only one). Neither is on by default; the driver
+//! logs nothing without them.
+//!
+//! # Stability
+//! Enums and structs that will grow as dialects are added are `#[non_exhaustive]`. The
+//! digester is public only so that the crate's tests, fuzz targets and benchmarks can drive
+//! it; it is hidden from this documentation and carries no semver guarantee.
 #![no_std]
 #![deny(missing_docs)]
 #![warn(clippy::pedantic)]
@@ -35,10 +47,14 @@
     clippy::large_types_passed_by_value
 )]
 
+#[cfg(all(feature = "defmt", feature = "log"))]
+compile_error!("mqtt-modem: enable the `defmt` or the `log` feature, not both");
+
 mod fmt;
 
 mod client;
 pub mod command;
+#[doc(hidden)]
 pub mod digest;
 mod encode;
 mod error;

@@ -55,6 +55,7 @@ impl<const INGRESS: usize, const RESPONSE: usize, const EVENTS: usize> Default
 /// Counters of everything the driver threw away, so that nothing is lost silently.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub struct Stats {
     /// Incoming messages and events dropped because the event queue was full.
     pub dropped_queue_full: u32,
@@ -123,6 +124,7 @@ pub(crate) struct Slot<const N: usize> {
 /// Evidence that the MQTT link is gone, gathered from URCs and command results.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum LinkHint {
     /// An unsolicited `+MQTTSTATE:0` or `+MQTTDISCONNECTED`, or code 5, 8 or 10 on a command.
     Lost,

@@ -70,6 +70,7 @@ impl Default for Policy {
 /// Why the link went down.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum LossReason {
     /// `AT+MQTTSTATE` answered 0.
     StatePolled,
@@ -87,6 +88,7 @@ pub enum LossReason {
 /// What the supervisor tells the application.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum LinkEvent {
     /// Connected to the broker.
     Connected,

@@ -180,11 +180,13 @@ proptest! {
                         b => b,
                     }).collect(),
                     CertEncoding::StrippedNewlines => pem.iter().copied().filter(|&b| b != b'\r' && b != b'\n').collect(),
+                    _ => unreachable!("only the two encodings above are iterated"),
                 };
                 prop_assert_eq!(&p[2], &expected);
                 let size = match enc {
                     CertEncoding::EscapedNewlines => pem.len(),
                     CertEncoding::StrippedNewlines => expected.len(),
+                    _ => unreachable!("only the two encodings above are iterated"),
                 };
                 let size = size.to_string();
                 prop_assert_eq!(&p[3], size.as_bytes());

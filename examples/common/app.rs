@@ -348,6 +348,8 @@ fn log_event<'a>(event: &Event<'a>) -> Option<&'a [u8]> {
             warn!("message of {} bytes larger than the message buffer", len)
         }
         Event::Unrecognised(line) => debug!("unrecognised URC {:?}", line),
+        // Kinds of event a later driver version adds.
+        _ => debug!("other modem event"),
     }
     None
 }

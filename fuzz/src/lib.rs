@@ -727,6 +727,7 @@ fn check_tls(i: &EncoderInput, encoding: CertEncoding) {
             .copied()
             .filter(|&b| b != b'\r' && b != b'\n')
             .collect(),
+        other => panic!("no simulator reading for {other:?}"),
     };
     let want = sim_at::Command::TlsSet {
         tls: true,

@@ -16,6 +16,7 @@ pub mod subscribe;
 pub mod tls;
 mod urc;
 
+#[doc(hidden)]
 pub use urc::Urc;
 
 use atat::{AtatCmd, AtatResp};

@@ -10,9 +10,10 @@ pub const MAX_CLIENT_ID_LEN: usize = 128;
 /// The longest user name or password accepted (OneNET-style signed passwords are ~150 bytes).
 pub const MAX_CREDENTIAL_LEN: usize = 256;
 
-/// How the string fields of `AT+MQTTCONFIG` go on the wire (PROTOCOL.md, decision 4).
+/// How the string fields of `AT+MQTTCONFIG` go on the wire (docs/DIALECTS.md, UC8088 decision 4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum Quoting {
     /// Every string quoted, `\` and `"` escaped: any character but CR, LF and NUL is safe.
     #[default]

@@ -35,7 +35,11 @@ impl Identification {
     /// line has it.
     pub(crate) fn from_answer(resp: &[u8], prefix: &[u8]) -> Self {
         let mut id = Self::default();
-        for (i, line) in crate::parse::lines(resp).enumerate() {
+        // Split at CR as well as LF: a lone CR must not end up inside a line.
+        let lines = resp
+            .split(|&b| b == b'\r' || b == b'\n')
+            .filter(|l| !l.is_empty());
+        for (i, line) in lines.enumerate() {
             let line = crate::parse::after_prefix(line, prefix).unwrap_or(line);
             if (i > 0 && !id.push('\n')) || !id.push_lossy(line) {
                 break;

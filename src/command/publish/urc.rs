@@ -1,4 +1,4 @@
-//! The incoming-message URC. The manual documents none; PROTOCOL.md (decision 1) sets the
+//! The incoming-message URC. The manual documents none; docs/DIALECTS.md (UC8088 decision 1) sets the
 //! default `+MQTTRECV:"<topic>",<len>,<payload>` and also accepts ESP-AT's
 //! `+MQTTSUBRECV:<link id>,"<topic>",<len>,<payload>`. The payload is read by length, never by
 //! line: it may hold CR, LF, commas, quotes and `\r\nOK\r\n`.

@@ -3,6 +3,7 @@
 /// `<state>` of `+MQTTSTATE`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum ConnectionState {
     /// 0: not connected (or the connection failed).
     Disconnected,
@@ -18,5 +19,15 @@ impl ConnectionState {
             1 => Some(Self::Connected),
             _ => None,
         }
+    }
+}
+
+/// `connected` or `disconnected`.
+impl core::fmt::Display for ConnectionState {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Self::Disconnected => "disconnected",
+            Self::Connected => "connected",
+        })
     }
 }

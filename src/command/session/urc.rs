@@ -1,5 +1,5 @@
 //! Unsolicited session lines: the manual has no disconnect URC, so the driver also watches for
-//! an unsolicited `+MQTTSTATE:<n>` and `+MQTTDISCONNECTED…` (PROTOCOL.md, decision 2).
+//! an unsolicited `+MQTTSTATE:<n>` and `+MQTTDISCONNECTED…` (docs/DIALECTS.md, UC8088 decision 2).
 
 use super::types::ConnectionState;
 use crate::parse::{after_prefix, number};

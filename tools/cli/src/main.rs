@@ -81,7 +81,12 @@ enum Command {
         unquoted: bool,
     },
     /// Connect to the configured broker.
-    Connect,
+    Connect {
+        /// Then print the messages that arrive within this many seconds, as `sub` does (a
+        /// resumed session's queued messages come right after the connect).
+        #[arg(long, value_name = "S")]
+        wait: Option<u64>,
+    },
     /// Disconnect from the broker.
     Disconnect,
     /// Print `connected` or `disconnected`.
@@ -150,6 +155,60 @@ async fn call<T, E: std::fmt::Display>(
             limit.as_millis()
         )),
     }
+}
+
+/// Prints each incoming message as `TOPIC<TAB>PAYLOAD` until `count` messages arrived or
+/// `wait` seconds passed (forever with neither); losses are warned about on stderr, and a lost
+/// link or a restart ends it with an error.
+async fn print_messages(
+    events: &mut mqtt_modem::Events<'static, { mqtt_modem_cli::EVENTS }>,
+    count: Option<u64>,
+    wait: Option<u64>,
+    say: &mut impl FnMut(&[u8]) -> Result<(), String>,
+) -> Result<(), String> {
+    let deadline = wait.map(|s| Instant::now() + Duration::from_secs(s));
+    let mut buf = vec![0u8; mqtt_modem_cli::INGRESS];
+    let mut got = 0u64;
+    while count.is_none_or(|n| got < n) {
+        let ev = match deadline {
+            Some(d) => match timeout_at(d, events.next(&mut buf)).await {
+                Ok(ev) => ev,
+                Err(_) if count.is_some() => {
+                    return Err(format!(
+                        "{got} of {} messages within {} s",
+                        count.unwrap_or_default(),
+                        wait.unwrap_or_default()
+                    ));
+                }
+                Err(_) => break,
+            },
+            None => events.next(&mut buf).await,
+        };
+        match ev {
+            Event::Message(m) => {
+                let mut line = Vec::with_capacity(m.topic.len() + m.payload.len() + 1);
+                line.extend_from_slice(m.topic.as_bytes());
+                line.push(b'\t');
+                line.extend_from_slice(m.payload);
+                say(&line)?;
+                got += 1;
+            }
+            Event::Dropped { count } => {
+                eprintln!("warning: {count} message(s) lost (queue full or line noise)");
+            }
+            Event::TooLargeForBuffer { len } => {
+                eprintln!("warning: a {len}-byte message did not fit and was skipped");
+            }
+            Event::Disconnected | Event::StateChanged(ConnectionState::Disconnected) => {
+                return Err("the modem lost the broker connection".into());
+            }
+            Event::Restarted => return Err("the modem restarted".into()),
+            // A connected state, an unrecognised line, or a kind of event this CLI
+            // does not know yet: nothing to print.
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 fn read_pem(path: &PathBuf) -> Result<Vec<u8>, String> {
@@ -223,14 +282,18 @@ async fn run(cli: Cli) -> Result<(), String> {
                 });
             call(limit, "config", modem.configure(&config)).await?;
         }
-        Command::Connect => call(limit, "connect", modem.connect()).await?,
+        Command::Connect { wait } => {
+            call(limit, "connect", modem.connect()).await?;
+            if wait.is_some() {
+                print_messages(events, None, wait, &mut say)
+                    .await
+                    .map_err(|e| format!("connect: {e}"))?;
+            }
+        }
         Command::Disconnect => call(limit, "disconnect", modem.disconnect()).await?,
         Command::State => {
             let state = call(limit, "state", modem.state()).await?;
-            say(match state {
-                ConnectionState::Connected => b"connected",
-                ConnectionState::Disconnected => b"disconnected",
-            })?;
+            say(state.to_string().as_bytes())?;
         }
         Command::Pub {
             topic,
@@ -248,46 +311,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             wait,
         } => {
             call(limit, "subscribe", modem.subscribe(&topic, qos(q))).await?;
-            let deadline = wait.map(|s| Instant::now() + Duration::from_secs(s));
-            let mut buf = vec![0u8; mqtt_modem_cli::INGRESS];
-            let mut got = 0u64;
-            while count.is_none_or(|n| got < n) {
-                let ev = match deadline {
-                    Some(d) => match timeout_at(d, events.next(&mut buf)).await {
-                        Ok(ev) => ev,
-                        Err(_) if count.is_some() => {
-                            return Err(format!(
-                                "sub: {got} of {} messages within {} s",
-                                count.unwrap_or_default(),
-                                wait.unwrap_or_default()
-                            ));
-                        }
-                        Err(_) => break,
-                    },
-                    None => events.next(&mut buf).await,
-                };
-                match ev {
-                    Event::Message(m) => {
-                        let mut line = Vec::with_capacity(m.topic.len() + m.payload.len() + 1);
-                        line.extend_from_slice(m.topic.as_bytes());
-                        line.push(b'\t');
-                        line.extend_from_slice(m.payload);
-                        say(&line)?;
-                        got += 1;
-                    }
-                    Event::Dropped { count } => {
-                        eprintln!("warning: {count} message(s) lost (queue full or line noise)");
-                    }
-                    Event::TooLargeForBuffer { len } => {
-                        eprintln!("warning: a {len}-byte message did not fit and was skipped");
-                    }
-                    Event::Disconnected | Event::StateChanged(ConnectionState::Disconnected) => {
-                        return Err("sub: the modem lost the broker connection".into());
-                    }
-                    Event::Restarted => return Err("sub: the modem restarted".into()),
-                    Event::StateChanged(ConnectionState::Connected) | Event::Unrecognised(_) => {}
-                }
-            }
+            print_messages(events, count, wait, &mut say)
+                .await
+                .map_err(|e| format!("sub: {e}"))?;
         }
         Command::Unsub { topic } => call(limit, "unsubscribe", modem.unsubscribe(&topic)).await?,
         Command::Show { what, show_secrets } => match what {

@@ -7,13 +7,15 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use common::*;
-use modem_sim::{Sim, SimOptions};
-use tokio::time::{Instant, timeout};
+use modem_sim::{Dir, Sim, SimHandle, SimOptions, Traffic};
+use tokio::sync::broadcast;
+use tokio::time::{Instant, timeout, timeout_at};
 
 const CLI: &str = env!("CARGO_BIN_EXE_mqtt-modem-cli");
 
 struct Out {
     ok: bool,
+    code: Option<i32>,
     stdout: String,
     stderr: String,
 }
@@ -33,6 +35,7 @@ async fn cli(port: &str, args: &[&str]) -> Out {
     .expect("run mqtt-modem-cli");
     Out {
         ok: out.status.success(),
+        code: out.status.code(),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
@@ -48,11 +51,17 @@ async fn cli_ok(port: &str, args: &[&str]) -> String {
     out.stdout
 }
 
+/// A simulated modem, and the path of its serial device.
+async fn start_sim() -> (SimHandle, String) {
+    let sim = Sim::start(SimOptions::default()).await.unwrap();
+    let port = sim.device_path().to_string_lossy().into_owned();
+    (sim, port)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cli_commands_against_one_simulated_modem() {
     let m = mosquitto();
-    let sim = Sim::start(SimOptions::default()).await.unwrap();
-    let port = sim.device_path().to_string_lossy().into_owned();
+    let (sim, port) = start_sim().await;
     let port = port.as_str();
     let id = unique("cli");
     let base = unique("e2e/cli");
@@ -196,12 +205,22 @@ async fn cli_missing_port_fails_cleanly() {
     );
 }
 
+/// `pub` of `payload` at QoS 1 on a fresh topic under `base` reaches mosquitto_sub byte-exact.
+async fn pub_reaches_mosquitto(port: &str, base: &str, payload: &[u8]) {
+    let topic = unique(base);
+    let mut sub = MosquittoSub::start(&topic).await;
+    let msg = std::str::from_utf8(payload).unwrap();
+    cli_ok(port, &["pub", &topic, msg, "--qos", "1"]).await;
+    let (t, p) = sub.next().await.expect("mosquitto_sub got nothing");
+    assert_eq!(t, topic);
+    assert_bytes(&p, payload);
+}
+
 /// `tls --ca FILE` uploads the CA; the modem then connects to mosquitto's TLS listener.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cli_tls_with_ca_file() {
     let m = mosquitto();
-    let sim = Sim::start(SimOptions::default()).await.unwrap();
-    let port = sim.device_path().to_string_lossy().into_owned();
+    let (sim, port) = start_sim().await;
     let port = port.as_str();
     let ca = m.dir.join("ca.crt");
     let tls_port = m.tls_port.to_string();
@@ -231,14 +250,323 @@ async fn cli_tls_with_ca_file() {
     cli_ok(port, &["connect"]).await;
     assert_eq!(cli_ok(port, &["state"]).await, "connected\n");
 
-    let topic = unique("e2e/cli-tls");
-    let mut sub = MosquittoSub::start(&topic).await;
-    cli_ok(port, &["pub", &topic, "over tls", "--qos", "1"]).await;
-    let (t, p) = sub.next().await.expect("mosquitto_sub got nothing");
-    assert_eq!(t, topic);
-    assert_bytes(&p, b"over tls");
+    pub_reaches_mosquitto(port, "e2e/cli-tls", b"over tls").await;
     cli_ok(port, &["disconnect"]).await;
     cli_ok(port, &["tls", "--off"]).await;
     assert_eq!(cli_ok(port, &["show", "tls"]).await, "off\n");
     drop(sim);
+}
+
+/// The bytes the simulator has received from the host (`Dir::Rx`) since `tap` was taken, up to
+/// now. Call it after a command that got its answer, so that its bytes were all read.
+fn received(tap: &mut broadcast::Receiver<Traffic>) -> Vec<u8> {
+    let mut rx = Vec::new();
+    loop {
+        match tap.try_recv() {
+            Ok(t) if t.dir == Dir::Rx => rx.extend(t.bytes),
+            Ok(_) => {}
+            Err(broadcast::error::TryRecvError::Empty) => return rx,
+            Err(e) => panic!("traffic tap: {e}"),
+        }
+    }
+}
+
+/// Waits up to `within` for the simulator to send the host (`Dir::Tx`) bytes holding `needle`;
+/// returns everything it sent meanwhile, and whether `needle` was among it.
+async fn sent_within(
+    tap: &mut broadcast::Receiver<Traffic>,
+    needle: &[u8],
+    within: Duration,
+) -> (bool, Vec<u8>) {
+    let deadline = Instant::now() + within;
+    let mut tx = Vec::new();
+    loop {
+        if contains(&tx, needle) {
+            return (true, tx);
+        }
+        match timeout_at(deadline, tap.recv()).await {
+            Err(_) => return (false, tx),
+            Ok(Ok(t)) if t.dir == Dir::Tx => tx.extend(t.bytes),
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => panic!("traffic tap: {e}"),
+        }
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty() || haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// A failed command: exit status 1 and exactly one line on stderr holding `reason`.
+#[track_caller]
+fn assert_fails_with(out: &Out, reason: &str) {
+    assert!(!out.ok, "succeeded:\n{}{}", out.stdout, out.stderr);
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(reason),
+        "want {reason:?} in:\n{}",
+        out.stderr
+    );
+    assert_eq!(out.stderr.trim_end().lines().count(), 1, "{}", out.stderr);
+}
+
+/// `tls --ca --client-cert --client-key` uploads all three PEM files; the modem then passes
+/// mosquitto's mTLS listener, which requires a client certificate signed by the test CA and
+/// takes its CN as the user name (no password is configured). With the CA alone the same
+/// connect fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_tls_client_certificate() {
+    let m = mosquitto();
+    let file = |name: &str| m.dir.join(name).to_string_lossy().into_owned();
+    let (ca, cert, key) = (file("ca.crt"), file("client.crt"), file("client.key"));
+    let mtls_port = m.mtls_port.to_string();
+
+    // Without a client certificate: refused, one line on stderr, status 1.
+    let (sim, port) = start_sim().await;
+    let port = port.as_str();
+    let id = unique("cli-mtls-nocert");
+    cli_ok(port, &["tls", "--ca", &ca]).await;
+    let config = [
+        "config",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        &mtls_port,
+        "--client-id",
+        &id,
+    ];
+    cli_ok(port, &config).await;
+    let refused = cli(port, &["connect"]).await;
+    assert_fails_with(&refused, "connect failed: network unusable (code 5)");
+    assert_eq!(cli_ok(port, &["state"]).await, "disconnected\n");
+    drop(sim);
+
+    // With the client certificate and key.
+    let (sim, port) = start_sim().await;
+    let port = port.as_str();
+    let id = unique("cli-mtls");
+    let tls = [
+        "tls",
+        "--ca",
+        &ca,
+        "--client-cert",
+        &cert,
+        "--client-key",
+        &key,
+    ];
+    cli_ok(port, &tls).await;
+    assert_eq!(cli_ok(port, &["show", "tls"]).await, "on\n");
+    let mut config = config;
+    config[6] = &id;
+    cli_ok(port, &config).await;
+    cli_ok(port, &["connect"]).await;
+    assert_eq!(cli_ok(port, &["state"]).await, "connected\n");
+    // The broker took the certificate's CN as the user name: the certificate was presented.
+    let log = std::fs::read_to_string(m.dir.join("mosquitto.log")).unwrap();
+    let who = format!("as {id} (");
+    assert!(
+        log.lines()
+            .any(|l| l.contains(&who) && l.contains(&format!("u'{CLIENT_CN}'"))),
+        "no connect of {id} as user {CLIENT_CN:?} in the mosquitto log:\n{log}"
+    );
+
+    pub_reaches_mosquitto(port, "e2e/cli-mtls", JSON).await;
+    cli_ok(port, &["disconnect"]).await;
+    drop(sim);
+}
+
+/// `config --unquoted` writes the strings bare (checked in the bytes the simulator received),
+/// and the modem connects and publishes with them; a field holding `,` or `"` is refused
+/// before anything is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_config_unquoted() {
+    let m = mosquitto();
+    let (sim, port) = start_sim().await;
+    let port = port.as_str();
+    let id = unique("cli-unquoted");
+    let broker_port = m.port.to_string();
+    let config = [
+        "config",
+        "--unquoted",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        &broker_port,
+        "--client-id",
+        &id,
+        "--user",
+        BARE_USER,
+        "--password",
+        BARE_PASSWORD,
+    ];
+
+    let mut tap = sim.traffic();
+    cli_ok(port, &config).await;
+    let rx = received(&mut tap);
+    let bare =
+        format!("AT+MQTTCONFIG=127.0.0.1,{broker_port},{id},1,60,{BARE_USER},{BARE_PASSWORD}\r");
+    assert!(
+        contains(&rx, bare.as_bytes()),
+        "want {:?} in what the modem received:\n{}",
+        bare,
+        rx.escape_ascii()
+    );
+    let shown = cli_ok(port, &["show", "config"]).await;
+    assert!(shown.contains(&format!("client-id: {id}\n")), "{shown}");
+    assert!(shown.contains(&format!("user: {BARE_USER}\n")), "{shown}");
+
+    // The bare credentials are the ones mosquitto accepts.
+    cli_ok(port, &["connect"]).await;
+    assert_eq!(cli_ok(port, &["state"]).await, "connected\n");
+    pub_reaches_mosquitto(port, "e2e/cli-unquoted", b"bare, \"config\"").await;
+    cli_ok(port, &["disconnect"]).await;
+
+    // Fields that would need quoting: refused, naming the field; nothing reaches the modem.
+    for (arg, value, field) in [
+        (7, "id,2", "client id"),
+        (9, "we\"ird", "username"),
+        (11, PASSWORD, "password"),
+    ] {
+        let mut bad = config;
+        bad[arg] = value;
+        let mut tap = sim.traffic();
+        let out = cli(port, &bad).await;
+        assert_fails_with(&out, &format!("config failed: invalid {field}"));
+        // A later command's answer shows that everything the refused one wrote was read.
+        let shown = cli_ok(port, &["show", "config"]).await;
+        let rx = received(&mut tap);
+        assert!(
+            !contains(&rx, b"AT+MQTTCONFIG="),
+            "{field}: a config was written:\n{}",
+            rx.escape_ascii()
+        );
+        assert!(shown.contains(&format!("client-id: {id}\n")), "{shown}");
+        assert!(shown.contains(&format!("user: {BARE_USER}\n")), "{shown}");
+    }
+    drop(sim);
+}
+
+/// What the resume tests saw after reconnecting.
+struct Reconnected {
+    /// Whether the modem wrote the queued message to the serial line (`+MQTTRECV`).
+    on_serial: bool,
+    /// Everything the modem wrote after the reconnect's `AT+MQTTCONNECT`.
+    tx: Vec<u8>,
+    /// The session-present flag of the broker's CONNACK to the reconnect (from its log).
+    session_present: bool,
+    /// stderr of the reconnecting `connect -v`.
+    connect_trace: String,
+    /// stdout of the reconnecting `connect --wait 2`: the messages it printed.
+    connect_out: String,
+}
+
+/// With a fixed client id: connect, subscribe at QoS 1, disconnect; publish at QoS 1 with
+/// mosquitto_pub while the modem is offline; reconnect. `resume` adds `--resume` to both
+/// configs (clean session off).
+async fn queued_while_offline(resume: bool, topic: &str, payload: &[u8]) -> Reconnected {
+    let m = mosquitto();
+    let (sim, port) = start_sim().await;
+    let port = port.as_str();
+    let id = unique("cli-resume");
+    let broker_port = m.port.to_string();
+    let mut config = vec![
+        "config",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        &broker_port,
+        "--client-id",
+        &id,
+        "--user",
+        USER,
+        "--password",
+        PASSWORD,
+    ];
+    if resume {
+        config.push("--resume");
+    }
+    cli_ok(port, &config).await;
+    let shown = cli_ok(port, &["show", "config"]).await;
+    assert!(
+        shown.contains(&format!("clean-session: {}\n", !resume)),
+        "{shown}"
+    );
+    cli_ok(port, &["connect"]).await;
+    // `--wait 0`: subscribe and return.
+    let out = cli_ok(port, &["sub", topic, "--qos", "1", "--wait", "0"]).await;
+    assert_eq!(out, "");
+    let subs = cli_ok(port, &["show", "subs"]).await;
+    assert!(subs.contains(&format!("{topic}\tqos 1")), "{subs}");
+    cli_ok(port, &["disconnect"]).await;
+    assert_eq!(cli_ok(port, &["state"]).await, "disconnected\n");
+
+    mosquitto_pub(topic, payload, 1, false).await;
+
+    cli_ok(port, &config).await;
+    let mut tap = sim.traffic();
+    // `--wait 2`: print what arrives in the two seconds after the connect.
+    let connect = cli(port, &["-v", "connect", "--wait", "2"]).await;
+    assert!(connect.ok, "{}", connect.stderr);
+    let urc = modem_sim::recv_urc(topic.as_bytes(), payload);
+    let within = if resume { DEADLINE } else { QUIET };
+    let (on_serial, tx) = sent_within(&mut tap, &urc, within).await;
+    drop(sim);
+    // mosquitto logs `Sending CONNACK to <id> (<session present>, <code>)` before sending it.
+    let log = std::fs::read_to_string(m.dir.join("mosquitto.log")).unwrap();
+    let connack = format!("Sending CONNACK to {id} (");
+    let last = log.lines().rfind(|l| l.contains(&connack));
+    let session_present = match last.and_then(|l| l.split_once(&connack)) {
+        Some((_, "1, 0)")) => true,
+        Some((_, "0, 0)")) => false,
+        _ => panic!("no CONNACK to {id} in the mosquitto log:\n{log}"),
+    };
+    Reconnected {
+        on_serial,
+        tx,
+        session_present,
+        connect_trace: connect.stderr,
+        connect_out: connect.stdout,
+    }
+}
+
+/// `config --resume` (clean session off): a QoS 1 message published while the modem was
+/// offline is delivered when it reconnects to the session the broker kept. The broker sends it
+/// right after its CONNACK; `connect --wait` prints it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_resume_delivers_message_queued_offline() {
+    let topic = unique("e2e/cli-resume");
+    let payload = "queued, \"offline\"".as_bytes();
+    let r = queued_while_offline(true, &topic, payload).await;
+    assert!(
+        r.on_serial,
+        "the modem did not pass the queued message on; it wrote:\n{}",
+        r.tx.escape_ascii()
+    );
+    assert_eq!(
+        r.connect_out,
+        format!("{topic}\t{}\n", std::str::from_utf8(payload).unwrap()),
+        "connect --wait did not print the queued message once:\n{}",
+        r.connect_trace
+    );
+    assert!(r.session_present, "the broker did not resume the session");
+}
+
+/// The same sequence without `--resume`: the session (and its subscription) ends with the
+/// disconnect, so the message published meanwhile never reaches the modem.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_clean_session_drops_message_queued_offline() {
+    let topic = unique("e2e/cli-clean");
+    let r = queued_while_offline(false, &topic, b"not for a clean session").await;
+    assert!(
+        !contains(&r.tx, b"+MQTTRECV"),
+        "a message reached the modem:\n{}",
+        r.tx.escape_ascii()
+    );
+    assert!(
+        !r.connect_trace.contains("+MQTTRECV"),
+        "{}",
+        r.connect_trace
+    );
+    assert_eq!(r.connect_out, "");
+    assert!(!r.session_present, "the broker resumed a session");
 }

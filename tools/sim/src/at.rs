@@ -1,4 +1,4 @@
-//! The modem's own reading of an AT command line (PROTOCOL.md "General rules").
+//! The modem's own reading of an AT command line (docs/DIALECTS.md, UC8088 "General rules").
 //!
 //! This parser is written independently of the `mqtt-modem` driver on purpose: the simulator
 //! must catch the driver's encoder bugs, not share them. It never panics; every malformed line

@@ -1,7 +1,7 @@
 //! A simulated UCchip UC8088 GPRS modem for end-to-end tests of the `mqtt-modem` driver.
 //!
 //! The simulator sits on a real pseudo-terminal, speaks the AT+MQTT dialect described in
-//! `PROTOCOL.md` and is a real MQTT client (rumqttc, rustls with `ring`) of a real broker.
+//! `docs/DIALECTS.md` (UC8088) and is a real MQTT client (rumqttc, rustls with `ring`) of a real broker.
 //! It parses AT text on its own and deliberately does not depend on the driver crate, so that
 //! tests catch the driver's encoder bugs instead of sharing them.
 //!

@@ -1,6 +1,7 @@
 //! Shared helpers of the end-to-end tests: one mosquitto per test binary (plain + TLS
-//! listeners, password auth), mosquitto_pub / mosquitto_sub as independent clients, and a
-//! driver session on a simulated modem.
+//! listeners with password auth, and a TLS listener that requires a client certificate),
+//! mosquitto_pub / mosquitto_sub as independent clients, and a driver session on a simulated
+//! modem.
 #![allow(dead_code)] // each test binary uses a different subset
 
 use std::net::{TcpListener, TcpStream};
@@ -24,11 +25,21 @@ pub const QUIET: Duration = Duration::from_millis(1500);
 
 pub const USER: &str = "modem";
 pub const PASSWORD: &str = "s3cret,\"pw\"";
+/// A second account whose name and password need no quoting on an AT line.
+pub const BARE_USER: &str = "bare-user";
+pub const BARE_PASSWORD: &str = "Bare_pw-42.x";
+/// Common name of the client certificate; the mTLS listener takes it as the user name.
+pub const CLIENT_CN: &str = "mqtt-modem test client";
 
-/// A running mosquitto with a plain and a TLS listener on 127.0.0.1.
+/// A running mosquitto on 127.0.0.1: a plain and a TLS listener (password auth), and an mTLS
+/// listener that requires a client certificate signed by the test CA and takes its CN as the
+/// user name (no password).
 pub struct Mosquitto {
     pub port: u16,
     pub tls_port: u16,
+    pub mtls_port: u16,
+    /// Holds `ca.crt`, `client.crt`, `client.key` (EC P-256, signed by the CA) and
+    /// `mosquitto.log`.
     pub dir: PathBuf,
     /// PEM of the CA that signed the TLS listener's certificate.
     pub ca_pem: Vec<u8>,
@@ -76,7 +87,8 @@ fn run(cmd: &mut Command) {
     );
 }
 
-/// Makes a CA and a server certificate for 127.0.0.1 / localhost with openssl.
+/// Makes a CA, a server certificate for 127.0.0.1 / localhost and a client certificate (CN
+/// [`CLIENT_CN`]) with openssl.
 fn make_certs(dir: &Path) {
     let openssl = find_tool("openssl");
     let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"];
@@ -94,40 +106,64 @@ fn make_certs(dir: &Path) {
         ])
         .args(["-addext", "basicConstraints=critical,CA:TRUE"])
         .args(["-addext", "keyUsage=critical,keyCertSign,cRLSign"]));
-    run(Command::new(&openssl)
-        .current_dir(dir)
-        .args(["req", "-nodes"])
-        .args(ec)
-        .args([
-            "-keyout",
-            "server.key",
-            "-out",
-            "server.csr",
-            "-subj",
-            "/CN=127.0.0.1",
-        ]));
-    std::fs::write(
-        dir.join("server.ext"),
+    issue(
+        &openssl,
+        dir,
+        "server",
+        "/CN=127.0.0.1",
         "subjectAltName=IP:127.0.0.1,DNS:localhost\n\
          basicConstraints=CA:FALSE\n\
          keyUsage=critical,digitalSignature\n\
          extendedKeyUsage=serverAuth\n",
-    )
-    .unwrap();
-    run(Command::new(&openssl)
+    );
+    issue(
+        &openssl,
+        dir,
+        "client",
+        &format!("/CN={CLIENT_CN}"),
+        "basicConstraints=CA:FALSE\n\
+         keyUsage=critical,digitalSignature\n\
+         extendedKeyUsage=clientAuth\n",
+    );
+}
+
+/// Makes `<name>.key` (EC prime256v1) and `<name>.crt` for `subject`, signed by the CA in `dir`
+/// with the X.509 extensions `ext`.
+fn issue(openssl: &Path, dir: &Path, name: &str, subject: &str, ext: &str) {
+    let file = |suffix: &str| format!("{name}.{suffix}");
+    run(Command::new(openssl)
+        .current_dir(dir)
+        .args([
+            "req",
+            "-nodes",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+        ])
+        .args([
+            "-keyout",
+            &file("key"),
+            "-out",
+            &file("csr"),
+            "-subj",
+            subject,
+        ]));
+    std::fs::write(dir.join(file("ext")), ext).unwrap();
+    run(Command::new(openssl)
         .current_dir(dir)
         .args([
             "x509",
             "-req",
             "-in",
-            "server.csr",
+            &file("csr"),
             "-CA",
             "ca.crt",
             "-CAkey",
             "ca.key",
         ])
-        .args(["-CAcreateserial", "-days", "2", "-out", "server.crt"])
-        .args(["-extfile", "server.ext"]));
+        .args(["-CAcreateserial", "-days", "2", "-out", &file("crt")])
+        .args(["-extfile", &file("ext")]));
 }
 
 fn current_user() -> String {
@@ -139,8 +175,10 @@ fn start_mosquitto() -> Mosquitto {
     start_mosquitto_on(free_port(), free_port())
 }
 
-/// A mosquitto of its own on these ports (for a test that kills and restarts the broker).
+/// A mosquitto of its own on these ports (for a test that kills and restarts the broker); its
+/// mTLS listener gets a free port of its own.
 pub fn start_mosquitto_on(port: u16, tls_port: u16) -> Mosquitto {
+    let mtls_port = free_port();
     let mosquitto = find_tool("mosquitto");
     let passwd = find_tool("mosquitto_passwd");
     find_tool("mosquitto_pub");
@@ -151,10 +189,14 @@ pub fn start_mosquitto_on(port: u16, tls_port: u16) -> Mosquitto {
         .unwrap()
         .keep();
     make_certs(&dir);
-    run(Command::new(passwd)
+    run(Command::new(&passwd)
         .args(["-b", "-c"])
         .arg(dir.join("passwd"))
         .args([USER, PASSWORD]));
+    run(Command::new(&passwd)
+        .arg("-b")
+        .arg(dir.join("passwd"))
+        .args([BARE_USER, BARE_PASSWORD]));
     let d = dir.display();
     let conf = format!(
         "user {user}\n\
@@ -168,7 +210,13 @@ pub fn start_mosquitto_on(port: u16, tls_port: u16) -> Mosquitto {
          listener {tls_port} 127.0.0.1\n\
          cafile {d}/ca.crt\n\
          certfile {d}/server.crt\n\
-         keyfile {d}/server.key\n",
+         keyfile {d}/server.key\n\
+         listener {mtls_port} 127.0.0.1\n\
+         cafile {d}/ca.crt\n\
+         certfile {d}/server.crt\n\
+         keyfile {d}/server.key\n\
+         require_certificate true\n\
+         use_identity_as_username true\n",
         user = current_user(),
     );
     std::fs::write(dir.join("mosquitto.conf"), conf).unwrap();
@@ -186,12 +234,13 @@ pub fn start_mosquitto_on(port: u16, tls_port: u16) -> Mosquitto {
     let m = Mosquitto {
         port,
         tls_port,
+        mtls_port,
         ca_pem: std::fs::read(dir.join("ca.crt")).unwrap(),
         dir,
         watchdog,
     };
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    for p in [port, tls_port] {
+    for p in [port, tls_port, mtls_port] {
         while TcpStream::connect(("127.0.0.1", p)).is_err() {
             if std::time::Instant::now() > deadline {
                 let log = std::fs::read_to_string(m.dir.join("mosquitto.log")).unwrap_or_default();

@@ -30,7 +30,7 @@ use crate::digest::Expect;
 use crate::error::{Error, MqttCode};
 use crate::events::Events;
 use crate::parse::mqtt_code;
-use crate::resources::{LinkHint, Outcome, Resources, Shared, Stats};
+use crate::resources::{LinkHint, Outcome, Pending, Resources, Shared, Stats};
 use crate::runner::Runner;
 
 /// Timing and encoding choices of the client.
@@ -133,6 +133,8 @@ pub struct MqttModem<'a, W, const RESPONSE: usize, const EVENTS: usize> {
     dirty: bool,
     /// A command line may have been left half-written.
     partial_line: bool,
+    /// Raw data bytes of a prompted command that the modem still waits for.
+    owed: usize,
     last_done: Instant,
 }
 
@@ -153,6 +155,7 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize> MqttModem<'a, W, 
             options,
             dirty: false,
             partial_line: false,
+            owed: 0,
             last_done: Instant::from_ticks(0),
         };
         (
@@ -291,49 +294,90 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize> MqttModem<'a, W, 
     pub async fn send<C: ModemCommand>(&mut self, cmd: &C) -> Result<C::Response, Error> {
         // Only building the line and parsing the answer depend on the command type; the
         // exchange itself is compiled once (this keeps flash small on an MCU).
-        let deadline = cmd.deadline().min(self.options.max_deadline);
-        let expect = Expect {
+        let info = Expect {
             prefix: C::INFO_PREFIX,
             bare: C::INFO_BARE,
+            prompt: false,
+            last: false,
         };
-        self.exchange(&cmd.wire(), deadline, expect, C::CARRIES_CODE)
-            .await?;
+        let data = cmd.data();
+        let request = Request {
+            wire: cmd.wire(),
+            data,
+            pending: Pending::new(info, data.is_some(), cmd.completion()),
+            carries_code: C::CARRIES_CODE,
+            deadline: cmd.deadline().min(self.options.max_deadline),
+        };
+        self.exchange(&request).await?;
         self.shared
             .with(|s| cmd.parse(Ok(&s.info)))
             .map_err(|_| Error::Protocol)
     }
 
-    /// Writes one line and judges its answer.
-    async fn exchange(
-        &mut self,
-        wire: &Wire<'_>,
-        deadline: Duration,
-        expect: Expect<'static>,
-        carries_code: bool,
-    ) -> Result<(), Error> {
-        self.begin(expect).await;
+    /// Writes one command (its line, and its data after the prompt) and judges its answer.
+    async fn exchange(&mut self, req: &Request<'_>) -> Result<(), Error> {
+        self.begin(req.pending).await;
         // If this future is dropped while the command is in flight, its answer is stale.
         let guard = Abandon(self.shared);
-        let written =
-            match with_deadline(after(Instant::now(), self.options.write_timeout), async {
-                wire.write_to(&mut self.writer).await?;
-                self.writer.flush().await
-            })
-            .await
-            {
-                Ok(Ok(())) => Ok(()),
-                Ok(Err(e)) => Err(Error::Io(embedded_io::Error::kind(&e))),
-                Err(_) => Err(Error::Timeout),
-            };
-        let result = self
-            .finish(written, deadline, expect.prefix, carries_code)
-            .await;
+        let result = self.converse(req).await;
+        if result.is_err() {
+            self.shared.abandon();
+        }
         core::mem::forget(guard);
+        if result.as_ref().is_err_and(Error::means_link_lost) {
+            self.shared.with(|s| s.note(LinkHint::Lost));
+        }
+        self.dirty = result == Err(Error::Timeout) || self.owed > 0 || self.partial_line;
+        self.last_done = Instant::now();
         result
     }
 
+    async fn converse(&mut self, req: &Request<'_>) -> Result<(), Error> {
+        let wire = &req.wire;
+        self.write(async |w| wire.write_to(w).await).await?;
+        self.partial_line = false;
+        if let Some(data) = req.data {
+            self.wait(req.deadline).await?;
+            // Woken with no outcome: the prompt came (an error would have been the outcome).
+            if self.shared.with(|s| s.outcome.is_none()) {
+                self.owed = data.len();
+                self.write(async |w| w.write_all(data).await).await?;
+                self.owed = 0;
+                self.wait(req.deadline).await?;
+            }
+        } else {
+            self.wait(req.deadline).await?;
+        }
+        self.judge(req.pending.info.prefix, req.carries_code)
+    }
+
+    /// Writes and flushes under the write timeout.
+    async fn write(
+        &mut self,
+        bytes: impl AsyncFnOnce(&mut W) -> Result<(), W::Error>,
+    ) -> Result<(), Error> {
+        let deadline = after(Instant::now(), self.options.write_timeout);
+        match with_deadline(deadline, async {
+            bytes(&mut self.writer).await?;
+            self.writer.flush().await
+        })
+        .await
+        {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(Error::Io(embedded_io::Error::kind(&e))),
+            Err(_) => Err(Error::Timeout),
+        }
+    }
+
+    /// Waits for the runner's signal: a prompt, a final result or a completion line.
+    async fn wait(&mut self, deadline: Duration) -> Result<(), Error> {
+        with_deadline(after(Instant::now(), deadline), self.shared.done.wait())
+            .await
+            .map_err(|_| Error::Timeout)
+    }
+
     /// Re-synchronises if needed, keeps the command gap, and opens the response slot.
-    async fn begin(&mut self, expect: Expect<'static>) {
+    async fn begin(&mut self, pending: Pending) {
         if self.dirty {
             self.resync().await;
         }
@@ -341,33 +385,15 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize> MqttModem<'a, W, 
         if Instant::now() < gap_end {
             Timer::at(gap_end).await;
         }
-        self.shared.begin(expect);
+        self.shared.begin(pending);
         self.dirty = true;
         self.partial_line = true;
     }
 
-    /// Waits for the final result of the command just written and judges it: `Ok` only for a
-    /// final `OK` with no non-zero MQTT code on a `prefix:<n>` line.
-    async fn finish(
-        &mut self,
-        written: Result<(), Error>,
-        deadline: Duration,
-        prefix: &'static [u8],
-        carries_code: bool,
-    ) -> Result<(), Error> {
-        if let Err(e) = written {
-            self.shared.abandon();
-            return Err(e);
-        }
-        self.partial_line = false;
-        if with_deadline(after(Instant::now(), deadline), self.shared.done.wait())
-            .await
-            .is_err()
-        {
-            self.shared.abandon();
-            return Err(Error::Timeout);
-        }
-        let result = self.shared.with(|s| {
+    /// Judges the answer just completed: `Ok` only for a final `OK` (or a completion line)
+    /// with no non-zero MQTT code on a `prefix:<n>` line.
+    fn judge(&mut self, prefix: &'static [u8], carries_code: bool) -> Result<(), Error> {
+        self.shared.with(|s| {
             s.pending = None;
             if s.overflow {
                 return Err(Error::ResponseTooLarge);
@@ -395,13 +421,7 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize> MqttModem<'a, W, 
                 Some(Outcome::Ext(n)) => Err(Error::Ext(n)),
                 None => Err(Error::Protocol),
             }
-        });
-        if result.as_ref().is_err_and(Error::means_link_lost) {
-            self.shared.with(|s| s.note(LinkHint::Lost));
-        }
-        self.dirty = false;
-        self.last_done = Instant::now();
-        result
+        })
     }
 
     /// Takes the evidence about the link gathered since the last call: unsolicited
@@ -415,16 +435,28 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize> MqttModem<'a, W, 
     async fn resync(&mut self) {
         self.shared.abandon();
         self.shared.with(|s| s.unstick = true);
-        if self.partial_line {
+        if self.owed > 0 {
+            // The modem still counts raw data of a prompted command that was cut short: give
+            // it the rest (zeros), so that it leaves data mode; its answer is stale.
+            let zeros = [0u8; 32];
+            while self.owed > 0 {
+                let n = self.owed.min(zeros.len());
+                if self
+                    .write(async |w| w.write_all(&zeros[..n]).await)
+                    .await
+                    .is_err()
+                {
+                    break;
+                }
+                self.owed -= n;
+            }
+            self.owed = 0;
+        } else if self.partial_line {
             // End the half-written line; the modem rejects or ignores it, and its answer is
             // discarded as stale below.
-            let _ = with_deadline(after(Instant::now(), self.options.write_timeout), async {
-                self.writer.write_all(b"\r").await?;
-                self.writer.flush().await
-            })
-            .await;
-            self.partial_line = false;
+            let _ = self.write(async |w| w.write_all(b"\r").await).await;
         }
+        self.partial_line = false;
         let start = Instant::now();
         let give_up = after(start, self.options.resync_max);
         loop {
@@ -438,6 +470,15 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize> MqttModem<'a, W, 
         }
         self.dirty = false;
     }
+}
+
+/// One command as the exchange engine takes it: nothing in it depends on the command's type.
+struct Request<'w> {
+    wire: Wire<'w>,
+    data: Option<&'w [u8]>,
+    pending: Pending,
+    carries_code: bool,
+    deadline: Duration,
 }
 
 /// `at + d`, saturating instead of panicking on an absurd duration.

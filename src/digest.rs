@@ -16,8 +16,8 @@
 //! [`Ingress::commit`], then drains [`Ingress::next`].
 
 use crate::command::Urc;
-use crate::command::publish::urc::{HeaderError, RECV, SUBRECV, parse_header};
-use crate::command::session::urc::{SessionUrc, parse as parse_session};
+use crate::dialect::frame::{HeaderError, MessageFrame, parse_header};
+use crate::dialect::{Grammar, SessionUrc};
 use crate::parse::{after_prefix, number};
 
 /// How a command ended.
@@ -45,6 +45,8 @@ pub enum Output<'a> {
     Info(&'a [u8]),
     /// The final result of the pending command (or a stale one, if none is pending).
     Final(Final<'a>),
+    /// The `>` prompt that asks for the pending command's raw data.
+    Prompt,
     /// An unsolicited result code.
     Urc(Urc<'a>),
     /// Bytes that are not part of anything: noise, a stray line, or a message whose framing
@@ -67,6 +69,11 @@ pub struct Expect<'p> {
     pub prefix: &'p [u8],
     /// Whether bare text lines (no `+` head, such as `ucchip`) belong to the answer too.
     pub bare: bool,
+    /// Whether a `>` prompt is awaited (it comes without a line end).
+    pub prompt: bool,
+    /// Whether a matching line ends the answer (a completion line, no final result after it),
+    /// so it is judged at once.
+    pub last: bool,
 }
 
 impl<'p> Expect<'p> {
@@ -75,13 +82,20 @@ impl<'p> Expect<'p> {
         Self {
             prefix,
             bare: prefix.is_empty(),
+            prompt: false,
+            last: false,
         }
     }
 
     /// Bare text lines and lines `prefix:…` alike (identification answers, which modems
     /// send either way and over several lines).
     pub const fn text(prefix: &'p [u8]) -> Self {
-        Self { prefix, bare: true }
+        Self {
+            prefix,
+            bare: true,
+            prompt: false,
+            last: false,
+        }
     }
 
     /// Whether `line` is an information line of this answer.
@@ -109,6 +123,10 @@ pub struct Ingress<'a> {
     discard_line: bool,
     /// A message is arriving: nothing to judge before the buffer holds this many bytes.
     need: usize,
+    /// A prompt was just taken: a blank right after it belongs to it.
+    after_prompt: bool,
+    /// What the dialect says unasked.
+    grammar: &'static Grammar,
 }
 
 impl<'a> Ingress<'a> {
@@ -116,6 +134,11 @@ impl<'a> Ingress<'a> {
     /// application wants delivered (its header, payload and closing CRLF, from where it starts
     /// in the buffer); larger ones are dropped and counted.
     pub fn new(buf: &'a mut [u8]) -> Self {
+        Self::with_grammar(buf, &crate::dialect::uc8088::GRAMMAR)
+    }
+
+    /// An empty ingress over `buf` for a dialect's `grammar`.
+    pub fn with_grammar(buf: &'a mut [u8], grammar: &'static Grammar) -> Self {
         Self {
             buf,
             len: 0,
@@ -123,6 +146,8 @@ impl<'a> Ingress<'a> {
             skip: 0,
             discard_line: false,
             need: 0,
+            after_prompt: false,
+            grammar,
         }
     }
 
@@ -215,6 +240,16 @@ impl<'a> Ingress<'a> {
             self.consume(lead);
             self.apply_cut();
         }
+        if core::mem::take(&mut self.after_prompt) && self.buf[..self.len].first() == Some(&b' ') {
+            self.consume(1);
+            self.apply_cut();
+        }
+        if pending.is_some_and(|p| p.prompt) && self.buf[..self.len].first() == Some(&b'>') {
+            let blank = self.buf[..self.len].get(1) == Some(&b' ');
+            self.after_prompt = !blank;
+            self.consume(1 + usize::from(blank));
+            return Some(Output::Prompt);
+        }
         if self.len == 0 || (!full && self.len < self.need) {
             return None;
         }
@@ -222,15 +257,15 @@ impl<'a> Ingress<'a> {
         let buf = &self.buf[..self.len];
         // Lines are short (a message's payload is never scanned): a plain loop is small code.
         let line_end = |buf: &[u8]| buf.iter().position(|&b| b == b'\r' || b == b'\n');
+        let grammar = self.grammar;
         // A message at the start is framed by its length: no line end to look for in it.
-        let urc_at = if is_message_start(buf) {
-            Some(0)
-        } else {
-            urc_after_first_line(buf, line_end(buf))
+        let urc_at = match grammar.message_at(buf) {
+            Some(frame) => Some((0, frame)),
+            None => urc_after_first_line(grammar, buf, line_end(buf)),
         };
 
-        if let Some(at) = urc_at {
-            match self.plan_message(at, full) {
+        if let Some((at, frame)) = urc_at {
+            match self.plan_message(frame, at, full) {
                 Plan::Wait => return None,
                 Plan::NotAMessage => {}
                 Plan::Oversized { bytes } => {
@@ -283,8 +318,13 @@ impl<'a> Ingress<'a> {
         };
         // Nothing but line-end bytes after it yet: the next line has not started.
         let at_end = buf[end..].iter().all(|&b| b == b'\r' || b == b'\n');
-        let item = classify(&buf[..end], pending);
-        if at_end && pending.is_some() && !full && !matches!(item, Output::Final(_)) {
+        let item = classify(grammar, &buf[..end], pending);
+        let judge_now = match item {
+            Output::Final(_) => true,
+            Output::Info(_) => pending.is_some_and(|p| p.last),
+            _ => false,
+        };
+        if at_end && pending.is_some() && !full && !judge_now {
             // Maybe a URC splits this line: judge it when the next byte is there.
             return None;
         }
@@ -293,18 +333,19 @@ impl<'a> Ingress<'a> {
     }
 
     /// Decides what to do with an incoming-message URC starting at `at`.
-    fn plan_message(&mut self, at: usize, full: bool) -> Plan {
+    fn plan_message(&mut self, frame: &MessageFrame, at: usize, full: bool) -> Plan {
         let buf = &self.buf[..self.len];
-        let header = match parse_header(&buf[at..]) {
+        let header = match parse_header(frame, &buf[at..]) {
             Ok(h) => h,
             Err(HeaderError::Incomplete) if !full => return Plan::Wait,
             Err(_) => return Plan::NotAMessage,
         };
         // The URC's own leading CRLF goes with it, so the line it split joins up again.
         let start = at.saturating_sub(2);
-        // Header, payload, and the CRLF that must close it: a length that noise changed is
-        // caught there instead of cutting the stream in the wrong place.
-        let total = header.header_len + header.len + 2;
+        // Header, payload, and the CRLF (after a closing quote, if quoted) that must close it: a
+        // length that noise changed is caught there instead of cutting the stream wrongly.
+        let trailer = frame.trailer();
+        let total = header.header_len + header.len + trailer.len();
         // The message must fit where it stands: it is delivered in place.
         if at + total > self.buf.len() {
             // Too large to ever deliver: drop what is here and the rest as it arrives.
@@ -318,7 +359,7 @@ impl<'a> Ingress<'a> {
             return Plan::Wait;
         }
         let end = at + total;
-        if &buf[end - 2..end] != b"\r\n" {
+        if &buf[end - trailer.len()..end] != trailer {
             // Broken framing: drop the header; what followed it is judged as lines.
             self.cut = (at, at + header.header_len);
             return Plan::Broken {
@@ -358,26 +399,23 @@ enum Plan {
     NotAMessage,
 }
 
-/// Whether `rest` starts with an incoming-message URC prefix, or is the start of one.
-fn is_message_start(rest: &[u8]) -> bool {
-    rest.starts_with(RECV)
-        || rest.starts_with(SUBRECV)
-        || (!rest.is_empty() && (RECV.starts_with(rest) || SUBRECV.starts_with(rest)))
-}
-
 /// Where an incoming-message URC starts right after the first line end of the buffer (a URC
-/// always brings its leading CRLF), if one does.
-fn urc_after_first_line(buf: &[u8], line_end: Option<usize>) -> Option<usize> {
+/// always brings its leading CRLF), if one does, and its frame.
+fn urc_after_first_line(
+    grammar: &Grammar,
+    buf: &[u8],
+    line_end: Option<usize>,
+) -> Option<(usize, &'static MessageFrame)> {
     let end = line_end?;
     let at = end + 2;
-    (buf.get(end..at) == Some(b"\r\n") && is_message_start(&buf[at..])).then_some(at)
+    if buf.get(end..at) != Some(b"\r\n") {
+        return None;
+    }
+    grammar.message_at(&buf[at..]).map(|frame| (at, frame))
 }
 
-/// Boot banners that mean the modem restarted.
-const BANNERS: [&[u8]; 3] = [b"RDY", b"READY", b"+READY"];
-
 /// Classifies one complete line (terminator excluded).
-fn classify<'l>(line: &'l [u8], pending: Option<Expect<'_>>) -> Output<'l> {
+fn classify<'l>(grammar: &Grammar, line: &'l [u8], pending: Option<Expect<'_>>) -> Output<'l> {
     match line {
         b"OK" => return Output::Final(Final::Ok),
         b"ERROR" => return Output::Final(Final::Error),
@@ -396,7 +434,7 @@ fn classify<'l>(line: &'l [u8], pending: Option<Expect<'_>>) -> Output<'l> {
     if after_prefix(line, b"+CMS ERROR").is_some() {
         return Output::Final(Final::Error);
     }
-    if line.starts_with(RECV) || line.starts_with(SUBRECV) {
+    if grammar.is_message_line(line) {
         return Output::Discarded {
             bytes: line.len(),
             broken_message: true,
@@ -404,7 +442,7 @@ fn classify<'l>(line: &'l [u8], pending: Option<Expect<'_>>) -> Output<'l> {
         };
     }
     // A restart is a restart, even while a plain-text answer (`AT+CGMM`) is awaited.
-    if BANNERS.contains(&line) {
+    if grammar.banners.contains(&line) {
         return Output::Urc(Urc::Restarted);
     }
     if let Some(expect) = pending {
@@ -415,7 +453,7 @@ fn classify<'l>(line: &'l [u8], pending: Option<Expect<'_>>) -> Output<'l> {
             return Output::Info(line);
         }
     }
-    if let Some(urc) = parse_session(line) {
+    if let Some(urc) = (grammar.session)(line) {
         return Output::Urc(match urc {
             SessionUrc::State(s) => Urc::State(s),
             SessionUrc::Disconnected => Urc::Disconnected,

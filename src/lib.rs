@@ -54,6 +54,7 @@ mod fmt;
 
 mod client;
 pub mod command;
+pub mod dialect;
 #[doc(hidden)]
 pub mod digest;
 mod encode;

@@ -8,6 +8,7 @@ use embassy_sync::signal::Signal;
 use embassy_time::Instant;
 use heapless::{String, Vec};
 
+use crate::command::Completion;
 use crate::digest::{Expect, Final};
 use crate::events::EventQueue;
 
@@ -101,10 +102,71 @@ impl From<&Final<'_>> for Outcome {
     }
 }
 
+/// Where a command's answer stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// Waiting for the `>` prompt (an `OK` before it is not the end).
+    Prompt,
+    /// Waiting for the final result.
+    Final,
+    /// Waiting for the completion line.
+    Completion,
+}
+
+/// The command waiting for its answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Pending {
+    /// What its information lines look like.
+    pub info: Expect<'static>,
+    pub phase: Phase,
+    pub completion: Option<Completion>,
+}
+
+impl Pending {
+    /// A command whose answer is `info` lines, then (after the prompt, when `prompted`) its
+    /// final result and/or `completion`.
+    pub fn new(info: Expect<'static>, prompted: bool, completion: Option<Completion>) -> Self {
+        Self {
+            info,
+            phase: if prompted {
+                Phase::Prompt
+            } else {
+                Phase::Final
+            },
+            completion,
+        }
+    }
+
+    /// What the digester looks for now.
+    pub fn expect(&self) -> Expect<'static> {
+        match (self.phase, self.completion) {
+            (Phase::Prompt, _) => Expect {
+                prompt: true,
+                ..self.info
+            },
+            (Phase::Completion, Some(c)) => Expect {
+                prefix: c.prefix,
+                bare: false,
+                prompt: false,
+                last: true,
+            },
+            _ => self.info,
+        }
+    }
+
+    /// The phase after the prompt.
+    pub fn after_prompt(&self) -> Phase {
+        match self.completion {
+            Some(c) if !c.after_final => Phase::Completion,
+            _ => Phase::Final,
+        }
+    }
+}
+
 /// The response slot: what the runner fills and the client reads.
 pub(crate) struct Slot<const N: usize> {
-    /// What the information lines of the command waiting look like, if one is waiting.
-    pub pending: Option<Expect<'static>>,
+    /// The command waiting for its answer, if one is.
+    pub pending: Option<Pending>,
     pub info: Vec<u8, N>,
     pub overflow: bool,
     /// Noise or a garbled `+MQTT` line arrived during the answer: a line of it may be lost.
@@ -179,11 +241,11 @@ impl<const R: usize, const E: usize> Shared<R, E> {
     }
 
     /// A command is about to be written: clear the slot and wait for its answer.
-    pub fn begin(&self, expect: Expect<'static>) {
+    pub fn begin(&self, pending: Pending) {
         // Reset first: a final result stored after this point is this command's, and signals.
         self.done.reset();
         self.with(|s| {
-            s.pending = Some(expect);
+            s.pending = Some(pending);
             s.info.clear();
             s.overflow = false;
             s.tainted = false;

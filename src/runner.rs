@@ -4,10 +4,10 @@ use embassy_time::{Instant, Timer};
 use embedded_io_async::Read;
 
 use crate::command::Urc;
-use crate::digest::{Ingress, Output};
+use crate::digest::{Final, Ingress, Output};
 use crate::events::Queued;
 use crate::fmt::{debug, warning};
-use crate::resources::{LinkHint, Outcome, Shared, Slot};
+use crate::resources::{LinkHint, Outcome, Phase, Shared, Slot};
 
 /// Owns the UART's receive half. Spawn [`Runner::run`] once, in its own task; it never returns.
 pub struct Runner<'a, R, const RESPONSE: usize, const EVENTS: usize> {
@@ -72,7 +72,7 @@ impl<'a, R: Read, const RESPONSE: usize, const EVENTS: usize> Runner<'a, R, RESP
 
     fn drain(&mut self, full: bool) {
         loop {
-            let pending = self.shared.with(|s| s.pending);
+            let pending = self.shared.with(|s| s.pending.map(|p| p.expect()));
             let Some(out) = self.ingress.next(pending, full) else {
                 return;
             };
@@ -88,31 +88,19 @@ impl<'a, R: Read, const RESPONSE: usize, const EVENTS: usize> Runner<'a, R, RESP
 fn dispatch<const R: usize, const E: usize>(shared: &Shared<R, E>, out: Output<'_>) {
     match out {
         Output::Echo => {}
-        Output::Info(line) => shared.with(|s| {
-            if s.pending.is_some() && s.outcome.is_none() {
-                let fits = s.info.len() + line.len() + 2 <= R;
-                if fits {
-                    let _ = s.info.extend_from_slice(line);
-                    let _ = s.info.extend_from_slice(b"\r\n");
-                } else {
-                    s.overflow = true;
-                }
-            }
-        }),
-        Output::Final(f) => {
-            let delivered = shared.with(|s| {
-                if s.pending.is_some() && s.outcome.is_none() {
-                    s.outcome = Some(Outcome::from(&f));
-                    true
-                } else {
-                    s.stats.stale_responses = s.stats.stale_responses.saturating_add(1);
-                    false
-                }
-            });
-            if delivered {
+        Output::Info(line) => {
+            if shared.with(|s| on_info::<R>(s, line)) {
                 shared.done.signal(());
-            } else {
-                debug!("stale final result discarded");
+            }
+        }
+        Output::Prompt => {
+            if shared.with(on_prompt) {
+                shared.done.signal(());
+            }
+        }
+        Output::Final(f) => {
+            if shared.with(|s| on_final(s, &f)) {
+                shared.done.signal(());
             }
         }
         Output::Urc(urc) => shared.with(|s| {
@@ -124,8 +112,9 @@ fn dispatch<const R: usize, const E: usize>(shared: &Shared<R, E>, out: Output<'
                 // An unknown line that looks like the answer's own, or has no clean `+NAME:`
                 // head, may be a garbled line of the answer.
                 Urc::Unrecognised(line)
-                    if s.pending
-                        .is_some_and(|p| resembles(line, p.prefix) || !clean_head(line)) =>
+                    if s.pending.is_some_and(|p| {
+                        resembles(line, p.expect().prefix) || !clean_head(line)
+                    }) =>
                 {
                     taint(s);
                 }
@@ -169,6 +158,65 @@ fn dispatch<const R: usize, const E: usize>(shared: &Shared<R, E>, out: Output<'
             }
         }),
     }
+}
+
+/// Stores an information line of the pending answer; `true` when it is the completion line
+/// that ends the answer.
+fn on_info<const R: usize>(s: &mut Slot<R>, line: &[u8]) -> bool {
+    let Some(p) = s.pending.filter(|_| s.outcome.is_none()) else {
+        return false;
+    };
+    let completion = p.completion.filter(|_| p.phase == Phase::Completion);
+    if completion.is_some_and(|c| !c.matches(line)) {
+        // The completion of an earlier command that gave up waiting for it.
+        s.stats.stale_responses = s.stats.stale_responses.saturating_add(1);
+        return false;
+    }
+    if s.info.len() + line.len() + 2 <= R {
+        let _ = s.info.extend_from_slice(line);
+        let _ = s.info.extend_from_slice(b"\r\n");
+    } else {
+        s.overflow = true;
+    }
+    if completion.is_some() {
+        s.outcome = Some(Outcome::Ok);
+    }
+    completion.is_some()
+}
+
+/// The `>` prompt: `true` when the pending command was waiting for it.
+fn on_prompt<const R: usize>(s: &mut Slot<R>) -> bool {
+    match s.pending.as_mut() {
+        Some(p) if p.phase == Phase::Prompt && s.outcome.is_none() => {
+            p.phase = p.after_prompt();
+            true
+        }
+        _ => false,
+    }
+}
+
+/// A final result: `true` when it ends the pending answer. An `OK` before a prompt (ESP-AT)
+/// or before a completion line only moves the answer on.
+fn on_final<const R: usize>(s: &mut Slot<R>, f: &Final<'_>) -> bool {
+    let ok = *f == Final::Ok;
+    match s.pending.as_mut() {
+        Some(p) if s.outcome.is_none() => match p.phase {
+            Phase::Prompt if ok => return false,
+            Phase::Final if ok && p.completion.is_some() => {
+                p.phase = Phase::Completion;
+                return false;
+            }
+            Phase::Completion if ok => {}
+            _ => {
+                s.outcome = Some(Outcome::from(f));
+                return true;
+            }
+        },
+        _ => {}
+    }
+    s.stats.stale_responses = s.stats.stale_responses.saturating_add(1);
+    debug!("stale final result discarded");
+    false
 }
 
 /// Whether `line` starts like `prefix` but for at most two edits (noise flips or inserts

@@ -31,14 +31,19 @@ pub mod sim_at;
 pub const PENDINGS: [Option<&[u8]>; 4] = [None, Some(b""), Some(b"+MQTTSTATE"), Some(b"+MQTTSUB")];
 
 /// The pending answer a selector byte picks: `PENDINGS[low 7 bits % 4]`, taking bare text
-/// lines as well as prefixed ones (as identification answers do) when the top bit is set.
+/// lines as well as prefixed ones (as identification answers do) when bit 7 is set, awaiting
+/// a `>` prompt when bit 6 is set, and judging a matching line at once (a completion line)
+/// when bit 4 is set. (Bits 2 and 5 stay unused: saved inputs set them.)
 pub fn pending_of(selector: u8) -> Option<Expect<'static>> {
     let prefix = PENDINGS[usize::from(selector & 0x7f) % PENDINGS.len()]?;
-    Some(if selector & 0x80 == 0 {
+    let mut expect = if selector & 0x80 == 0 {
         Expect::prefixed(prefix)
     } else {
         Expect::text(prefix)
-    })
+    };
+    expect.prompt = selector & 0x40 != 0;
+    expect.last = selector & 0x10 != 0;
+    Some(expect)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -136,6 +141,10 @@ fn check_output(
     let no_terminators = |l: &[u8]| !l.iter().any(|&b| b == b'\r' || b == b'\n');
     match out {
         Output::Echo => assert!(pending.is_some(), "echo while nothing pending"),
+        Output::Prompt => {
+            assert!(pending.is_some_and(|p| p.prompt), "prompt while none awaited");
+            seen.others.push("prompt".into());
+        }
         Output::Info(line) => {
             assert!(pending.is_some(), "info line while nothing pending");
             assert!(

@@ -40,6 +40,19 @@ pub trait ModemCommand: AtatCmd {
     /// the command fail when non-zero whatever the final line says.
     const CARRIES_CODE: bool = false;
 
+    /// Raw bytes written after the modem's `>` prompt (a prompted command), streamed from the
+    /// caller's slice; `None` for a one-line command.
+    fn data(&self) -> Option<&[u8]> {
+        None
+    }
+
+    /// The line that completes the command: after its final `OK` (Quectel's
+    /// `+QMTPUBEX: 0,5,0`), or in place of a final result after its data (ESP-AT's
+    /// `+MQTTPUB:OK`). `None` when the final result ends it.
+    fn completion(&self) -> Option<Completion> {
+        None
+    }
+
     /// How long to wait for the final result after the line has been written.
     fn deadline(&self) -> Duration {
         Duration::from_millis(u64::from(Self::MAX_TIMEOUT_MS))
@@ -50,6 +63,40 @@ pub trait ModemCommand: AtatCmd {
     /// a longer one); commands with string parameters stream from the caller's slices instead.
     fn wire(&self) -> Wire<'_> {
         Wire::fixed(self)
+    }
+}
+
+/// A line that completes a command after (or instead of) its final result, tied to the command
+/// by the start of its fields (client index, message id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Completion {
+    /// Its head (`+QMTPUBEX`).
+    pub prefix: &'static [u8],
+    key: [u8; 16],
+    key_len: u8,
+    /// Whether a final `OK` comes before it.
+    pub after_final: bool,
+}
+
+impl Completion {
+    /// A completion line `prefix:<key>…`; `key` longer than 16 bytes is cut.
+    pub fn new(prefix: &'static [u8], key: &[u8], after_final: bool) -> Self {
+        let mut c = Self {
+            prefix,
+            key: [0; 16],
+            key_len: 0,
+            after_final,
+        };
+        let n = key.len().min(c.key.len());
+        c.key[..n].copy_from_slice(&key[..n]);
+        c.key_len = n as u8;
+        c
+    }
+
+    /// Whether `line` is this completion (its fields start with the key).
+    pub(crate) fn matches(&self, line: &[u8]) -> bool {
+        crate::parse::after_prefix(line, self.prefix)
+            .is_some_and(|rest| rest.starts_with(&self.key[..usize::from(self.key_len)]))
     }
 }
 

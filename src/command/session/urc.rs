@@ -2,6 +2,7 @@
 //! an unsolicited `+MQTTSTATE:<n>` and `+MQTTDISCONNECTED…` (docs/DIALECTS.md, UC8088 decision 2).
 
 use super::types::ConnectionState;
+use crate::dialect::SessionUrc;
 use crate::parse::{after_prefix, number};
 
 /// Recognises an unsolicited session line.
@@ -13,13 +14,4 @@ pub(crate) fn parse(line: &[u8]) -> Option<SessionUrc> {
         .and_then(number)
         .and_then(ConnectionState::from_wire)
         .map(SessionUrc::State)
-}
-
-/// An unsolicited session event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum SessionUrc {
-    /// `+MQTTSTATE:<n>` outside a `AT+MQTTSTATE` command.
-    State(ConnectionState),
-    /// A line starting with `+MQTTDISCONNECTED`.
-    Disconnected,
 }

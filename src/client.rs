@@ -9,23 +9,17 @@
 use embassy_time::{Duration, Instant, Timer, with_deadline};
 use embedded_io_async::{Read, Write};
 
-use crate::command::config::SetConfig;
 use crate::command::config::responses::StoredConfig;
 use crate::command::config::types::Config;
 use crate::command::general::responses::Identification;
-use crate::command::general::types::{ErrorReporting, FunctionalityLevel};
-use crate::command::general::{
-    At, EchoOff, GetManufacturer, GetModel, GetRevision, SetErrorReporting, SetFunctionality,
-};
-use crate::command::publish::Publish;
 use crate::command::publish::types::Qos;
 use crate::command::session::types::ConnectionState;
-use crate::command::session::{Connect, Disconnect, GetState};
+use crate::command::subscribe::GetSubscriptions;
 use crate::command::subscribe::responses::Subscriptions;
-use crate::command::subscribe::{GetSubscriptions, Subscribe, Unsubscribe};
-use crate::command::tls::types::{CertEncoding, CertKind};
-use crate::command::tls::{GetTls, SetTls};
+use crate::command::tls::GetTls;
+use crate::command::tls::types::CertEncoding;
 use crate::command::{ModemCommand, Wire};
+use crate::dialect::{Dialect, Uc8088};
 use crate::digest::Expect;
 use crate::error::{Error, MqttCode};
 use crate::events::Events;
@@ -125,10 +119,12 @@ pub struct Identity {
 
 /// The application's handle on the modem. Create it with [`MqttModem::new`], spawn the
 /// returned [`Runner`], and read incoming messages from the returned [`Events`].
-pub struct MqttModem<'a, W, const RESPONSE: usize, const EVENTS: usize> {
+pub struct MqttModem<'a, W, const RESPONSE: usize, const EVENTS: usize, D: Dialect = Uc8088> {
     writer: W,
     shared: &'a Shared<RESPONSE, EVENTS>,
-    options: Options,
+    pub(crate) options: Options,
+    /// What the dialect keeps between calls.
+    pub(crate) state: D::State,
     /// A command did not complete (timeout, I/O error, cancelled future): re-synchronise first.
     dirty: bool,
     /// A command line may have been left half-written.
@@ -138,10 +134,46 @@ pub struct MqttModem<'a, W, const RESPONSE: usize, const EVENTS: usize> {
     last_done: Instant,
 }
 
-impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize> MqttModem<'a, W, RESPONSE, EVENTS> {
+impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize>
+    MqttModem<'a, W, RESPONSE, EVENTS, Uc8088>
+{
     /// Splits the UART into the client (`writer`), the runner (`reader`) and the event
-    /// receiver, all backed by `resources`.
+    /// receiver, all backed by `resources`, for a UC8088 (see [`MqttModem::with_dialect`] for
+    /// other modules).
     pub fn new<R: Read, const INGRESS: usize>(
+        resources: &'a mut Resources<INGRESS, RESPONSE, EVENTS>,
+        reader: R,
+        writer: W,
+        options: Options,
+    ) -> (Self, Runner<'a, R, RESPONSE, EVENTS>, Events<'a, EVENTS>) {
+        Self::with_dialect(Uc8088, resources, reader, writer, options)
+    }
+
+    /// `AT+MQTTCONFIG?`: the settings the modem holds.
+    pub async fn config(&mut self) -> Result<StoredConfig, Error> {
+        self.send(&crate::command::config::GetConfig).await
+    }
+
+    /// `AT+MQTTTLS?`: whether TLS is on.
+    pub async fn tls(&mut self) -> Result<bool, Error> {
+        Ok(self.send(&GetTls).await?.enabled())
+    }
+
+    /// `AT+MQTTSUB?`: at most `N` subscriptions with filters of at most `T` bytes.
+    pub async fn subscriptions<const N: usize, const T: usize>(
+        &mut self,
+    ) -> Result<Subscriptions<N, T>, Error> {
+        self.send(&GetSubscriptions::<N, T>).await
+    }
+}
+
+impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
+    MqttModem<'a, W, RESPONSE, EVENTS, D>
+{
+    /// Splits the UART as [`MqttModem::new`] does, for the module whose command set is `D`
+    /// (`MqttModem::with_dialect(EspAt, …)`).
+    pub fn with_dialect<R: Read, const INGRESS: usize>(
+        _dialect: D,
         resources: &'a mut Resources<INGRESS, RESPONSE, EVENTS>,
         reader: R,
         writer: W,
@@ -157,91 +189,56 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize> MqttModem<'a, W, 
             partial_line: false,
             owed: 0,
             last_done: Instant::from_ticks(0),
+            state: D::State::default(),
         };
         (
             client,
-            Runner::new(reader, ingress, shared),
+            Runner::new(reader, ingress, shared, D::GRAMMAR),
             Events::new(&shared.events),
         )
     }
 
     /// Brings the modem up: `AT` until it answers (up to [`Options::sync_attempts`]), then
-    /// `ATE0`, `AT+CMEE=1` and `AT+CFUN=1`, as in the manual's worked example.
+    /// echo off and the dialect's settings (UC8088: `ATE0`, `AT+CMEE=1`, `AT+CFUN=1`, as in
+    /// the manual's worked example).
     pub async fn init(&mut self) -> Result<(), Error> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match self.send(&At).await {
-                Ok(_) => break,
-                Err(Error::Timeout) if attempt < self.options.sync_attempts => {}
-                Err(e) => return Err(e),
-            }
-        }
-        self.send(&EchoOff).await?;
-        self.send(&SetErrorReporting {
-            mode: ErrorReporting::Numeric,
-        })
-        .await?;
-        self.send(&SetFunctionality {
-            fun: FunctionalityLevel::Full,
-        })
-        .await?;
-        Ok(())
+        D::init(self).await
     }
 
-    /// Manufacturer, model and revision.
+    /// Manufacturer, model and revision, as far as the dialect reports them.
     pub async fn identify(&mut self) -> Result<Identity, Error> {
-        Ok(Identity {
-            manufacturer: self.send(&GetManufacturer).await?,
-            model: self.send(&GetModel).await?,
-            revision: self.send(&GetRevision).await?,
-        })
+        D::identify(self).await
     }
 
-    /// `AT+MQTTCONFIG=…`: stores the broker address, identity and credentials.
+    /// Stores the broker address, identity and credentials (UC8088: `AT+MQTTCONFIG=…`).
     pub async fn configure(&mut self, config: &Config<'_>) -> Result<(), Error> {
-        self.send(&SetConfig::new(config)?).await.map(drop)
+        D::configure(self, config).await
     }
 
-    /// `AT+MQTTCONFIG?`: the settings the modem holds.
-    pub async fn config(&mut self) -> Result<StoredConfig, Error> {
-        self.send(&crate::command::config::GetConfig).await
-    }
-
-    /// `AT+MQTTTLS=…`: switches TLS off, or on with one credential (call once per credential).
+    /// Switches TLS off, or on with one credential (call once per credential). A dialect that
+    /// cannot take a credential refuses it before a byte is written.
     pub async fn set_tls(&mut self, tls: Tls<'_>) -> Result<(), Error> {
-        let enc = self.options.cert_encoding;
-        let cmd = match tls {
-            Tls::Off => SetTls::off(),
-            Tls::RootCa(pem) => SetTls::upload(CertKind::RootCa, pem, enc)?,
-            Tls::ClientCert(pem) => SetTls::upload(CertKind::ClientCert, pem, enc)?,
-            Tls::ClientKey(pem) => SetTls::upload(CertKind::ClientKey, pem, enc)?,
-        };
-        self.send(&cmd).await.map(drop)
+        D::set_tls(self, tls).await
     }
 
-    /// `AT+MQTTTLS?`: whether TLS is on.
-    pub async fn tls(&mut self) -> Result<bool, Error> {
-        Ok(self.send(&GetTls).await?.enabled())
-    }
-
-    /// `AT+MQTTCONNECT`: connects; a non-zero `+MQTTCONNECT:<code>` is [`Error::Mqtt`].
+    /// Connects to the configured broker; a refusal is a typed error (UC8088: a non-zero
+    /// `+MQTTCONNECT:<code>` is [`Error::Mqtt`]).
     pub async fn connect(&mut self) -> Result<(), Error> {
-        self.send(&Connect).await.map(drop)
+        D::connect(self).await
     }
 
-    /// `AT+MQTTSTATE`.
+    /// Whether the modem is connected to the broker.
     pub async fn state(&mut self) -> Result<ConnectionState, Error> {
-        Ok(self.send(&GetState).await?.state)
+        D::state(self).await
     }
 
-    /// `AT+MQTTDISCONNECT`.
+    /// Disconnects from the broker.
     pub async fn disconnect(&mut self) -> Result<(), Error> {
-        self.send(&Disconnect).await.map(drop)
+        D::disconnect(self).await
     }
 
-    /// `AT+MQTTPUB=…`: publishes `payload` on `topic`. `Ok` only after the modem's `OK`;
-    /// for QoS 1 the modem answers after the PUBACK, and code 10 means none came.
+    /// Publishes `payload` on `topic`. `Ok` only after the modem confirmed it (for QoS 1, once
+    /// the broker acknowledged it where the modem reports that).
     pub async fn publish(
         &mut self,
         topic: &str,
@@ -249,26 +246,30 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize> MqttModem<'a, W, 
         qos: Qos,
         retain: bool,
     ) -> Result<(), Error> {
-        self.send(&Publish::new(topic, payload, qos, retain)?)
-            .await
-            .map(drop)
+        D::publish(self, topic, payload, qos, retain).await
     }
 
-    /// `AT+MQTTSUB=…`.
+    /// Subscribes to `filter`.
     pub async fn subscribe(&mut self, filter: &str, qos: Qos) -> Result<(), Error> {
-        self.send(&Subscribe::new(filter, qos)?).await.map(drop)
+        D::subscribe(self, filter, qos).await
     }
 
-    /// `AT+MQTTUNSUB=…`.
+    /// Unsubscribes from `filter`.
     pub async fn unsubscribe(&mut self, filter: &str) -> Result<(), Error> {
-        self.send(&Unsubscribe::new(filter)?).await.map(drop)
+        D::unsubscribe(self, filter).await
     }
 
-    /// `AT+MQTTSUB?`: at most `N` subscriptions with filters of at most `T` bytes.
-    pub async fn subscriptions<const N: usize, const T: usize>(
-        &mut self,
-    ) -> Result<Subscriptions<N, T>, Error> {
-        self.send(&GetSubscriptions::<N, T>).await
+    /// `AT` until the modem answers, up to [`Options::sync_attempts`] times.
+    pub(crate) async fn sync<C: ModemCommand>(&mut self, at: &C) -> Result<(), Error> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.send(at).await {
+                Ok(_) => return Ok(()),
+                Err(Error::Timeout) if attempt < self.options.sync_attempts => {}
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// Counters of everything dropped or discarded so far.

@@ -134,7 +134,7 @@ impl<'a> Ingress<'a> {
     /// application wants delivered (its header, payload and closing CRLF, from where it starts
     /// in the buffer); larger ones are dropped and counted.
     pub fn new(buf: &'a mut [u8]) -> Self {
-        Self::with_grammar(buf, &crate::dialect::uc8088::GRAMMAR)
+        Self::with_grammar(buf, &crate::dialect::UC8088_GRAMMAR)
     }
 
     /// An empty ingress over `buf` for a dialect's `grammar`.
@@ -414,6 +414,12 @@ fn urc_after_first_line(
     grammar.message_at(&buf[at..]).map(|frame| (at, frame))
 }
 
+/// Whether `line` is the modem echoing a command line (`AT`, `ATE0`, `AT+…`), not an answer
+/// that starts with the same letters (ESP-AT's `AT version:…`).
+fn is_echo(line: &[u8]) -> bool {
+    line.len() >= 2 && line[..2].eq_ignore_ascii_case(b"AT") && line.get(2) != Some(&b' ')
+}
+
 /// Classifies one complete line (terminator excluded).
 fn classify<'l>(grammar: &Grammar, line: &'l [u8], pending: Option<Expect<'_>>) -> Output<'l> {
     match line {
@@ -446,7 +452,7 @@ fn classify<'l>(grammar: &Grammar, line: &'l [u8], pending: Option<Expect<'_>>) 
         return Output::Urc(Urc::Restarted);
     }
     if let Some(expect) = pending {
-        if line.len() >= 2 && line[..2].eq_ignore_ascii_case(b"AT") {
+        if is_echo(line) {
             return Output::Echo;
         }
         if expect.matches(line) {

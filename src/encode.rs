@@ -35,17 +35,34 @@ pub(crate) enum Param<'a> {
     Unquoted(&'a [u8]),
     /// Certificate text in quotes with its line breaks encoded.
     Cert(&'a [u8], CertEncoding),
+    /// A string in quotes with `\`, `"` and `,` escaped (ESP-AT).
+    QuotedComma(&'a [u8]),
+    /// A string in quotes, sent as it is (validated to hold no `"`: Quectel has no escape).
+    #[allow(dead_code)] // Quectel's, next
+    QuotedRaw(&'a [u8]),
 }
 
-/// The most parameters a command line has (`AT+MQTTCONFIG`).
-const MAX_PARAMS: usize = 7;
+/// Which bytes of a quoted parameter get a backslash (or another encoding).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Escapes {
+    /// `\` and `"`.
+    Plain,
+    /// `\`, `"` and `,`.
+    Comma,
+    /// `\` and `"`, and line breaks encoded for a certificate.
+    Cert(CertEncoding),
+}
 
-/// A command line: prefix, comma-separated parameters, CR.
+/// The most parameters a command line has (ESP-AT's `AT+MQTTUSERCFG`).
+const MAX_PARAMS: usize = 8;
+
+/// A command line: prefix, comma-separated parameters, CR (or CR LF).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Line<'a> {
     prefix: &'static [u8],
     params: [Param<'a>; MAX_PARAMS],
     count: usize,
+    end: &'static [u8],
 }
 
 const QUOTE: &[u8] = b"\"";
@@ -55,13 +72,14 @@ const CR: &[u8] = b"\r";
 /// The escape sequence for `b` in this kind of parameter, if it needs one.
 /// `Some(b"")` drops the byte (stripped certificate newlines).
 #[inline]
-fn escape_of(b: u8, cert: Option<CertEncoding>) -> Option<&'static [u8]> {
-    match (b, cert) {
+fn escape_of(b: u8, escapes: Escapes) -> Option<&'static [u8]> {
+    match (b, escapes) {
         (b'"', _) => Some(b"\\\""),
         (b'\\', _) => Some(b"\\\\"),
-        (b'\n', Some(CertEncoding::EscapedNewlines)) => Some(b"\\n"),
-        (b'\r', Some(CertEncoding::EscapedNewlines)) => Some(b"\\r"),
-        (b'\n' | b'\r', Some(CertEncoding::StrippedNewlines)) => Some(b""),
+        (b',', Escapes::Comma) => Some(b"\\,"),
+        (b'\n', Escapes::Cert(CertEncoding::EscapedNewlines)) => Some(b"\\n"),
+        (b'\r', Escapes::Cert(CertEncoding::EscapedNewlines)) => Some(b"\\r"),
+        (b'\n' | b'\r', Escapes::Cert(CertEncoding::StrippedNewlines)) => Some(b""),
         _ => None,
     }
 }
@@ -138,15 +156,22 @@ impl<W: Write> Sink for UartSink<'_, W> {
 }
 
 impl<'a> Line<'a> {
-    /// A line of `prefix` and up to seven `params` (more are never needed, and are dropped).
+    /// A line of `prefix` and up to eight `params` (more are never needed, and are dropped).
     pub(crate) fn new(prefix: &'static [u8], params: &[Param<'a>]) -> Self {
         let mut line = Self {
             prefix,
             params: [Param::Int(0); MAX_PARAMS],
             count: params.len().min(MAX_PARAMS),
+            end: CR,
         };
         line.params[..line.count].copy_from_slice(&params[..line.count]);
         line
+    }
+
+    /// The same line ended by CR LF (ESP-AT).
+    pub(crate) const fn crlf(mut self) -> Self {
+        self.end = b"\r\n";
+        self
     }
 
     fn params(&self) -> &[Param<'a>] {
@@ -163,11 +188,17 @@ impl<'a> Line<'a> {
             match *param {
                 Param::Int(v) => sink.put(format_int(v, &mut [0; 10])).await?,
                 Param::Unquoted(b) => sink.put(b).await?,
-                Param::Quoted(b) => quoted(sink, b, None).await?,
-                Param::Cert(b, enc) => quoted(sink, b, Some(enc)).await?,
+                Param::Quoted(b) => quoted(sink, b, Escapes::Plain).await?,
+                Param::Cert(b, enc) => quoted(sink, b, Escapes::Cert(enc)).await?,
+                Param::QuotedComma(b) => quoted(sink, b, Escapes::Comma).await?,
+                Param::QuotedRaw(b) => {
+                    sink.put(QUOTE).await?;
+                    sink.put(b).await?;
+                    sink.put(QUOTE).await?;
+                }
             }
         }
-        sink.put(CR).await
+        sink.put(self.end).await
     }
 
     /// Bytes the line takes on the wire, terminator included.
@@ -198,17 +229,14 @@ impl<'a> Line<'a> {
 }
 
 /// A quoted parameter: quotes around `body`, its escapable bytes escaped.
-async fn quoted<S: Sink>(
-    sink: &mut S,
-    mut body: &[u8],
-    cert: Option<CertEncoding>,
-) -> Result<(), S::Error> {
+async fn quoted<S: Sink>(sink: &mut S, mut body: &[u8], escapes: Escapes) -> Result<(), S::Error> {
     sink.put(QUOTE).await?;
     loop {
-        let next = match cert {
-            // The common case: the two bytes that need escaping, found a word at a time.
-            None => memchr::memchr2(b'"', b'\\', body),
-            Some(_) => body.iter().position(|&b| escape_of(b, cert).is_some()),
+        let next = match escapes {
+            // The common case: the bytes that need escaping, found a word at a time.
+            Escapes::Plain => memchr::memchr2(b'"', b'\\', body),
+            Escapes::Comma => memchr::memchr3(b'"', b'\\', b',', body),
+            Escapes::Cert(_) => body.iter().position(|&b| escape_of(b, escapes).is_some()),
         };
         let Some(at) = next else {
             if !body.is_empty() {
@@ -219,7 +247,7 @@ async fn quoted<S: Sink>(
         if at > 0 {
             sink.put(&body[..at]).await?;
         }
-        let escape = escape_of(body[at], cert).unwrap_or(b"");
+        let escape = escape_of(body[at], escapes).unwrap_or(b"");
         if !escape.is_empty() {
             sink.put(escape).await?;
         }

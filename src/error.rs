@@ -178,6 +178,26 @@ pub enum Invalid {
     MisplacedWildcard,
     /// The value is outside the accepted range.
     OutOfRange,
+    /// The field holds `"`, which this dialect cannot escape inside a quoted string.
+    Quote,
+}
+
+/// A feature that one module's command set lacks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum Feature {
+    /// Uploading a certificate or key over AT commands (the module reads them from its own
+    /// flash or file system).
+    CertificateUpload,
+}
+
+impl fmt::Display for Feature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::CertificateUpload => "certificate upload",
+        })
+    }
 }
 
 /// What is wrong, in words (`must not be empty`, `longer than 256 bytes`, …).
@@ -193,6 +213,7 @@ impl fmt::Display for Invalid {
             Self::Wildcard => f.write_str("holds the wildcard `+` or `#`"),
             Self::MisplacedWildcard => f.write_str("uses `+` or `#` where MQTT does not allow it"),
             Self::OutOfRange => f.write_str("out of range"),
+            Self::Quote => f.write_str("holds `\"`, which this module cannot escape"),
         }
     }
 }
@@ -222,6 +243,18 @@ pub enum Error {
     ResponseTooLarge,
     /// The link is down (per the [`Supervisor`](crate::Supervisor)); nothing was sent.
     NotConnected,
+    /// The module's command set lacks this feature; nothing was written.
+    Unsupported(Feature),
+    /// The modem reported, in its own result line or URC, that the operation failed (ESP-AT
+    /// `+MQTTPUB:FAIL`, Quectel `+QMTPUBEX: 0,5,2`): the result code as sent, or −1 when the
+    /// line carries none. Codes per dialect are in docs/DIALECTS.md.
+    Failed {
+        /// The result code.
+        result: i16,
+    },
+    /// The broker refused the connection with this CONNACK return code (1 to 5), as the
+    /// modem reported it (Quectel `+QMTCONN: 0,0,5`).
+    Refused(u8),
     /// An input was refused before anything was written; nothing reached the modem.
     InvalidInput {
         /// The field at fault.
@@ -258,6 +291,9 @@ impl fmt::Display for Error {
             Self::Protocol => f.write_str("unparseable answer from the modem"),
             Self::ResponseTooLarge => f.write_str("response larger than the response buffer"),
             Self::NotConnected => f.write_str("not connected"),
+            Self::Unsupported(feature) => write!(f, "this module has no {feature}"),
+            Self::Failed { result } => write!(f, "the modem reported failure (result {result})"),
+            Self::Refused(code) => write!(f, "the broker refused the connection (CONNACK {code})"),
             Self::InvalidInput { field, reason } => {
                 write!(f, "invalid {}: {reason}", field.name())
             }

@@ -4,6 +4,7 @@ use embassy_time::{Instant, Timer};
 use embedded_io_async::Read;
 
 use crate::command::Urc;
+use crate::dialect::Grammar;
 use crate::digest::{Final, Ingress, Output};
 use crate::events::Queued;
 use crate::fmt::{debug, warning};
@@ -17,10 +18,15 @@ pub struct Runner<'a, R, const RESPONSE: usize, const EVENTS: usize> {
 }
 
 impl<'a, R: Read, const RESPONSE: usize, const EVENTS: usize> Runner<'a, R, RESPONSE, EVENTS> {
-    pub(crate) fn new(reader: R, buf: &'a mut [u8], shared: &'a Shared<RESPONSE, EVENTS>) -> Self {
+    pub(crate) fn new(
+        reader: R,
+        buf: &'a mut [u8],
+        shared: &'a Shared<RESPONSE, EVENTS>,
+        grammar: &'static Grammar,
+    ) -> Self {
         Self {
             reader,
-            ingress: Ingress::new(buf),
+            ingress: Ingress::with_grammar(buf, grammar),
             shared,
         }
     }

@@ -31,6 +31,7 @@ use crate::client::{MqttModem, Tls};
 use crate::command::config::types::Config;
 use crate::command::publish::types::Qos;
 use crate::command::session::types::ConnectionState;
+use crate::dialect::Dialect;
 use crate::error::{Error, MqttCode};
 use crate::resources::LinkHint;
 
@@ -241,9 +242,9 @@ impl<'a, R: ModemReset, const N: usize, const T: usize> Supervisor<'a, R, N, T> 
 
     /// Publishes, or fails at once with [`Error::NotConnected`] while the link is down.
     /// `Ok` only after the modem's `OK`; a link-lost code marks the link down.
-    pub async fn publish<W: Write, const RS: usize, const EV: usize>(
+    pub async fn publish<W: Write, const RS: usize, const EV: usize, D: Dialect>(
         &mut self,
-        modem: &mut MqttModem<'_, W, RS, EV>,
+        modem: &mut MqttModem<'_, W, RS, EV, D>,
         topic: &str,
         payload: &[u8],
         qos: Qos,
@@ -259,9 +260,9 @@ impl<'a, R: ModemReset, const N: usize, const T: usize> Supervisor<'a, R, N, T> 
 
     /// Subscribes and remembers the filter for restoring (replacing its QoS if known).
     /// Fails with [`Error::NotConnected`] while the link is down.
-    pub async fn subscribe<W: Write, const RS: usize, const EV: usize>(
+    pub async fn subscribe<W: Write, const RS: usize, const EV: usize, D: Dialect>(
         &mut self,
-        modem: &mut MqttModem<'_, W, RS, EV>,
+        modem: &mut MqttModem<'_, W, RS, EV, D>,
         filter: &str,
         qos: Qos,
     ) -> Result<(), Error> {
@@ -295,9 +296,9 @@ impl<'a, R: ModemReset, const N: usize, const T: usize> Supervisor<'a, R, N, T> 
     }
 
     /// Unsubscribes and forgets the filter.
-    pub async fn unsubscribe<W: Write, const RS: usize, const EV: usize>(
+    pub async fn unsubscribe<W: Write, const RS: usize, const EV: usize, D: Dialect>(
         &mut self,
-        modem: &mut MqttModem<'_, W, RS, EV>,
+        modem: &mut MqttModem<'_, W, RS, EV, D>,
         filter: &str,
     ) -> Result<(), Error> {
         self.subscriptions.retain(|(f, _)| f != filter);
@@ -311,9 +312,9 @@ impl<'a, R: ModemReset, const N: usize, const T: usize> Supervisor<'a, R, N, T> 
 
     /// One supervision step: notices lost links, polls the state when due, and reconnects when
     /// due. Returns the next thing to tell the application, if any; call again until `None`.
-    pub async fn poll<W: Write, const RS: usize, const EV: usize>(
+    pub async fn poll<W: Write, const RS: usize, const EV: usize, D: Dialect>(
         &mut self,
-        modem: &mut MqttModem<'_, W, RS, EV>,
+        modem: &mut MqttModem<'_, W, RS, EV, D>,
     ) -> Option<LinkEvent> {
         if let Some(event) = self.events.pop_front() {
             return Some(event);
@@ -357,10 +358,10 @@ impl<'a, R: ModemReset, const N: usize, const T: usize> Supervisor<'a, R, N, T> 
         }
     }
 
-    fn observe<X, W: Write, const RS: usize, const EV: usize>(
+    fn observe<X, W: Write, const RS: usize, const EV: usize, D: Dialect>(
         &mut self,
         result: &Result<X, Error>,
-        modem: &MqttModem<'_, W, RS, EV>,
+        modem: &MqttModem<'_, W, RS, EV, D>,
     ) {
         if let Err(e) = result {
             if e.means_link_lost() {
@@ -374,9 +375,9 @@ impl<'a, R: ModemReset, const N: usize, const T: usize> Supervisor<'a, R, N, T> 
         }
     }
 
-    async fn check<W: Write, const RS: usize, const EV: usize>(
+    async fn check<W: Write, const RS: usize, const EV: usize, D: Dialect>(
         &mut self,
-        modem: &mut MqttModem<'_, W, RS, EV>,
+        modem: &mut MqttModem<'_, W, RS, EV, D>,
     ) {
         self.next_action = later(self.poll_interval());
         match modem.state().await {
@@ -396,9 +397,9 @@ impl<'a, R: ModemReset, const N: usize, const T: usize> Supervisor<'a, R, N, T> 
         }
     }
 
-    async fn reconnect<W: Write, const RS: usize, const EV: usize>(
+    async fn reconnect<W: Write, const RS: usize, const EV: usize, D: Dialect>(
         &mut self,
-        modem: &mut MqttModem<'_, W, RS, EV>,
+        modem: &mut MqttModem<'_, W, RS, EV, D>,
     ) {
         if self.attempt > 0 {
             self.emit(LinkEvent::Reconnecting {
@@ -447,9 +448,9 @@ impl<'a, R: ModemReset, const N: usize, const T: usize> Supervisor<'a, R, N, T> 
 
     /// Init (after a restart), TLS, configure, connect, re-subscribe. Returns how many
     /// subscriptions were restored.
-    async fn bring_up<W: Write, const RS: usize, const EV: usize>(
+    async fn bring_up<W: Write, const RS: usize, const EV: usize, D: Dialect>(
         &mut self,
-        modem: &mut MqttModem<'_, W, RS, EV>,
+        modem: &mut MqttModem<'_, W, RS, EV, D>,
     ) -> Result<usize, Error> {
         if self.needs_bring_up {
             modem.init().await?;

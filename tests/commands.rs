@@ -129,7 +129,7 @@ fn identification_spanning_several_lines() {
 #[test]
 fn identification_too_long_or_not_utf8() {
     let line = "é".repeat(40); // 80 bytes a line
-    let reply = format!("\r\n{line}\r\n+CGMR: {line}\r\n\r\nOK\r\n");
+    let reply = format!("\r\n{line}\r\n+CGMR: {line}\r\n{line}\r\n\r\nOK\r\n");
     let id = one(GetRevision, b"AT+CGMR\r", reply.as_bytes());
     assert!(id.truncated());
     assert!(id.as_str().len() <= ID_LEN && id.as_str().len() >= ID_LEN - 1);

@@ -305,3 +305,62 @@ pub(crate) use hand_encoded;
 pub(crate) fn nothing(_resp: &[u8]) -> Result<NoResponse, atat::Error> {
     Ok(NoResponse)
 }
+
+/// The parts of a hand-encoded command of a dialect that vary: its line, and for a prompted
+/// command its raw data and the line that completes it.
+pub(crate) trait Shape {
+    /// The command line.
+    fn line(&self) -> Line<'_>;
+    /// Raw bytes written after the `>` prompt.
+    fn raw(&self) -> Option<&[u8]> {
+        None
+    }
+    /// The line that completes the command.
+    fn done(&self) -> Option<Completion> {
+        None
+    }
+}
+
+/// Implements [`AtatCmd`] and [`ModemCommand`] for a command described by its [`Shape`]:
+/// its answer `$resp` is read by `$parse` from its `info:` lines (and bare lines if `bare`).
+macro_rules! shaped {
+    (
+        $ty:ident $(<$lt:lifetime>)?, $resp:ty, parse = $parse:expr,
+        info = $info:expr, bare = $bare:expr, timeout_ms = $ms:expr
+    ) => {
+        impl$(<$lt>)? atat::AtatCmd for $ty$(<$lt>)? {
+            type Response = $resp;
+            const MAX_TIMEOUT_MS: u32 = $ms;
+
+            fn write(&self, buf: &mut [u8]) -> usize {
+                $crate::command::write_line_or_nothing(&$crate::command::Shape::line(self), buf)
+            }
+
+            fn parse(
+                &self,
+                resp: Result<&[u8], atat::InternalError>,
+            ) -> Result<Self::Response, atat::Error> {
+                let parse: fn(&[u8]) -> Result<$resp, atat::Error> = $parse;
+                resp.map_err(atat::Error::from).and_then(parse)
+            }
+        }
+
+        impl$(<$lt>)? $crate::command::ModemCommand for $ty$(<$lt>)? {
+            const INFO_PREFIX: &'static [u8] = $info;
+            const INFO_BARE: bool = $bare;
+
+            fn wire(&self) -> $crate::command::Wire<'_> {
+                $crate::command::Wire::line($crate::command::Shape::line(self))
+            }
+
+            fn data(&self) -> Option<&[u8]> {
+                $crate::command::Shape::raw(self)
+            }
+
+            fn completion(&self) -> Option<$crate::command::Completion> {
+                $crate::command::Shape::done(self)
+            }
+        }
+    };
+}
+pub(crate) use shaped;

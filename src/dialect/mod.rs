@@ -4,12 +4,92 @@
 //! A dialect supplies a [`Grammar`] (how its unsolicited lines look: the incoming-message
 //! frames, the session lines, the boot banners), and the commands of each API call.
 
+pub mod esp_at;
 pub(crate) mod frame;
-pub(crate) mod uc8088;
+mod uc8088;
 
+pub use esp_at::EspAt;
 pub use frame::MessageFrame;
+pub(crate) use uc8088::GRAMMAR as UC8088_GRAMMAR;
+pub use uc8088::Uc8088;
 
+use embedded_io_async::Write;
+
+use crate::client::{Identity, MqttModem, Tls};
+use crate::command::config::types::Config;
+use crate::command::publish::types::Qos;
 use crate::command::session::types::ConnectionState;
+use crate::error::Error;
+
+mod sealed {
+    pub trait Sealed {}
+}
+pub(crate) use sealed::Sealed;
+
+/// A module's built-in MQTT command set, chosen at compile time: [`Uc8088`] (the default of
+/// [`MqttModem::new`]), or another through [`MqttModem::with_dialect`]. A firmware carries
+/// only the dialect it names.
+///
+/// The trait is sealed; its items are the driver's, not the application's.
+#[allow(async_fn_in_trait)]
+pub trait Dialect: Sealed + Sized + 'static {
+    /// How the runner reads this dialect's unsolicited output.
+    #[doc(hidden)]
+    const GRAMMAR: &'static Grammar;
+    /// What the driver keeps between calls (connection settings, message ids).
+    #[doc(hidden)]
+    type State: Default;
+
+    #[doc(hidden)]
+    async fn init<W: Write, const R: usize, const E: usize>(
+        m: &mut MqttModem<'_, W, R, E, Self>,
+    ) -> Result<(), Error>;
+    #[doc(hidden)]
+    async fn identify<W: Write, const R: usize, const E: usize>(
+        m: &mut MqttModem<'_, W, R, E, Self>,
+    ) -> Result<Identity, Error>;
+    #[doc(hidden)]
+    async fn configure<W: Write, const R: usize, const E: usize>(
+        m: &mut MqttModem<'_, W, R, E, Self>,
+        config: &Config<'_>,
+    ) -> Result<(), Error>;
+    #[doc(hidden)]
+    async fn set_tls<W: Write, const R: usize, const E: usize>(
+        m: &mut MqttModem<'_, W, R, E, Self>,
+        tls: Tls<'_>,
+    ) -> Result<(), Error>;
+    #[doc(hidden)]
+    async fn connect<W: Write, const R: usize, const E: usize>(
+        m: &mut MqttModem<'_, W, R, E, Self>,
+    ) -> Result<(), Error>;
+    #[doc(hidden)]
+    async fn state<W: Write, const R: usize, const E: usize>(
+        m: &mut MqttModem<'_, W, R, E, Self>,
+    ) -> Result<ConnectionState, Error>;
+    #[doc(hidden)]
+    async fn disconnect<W: Write, const R: usize, const E: usize>(
+        m: &mut MqttModem<'_, W, R, E, Self>,
+    ) -> Result<(), Error>;
+    #[doc(hidden)]
+    async fn publish<W: Write, const R: usize, const E: usize>(
+        m: &mut MqttModem<'_, W, R, E, Self>,
+        topic: &str,
+        payload: &[u8],
+        qos: Qos,
+        retain: bool,
+    ) -> Result<(), Error>;
+    #[doc(hidden)]
+    async fn subscribe<W: Write, const R: usize, const E: usize>(
+        m: &mut MqttModem<'_, W, R, E, Self>,
+        filter: &str,
+        qos: Qos,
+    ) -> Result<(), Error>;
+    #[doc(hidden)]
+    async fn unsubscribe<W: Write, const R: usize, const E: usize>(
+        m: &mut MqttModem<'_, W, R, E, Self>,
+        filter: &str,
+    ) -> Result<(), Error>;
+}
 
 /// How the runner recognises a dialect's unsolicited output.
 #[derive(Debug)]

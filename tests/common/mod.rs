@@ -9,7 +9,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use embedded_io::ErrorKind;
-use mqtt_modem::{Events, MqttModem, Options, Resources, Runner};
+use mqtt_modem::{Dialect, Events, MqttModem, Options, Resources, Runner, Uc8088};
 
 mockall::mock! {
     pub Uart {}
@@ -93,8 +93,19 @@ impl Wire {
         m.expect_write().returning(move |buf| {
             let mut s = state.lock().unwrap();
             s.sent.extend_from_slice(buf);
-            while let Some(cr) = s.sent[s.line_start..].iter().position(|&b| b == b'\r') {
-                let end = s.line_start + cr + 1;
+            // Each scripted step is exactly the bytes the driver must write: a line (CR or
+            // CR LF included) or a prompted command's raw data. A step is judged once that
+            // many bytes came, or earlier at a CR (a line shorter than the script's).
+            loop {
+                let written = &s.sent[s.line_start..];
+                let want = s.script.front().map(|e| e.line.len());
+                let cr = written.iter().position(|&b| b == b'\r');
+                let take = match (want, cr) {
+                    (Some(n), _) if written.len() >= n => n,
+                    (_, Some(i)) => i + 1 + usize::from(written.get(i + 1) == Some(&b'\n')),
+                    _ => break,
+                };
+                let end = s.line_start + take;
                 let line = s.sent[s.line_start..end].to_vec();
                 s.line_start = end;
                 match s.script.pop_front() {
@@ -153,6 +164,21 @@ pub fn run_with<T>(
     options: Options,
     body: impl AsyncFnOnce(&mut Modem<'_>, &mut Events<'_, 2048>, &Wire) -> T,
 ) -> T {
+    run_dialect(Uc8088, script, chunk, options, body)
+}
+
+/// [`run_with`] for a modem speaking dialect `D`.
+pub fn run_dialect<D: Dialect, T>(
+    dialect: D,
+    script: Vec<Exchange>,
+    chunk: usize,
+    options: Options,
+    body: impl AsyncFnOnce(
+        &mut MqttModem<'_, MockUart, 256, 2048, D>,
+        &mut Events<'_, 2048>,
+        &Wire,
+    ) -> T,
+) -> T {
     let wire = Wire::new(script);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -160,8 +186,13 @@ pub fn run_with<T>(
         .unwrap();
     let mut res: Resources<1152, 256, 2048> = Resources::new();
     let out = rt.block_on(async {
-        let (mut modem, runner, mut events) =
-            MqttModem::new(&mut res, wire.reader(chunk), wire.writer(), options);
+        let (mut modem, runner, mut events) = MqttModem::with_dialect(
+            dialect,
+            &mut res,
+            wire.reader(chunk),
+            wire.writer(),
+            options,
+        );
         let runner: Runner<'_, MockUart, 256, 2048> = runner;
         let body = body(&mut modem, &mut events, &wire);
         match embassy_futures::select::select(runner.run(), body).await {

@@ -11,7 +11,7 @@ pub struct Functionality {
 }
 
 /// Most bytes of text an [`Identification`] keeps.
-pub const ID_LEN: usize = 128;
+pub const ID_LEN: usize = 192;
 
 /// What an identification command (`AT+CGMI`, `AT+CGMM`, `AT+CGMR`) answered: every
 /// information line, in order, each with its `+NAME:` head (if it had one) removed, joined by

@@ -1,0 +1,395 @@
+//! ESP-AT's MQTT commands: every line ends with CR LF; quoted strings escape `\`, `"` and `,`.
+
+use super::responses::{ConnStatus, PubOutcome, parse_conn_status, parse_pub_outcome};
+use super::types::LINK_ID;
+use crate::command::general::responses::Identification;
+use crate::command::publish::types::Qos;
+use crate::command::{Completion, NoResponse, Shape, nothing, shaped};
+use crate::encode::{Line, Param};
+
+/// `AT`: checks that the module answers.
+#[derive(Debug, Clone)]
+pub struct At;
+
+impl Shape for At {
+    fn line(&self) -> Line<'_> {
+        Line::new(b"AT", &[]).crlf()
+    }
+}
+
+shaped!(
+    At,
+    NoResponse,
+    parse = nothing,
+    info = b"",
+    bare = true,
+    timeout_ms = 300
+);
+
+/// `ATE0`: echo off.
+#[derive(Debug, Clone)]
+pub struct EchoOff;
+
+impl Shape for EchoOff {
+    fn line(&self) -> Line<'_> {
+        Line::new(b"ATE0", &[]).crlf()
+    }
+}
+
+shaped!(
+    EchoOff,
+    NoResponse,
+    parse = nothing,
+    info = b"",
+    bare = true,
+    timeout_ms = 1000
+);
+
+/// `AT+GMR`: the firmware's versions, several bare lines.
+#[derive(Debug, Clone)]
+pub struct GetVersion;
+
+impl Shape for GetVersion {
+    fn line(&self) -> Line<'_> {
+        Line::new(b"AT+GMR", &[]).crlf()
+    }
+}
+
+shaped!(
+    GetVersion,
+    Identification,
+    parse = |resp| Ok(Identification::from_answer(resp, b"+GMR")),
+    info = b"+GMR",
+    bare = true,
+    timeout_ms = 1000
+);
+
+/// `AT+MQTTUSERCFG=0,1,"<client id>","<user>","<password>",0,0,""`: plain TCP, no
+/// certificates, no path.
+#[derive(Debug, Clone)]
+pub struct SetUserConfig<'a> {
+    /// The MQTT client identifier.
+    pub client_id: &'a [u8],
+    /// The user name (may be empty).
+    pub username: &'a [u8],
+    /// The password (may be empty).
+    pub password: &'a [u8],
+}
+
+impl Shape for SetUserConfig<'_> {
+    fn line(&self) -> Line<'_> {
+        Line::new(
+            b"AT+MQTTUSERCFG=",
+            &[
+                Param::Int(LINK_ID),
+                Param::Int(1),
+                Param::QuotedComma(self.client_id),
+                Param::QuotedComma(self.username),
+                Param::QuotedComma(self.password),
+                Param::Int(0),
+                Param::Int(0),
+                Param::QuotedComma(b""),
+            ],
+        )
+        .crlf()
+    }
+}
+
+shaped!(
+    SetUserConfig<'a>,
+    NoResponse,
+    parse = nothing,
+    info = b"+MQTTUSERCFG",
+    bare = false,
+    timeout_ms = 1000
+);
+
+/// `AT+MQTTLONGCLIENTID=0,<len>` (or `LONGUSERNAME`, `LONGPASSWORD`), then after `>` the
+/// field's raw bytes.
+#[derive(Debug, Clone)]
+pub struct SetLongField<'a> {
+    /// The command, `AT+MQTTLONGCLIENTID=` and so on.
+    pub command: &'static [u8],
+    /// The field's bytes.
+    pub value: &'a [u8],
+}
+
+/// `AT+MQTTLONGCLIENTID=`.
+pub const LONG_CLIENT_ID: &[u8] = b"AT+MQTTLONGCLIENTID=";
+/// `AT+MQTTLONGUSERNAME=`.
+pub const LONG_USERNAME: &[u8] = b"AT+MQTTLONGUSERNAME=";
+/// `AT+MQTTLONGPASSWORD=`.
+pub const LONG_PASSWORD: &[u8] = b"AT+MQTTLONGPASSWORD=";
+
+impl Shape for SetLongField<'_> {
+    fn line(&self) -> Line<'_> {
+        Line::new(
+            self.command,
+            &[Param::Int(LINK_ID), Param::Int(self.value.len() as u32)],
+        )
+        .crlf()
+    }
+
+    fn raw(&self) -> Option<&[u8]> {
+        Some(self.value)
+    }
+}
+
+shaped!(
+    SetLongField<'a>,
+    NoResponse,
+    parse = nothing,
+    info = b"+MQTTLONG",
+    bare = false,
+    timeout_ms = 2000
+);
+
+/// `AT+MQTTCONNCFG=0,<keepalive>,<disable_clean_session>,"","",0,0`: no last will.
+#[derive(Debug, Clone)]
+pub struct SetConnConfig {
+    /// Keepalive in seconds.
+    pub keepalive_s: u16,
+    /// Whether the broker keeps the session (`disable_clean_session` = 1).
+    pub keep_session: bool,
+}
+
+impl Shape for SetConnConfig {
+    fn line(&self) -> Line<'_> {
+        Line::new(
+            b"AT+MQTTCONNCFG=",
+            &[
+                Param::Int(LINK_ID),
+                Param::Int(u32::from(self.keepalive_s)),
+                Param::Int(u32::from(self.keep_session)),
+                Param::QuotedComma(b""),
+                Param::QuotedComma(b""),
+                Param::Int(0),
+                Param::Int(0),
+            ],
+        )
+        .crlf()
+    }
+}
+
+shaped!(
+    SetConnConfig,
+    NoResponse,
+    parse = nothing,
+    info = b"+MQTTCONNCFG",
+    bare = false,
+    timeout_ms = 1000
+);
+
+/// `AT+MQTTCONN=0,"<host>",<port>,0`: connects, without the module's own reconnection.
+/// Answers `+MQTTCONNECTED:0,…` then `OK`, or `ERROR`.
+#[derive(Debug, Clone)]
+pub struct Connect<'a> {
+    /// Broker host.
+    pub host: &'a [u8],
+    /// Broker port.
+    pub port: u16,
+}
+
+impl Shape for Connect<'_> {
+    fn line(&self) -> Line<'_> {
+        Line::new(
+            b"AT+MQTTCONN=",
+            &[
+                Param::Int(LINK_ID),
+                Param::QuotedComma(self.host),
+                Param::Int(u32::from(self.port)),
+                Param::Int(0),
+            ],
+        )
+        .crlf()
+    }
+}
+
+shaped!(
+    Connect<'a>,
+    NoResponse,
+    parse = nothing,
+    info = b"+MQTTCONNECTED",
+    bare = false,
+    timeout_ms = 30000
+);
+
+/// `AT+MQTTCONN?`: the link's state.
+#[derive(Debug, Clone)]
+pub struct GetConnection;
+
+impl Shape for GetConnection {
+    fn line(&self) -> Line<'_> {
+        Line::new(b"AT+MQTTCONN?", &[]).crlf()
+    }
+}
+
+shaped!(
+    GetConnection,
+    ConnStatus,
+    parse = parse_conn_status,
+    info = b"+MQTTCONN",
+    bare = false,
+    timeout_ms = 1000
+);
+
+/// `AT+MQTTPUBRAW=0,"<topic>",<len>,<qos>,<retain>`: `OK`, `>`, the payload's raw bytes, then
+/// `+MQTTPUB:OK` or `+MQTTPUB:FAIL`.
+#[derive(Debug, Clone)]
+pub struct PublishRaw<'a> {
+    /// The topic.
+    pub topic: &'a [u8],
+    /// The payload, any bytes.
+    pub payload: &'a [u8],
+    /// Quality of service.
+    pub qos: Qos,
+    /// Retain flag.
+    pub retain: bool,
+}
+
+impl Shape for PublishRaw<'_> {
+    fn line(&self) -> Line<'_> {
+        Line::new(
+            b"AT+MQTTPUBRAW=",
+            &[
+                Param::Int(LINK_ID),
+                Param::QuotedComma(self.topic),
+                Param::Int(self.payload.len() as u32),
+                Param::Int(self.qos as u32),
+                Param::Int(u32::from(self.retain)),
+            ],
+        )
+        .crlf()
+    }
+
+    fn raw(&self) -> Option<&[u8]> {
+        Some(self.payload)
+    }
+
+    fn done(&self) -> Option<Completion> {
+        Some(Completion::new(b"+MQTTPUB", b"", false))
+    }
+}
+
+shaped!(
+    PublishRaw<'a>,
+    PubOutcome,
+    parse = parse_pub_outcome,
+    info = b"+MQTTPUB",
+    bare = false,
+    timeout_ms = 10000
+);
+
+/// `AT+MQTTPUB=0,"<topic>","",<qos>,<retain>`: an empty message (the raw form needs a length
+/// of at least 1).
+#[derive(Debug, Clone)]
+pub struct PublishEmpty<'a> {
+    /// The topic.
+    pub topic: &'a [u8],
+    /// Quality of service.
+    pub qos: Qos,
+    /// Retain flag.
+    pub retain: bool,
+}
+
+impl Shape for PublishEmpty<'_> {
+    fn line(&self) -> Line<'_> {
+        Line::new(
+            b"AT+MQTTPUB=",
+            &[
+                Param::Int(LINK_ID),
+                Param::QuotedComma(self.topic),
+                Param::QuotedComma(b""),
+                Param::Int(self.qos as u32),
+                Param::Int(u32::from(self.retain)),
+            ],
+        )
+        .crlf()
+    }
+}
+
+shaped!(
+    PublishEmpty<'a>,
+    NoResponse,
+    parse = nothing,
+    info = b"+MQTTPUB",
+    bare = false,
+    timeout_ms = 10000
+);
+
+/// `AT+MQTTSUB=0,"<filter>",<qos>`; `ALREADY SUBSCRIBE` before `OK` is success.
+#[derive(Debug, Clone)]
+pub struct Subscribe<'a> {
+    /// The topic filter.
+    pub filter: &'a [u8],
+    /// Quality of service.
+    pub qos: Qos,
+}
+
+impl Shape for Subscribe<'_> {
+    fn line(&self) -> Line<'_> {
+        Line::new(
+            b"AT+MQTTSUB=",
+            &[
+                Param::Int(LINK_ID),
+                Param::QuotedComma(self.filter),
+                Param::Int(self.qos as u32),
+            ],
+        )
+        .crlf()
+    }
+}
+
+shaped!(
+    Subscribe<'a>,
+    NoResponse,
+    parse = nothing,
+    info = b"+MQTTSUB",
+    bare = true,
+    timeout_ms = 10000
+);
+
+/// `AT+MQTTUNSUB=0,"<filter>"`; `NO UNSUBSCRIBE` before `OK` is success.
+#[derive(Debug, Clone)]
+pub struct Unsubscribe<'a> {
+    /// The topic filter.
+    pub filter: &'a [u8],
+}
+
+impl Shape for Unsubscribe<'_> {
+    fn line(&self) -> Line<'_> {
+        Line::new(
+            b"AT+MQTTUNSUB=",
+            &[Param::Int(LINK_ID), Param::QuotedComma(self.filter)],
+        )
+        .crlf()
+    }
+}
+
+shaped!(
+    Unsubscribe<'a>,
+    NoResponse,
+    parse = nothing,
+    info = b"+MQTTUNSUB",
+    bare = true,
+    timeout_ms = 10000
+);
+
+/// `AT+MQTTCLEAN=0`: closes the connection and frees the link.
+#[derive(Debug, Clone)]
+pub struct Clean;
+
+impl Shape for Clean {
+    fn line(&self) -> Line<'_> {
+        Line::new(b"AT+MQTTCLEAN=", &[Param::Int(LINK_ID)]).crlf()
+    }
+}
+
+shaped!(
+    Clean,
+    NoResponse,
+    parse = nothing,
+    info = b"+MQTTCLEAN",
+    bare = false,
+    timeout_ms = 5000
+);

@@ -1,0 +1,259 @@
+//! Espressif's ESP-AT firmware (ESP32, ESP32-C3, ESP8266): `AT+MQTTUSERCFG`, `AT+MQTTCONN`,
+//! `AT+MQTTPUBRAW`, `AT+MQTTSUB`, `+MQTTSUBRECV` (docs/DIALECTS.md, ESP-AT).
+//!
+//! One API call may be several commands: `configure` is `AT+MQTTUSERCFG` (with
+//! `AT+MQTTLONG*` through a `>` prompt when the line would be too long) and
+//! `AT+MQTTCONNCFG`; the broker's address is kept for `AT+MQTTCONN`. Every payload goes
+//! through the prompt of `AT+MQTTPUBRAW`, binary-safe and streamed from the caller's slice.
+
+pub mod commands;
+pub mod responses;
+pub mod types;
+mod urc;
+
+use embedded_io_async::Write;
+
+use super::{Dialect, Grammar, Sealed};
+use crate::client::{Identity, MqttModem, Tls};
+use crate::command::ModemCommand;
+use crate::command::config::types::Config;
+use crate::command::general::responses::Identification;
+use crate::command::publish::check_topic;
+use crate::command::publish::types::{MAX_PAYLOAD_LEN, Qos};
+use crate::command::session::types::ConnectionState;
+use crate::command::subscribe::check_filter;
+use crate::encode::check_string;
+use crate::error::{Error, Feature, Field, Invalid};
+use commands::{
+    At, Clean, Connect, EchoOff, GetConnection, GetVersion, LONG_CLIENT_ID, LONG_PASSWORD,
+    LONG_USERNAME, PublishEmpty, PublishRaw, SetConnConfig, SetLongField, SetUserConfig, Subscribe,
+    Unsubscribe,
+};
+use types::{MAX_HOST_LEN, MAX_KEEPALIVE_S, MAX_LINE_LEN, MAX_LONG_FIELD_LEN, MAX_TOPIC_LEN};
+
+/// What ESP-AT says unasked.
+static GRAMMAR: Grammar = Grammar {
+    messages: &urc::FRAMES,
+    session: urc::session,
+    banners: &[b"ready"],
+};
+
+/// Espressif's ESP-AT firmware on an ESP32-class chip.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct EspAt;
+
+impl Sealed for EspAt {}
+
+/// The broker address `configure` gave, for `AT+MQTTCONN`.
+#[derive(Debug, Default)]
+pub struct State {
+    host: heapless::String<MAX_HOST_LEN>,
+    port: u16,
+}
+
+/// Refuses a command whose line would be longer than ESP-AT takes, naming `field`.
+fn fits<C: ModemCommand>(cmd: &C, field: Field, max: usize) -> Result<(), Error> {
+    if cmd.wire().len() >= MAX_LINE_LEN {
+        return Err(Error::invalid(field, Invalid::TooLong { max }));
+    }
+    Ok(())
+}
+
+/// A topic or filter ESP-AT takes: at most 128 bytes.
+fn short_topic(field: Field, topic: &str) -> Result<(), Error> {
+    if topic.len() > MAX_TOPIC_LEN {
+        return Err(Error::invalid(
+            field,
+            Invalid::TooLong { max: MAX_TOPIC_LEN },
+        ));
+    }
+    Ok(())
+}
+
+impl Dialect for EspAt {
+    const GRAMMAR: &'static Grammar = &GRAMMAR;
+    type State = State;
+
+    async fn init<W: Write, const R: usize, const E: usize>(
+        m: &mut MqttModem<'_, W, R, E, Self>,
+    ) -> Result<(), Error> {
+        m.sync(&At).await?;
+        m.send(&EchoOff).await.map(drop)
+    }
+
+    async fn identify<W: Write, const R: usize, const E: usize>(
+        m: &mut MqttModem<'_, W, R, E, Self>,
+    ) -> Result<Identity, Error> {
+        Ok(Identity {
+            manufacturer: Identification::default(),
+            model: Identification::default(),
+            revision: m.send(&GetVersion).await?,
+        })
+    }
+
+    async fn configure<W: Write, const R: usize, const E: usize>(
+        m: &mut MqttModem<'_, W, R, E, Self>,
+        config: &Config<'_>,
+    ) -> Result<(), Error> {
+        let host = config.host.as_bytes();
+        check_string(Field::Host, host, MAX_HOST_LEN, false, true)?;
+        if config.port == 0 {
+            return Err(Error::invalid(Field::Port, Invalid::OutOfRange));
+        }
+        if config.keepalive_s == 0 || config.keepalive_s > MAX_KEEPALIVE_S {
+            return Err(Error::invalid(Field::Keepalive, Invalid::OutOfRange));
+        }
+        let fields = [
+            (Field::ClientId, config.client_id.as_bytes(), false),
+            (Field::Username, config.username.as_bytes(), true),
+            (Field::Password, config.password.as_bytes(), true),
+        ];
+        for (field, value, allow_empty) in fields {
+            check_string(field, value, MAX_LONG_FIELD_LEN, allow_empty, true)?;
+        }
+        let user = SetUserConfig {
+            client_id: fields[0].1,
+            username: fields[1].1,
+            password: fields[2].1,
+        };
+        if user.wire().len() < MAX_LINE_LEN {
+            m.send(&user).await?;
+        } else {
+            // Too long for one line: the strings go through the prompted LONG* commands.
+            m.send(&SetUserConfig {
+                client_id: b"",
+                username: b"",
+                password: b"",
+            })
+            .await?;
+            for (command, value) in [
+                (LONG_CLIENT_ID, user.client_id),
+                (LONG_USERNAME, user.username),
+                (LONG_PASSWORD, user.password),
+            ] {
+                if !value.is_empty() {
+                    m.send(&SetLongField { command, value }).await?;
+                }
+            }
+        }
+        m.send(&SetConnConfig {
+            keepalive_s: config.keepalive_s,
+            keep_session: !config.clean_session,
+        })
+        .await?;
+        m.state.host.clear();
+        // The host was checked to fit.
+        let _ = m.state.host.push_str(config.host);
+        m.state.port = config.port;
+        Ok(())
+    }
+
+    async fn set_tls<W: Write, const R: usize, const E: usize>(
+        _m: &mut MqttModem<'_, W, R, E, Self>,
+        tls: Tls<'_>,
+    ) -> Result<(), Error> {
+        match tls {
+            // Plain TCP is the scheme `configure` always sends.
+            Tls::Off => Ok(()),
+            _ => Err(Error::Unsupported(Feature::CertificateUpload)),
+        }
+    }
+
+    async fn connect<W: Write, const R: usize, const E: usize>(
+        m: &mut MqttModem<'_, W, R, E, Self>,
+    ) -> Result<(), Error> {
+        if m.state.host.is_empty() {
+            return Err(Error::invalid(Field::Host, Invalid::Empty));
+        }
+        let host = m.state.host.clone();
+        let port = m.state.port;
+        m.send(&Connect {
+            host: host.as_bytes(),
+            port,
+        })
+        .await
+        .map(drop)
+    }
+
+    async fn state<W: Write, const R: usize, const E: usize>(
+        m: &mut MqttModem<'_, W, R, E, Self>,
+    ) -> Result<ConnectionState, Error> {
+        Ok(if m.send(&GetConnection).await?.connected() {
+            ConnectionState::Connected
+        } else {
+            ConnectionState::Disconnected
+        })
+    }
+
+    async fn disconnect<W: Write, const R: usize, const E: usize>(
+        m: &mut MqttModem<'_, W, R, E, Self>,
+    ) -> Result<(), Error> {
+        m.send(&Clean).await.map(drop)
+    }
+
+    async fn publish<W: Write, const R: usize, const E: usize>(
+        m: &mut MqttModem<'_, W, R, E, Self>,
+        topic: &str,
+        payload: &[u8],
+        qos: Qos,
+        retain: bool,
+    ) -> Result<(), Error> {
+        check_topic(topic)?;
+        short_topic(Field::Topic, topic)?;
+        if payload.len() > MAX_PAYLOAD_LEN {
+            return Err(Error::invalid(
+                Field::Payload,
+                Invalid::TooLong {
+                    max: MAX_PAYLOAD_LEN,
+                },
+            ));
+        }
+        let topic = topic.as_bytes();
+        if payload.is_empty() {
+            let cmd = PublishEmpty { topic, qos, retain };
+            fits(&cmd, Field::Topic, MAX_TOPIC_LEN)?;
+            return m.send(&cmd).await.map(drop);
+        }
+        let cmd = PublishRaw {
+            topic,
+            payload,
+            qos,
+            retain,
+        };
+        fits(&cmd, Field::Topic, MAX_TOPIC_LEN)?;
+        if m.send(&cmd).await?.ok {
+            Ok(())
+        } else {
+            Err(Error::Failed { result: -1 })
+        }
+    }
+
+    async fn subscribe<W: Write, const R: usize, const E: usize>(
+        m: &mut MqttModem<'_, W, R, E, Self>,
+        filter: &str,
+        qos: Qos,
+    ) -> Result<(), Error> {
+        check_filter(filter)?;
+        short_topic(Field::TopicFilter, filter)?;
+        let cmd = Subscribe {
+            filter: filter.as_bytes(),
+            qos,
+        };
+        fits(&cmd, Field::TopicFilter, MAX_TOPIC_LEN)?;
+        m.send(&cmd).await.map(drop)
+    }
+
+    async fn unsubscribe<W: Write, const R: usize, const E: usize>(
+        m: &mut MqttModem<'_, W, R, E, Self>,
+        filter: &str,
+    ) -> Result<(), Error> {
+        check_filter(filter)?;
+        short_topic(Field::TopicFilter, filter)?;
+        let cmd = Unsubscribe {
+            filter: filter.as_bytes(),
+        };
+        fits(&cmd, Field::TopicFilter, MAX_TOPIC_LEN)?;
+        m.send(&cmd).await.map(drop)
+    }
+}

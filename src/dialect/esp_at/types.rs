@@ -1,0 +1,14 @@
+//! ESP-AT's limits (docs/DIALECTS.md, ESP-AT "Limits").
+
+/// The longest command line ESP-AT takes, terminator included, is one byte less.
+pub const MAX_LINE_LEN: usize = 256;
+/// The longest topic or topic filter.
+pub const MAX_TOPIC_LEN: usize = 128;
+/// The longest host name.
+pub const MAX_HOST_LEN: usize = 128;
+/// The longest client id, user name or password (through `AT+MQTTLONG*`).
+pub const MAX_LONG_FIELD_LEN: usize = 1024;
+/// The longest keepalive, in seconds.
+pub const MAX_KEEPALIVE_S: u16 = 7200;
+/// The only link ESP-AT has.
+pub const LINK_ID: u32 = 0;

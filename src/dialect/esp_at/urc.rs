@@ -1,0 +1,23 @@
+//! What ESP-AT says unasked: `+MQTTSUBRECV:0,"<topic>",<len>,<payload>` (read by length),
+//! `+MQTTCONNECTED:0,…` and `+MQTTDISCONNECTED:0`, and the `ready` banner.
+
+use crate::command::session::types::ConnectionState;
+use crate::dialect::{MessageFrame, SessionUrc};
+
+/// `+MQTTSUBRECV:<link id>,"<topic>",<len>,<payload>`.
+pub(crate) const FRAMES: [MessageFrame; 1] = [MessageFrame {
+    head: b"+MQTTSUBRECV:",
+    ids: 1,
+    quoted_payload: false,
+}];
+
+/// `+MQTTDISCONNECTED:<link id>` (link lost) and `+MQTTCONNECTED:<link id>,…` (link up).
+pub(crate) fn session(line: &[u8]) -> Option<SessionUrc> {
+    if line.starts_with(b"+MQTTDISCONNECTED:") {
+        Some(SessionUrc::Disconnected)
+    } else if line.starts_with(b"+MQTTCONNECTED:") {
+        Some(SessionUrc::State(ConnectionState::Connected))
+    } else {
+        None
+    }
+}

@@ -1,0 +1,318 @@
+//! The ESP-AT dialect on a scripted wire: exact bytes of every command form, Espressif's own
+//! transcripts parsed, the `>` prompt and `+MQTTPUB:OK|FAIL`, the LONG* fields, incoming
+//! `+MQTTSUBRECV` messages and `+MQTTDISCONNECTED`.
+
+mod common;
+
+use common::{Exchange, MockUart, ex, run_dialect};
+use mqtt_modem::{
+    Config, ConnectionState, Error, EspAt, Event, Events, Feature, Field, Invalid, LinkHint,
+    MqttModem, Options, Qos, Tls,
+};
+
+const OK: &[u8] = b"\r\nOK\r\n";
+
+type Esp<'a> = MqttModem<'a, MockUart, 256, 2048, EspAt>;
+
+fn esp<T>(
+    script: Vec<Exchange>,
+    chunk: usize,
+    body: impl AsyncFnOnce(&mut Esp<'_>, &mut Events<'_, 2048>, &common::Wire) -> T,
+) -> T {
+    run_dialect(EspAt, script, chunk, Options::default(), body)
+}
+
+/// Every chunk size a test runs with: the same bytes split anywhere.
+const CHUNKS: [usize; 3] = [1, 7, 64];
+
+#[test]
+fn init_identify_with_echo_on() {
+    for chunk in CHUNKS {
+        let id = esp(
+            vec![
+                ex(b"AT\r\n", b"AT\r\r\n\r\nOK\r\n"),
+                ex(b"ATE0\r\n", b"ATE0\r\r\n\r\nOK\r\n"),
+                ex(
+                    b"AT+GMR\r\n",
+                    b"\r\nAT version:3.4.0.0(s-4c6eb5e - ESP32C3 - May 22 2024)\r\nSDK version:v5.0.6\r\ncompile time(4c6eb5e):May 22 2024 12:00:00\r\nBin version:v3.4.0.0(MINI-1)\r\n\r\nOK\r\n",
+                ),
+            ],
+            chunk,
+            async |m, _, _| {
+                m.init().await.unwrap();
+                m.identify().await.unwrap()
+            },
+        );
+        assert_eq!(id.manufacturer.as_str(), "");
+        assert_eq!(
+            id.revision.lines().collect::<Vec<_>>(),
+            [
+                "AT version:3.4.0.0(s-4c6eb5e - ESP32C3 - May 22 2024)",
+                "SDK version:v5.0.6",
+                "compile time(4c6eb5e):May 22 2024 12:00:00",
+                "Bin version:v3.4.0.0(MINI-1)"
+            ]
+        );
+    }
+}
+
+/// Espressif's transcript: USERCFG, then CONN answered `+MQTTCONNECTED:…` before `OK`; the
+/// strings escaped with `\,` `\"` `\\`.
+#[test]
+fn configure_and_connect_as_the_manual_shows() {
+    let config = Config::new("192.168.3.102", 8883, "publisher")
+        .credentials("espressif", "123456789")
+        .keepalive(120)
+        .clean_session(false);
+    esp(
+        vec![
+            ex(
+                b"AT+MQTTUSERCFG=0,1,\"publisher\",\"espressif\",\"123456789\",0,0,\"\"\r\n",
+                OK,
+            ),
+            ex(b"AT+MQTTCONNCFG=0,120,1,\"\",\"\",0,0\r\n", OK),
+            ex(
+                b"AT+MQTTCONN=0,\"192.168.3.102\",8883,0\r\n",
+                b"\r\n+MQTTCONNECTED:0,1,\"192.168.3.102\",\"8883\",\"\",0\r\n\r\nOK\r\n",
+            ),
+        ],
+        64,
+        async |m, _, _| {
+            m.configure(&config).await.unwrap();
+            m.connect().await.unwrap();
+        },
+    );
+    let odd = Config::new("h", 1883, "a,b\"c\\d").credentials("u,1", "p\"w");
+    esp(
+        vec![
+            ex(
+                b"AT+MQTTUSERCFG=0,1,\"a\\,b\\\"c\\\\d\",\"u\\,1\",\"p\\\"w\",0,0,\"\"\r\n",
+                OK,
+            ),
+            ex(b"AT+MQTTCONNCFG=0,60,0,\"\",\"\",0,0\r\n", OK),
+        ],
+        64,
+        async |m, _, _| m.configure(&odd).await.unwrap(),
+    );
+}
+
+/// A user config line that would reach 256 bytes: the strings go through the prompted LONG*
+/// commands, raw.
+#[test]
+fn long_credentials_go_through_the_prompt() {
+    let password = "p,\"".repeat(100); // 300 bytes
+    let config = Config::new("h", 1883, "dev").credentials("user", &password);
+    for chunk in CHUNKS {
+        esp(
+            vec![
+                ex(b"AT+MQTTUSERCFG=0,1,\"\",\"\",\"\",0,0,\"\"\r\n", OK),
+                ex(b"AT+MQTTLONGCLIENTID=0,3\r\n", b"\r\nOK\r\n\r\n>"),
+                ex(b"dev", OK),
+                ex(b"AT+MQTTLONGUSERNAME=0,4\r\n", b"\r\nOK\r\n\r\n>"),
+                ex(b"user", OK),
+                ex(b"AT+MQTTLONGPASSWORD=0,300\r\n", b"\r\nOK\r\n\r\n>"),
+                ex(password.as_bytes(), OK),
+                ex(b"AT+MQTTCONNCFG=0,60,0,\"\",\"\",0,0\r\n", OK),
+            ],
+            chunk,
+            async |m, _, _| m.configure(&config).await.unwrap(),
+        );
+    }
+}
+
+/// `AT+MQTTPUBRAW`: `OK`, `>`, the raw payload (CR, LF, NUL, `"`, `,` as they are), then
+/// `+MQTTPUB:OK`; `+MQTTPUB:FAIL` is a typed failure; an empty payload goes inline.
+#[test]
+fn publish_through_the_prompt() {
+    let payload = b"a\r\nb\0c\"d,e\r\n\r\nOK\r\n";
+    for chunk in CHUNKS {
+        esp(
+            vec![
+                ex(b"AT+MQTTPUBRAW=0,\"t/1\",18,1,0\r\n", b"\r\nOK\r\n\r\n>"),
+                ex(payload, b"\r\n+MQTTPUB:OK\r\n"),
+                ex(b"AT+MQTTPUBRAW=0,\"t/1\",1,0,1\r\n", b"\r\nOK\r\n\r\n>"),
+                ex(b"x", b"\r\n+MQTTPUB:FAIL\r\n"),
+                ex(b"AT+MQTTPUB=0,\"t/1\",\"\",2,0\r\n", OK),
+            ],
+            chunk,
+            async |m, _, _| {
+                m.publish("t/1", payload, Qos::AtLeastOnce, false)
+                    .await
+                    .unwrap();
+                assert_eq!(
+                    m.publish("t/1", b"x", Qos::AtMostOnce, true).await,
+                    Err(Error::Failed { result: -1 })
+                );
+                m.publish("t/1", b"", Qos::ExactlyOnce, false)
+                    .await
+                    .unwrap();
+            },
+        );
+    }
+}
+
+/// A 4 KiB payload streams through the prompt; an `ERROR` instead of the prompt fails the
+/// publish without writing the payload.
+#[test]
+fn large_payload_and_refused_prompt() {
+    let payload: Vec<u8> = (0..4096u32).map(|i| (i % 251) as u8).collect();
+    esp(
+        vec![
+            ex(b"AT+MQTTPUBRAW=0,\"big\",4096,0,0\r\n", b"\r\nOK\r\n\r\n>"),
+            ex(&payload, b"\r\n+MQTTPUB:OK\r\n"),
+            ex(b"AT+MQTTPUBRAW=0,\"big\",4096,0,0\r\n", b"\r\nERROR\r\n"),
+            ex(
+                b"AT+MQTTCONN?\r\n",
+                b"\r\n+MQTTCONN:0,3,1,\"h\",\"1883\",\"\",0\r\n\r\nOK\r\n",
+            ),
+        ],
+        64,
+        async |m, _, _| {
+            m.publish("big", &payload, Qos::AtMostOnce, false)
+                .await
+                .unwrap();
+            assert_eq!(
+                m.publish("big", &payload, Qos::AtMostOnce, false).await,
+                Err(Error::Modem)
+            );
+            assert_eq!(m.state().await, Ok(ConnectionState::Disconnected));
+        },
+    );
+}
+
+#[test]
+fn subscribe_unsubscribe_state_disconnect() {
+    esp(
+        vec![
+            ex(b"AT+MQTTSUB=0,\"a/+/c\",1\r\n", OK),
+            ex(
+                b"AT+MQTTSUB=0,\"a/+/c\",1\r\n",
+                b"\r\nALREADY SUBSCRIBE\r\n\r\nOK\r\n",
+            ),
+            ex(
+                b"AT+MQTTUNSUB=0,\"a/+/c\"\r\n",
+                b"\r\nNO UNSUBSCRIBE\r\n\r\nOK\r\n",
+            ),
+            ex(
+                b"AT+MQTTCONN?\r\n",
+                b"\r\n+MQTTCONN:0,6,1,\"192.168.3.102\",\"8883\",\"\",0\r\n\r\nOK\r\n",
+            ),
+            ex(b"AT+MQTTCLEAN=0\r\n", OK),
+        ],
+        7,
+        async |m, _, _| {
+            m.subscribe("a/+/c", Qos::AtLeastOnce).await.unwrap();
+            m.subscribe("a/+/c", Qos::AtLeastOnce).await.unwrap();
+            m.unsubscribe("a/+/c").await.unwrap();
+            assert_eq!(m.state().await, Ok(ConnectionState::Connected));
+            m.disconnect().await.unwrap();
+        },
+    );
+}
+
+/// `+MQTTSUBRECV` read by length, its payload holding CR LF and `OK`; a message and a
+/// disconnect arriving between a command's `OK` and its prompt are not lost.
+#[test]
+fn incoming_messages_and_link_loss() {
+    let payload = b"{\"a\":1}\r\nOK\r\n,\"";
+    let mut urc = format!("\r\n+MQTTSUBRECV:0,\"dev/cmd\",{},", payload.len()).into_bytes();
+    urc.extend_from_slice(payload);
+    urc.extend_from_slice(b"\r\n");
+    let mut reply = b"\r\nOK\r\n".to_vec();
+    reply.extend_from_slice(&urc);
+    reply.extend_from_slice(b"\r\n+MQTTDISCONNECTED:0\r\n\r\n>");
+    for chunk in CHUNKS {
+        let (events, hint) = esp(
+            vec![
+                ex(b"AT+MQTTPUBRAW=0,\"t\",2,0,0\r\n", &reply),
+                ex(b"hi", b"\r\n+MQTTPUB:FAIL\r\n"),
+            ],
+            chunk,
+            async |m, ev, _| {
+                assert_eq!(
+                    m.publish("t", b"hi", Qos::AtMostOnce, false).await,
+                    Err(Error::Failed { result: -1 })
+                );
+                let mut buf = [0u8; 256];
+                let mut out = Vec::new();
+                for _ in 0..2 {
+                    out.push(match ev.next(&mut buf).await {
+                        Event::Message(msg) => {
+                            format!("{} {:?}", msg.topic, String::from_utf8_lossy(msg.payload))
+                        }
+                        other => format!("{other:?}"),
+                    });
+                }
+                (out, m.take_link_hint())
+            },
+        );
+        assert_eq!(
+            events,
+            [
+                format!("dev/cmd {:?}", String::from_utf8_lossy(payload)),
+                "Disconnected".to_string()
+            ]
+        );
+        assert_eq!(hint, Some(LinkHint::Lost));
+    }
+}
+
+/// Refusals before a byte is written: certificates (ESP-AT reads them from flash), topics
+/// over 128 bytes, keepalive over 7200 s, CR/LF in a string, connecting unconfigured.
+#[test]
+fn refused_before_a_byte() {
+    esp(vec![], 64, async |m, _, w| {
+        assert_eq!(
+            m.set_tls(Tls::RootCa(b"-----BEGIN CERTIFICATE-----")).await,
+            Err(Error::Unsupported(Feature::CertificateUpload))
+        );
+        m.set_tls(Tls::Off).await.unwrap();
+        let long = "t".repeat(129);
+        assert_eq!(
+            m.publish(&long, b"x", Qos::AtMostOnce, false).await,
+            Err(Error::InvalidInput {
+                field: Field::Topic,
+                reason: Invalid::TooLong { max: 128 }
+            })
+        );
+        assert_eq!(
+            m.subscribe(&long, Qos::AtMostOnce).await,
+            Err(Error::InvalidInput {
+                field: Field::TopicFilter,
+                reason: Invalid::TooLong { max: 128 }
+            })
+        );
+        // 120 commas escape to 240 bytes: the line would pass 255 bytes.
+        let commas = ",".repeat(120);
+        assert_eq!(
+            m.publish(&commas, b"x", Qos::AtMostOnce, false).await,
+            Err(Error::InvalidInput {
+                field: Field::Topic,
+                reason: Invalid::TooLong { max: 128 }
+            })
+        );
+        assert_eq!(
+            m.configure(&Config::new("h", 1, "id").keepalive(7201))
+                .await,
+            Err(Error::InvalidInput {
+                field: Field::Keepalive,
+                reason: Invalid::OutOfRange
+            })
+        );
+        assert_eq!(
+            m.configure(&Config::new("h", 1, "i\r\nd")).await,
+            Err(Error::InvalidInput {
+                field: Field::ClientId,
+                reason: Invalid::LineBreakOrNul
+            })
+        );
+        assert_eq!(
+            m.connect().await,
+            Err(Error::InvalidInput {
+                field: Field::Host,
+                reason: Invalid::Empty
+            })
+        );
+        assert!(w.sent().is_empty());
+    });
+}

@@ -19,7 +19,9 @@ use mqtt_modem::command::session::{Connect, Disconnect, GetState};
 use mqtt_modem::command::subscribe::{GetSubscriptions, Subscribe, TestSubscribe, Unsubscribe};
 use mqtt_modem::command::tls::types::CertKind;
 use mqtt_modem::command::tls::{GetTls, SetTls, TestTls};
+use mqtt_modem::dialect::Grammar;
 use mqtt_modem::digest::{Expect, Final, Ingress, Output};
+use mqtt_modem::{Dialect, EspAt, Uc8088};
 use mqtt_modem::{CertEncoding, Config, ConnectionState, Error, Qos, Quoting};
 
 /// The simulator's AT-line parser (`modem_sim::at`), the same source file.
@@ -79,8 +81,23 @@ pub fn allow_stall() -> bool {
 /// length), a full buffer is always unblocked by `next(pending, true)`, lines carry no
 /// terminators, lengths never exceed the buffer or the input.
 pub fn feed(stream: &[u8], pending: Option<Expect<'_>>, buf_size: usize, chunks: &[usize]) -> Seen {
+    feed_grammar(UC8088, stream, pending, buf_size, chunks)
+}
+
+/// The dialects' grammars the digester is driven with.
+pub const GRAMMARS: [&Grammar; 2] = [UC8088, <EspAt as Dialect>::GRAMMAR];
+const UC8088: &Grammar = <Uc8088 as Dialect>::GRAMMAR;
+
+/// [`feed`] with a dialect's grammar.
+pub fn feed_grammar(
+    grammar: &'static Grammar,
+    stream: &[u8],
+    pending: Option<Expect<'_>>,
+    buf_size: usize,
+    chunks: &[usize],
+) -> Seen {
     let mut buf = vec![0u8; buf_size];
-    let mut ing = Ingress::new(&mut buf);
+    let mut ing = Ingress::with_grammar(&mut buf, grammar);
     let mut seen = Seen::default();
     let mut fed = 0usize;
     let mut outputs = 0usize;
@@ -192,20 +209,24 @@ fn check_output(
 
 /// Splits a fuzzer input into digester settings and the byte stream:
 /// `[pending selector] [size lo] [size hi] [chunk count k] [k chunk sizes] stream...`.
-fn digester_settings(data: &[u8]) -> (Option<Expect<'static>>, usize, Vec<usize>, &[u8]) {
+fn digester_settings(
+    data: &[u8],
+) -> (&'static Grammar, Option<Expect<'static>>, usize, Vec<usize>, &[u8]) {
     let byte = |i: usize| data.get(i).copied().unwrap_or(0);
     let pending = pending_of(byte(0));
     let buf_size = 32 + usize::from(u16::from_le_bytes([byte(1), byte(2)])) % (1500 - 32 + 1);
     let k = 1 + usize::from(byte(3)) % 8;
+    // Bits 3 and 4 of the chunk-count byte pick the grammar (saved inputs have them clear).
+    let grammar = GRAMMARS[usize::from(byte(3) >> 3 & 3) % GRAMMARS.len()];
     let chunks: Vec<usize> = (0..k).map(|i| usize::from(byte(4 + i)) + 1).collect();
     let stream = data.get(4 + k..).unwrap_or(&[]);
-    (pending, buf_size, chunks, stream)
+    (grammar, pending, buf_size, chunks, stream)
 }
 
 /// Target `digester`: arbitrary bytes, arbitrary chunking, pending prefix and buffer size.
 pub fn check_digester(data: &[u8]) {
-    let (pending, buf_size, chunks, stream) = digester_settings(data);
-    feed(stream, pending, buf_size, &chunks);
+    let (grammar, pending, buf_size, chunks, stream) = digester_settings(data);
+    feed_grammar(grammar, stream, pending, buf_size, &chunks);
 }
 
 // ---------------------------------------------------------------------------------------------

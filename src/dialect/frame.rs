@@ -112,6 +112,8 @@ pub(crate) fn parse_header<'b>(
         Some(_) => {
             let rest = &buf[at..];
             let end = match rest.iter().position(|&b| matches!(b, b',' | b'\r' | b'\n')) {
+                // No topic is this long: the framing is broken.
+                Some(end) if end > 2 * MAX_TOPIC_LEN => return Err(HeaderError::Invalid),
                 Some(end) if rest[end] == b',' => end,
                 Some(_) => return Err(HeaderError::Invalid),
                 None => return Err(too_long_or_incomplete(rest.len())),
@@ -231,5 +233,10 @@ mod tests {
             Err(HeaderError::Invalid)
         );
         assert_eq!(parse_header(b"+MQTTRECV:,1,x"), Err(HeaderError::Invalid));
+        // A bare topic longer than any topic, found by fuzzing (it tripped a debug assertion).
+        let mut long = b"+MQTTRECV:".to_vec();
+        long.extend_from_slice(&[b'S'; 600]);
+        long.extend_from_slice(b",1,x");
+        assert_eq!(parse_header(&long), Err(HeaderError::Invalid));
     }
 }

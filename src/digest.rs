@@ -240,9 +240,13 @@ impl<'a> Ingress<'a> {
             self.consume(lead);
             self.apply_cut();
         }
-        if core::mem::take(&mut self.after_prompt) && self.buf[..self.len].first() == Some(&b' ') {
-            self.consume(1);
-            self.apply_cut();
+        if self.after_prompt && self.len > 0 {
+            // The blank that may follow the prompt arrived on its own.
+            self.after_prompt = false;
+            if self.buf[0] == b' ' {
+                self.consume(1);
+                self.apply_cut();
+            }
         }
         if pending.is_some_and(|p| p.prompt) && self.buf[..self.len].first() == Some(&b'>') {
             let blank = self.buf[..self.len].get(1) == Some(&b' ');

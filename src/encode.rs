@@ -38,7 +38,6 @@ pub(crate) enum Param<'a> {
     /// A string in quotes with `\`, `"` and `,` escaped (ESP-AT).
     QuotedComma(&'a [u8]),
     /// A string in quotes, sent as it is (validated to hold no `"`: Quectel has no escape).
-    #[allow(dead_code)] // Quectel's, next
     QuotedRaw(&'a [u8]),
 }
 

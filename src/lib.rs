@@ -71,7 +71,7 @@ pub use command::general::responses::Identification;
 pub use command::publish::types::Qos;
 pub use command::session::types::ConnectionState;
 pub use command::tls::types::CertEncoding;
-pub use dialect::{Dialect, EspAt, Uc8088};
+pub use dialect::{Dialect, EspAt, Quectel, Uc8088};
 pub use error::{Error, Feature, Field, Invalid, MqttCode};
 pub use events::{Event, Events, Message};
 pub use resources::{LinkHint, Resources, Stats};

@@ -8,6 +8,7 @@ use crate::dialect::Grammar;
 use crate::digest::{Final, Ingress, Output};
 use crate::events::Queued;
 use crate::fmt::{debug, warning};
+use crate::parse::lines;
 use crate::resources::{LinkHint, Outcome, Phase, Shared, Slot};
 
 /// Owns the UART's receive half. Spawn [`Runner::run`] once, in its own task; it never returns.
@@ -209,6 +210,13 @@ fn on_final<const R: usize>(s: &mut Slot<R>, f: &Final<'_>) -> bool {
         Some(p) if s.outcome.is_none() => match p.phase {
             Phase::Prompt if ok => return false,
             Phase::Final if ok && p.completion.is_some() => {
+                // Its completion line may have come before the OK: then it is complete.
+                if p.completion
+                    .is_some_and(|c| lines(&s.info).any(|l| c.matches(l)))
+                {
+                    s.outcome = Some(Outcome::Ok);
+                    return true;
+                }
                 p.phase = Phase::Completion;
                 return false;
             }

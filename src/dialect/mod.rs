@@ -6,10 +6,12 @@
 
 pub mod esp_at;
 pub(crate) mod frame;
+pub mod quectel;
 mod uc8088;
 
 pub use esp_at::EspAt;
 pub use frame::MessageFrame;
+pub use quectel::Quectel;
 pub(crate) use uc8088::GRAMMAR as UC8088_GRAMMAR;
 pub use uc8088::Uc8088;
 

@@ -1,0 +1,319 @@
+//! Quectel's `AT+QMT*` commands for client 0. Strings are quoted with no escapes (a `"` is
+//! refused before a byte is written); most commands answer `OK`, then a result URC.
+
+use super::responses::{Numbers, parse_numbers};
+use super::types::CLIENT;
+use crate::command::publish::types::Qos;
+use crate::command::{Completion, NoResponse, Shape, nothing, shaped};
+use crate::encode::{Line, Param};
+
+/// The key `0,<msgid>,` that ties a result URC to its command.
+fn key(msgid: Option<u16>) -> ([u8; 8], usize) {
+    let mut key = [0u8; 8];
+    key[..2].copy_from_slice(b"0,");
+    let mut at = 2;
+    if let Some(id) = msgid {
+        let mut digits = [0u8; 5];
+        let mut n = 0;
+        let mut v = id;
+        loop {
+            digits[n] = b'0' + (v % 10) as u8;
+            n += 1;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        for d in digits[..n].iter().rev() {
+            key[at] = *d;
+            at += 1;
+        }
+        key[at] = b',';
+        at += 1;
+    }
+    (key, at)
+}
+
+/// The result URC `prefix: 0,[<msgid>,]…` after `OK`.
+fn result_urc(prefix: &'static [u8], msgid: Option<u16>) -> Completion {
+    let (key, len) = key(msgid);
+    Completion::new(prefix, &key[..len], true)
+}
+
+/// `AT+QMTCFG="<key>",0,<values>`.
+#[derive(Debug, Clone)]
+pub struct SetCfg {
+    /// The setting: `version`, `keepalive`, `session`, `recv/mode`, `ssl`.
+    pub key: &'static [u8],
+    /// Its values (one or two).
+    pub values: &'static [u32],
+    /// A value computed at run time, after `values` (keepalive, session flag).
+    pub value: Option<u32>,
+}
+
+impl Shape for SetCfg {
+    fn line(&self) -> Line<'_> {
+        let mut params = [Param::Int(0); 4];
+        params[0] = Param::QuotedRaw(self.key);
+        params[1] = Param::Int(CLIENT);
+        let mut n = 2;
+        for v in self.values.iter().copied().chain(self.value) {
+            if n < params.len() {
+                params[n] = Param::Int(v);
+                n += 1;
+            }
+        }
+        Line::new(b"AT+QMTCFG=", &params[..n])
+    }
+}
+
+shaped!(
+    SetCfg,
+    NoResponse,
+    parse = nothing,
+    info = b"+QMTCFG",
+    bare = false,
+    timeout_ms = 1000
+);
+
+/// `AT+QMTOPEN=0,"<host>",<port>` → `OK`, then `+QMTOPEN: 0,<result>` (0 opened).
+#[derive(Debug, Clone)]
+pub struct Open<'a> {
+    /// Broker host.
+    pub host: &'a [u8],
+    /// Broker port.
+    pub port: u16,
+}
+
+impl Shape for Open<'_> {
+    fn line(&self) -> Line<'_> {
+        Line::new(
+            b"AT+QMTOPEN=",
+            &[
+                Param::Int(CLIENT),
+                Param::QuotedRaw(self.host),
+                Param::Int(u32::from(self.port)),
+            ],
+        )
+    }
+
+    fn done(&self) -> Option<Completion> {
+        Some(result_urc(b"+QMTOPEN", None))
+    }
+}
+
+shaped!(
+    Open<'a>,
+    Numbers,
+    parse = |r| parse_numbers(r, b"+QMTOPEN"),
+    info = b"+QMTOPEN",
+    bare = false,
+    timeout_ms = 75000
+);
+
+/// `AT+QMTCONN=0,"<client id>"[,"<user>","<password>"]` → `OK`, then
+/// `+QMTCONN: 0,<result>,<ret_code>`.
+#[derive(Debug, Clone)]
+pub struct Connect<'a> {
+    /// The MQTT client identifier.
+    pub client_id: &'a [u8],
+    /// User name and password, if any.
+    pub credentials: Option<(&'a [u8], &'a [u8])>,
+}
+
+impl Shape for Connect<'_> {
+    fn line(&self) -> Line<'_> {
+        let id = [Param::Int(CLIENT), Param::QuotedRaw(self.client_id)];
+        match self.credentials {
+            Some((user, password)) => Line::new(
+                b"AT+QMTCONN=",
+                &[
+                    id[0],
+                    id[1],
+                    Param::QuotedRaw(user),
+                    Param::QuotedRaw(password),
+                ],
+            ),
+            None => Line::new(b"AT+QMTCONN=", &id),
+        }
+    }
+
+    fn done(&self) -> Option<Completion> {
+        Some(result_urc(b"+QMTCONN", None))
+    }
+}
+
+shaped!(
+    Connect<'a>,
+    Numbers,
+    parse = |r| parse_numbers(r, b"+QMTCONN"),
+    info = b"+QMTCONN",
+    bare = false,
+    timeout_ms = 20000
+);
+
+/// `AT+QMTCONN?` → `+QMTCONN: 0,<state>` (3 connected) then `OK`; a bare `OK` when the
+/// client is not open.
+#[derive(Debug, Clone)]
+pub struct GetConnection;
+
+impl Shape for GetConnection {
+    fn line(&self) -> Line<'_> {
+        Line::new(b"AT+QMTCONN?", &[])
+    }
+}
+
+shaped!(
+    GetConnection,
+    Numbers,
+    parse = |r| parse_numbers(r, b"+QMTCONN"),
+    info = b"+QMTCONN",
+    bare = false,
+    timeout_ms = 1000
+);
+
+/// `AT+QMTDISC=0` → `OK`, then `+QMTDISC: 0,<result>`.
+#[derive(Debug, Clone)]
+pub struct Disconnect;
+
+impl Shape for Disconnect {
+    fn line(&self) -> Line<'_> {
+        Line::new(b"AT+QMTDISC=", &[Param::Int(CLIENT)])
+    }
+
+    fn done(&self) -> Option<Completion> {
+        Some(result_urc(b"+QMTDISC", None))
+    }
+}
+
+shaped!(
+    Disconnect,
+    Numbers,
+    parse = |r| parse_numbers(r, b"+QMTDISC"),
+    info = b"+QMTDISC",
+    bare = false,
+    timeout_ms = 20000
+);
+
+/// `AT+QMTPUBEX=0,<msgid>,<qos>,<retain>,"<topic>",<len>` → `>`, the payload's raw bytes,
+/// `OK`, then `+QMTPUBEX: 0,<msgid>,<result>[,<value>]`.
+#[derive(Debug, Clone)]
+pub struct Publish<'a> {
+    /// 0 for QoS 0, else 1 to 65535.
+    pub msgid: u16,
+    /// Quality of service.
+    pub qos: Qos,
+    /// Retain flag.
+    pub retain: bool,
+    /// The topic.
+    pub topic: &'a [u8],
+    /// The payload, any bytes.
+    pub payload: &'a [u8],
+}
+
+impl Shape for Publish<'_> {
+    fn line(&self) -> Line<'_> {
+        Line::new(
+            b"AT+QMTPUBEX=",
+            &[
+                Param::Int(CLIENT),
+                Param::Int(u32::from(self.msgid)),
+                Param::Int(self.qos as u32),
+                Param::Int(u32::from(self.retain)),
+                Param::QuotedRaw(self.topic),
+                Param::Int(self.payload.len() as u32),
+            ],
+        )
+    }
+
+    fn raw(&self) -> Option<&[u8]> {
+        Some(self.payload)
+    }
+
+    fn done(&self) -> Option<Completion> {
+        Some(result_urc(b"+QMTPUBEX", Some(self.msgid)))
+    }
+}
+
+shaped!(
+    Publish<'a>,
+    Numbers,
+    parse = |r| parse_numbers(r, b"+QMTPUBEX"),
+    info = b"+QMTPUBEX",
+    bare = false,
+    timeout_ms = 20000
+);
+
+/// `AT+QMTSUB=0,<msgid>,"<filter>",<qos>` → `OK`, then
+/// `+QMTSUB: 0,<msgid>,<result>,<granted qos>`.
+#[derive(Debug, Clone)]
+pub struct Subscribe<'a> {
+    /// 1 to 65535.
+    pub msgid: u16,
+    /// The topic filter.
+    pub filter: &'a [u8],
+    /// Quality of service.
+    pub qos: Qos,
+}
+
+impl Shape for Subscribe<'_> {
+    fn line(&self) -> Line<'_> {
+        Line::new(
+            b"AT+QMTSUB=",
+            &[
+                Param::Int(CLIENT),
+                Param::Int(u32::from(self.msgid)),
+                Param::QuotedRaw(self.filter),
+                Param::Int(self.qos as u32),
+            ],
+        )
+    }
+
+    fn done(&self) -> Option<Completion> {
+        Some(result_urc(b"+QMTSUB", Some(self.msgid)))
+    }
+}
+
+shaped!(
+    Subscribe<'a>,
+    Numbers,
+    parse = |r| parse_numbers(r, b"+QMTSUB"),
+    info = b"+QMTSUB",
+    bare = false,
+    timeout_ms = 20000
+);
+
+/// `AT+QMTUNS=0,<msgid>,"<filter>"` → `OK`, then `+QMTUNS: 0,<msgid>,<result>`.
+#[derive(Debug, Clone)]
+pub struct Unsubscribe<'a> {
+    /// 1 to 65535.
+    pub msgid: u16,
+    /// The topic filter.
+    pub filter: &'a [u8],
+}
+
+impl Shape for Unsubscribe<'_> {
+    fn line(&self) -> Line<'_> {
+        Line::new(
+            b"AT+QMTUNS=",
+            &[
+                Param::Int(CLIENT),
+                Param::Int(u32::from(self.msgid)),
+                Param::QuotedRaw(self.filter),
+            ],
+        )
+    }
+
+    fn done(&self) -> Option<Completion> {
+        Some(result_urc(b"+QMTUNS", Some(self.msgid)))
+    }
+}
+
+shaped!(
+    Unsubscribe<'a>,
+    Numbers,
+    parse = |r| parse_numbers(r, b"+QMTUNS"),
+    info = b"+QMTUNS",
+    bare = false,
+    timeout_ms = 20000
+);

@@ -1,0 +1,319 @@
+//! Quectel's `AT+QMT*` command set (BG95/BG96/BG77, EC21/EG25/EG91, EC200/EC800):
+//! docs/DIALECTS.md, Quectel QMT.
+//!
+//! Most operations are asynchronous: `OK` accepts the command, and a result URC keyed by the
+//! client index (and message id) completes it. `configure` is four `AT+QMTCFG` settings; the
+//! broker's address and the identity are kept for `connect`, which is `AT+QMTOPEN` then
+//! `AT+QMTCONN`. Every payload goes through the `>` prompt of `AT+QMTPUBEX`, binary-safe.
+
+pub mod commands;
+pub mod responses;
+pub mod types;
+mod urc;
+
+use embedded_io_async::Write;
+
+use super::{Dialect, Grammar, Sealed};
+use crate::client::{Identity, MqttModem, Tls};
+use crate::command::config::types::{Config, MAX_CLIENT_ID_LEN, MAX_CREDENTIAL_LEN};
+use crate::command::general::types::{ErrorReporting, FunctionalityLevel};
+use crate::command::general::{
+    At, EchoOff, GetManufacturer, GetModel, GetRevision, SetErrorReporting, SetFunctionality,
+};
+use crate::command::publish::check_topic;
+use crate::command::publish::types::{MAX_PAYLOAD_LEN, Qos};
+use crate::command::session::types::ConnectionState;
+use crate::command::subscribe::check_filter;
+use crate::encode::check_string;
+use crate::error::{Error, Feature, Field, Invalid};
+use commands::{Connect, Disconnect, GetConnection, Open, Publish, SetCfg, Subscribe, Unsubscribe};
+use responses::Numbers;
+use types::{MAX_HOST_LEN, MAX_KEEPALIVE_S, STATE_CONNECTED};
+
+/// What Quectel modules say unasked.
+static GRAMMAR: Grammar = Grammar {
+    messages: &urc::FRAMES,
+    session: urc::session,
+    banners: &[b"RDY"],
+};
+
+/// A Quectel LTE or LPWA module with the `AT+QMT*` MQTT commands.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Quectel;
+
+impl Sealed for Quectel {}
+
+/// What `connect` needs from `configure`, and the message-id counter.
+#[derive(Debug, Default)]
+pub struct State {
+    host: heapless::String<MAX_HOST_LEN>,
+    port: u16,
+    client_id: heapless::String<MAX_CLIENT_ID_LEN>,
+    username: heapless::String<MAX_CREDENTIAL_LEN>,
+    password: heapless::String<MAX_CREDENTIAL_LEN>,
+    msgid: u16,
+}
+
+impl State {
+    /// The next message id, 1 to 65535.
+    fn next_msgid(&mut self) -> u16 {
+        self.msgid = self.msgid.checked_add(1).unwrap_or(1).max(1);
+        self.msgid
+    }
+}
+
+/// A quoted string Quectel can carry: no `"` (it has no escape), no CR, LF or NUL.
+fn check_quoted(field: Field, s: &[u8], max: usize, allow_empty: bool) -> Result<(), Error> {
+    check_string(field, s, max, allow_empty, true)?;
+    if memchr::memchr(b'"', s).is_some() {
+        return Err(Error::invalid(field, Invalid::Quote));
+    }
+    Ok(())
+}
+
+/// Copies a checked string into the state.
+fn keep<const N: usize>(into: &mut heapless::String<N>, s: &str) {
+    into.clear();
+    // Checked to fit.
+    let _ = into.push_str(s);
+}
+
+/// Judges a result URC whose first number (after the client index, and the message id when
+/// `msgid`) is the result: 0 succeeded.
+fn result_of(n: Numbers, msgid: bool) -> Result<Numbers, Error> {
+    match n.get(usize::from(msgid)) {
+        Some(0) => Ok(n),
+        Some(result) => Err(Error::Failed {
+            result: i16::try_from(result).unwrap_or(i16::MAX),
+        }),
+        None => Err(Error::Protocol),
+    }
+}
+
+impl Dialect for Quectel {
+    const GRAMMAR: &'static Grammar = &GRAMMAR;
+    type State = State;
+
+    async fn init<W: Write, const R: usize, const E: usize>(
+        m: &mut MqttModem<'_, W, R, E, Self>,
+    ) -> Result<(), Error> {
+        m.sync(&At).await?;
+        m.send(&EchoOff).await?;
+        m.send(&SetErrorReporting {
+            mode: ErrorReporting::Numeric,
+        })
+        .await?;
+        m.send(&SetFunctionality {
+            fun: FunctionalityLevel::Full,
+        })
+        .await
+        .map(drop)
+    }
+
+    async fn identify<W: Write, const R: usize, const E: usize>(
+        m: &mut MqttModem<'_, W, R, E, Self>,
+    ) -> Result<Identity, Error> {
+        Ok(Identity {
+            manufacturer: m.send(&GetManufacturer).await?,
+            model: m.send(&GetModel).await?,
+            revision: m.send(&GetRevision).await?,
+        })
+    }
+
+    async fn configure<W: Write, const R: usize, const E: usize>(
+        m: &mut MqttModem<'_, W, R, E, Self>,
+        config: &Config<'_>,
+    ) -> Result<(), Error> {
+        check_quoted(Field::Host, config.host.as_bytes(), MAX_HOST_LEN, false)?;
+        if config.port == 0 {
+            return Err(Error::invalid(Field::Port, Invalid::OutOfRange));
+        }
+        if config.keepalive_s == 0 || config.keepalive_s > MAX_KEEPALIVE_S {
+            return Err(Error::invalid(Field::Keepalive, Invalid::OutOfRange));
+        }
+        let id = config.client_id.as_bytes();
+        check_quoted(Field::ClientId, id, MAX_CLIENT_ID_LEN, false)?;
+        check_quoted(
+            Field::Username,
+            config.username.as_bytes(),
+            MAX_CREDENTIAL_LEN,
+            true,
+        )?;
+        check_quoted(
+            Field::Password,
+            config.password.as_bytes(),
+            MAX_CREDENTIAL_LEN,
+            true,
+        )?;
+        for cmd in [
+            SetCfg {
+                key: b"version",
+                values: &[4],
+                value: None,
+            },
+            SetCfg {
+                key: b"keepalive",
+                values: &[],
+                value: Some(u32::from(config.keepalive_s)),
+            },
+            SetCfg {
+                key: b"session",
+                values: &[],
+                value: Some(u32::from(config.clean_session)),
+            },
+            SetCfg {
+                key: b"recv/mode",
+                values: &[0, 1],
+                value: None,
+            },
+        ] {
+            m.send(&cmd).await?;
+        }
+        let s = &mut m.state;
+        keep(&mut s.host, config.host);
+        s.port = config.port;
+        keep(&mut s.client_id, config.client_id);
+        keep(&mut s.username, config.username);
+        keep(&mut s.password, config.password);
+        Ok(())
+    }
+
+    async fn set_tls<W: Write, const R: usize, const E: usize>(
+        m: &mut MqttModem<'_, W, R, E, Self>,
+        tls: Tls<'_>,
+    ) -> Result<(), Error> {
+        match tls {
+            Tls::Off => m
+                .send(&SetCfg {
+                    key: b"ssl",
+                    values: &[0],
+                    value: None,
+                })
+                .await
+                .map(drop),
+            _ => Err(Error::Unsupported(Feature::CertificateUpload)),
+        }
+    }
+
+    async fn connect<W: Write, const R: usize, const E: usize>(
+        m: &mut MqttModem<'_, W, R, E, Self>,
+    ) -> Result<(), Error> {
+        if m.state.host.is_empty() {
+            return Err(Error::invalid(Field::Host, Invalid::Empty));
+        }
+        let host = m.state.host.clone();
+        let port = m.state.port;
+        // 2: the client is open already (a reconnect after a lost session).
+        let opened = m
+            .send(&Open {
+                host: host.as_bytes(),
+                port,
+            })
+            .await?;
+        if opened.get(0) != Some(2) {
+            result_of(opened, false)?;
+        }
+        let id = m.state.client_id.clone();
+        let user = m.state.username.clone();
+        let password = m.state.password.clone();
+        let credentials = (!user.is_empty() || !password.is_empty())
+            .then_some((user.as_bytes(), password.as_bytes()));
+        let connected = m
+            .send(&Connect {
+                client_id: id.as_bytes(),
+                credentials,
+            })
+            .await?;
+        let connected = result_of(connected, false)?;
+        match connected.get(1) {
+            None | Some(0) => Ok(()),
+            Some(code) => Err(Error::Refused(u8::try_from(code).unwrap_or(u8::MAX))),
+        }
+    }
+
+    async fn state<W: Write, const R: usize, const E: usize>(
+        m: &mut MqttModem<'_, W, R, E, Self>,
+    ) -> Result<ConnectionState, Error> {
+        Ok(
+            if m.send(&GetConnection).await?.get(0) == Some(STATE_CONNECTED) {
+                ConnectionState::Connected
+            } else {
+                ConnectionState::Disconnected
+            },
+        )
+    }
+
+    async fn disconnect<W: Write, const R: usize, const E: usize>(
+        m: &mut MqttModem<'_, W, R, E, Self>,
+    ) -> Result<(), Error> {
+        result_of(m.send(&Disconnect).await?, false).map(drop)
+    }
+
+    async fn publish<W: Write, const R: usize, const E: usize>(
+        m: &mut MqttModem<'_, W, R, E, Self>,
+        topic: &str,
+        payload: &[u8],
+        qos: Qos,
+        retain: bool,
+    ) -> Result<(), Error> {
+        check_topic(topic)?;
+        check_quoted(Field::Topic, topic.as_bytes(), usize::MAX, false)?;
+        if payload.len() > MAX_PAYLOAD_LEN {
+            return Err(Error::invalid(
+                Field::Payload,
+                Invalid::TooLong {
+                    max: MAX_PAYLOAD_LEN,
+                },
+            ));
+        }
+        let msgid = if qos == Qos::AtMostOnce {
+            0
+        } else {
+            m.state.next_msgid()
+        };
+        let cmd = Publish {
+            msgid,
+            qos,
+            retain,
+            topic: topic.as_bytes(),
+            payload,
+        };
+        result_of(m.send(&cmd).await?, true).map(drop)
+    }
+
+    async fn subscribe<W: Write, const R: usize, const E: usize>(
+        m: &mut MqttModem<'_, W, R, E, Self>,
+        filter: &str,
+        qos: Qos,
+    ) -> Result<(), Error> {
+        check_filter(filter)?;
+        check_quoted(Field::TopicFilter, filter.as_bytes(), usize::MAX, false)?;
+        let msgid = m.state.next_msgid();
+        let cmd = Subscribe {
+            msgid,
+            filter: filter.as_bytes(),
+            qos,
+        };
+        let granted = result_of(m.send(&cmd).await?, true)?;
+        // 128: the broker refused the subscription.
+        match granted.get(2) {
+            Some(128) => Err(Error::Failed { result: 128 }),
+            _ => Ok(()),
+        }
+    }
+
+    async fn unsubscribe<W: Write, const R: usize, const E: usize>(
+        m: &mut MqttModem<'_, W, R, E, Self>,
+        filter: &str,
+    ) -> Result<(), Error> {
+        check_filter(filter)?;
+        check_quoted(Field::TopicFilter, filter.as_bytes(), usize::MAX, false)?;
+        let msgid = m.state.next_msgid();
+        let cmd = Unsubscribe {
+            msgid,
+            filter: filter.as_bytes(),
+        };
+        result_of(m.send(&cmd).await?, true).map(drop)
+    }
+}

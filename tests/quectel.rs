@@ -1,0 +1,268 @@
+//! The Quectel QMT dialect on a scripted wire: exact bytes of every command form, `OK` then
+//! the result URC (matched by client index and message id), the `>` prompt of `AT+QMTPUBEX`,
+//! `+QMTRECV` read by length between quotes, and `+QMTSTAT`.
+
+mod common;
+
+use common::{Exchange, MockUart, ex, run_dialect};
+use mqtt_modem::{
+    Config, ConnectionState, Error, Event, Events, Feature, Field, Invalid, LinkHint, MqttModem,
+    Options, Qos, Quectel, Tls,
+};
+
+const OK: &[u8] = b"\r\nOK\r\n";
+
+type Q<'a> = MqttModem<'a, MockUart, 256, 2048, Quectel>;
+
+fn quectel<T>(
+    script: Vec<Exchange>,
+    chunk: usize,
+    body: impl AsyncFnOnce(&mut Q<'_>, &mut Events<'_, 2048>, &common::Wire) -> T,
+) -> T {
+    run_dialect(Quectel, script, chunk, Options::default(), body)
+}
+
+const CHUNKS: [usize; 3] = [1, 7, 64];
+
+fn configured() -> Vec<Exchange> {
+    vec![
+        ex(b"AT+QMTCFG=\"version\",0,4\r", OK),
+        ex(b"AT+QMTCFG=\"keepalive\",0,60\r", OK),
+        ex(b"AT+QMTCFG=\"session\",0,1\r", OK),
+        ex(b"AT+QMTCFG=\"recv/mode\",0,0,1\r", OK),
+    ]
+}
+
+#[test]
+fn init_and_identify() {
+    let id = quectel(
+        vec![
+            ex(b"AT\r", b"AT\r\r\nOK\r\n"),
+            ex(b"ATE0\r", b"ATE0\r\r\nOK\r\n"),
+            ex(b"AT+CMEE=1\r", OK),
+            ex(b"AT+CFUN=1\r", OK),
+            ex(b"AT+CGMI\r", b"\r\nQuectel\r\n\r\nOK\r\n"),
+            ex(b"AT+CGMM\r", b"\r\nBG96\r\n\r\nOK\r\n"),
+            ex(b"AT+CGMR\r", b"\r\nBG96MAR02A07M1G\r\n\r\nOK\r\n"),
+        ],
+        7,
+        async |m, _, _| {
+            m.init().await.unwrap();
+            m.identify().await.unwrap()
+        },
+    );
+    assert_eq!(
+        (
+            id.manufacturer.as_str(),
+            id.model.as_str(),
+            id.revision.as_str()
+        ),
+        ("Quectel", "BG96", "BG96MAR02A07M1G")
+    );
+}
+
+/// The transcript: `AT+QMTOPEN` → `OK`, `+QMTOPEN: 0,0`; `AT+QMTCONN` → `OK`,
+/// `+QMTCONN: 0,0,0`; each URC split anywhere.
+#[test]
+fn configure_open_connect() {
+    for chunk in CHUNKS {
+        let mut script = configured();
+        script.extend([
+            ex(
+                b"AT+QMTOPEN=0,\"broker.emqx.io\",1883\r",
+                b"\r\nOK\r\n\r\n+QMTOPEN: 0,0\r\n",
+            ),
+            ex(
+                b"AT+QMTCONN=0,\"numodem01\",\"user\",\"p,w\"\r",
+                b"\r\nOK\r\n\r\n+QMTCONN: 0,0,0\r\n",
+            ),
+            ex(b"AT+QMTCONN?\r", b"\r\n+QMTCONN: 0,3\r\n\r\nOK\r\n"),
+        ]);
+        quectel(script, chunk, async |m, _, _| {
+            let config =
+                Config::new("broker.emqx.io", 1883, "numodem01").credentials("user", "p,w");
+            m.configure(&config).await.unwrap();
+            m.connect().await.unwrap();
+            assert_eq!(m.state().await, Ok(ConnectionState::Connected));
+        });
+    }
+}
+
+/// A result that fails, a CONNACK refusal, a client already open, and a result URC that
+/// came before the `OK`.
+#[test]
+fn connect_results() {
+    let mut script = configured();
+    script.extend([
+        ex(
+            b"AT+QMTOPEN=0,\"h\",1883\r",
+            b"\r\nOK\r\n\r\n+QMTOPEN: 0,-1\r\n",
+        ),
+        ex(
+            b"AT+QMTOPEN=0,\"h\",1883\r",
+            b"\r\nOK\r\n\r\n+QMTOPEN: 0,2\r\n",
+        ),
+        ex(
+            b"AT+QMTCONN=0,\"id\"\r",
+            b"\r\nOK\r\n\r\n+QMTCONN: 0,0,5\r\n",
+        ),
+        ex(
+            b"AT+QMTOPEN=0,\"h\",1883\r",
+            b"\r\n+QMTOPEN: 0,0\r\n\r\nOK\r\n",
+        ),
+        ex(b"AT+QMTCONN=0,\"id\"\r", b"\r\nOK\r\n\r\n+QMTCONN: 0,2\r\n"),
+        ex(b"AT+QMTCONN?\r", OK),
+    ]);
+    quectel(script, 64, async |m, _, _| {
+        m.configure(&Config::new("h", 1883, "id")).await.unwrap();
+        assert_eq!(m.connect().await, Err(Error::Failed { result: -1 }));
+        assert_eq!(m.connect().await, Err(Error::Refused(5)));
+        assert_eq!(m.connect().await, Err(Error::Failed { result: 2 }));
+        assert_eq!(m.state().await, Ok(ConnectionState::Disconnected));
+    });
+}
+
+/// `AT+QMTPUBEX`: `> ` (no `OK` before it), the raw payload, `OK`, `+QMTPUBEX: 0,<id>,0`.
+/// QoS 0 has message id 0; QoS 1 counts from 1. A stale result URC of another message id is
+/// not taken for this one.
+#[test]
+fn publish_through_the_prompt() {
+    let payload = b"A\x1aB\"C,\r\n\0";
+    for chunk in CHUNKS {
+        quectel(
+            vec![
+                ex(b"AT+QMTPUBEX=0,0,0,0,\"data\",9\r", b"\r\n> "),
+                ex(payload, b"\r\nOK\r\n\r\n+QMTPUBEX: 0,0,0\r\n"),
+                ex(b"AT+QMTPUBEX=0,1,1,1,\"data\",9\r", b"\r\n> "),
+                ex(
+                    payload,
+                    b"\r\nOK\r\n\r\n+QMTPUBEX: 0,7,0\r\n\r\n+QMTPUBEX: 0,1,2\r\n",
+                ),
+            ],
+            chunk,
+            async |m, _, _| {
+                m.publish("data", payload, Qos::AtMostOnce, false)
+                    .await
+                    .unwrap();
+                assert_eq!(
+                    m.publish("data", payload, Qos::AtLeastOnce, true).await,
+                    Err(Error::Failed { result: 2 })
+                );
+                assert_eq!(m.stats().stale_responses, 1);
+            },
+        );
+    }
+}
+
+#[test]
+fn subscribe_unsubscribe_disconnect() {
+    quectel(
+        vec![
+            ex(
+                b"AT+QMTSUB=0,1,\"test/#\",1\r",
+                b"\r\nOK\r\n\r\n+QMTSUB: 0,1,0,1\r\n",
+            ),
+            ex(
+                b"AT+QMTSUB=0,2,\"no/way\",2\r",
+                b"\r\nOK\r\n\r\n+QMTSUB: 0,2,0,128\r\n",
+            ),
+            ex(
+                b"AT+QMTUNS=0,3,\"test/#\"\r",
+                b"\r\nOK\r\n\r\n+QMTUNS: 0,3,0\r\n",
+            ),
+            ex(b"AT+QMTDISC=0\r", b"\r\nOK\r\n\r\n+QMTDISC: 0,0\r\n"),
+        ],
+        7,
+        async |m, _, _| {
+            m.subscribe("test/#", Qos::AtLeastOnce).await.unwrap();
+            assert_eq!(
+                m.subscribe("no/way", Qos::ExactlyOnce).await,
+                Err(Error::Failed { result: 128 })
+            );
+            m.unsubscribe("test/#").await.unwrap();
+            m.disconnect().await.unwrap();
+        },
+    );
+}
+
+/// `+QMTRECV` with the length: the payload between quotes, holding quotes, commas and CR LF;
+/// `+QMTSTAT` is link loss.
+#[test]
+fn incoming_messages_and_link_loss() {
+    let payload = b"say \"hi\",\r\nOK\r\n";
+    let mut reply = format!("\r\n+QMTRECV: 0,5,\"dev/cmd\",{},\"", payload.len()).into_bytes();
+    reply.extend_from_slice(payload);
+    reply.extend_from_slice(b"\"\r\n\r\n+QMTSTAT: 0,1\r\n\r\n+QMTCONN: 0,4\r\n\r\nOK\r\n");
+    for chunk in CHUNKS {
+        let (state, events, hint) = quectel(
+            vec![ex(b"AT+QMTCONN?\r", &reply)],
+            chunk,
+            async |m, ev, _| {
+                let state = m.state().await.unwrap();
+                let mut buf = [0u8; 256];
+                let mut out = Vec::new();
+                for _ in 0..2 {
+                    out.push(match ev.next(&mut buf).await {
+                        Event::Message(msg) => {
+                            format!("{} {:?}", msg.topic, String::from_utf8_lossy(msg.payload))
+                        }
+                        other => format!("{other:?}"),
+                    });
+                }
+                (state, out, m.take_link_hint())
+            },
+        );
+        assert_eq!(state, ConnectionState::Disconnected);
+        assert_eq!(
+            events,
+            [
+                format!("dev/cmd {:?}", String::from_utf8_lossy(payload)),
+                "Disconnected".to_string()
+            ]
+        );
+        assert_eq!(hint, Some(LinkHint::Lost));
+    }
+}
+
+/// Refused before a byte: `"` in any quoted string (Quectel has no escape), certificates,
+/// keepalive over 3600 s, a host over 100 bytes.
+#[test]
+fn refused_before_a_byte() {
+    quectel(vec![], 64, async |m, _, w| {
+        assert_eq!(
+            m.publish("a\"b", b"x", Qos::AtMostOnce, false).await,
+            Err(Error::InvalidInput {
+                field: Field::Topic,
+                reason: Invalid::Quote
+            })
+        );
+        assert_eq!(
+            m.configure(&Config::new("h", 1, "id").credentials("u", "p\"w"))
+                .await,
+            Err(Error::InvalidInput {
+                field: Field::Password,
+                reason: Invalid::Quote
+            })
+        );
+        assert_eq!(
+            m.configure(&Config::new("h", 1, "id").keepalive(3601))
+                .await,
+            Err(Error::InvalidInput {
+                field: Field::Keepalive,
+                reason: Invalid::OutOfRange
+            })
+        );
+        assert_eq!(
+            m.configure(&Config::new(&"h".repeat(101), 1, "id")).await,
+            Err(Error::InvalidInput {
+                field: Field::Host,
+                reason: Invalid::TooLong { max: 100 }
+            })
+        );
+        assert_eq!(
+            m.set_tls(Tls::ClientKey(b"k")).await,
+            Err(Error::Unsupported(Feature::CertificateUpload))
+        );
+        assert!(w.sent().is_empty());
+    });
+}

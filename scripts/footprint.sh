@@ -6,6 +6,7 @@
 #   driver-only  the product's loop with its application logic (JSON, command parsing, LED)
 #                compiled out: every driver call the product makes, supervisor included
 #   full         the product firmware (supervisor, JSON telemetry, commands)
+#   driver-only+esp-at, driver-only+quectel (nRF52840): the same with another module's dialect
 # flash = vector table (.vector_table / .trap) + .text + .rodata + .data (+ .rwtext and
 #         .flash.appdesc on the ESP32-C3, which the image also carries);
 # static RAM = .data + .bss.
@@ -56,16 +57,20 @@ BUFFERS=$((INGRESS + EVENTS + MESSAGE_BUF))
 kib() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1024 }'; }
 signed() { if [ "$1" -ge 0 ]; then echo "+$1"; else echo "$1"; fi; }
 
-declare -A FLASH RAM RES
+declare -A FLASH RAM RES VARIANTS
 for ex in esp32c3 nrf52840; do
   case $ex in
     esp32c3) target=riscv32imc-unknown-none-elf ;;
     nrf52840) target=thumbv7em-none-eabihf ;;
   esac
   elf="$root/examples/$ex/target/$target/release/mqtt-modem-$ex"
-  for variant in bare-uart driver-only full; do
+  variants="bare-uart driver-only full"
+  # Each dialect's build of the same product on the nRF52840 (the UC8088 is the default).
+  [ "$ex" = nrf52840 ] && variants="bare-uart driver-only driver-only+esp-at driver-only+quectel full"
+  VARIANTS[$ex]=$variants
+  for variant in $variants; do
     features=()
-    [ "$variant" = full ] || features=(--features "$variant")
+    [ "$variant" = full ] || features=(--features "${variant//+/,}")
     echo "=== building examples/$ex ($variant)" >&2
     (cd "$root/examples/$ex" && cargo build --release "${features[@]}" >&2)
     read -r f r < <(measure "$elf")
@@ -78,7 +83,7 @@ done
 echo "| board | build | flash (B) | static RAM (B) | flash vs bare-uart | RAM vs bare-uart |"
 echo "|---|---|---:|---:|---:|---:|"
 for ex in esp32c3 nrf52840; do
-  for variant in bare-uart driver-only full; do
+  for variant in ${VARIANTS[$ex]}; do
     f=${FLASH[$ex,$variant]} r=${RAM[$ex,$variant]}
     df=$((f - FLASH[$ex,bare-uart])) dr=$((r - RAM[$ex,bare-uart]))
     echo "| $ex | $variant | $f | $r | $(signed $df) ($(kib $df) KiB) | $(signed $dr) ($(kib $dr) KiB) |"

@@ -178,7 +178,7 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
         reader: R,
         writer: W,
         options: Options,
-    ) -> (Self, Runner<'a, R, RESPONSE, EVENTS>, Events<'a, EVENTS>) {
+    ) -> (Self, Runner<'a, R, RESPONSE, EVENTS, D>, Events<'a, EVENTS>) {
         let Resources { ingress, shared } = resources;
         let shared: &'a Shared<RESPONSE, EVENTS> = shared;
         let client = Self {
@@ -193,7 +193,7 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
         };
         (
             client,
-            Runner::new(reader, ingress, shared, D::GRAMMAR),
+            Runner::new(reader, ingress, shared),
             Events::new(&shared.events),
         )
     }
@@ -334,32 +334,30 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
     }
 
     async fn converse(&mut self, req: &Request<'_>) -> Result<(), Error> {
-        let wire = &req.wire;
-        self.write(async |w| wire.write_to(w).await).await?;
+        self.write(Out::Line(&req.wire)).await?;
         self.partial_line = false;
-        if let Some(data) = req.data {
-            self.wait(req.deadline).await?;
+        self.wait(req.deadline).await?;
+        // A dialect without staged commands compiles none of this.
+        if let Some(data) = req.data.filter(|_| D::STAGED) {
             // Woken with no outcome: the prompt came (an error would have been the outcome).
             if self.shared.with(|s| s.outcome.is_none()) {
                 self.owed = data.len();
-                self.write(async |w| w.write_all(data).await).await?;
+                self.write(Out::Bytes(data)).await?;
                 self.owed = 0;
                 self.wait(req.deadline).await?;
             }
-        } else {
-            self.wait(req.deadline).await?;
         }
         self.judge(req.pending.info.prefix, req.carries_code)
     }
 
     /// Writes and flushes under the write timeout.
-    async fn write(
-        &mut self,
-        bytes: impl AsyncFnOnce(&mut W) -> Result<(), W::Error>,
-    ) -> Result<(), Error> {
+    async fn write(&mut self, out: Out<'_>) -> Result<(), Error> {
         let deadline = after(Instant::now(), self.options.write_timeout);
         match with_deadline(deadline, async {
-            bytes(&mut self.writer).await?;
+            match out {
+                Out::Line(wire) => wire.write_to(&mut self.writer).await?,
+                Out::Bytes(bytes) => self.writer.write_all(bytes).await?,
+            }
             self.writer.flush().await
         })
         .await
@@ -442,11 +440,7 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
             let zeros = [0u8; 32];
             while self.owed > 0 {
                 let n = self.owed.min(zeros.len());
-                if self
-                    .write(async |w| w.write_all(&zeros[..n]).await)
-                    .await
-                    .is_err()
-                {
+                if self.write(Out::Bytes(&zeros[..n])).await.is_err() {
                     break;
                 }
                 self.owed -= n;
@@ -455,7 +449,7 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
         } else if self.partial_line {
             // End the half-written line; the modem rejects or ignores it, and its answer is
             // discarded as stale below.
-            let _ = self.write(async |w| w.write_all(b"\r").await).await;
+            let _ = self.write(Out::Bytes(b"\r")).await;
         }
         self.partial_line = false;
         let start = Instant::now();
@@ -471,6 +465,13 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
         }
         self.dirty = false;
     }
+}
+
+/// What one write puts on the wire.
+#[derive(Clone, Copy)]
+enum Out<'a> {
+    Line(&'a Wire<'a>),
+    Bytes(&'a [u8]),
 }
 
 /// One command as the exchange engine takes it: nothing in it depends on the command's type.

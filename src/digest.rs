@@ -231,6 +231,20 @@ impl<'a> Ingress<'a> {
     /// or is `None` when no command is pending. `full` says the buffer has no
     /// space left: then whatever is there is judged or dropped so that reading can go on.
     pub fn next(&mut self, pending: Option<Expect<'_>>, full: bool) -> Option<Output<'_>> {
+        self.next_with(self.grammar, true, pending, full)
+    }
+
+    /// [`Ingress::next`] with the dialect's grammar given where it is a constant (the runner),
+    /// so that it folds into the code; `prompts` false compiles prompt handling out.
+    #[allow(clippy::inline_always)] // one copy per caller: the runner's folds its constants
+    #[inline(always)]
+    pub(crate) fn next_with(
+        &mut self,
+        grammar: &'static Grammar,
+        prompts: bool,
+        pending: Option<Expect<'_>>,
+        full: bool,
+    ) -> Option<Output<'_>> {
         self.apply_cut();
         let lead = self.buf[..self.len]
             .iter()
@@ -240,7 +254,7 @@ impl<'a> Ingress<'a> {
             self.consume(lead);
             self.apply_cut();
         }
-        if self.after_prompt && self.len > 0 {
+        if prompts && self.after_prompt && self.len > 0 {
             // The blank that may follow the prompt arrived on its own.
             self.after_prompt = false;
             if self.buf[0] == b' ' {
@@ -248,7 +262,10 @@ impl<'a> Ingress<'a> {
                 self.apply_cut();
             }
         }
-        if pending.is_some_and(|p| p.prompt) && self.buf[..self.len].first() == Some(&b'>') {
+        if prompts
+            && pending.is_some_and(|p| p.prompt)
+            && self.buf[..self.len].first() == Some(&b'>')
+        {
             let blank = self.buf[..self.len].get(1) == Some(&b' ');
             self.after_prompt = !blank;
             self.consume(1 + usize::from(blank));
@@ -261,7 +278,6 @@ impl<'a> Ingress<'a> {
         let buf = &self.buf[..self.len];
         // Lines are short (a message's payload is never scanned): a plain loop is small code.
         let line_end = |buf: &[u8]| buf.iter().position(|&b| b == b'\r' || b == b'\n');
-        let grammar = self.grammar;
         // A message at the start is framed by its length: no line end to look for in it.
         let urc_at = match grammar.message_at(buf) {
             Some(frame) => Some((0, frame)),
@@ -325,7 +341,7 @@ impl<'a> Ingress<'a> {
         let item = classify(grammar, &buf[..end], pending);
         let judge_now = match item {
             Output::Final(_) => true,
-            Output::Info(_) => pending.is_some_and(|p| p.last),
+            Output::Info(_) => prompts && pending.is_some_and(|p| p.last),
             _ => false,
         };
         if at_end && pending.is_some() && !full && !judge_now {

@@ -1,10 +1,12 @@
 //! The ingress task: reads the UART, digests, and hands out responses and events.
 
+use core::marker::PhantomData;
+
 use embassy_time::{Instant, Timer};
 use embedded_io_async::Read;
 
 use crate::command::Urc;
-use crate::dialect::Grammar;
+use crate::dialect::{Dialect, Uc8088};
 use crate::digest::{Final, Ingress, Output};
 use crate::events::Queued;
 use crate::fmt::{debug, warning};
@@ -12,23 +14,22 @@ use crate::parse::lines;
 use crate::resources::{LinkHint, Outcome, Phase, Shared, Slot};
 
 /// Owns the UART's receive half. Spawn [`Runner::run`] once, in its own task; it never returns.
-pub struct Runner<'a, R, const RESPONSE: usize, const EVENTS: usize> {
+pub struct Runner<'a, R, const RESPONSE: usize, const EVENTS: usize, D: Dialect = Uc8088> {
     reader: R,
     ingress: Ingress<'a>,
     shared: &'a Shared<RESPONSE, EVENTS>,
+    dialect: PhantomData<fn() -> D>,
 }
 
-impl<'a, R: Read, const RESPONSE: usize, const EVENTS: usize> Runner<'a, R, RESPONSE, EVENTS> {
-    pub(crate) fn new(
-        reader: R,
-        buf: &'a mut [u8],
-        shared: &'a Shared<RESPONSE, EVENTS>,
-        grammar: &'static Grammar,
-    ) -> Self {
+impl<'a, R: Read, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
+    Runner<'a, R, RESPONSE, EVENTS, D>
+{
+    pub(crate) fn new(reader: R, buf: &'a mut [u8], shared: &'a Shared<RESPONSE, EVENTS>) -> Self {
         Self {
             reader,
-            ingress: Ingress::with_grammar(buf, grammar),
+            ingress: Ingress::with_grammar(buf, D::GRAMMAR),
             shared,
+            dialect: PhantomData,
         }
     }
 
@@ -79,11 +80,14 @@ impl<'a, R: Read, const RESPONSE: usize, const EVENTS: usize> Runner<'a, R, RESP
 
     fn drain(&mut self, full: bool) {
         loop {
-            let pending = self.shared.with(|s| s.pending.map(|p| p.expect()));
-            let Some(out) = self.ingress.next(pending, full) else {
+            let pending = self.shared.with(|s| {
+                s.pending
+                    .map(|p| if D::STAGED { p.expect() } else { p.info })
+            });
+            let Some(out) = self.ingress.next_with(D::GRAMMAR, D::STAGED, pending, full) else {
                 return;
             };
-            dispatch(self.shared, out);
+            dispatch::<D, RESPONSE, EVENTS>(self.shared, out);
             if full {
                 // One forced judgement frees space; go back to reading.
                 return;
@@ -92,21 +96,21 @@ impl<'a, R: Read, const RESPONSE: usize, const EVENTS: usize> Runner<'a, R, RESP
     }
 }
 
-fn dispatch<const R: usize, const E: usize>(shared: &Shared<R, E>, out: Output<'_>) {
+fn dispatch<D: Dialect, const R: usize, const E: usize>(shared: &Shared<R, E>, out: Output<'_>) {
     match out {
         Output::Echo => {}
         Output::Info(line) => {
-            if shared.with(|s| on_info::<R>(s, line)) {
+            if shared.with(|s| on_info::<R>(s, line, D::STAGED)) {
                 shared.done.signal(());
             }
         }
         Output::Prompt => {
-            if shared.with(on_prompt) {
+            if D::STAGED && shared.with(on_prompt) {
                 shared.done.signal(());
             }
         }
         Output::Final(f) => {
-            if shared.with(|s| on_final(s, &f)) {
+            if shared.with(|s| on_final(s, &f, D::STAGED)) {
                 shared.done.signal(());
             }
         }
@@ -169,11 +173,13 @@ fn dispatch<const R: usize, const E: usize>(shared: &Shared<R, E>, out: Output<'
 
 /// Stores an information line of the pending answer; `true` when it is the completion line
 /// that ends the answer.
-fn on_info<const R: usize>(s: &mut Slot<R>, line: &[u8]) -> bool {
+fn on_info<const R: usize>(s: &mut Slot<R>, line: &[u8], staged: bool) -> bool {
     let Some(p) = s.pending.filter(|_| s.outcome.is_none()) else {
         return false;
     };
-    let completion = p.completion.filter(|_| p.phase == Phase::Completion);
+    let completion = p
+        .completion
+        .filter(|_| staged && p.phase == Phase::Completion);
     if completion.is_some_and(|c| !c.matches(line)) {
         // The completion of an earlier command that gave up waiting for it.
         s.stats.stale_responses = s.stats.stale_responses.saturating_add(1);
@@ -204,9 +210,13 @@ fn on_prompt<const R: usize>(s: &mut Slot<R>) -> bool {
 
 /// A final result: `true` when it ends the pending answer. An `OK` before a prompt (ESP-AT)
 /// or before a completion line only moves the answer on.
-fn on_final<const R: usize>(s: &mut Slot<R>, f: &Final<'_>) -> bool {
+fn on_final<const R: usize>(s: &mut Slot<R>, f: &Final<'_>, staged: bool) -> bool {
     let ok = *f == Final::Ok;
     match s.pending.as_mut() {
+        Some(_) if s.outcome.is_none() && !staged => {
+            s.outcome = Some(Outcome::from(f));
+            return true;
+        }
         Some(p) if s.outcome.is_none() => match p.phase {
             Phase::Prompt if ok => return false,
             Phase::Final if ok && p.completion.is_some() => {

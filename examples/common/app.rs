@@ -44,10 +44,20 @@ pub const MESSAGE_BUF: usize = 512;
 
 /// The driver's memory, in a `static` through `static_cell` (see [`start`]).
 pub type ModemResources = Resources<INGRESS, RESPONSE, EVENTS>;
+/// The module's command set: the UC8088's, or ESP-AT's / Quectel's with the `esp-at` /
+/// `quectel` feature. Nothing else in the application changes with it.
+#[cfg(not(any(feature = "esp-at", feature = "quectel")))]
+pub type ModemDialect = mqtt_modem::Uc8088;
+/// The module's command set (see above).
+#[cfg(feature = "esp-at")]
+pub type ModemDialect = mqtt_modem::EspAt;
+/// The module's command set (see above).
+#[cfg(all(feature = "quectel", not(feature = "esp-at")))]
+pub type ModemDialect = mqtt_modem::Quectel;
 /// The application's handle on the modem over the UART's transmit half `W`.
-pub type Modem<W> = MqttModem<'static, W, RESPONSE, EVENTS>;
+pub type Modem<W> = MqttModem<'static, W, RESPONSE, EVENTS, ModemDialect>;
 /// The driver's receive task over the UART's receive half `R`: the example spawns it.
-pub type ModemRunner<R> = Runner<'static, R, RESPONSE, EVENTS>;
+pub type ModemRunner<R> = Runner<'static, R, RESPONSE, EVENTS, ModemDialect>;
 
 // ---------------------------------------------------------------------------------------------
 // Settings, from the build environment (`MQTT_HOST=... cargo build --release`) or defaults.
@@ -180,7 +190,8 @@ where
     L: OutputPin,
 {
     static RESOURCES: StaticCell<ModemResources> = StaticCell::new();
-    let (mut modem, runner, events) = MqttModem::new(
+    let (mut modem, runner, events) = MqttModem::with_dialect(
+        ModemDialect::default(),
         RESOURCES.init(ModemResources::new()),
         rx,
         tx,

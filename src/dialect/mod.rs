@@ -41,6 +41,10 @@ pub trait Dialect: Sealed + Sized + 'static {
     /// What the driver keeps between calls (connection settings, message ids).
     #[doc(hidden)]
     type State: Default;
+    /// Whether commands answer in stages (a `>` prompt for raw data, or a completion line
+    /// after `OK`): without, that part of the engine and the runner is compiled out.
+    #[doc(hidden)]
+    const STAGED: bool;
 
     #[doc(hidden)]
     async fn init<W: Write, const R: usize, const E: usize>(

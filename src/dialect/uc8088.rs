@@ -39,6 +39,7 @@ impl Sealed for Uc8088 {}
 
 impl Dialect for Uc8088 {
     const GRAMMAR: &'static Grammar = &GRAMMAR;
+    const STAGED: bool = false;
     type State = ();
 
     async fn init<W: Write, const R: usize, const E: usize>(

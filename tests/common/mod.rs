@@ -193,7 +193,7 @@ pub fn run_dialect<D: Dialect, T>(
             wire.writer(),
             options,
         );
-        let runner: Runner<'_, MockUart, 256, 2048> = runner;
+        let runner: Runner<'_, MockUart, 256, 2048, D> = runner;
         let body = body(&mut modem, &mut events, &wire);
         match embassy_futures::select::select(runner.run(), body).await {
             embassy_futures::select::Either::Second(out) => out,

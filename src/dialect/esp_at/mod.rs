@@ -73,6 +73,7 @@ fn short_topic(field: Field, topic: &str) -> Result<(), Error> {
 
 impl Dialect for EspAt {
     const GRAMMAR: &'static Grammar = &GRAMMAR;
+    const STAGED: bool = true;
     type State = State;
 
     async fn init<W: Write, const R: usize, const E: usize>(

@@ -93,6 +93,7 @@ fn result_of(n: Numbers, msgid: bool) -> Result<Numbers, Error> {
 
 impl Dialect for Quectel {
     const GRAMMAR: &'static Grammar = &GRAMMAR;
+    const STAGED: bool = true;
     type State = State;
 
     async fn init<W: Write, const R: usize, const E: usize>(

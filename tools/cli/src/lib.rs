@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use embedded_io_adapters::tokio_1::FromTokio;
 use embedded_io_async::{ErrorType, Read, Write};
-use mqtt_modem::{Events, MqttModem, Options, Resources};
+use mqtt_modem::{Dialect, Events, MqttModem, Options, Resources, Uc8088};
 use tokio::io::{ReadHalf, WriteHalf};
 use tokio::task::JoinHandle;
 use tokio_serial::{SerialPortBuilderExt, SerialStream};
@@ -22,8 +22,8 @@ pub const EVENTS: usize = 16384;
 pub type Reader = Tap<FromTokio<ReadHalf<SerialStream>>>;
 /// The transmit half as the driver sees it.
 pub type Writer = Tap<FromTokio<WriteHalf<SerialStream>>>;
-/// The driver's client handle on a serial port.
-pub type Modem = MqttModem<'static, Writer, RESPONSE, EVENTS>;
+/// The driver's client handle on a serial port, for a module speaking dialect `D`.
+pub type Modem<D = Uc8088> = MqttModem<'static, Writer, RESPONSE, EVENTS, D>;
 
 /// Shows `bytes` on one line: printable ASCII as is, CR, LF and TAB as `\r`, `\n`, `\t`,
 /// anything else as `\xNN`.
@@ -173,9 +173,9 @@ impl<T: Write> Write for Tap<T> {
 
 /// A driver session on a serial port: the client, the event receiver, and the runner task.
 /// Dropping it stops the runner and closes the port.
-pub struct Session {
+pub struct Session<D: Dialect = Uc8088> {
     /// The driver's client handle.
-    pub modem: Modem,
+    pub modem: Modem<D>,
     /// Incoming messages and events.
     pub events: Events<'static, EVENTS>,
     runner: JoinHandle<()>,
@@ -192,6 +192,19 @@ impl Session {
 
     /// [`Session::open`] with the driver's [`Options`].
     pub fn open_with(path: &str, baud: u32, verbose: bool, options: Options) -> io::Result<Self> {
+        Session::open_dialect(Uc8088, path, baud, verbose, options)
+    }
+}
+
+impl<D: Dialect> Session<D> {
+    /// [`Session::open_with`] for a module speaking `dialect`.
+    pub fn open_dialect(
+        dialect: D,
+        path: &str,
+        baud: u32,
+        verbose: bool,
+        options: Options,
+    ) -> io::Result<Self> {
         let mut port = tokio_serial::new(path, baud)
             .open_native_async()
             .map_err(|e| io::Error::other(format!("cannot open {path}: {e}")))?;
@@ -203,7 +216,8 @@ impl Session {
         let writer = Tap::new(FromTokio::new(tx), Direction::ToModem, verbose);
         let res: &'static mut Resources<INGRESS, RESPONSE, EVENTS> =
             Box::leak(Box::new(Resources::new()));
-        let (modem, runner, events) = MqttModem::new(res, reader, writer, options);
+        let (modem, runner, events) =
+            MqttModem::with_dialect(dialect, res, reader, writer, options);
         let runner = tokio::spawn(async move {
             runner.run().await;
         });
@@ -215,7 +229,7 @@ impl Session {
     }
 }
 
-impl Drop for Session {
+impl<D: Dialect> Drop for Session<D> {
     fn drop(&mut self) {
         self.runner.abort();
     }

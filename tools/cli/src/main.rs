@@ -8,7 +8,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{ArgGroup, Parser, Subcommand, ValueEnum};
-use mqtt_modem::{Config, ConnectionState, Event, Qos, Quoting, Tls};
+use mqtt_modem::{
+    Config, ConnectionState, Dialect, EspAt, Event, Qos, Quectel, Quoting, Tls, Uc8088,
+};
 use mqtt_modem_cli::Session;
 use tokio::time::{Instant, timeout, timeout_at};
 
@@ -29,6 +31,9 @@ struct Cli {
     /// Show the AT traffic in both directions on stderr.
     #[arg(short, long)]
     verbose: bool,
+    /// The module's MQTT command set.
+    #[arg(long, value_enum, default_value_t = DialectArg::Uc8088)]
+    dialect: DialectArg,
     #[command(subcommand)]
     command: Command,
 }
@@ -127,6 +132,17 @@ enum Command {
     },
 }
 
+/// The dialects `--dialect` names.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum DialectArg {
+    /// UCchip UC8088 (`AT+MQTTCONFIG`, `AT+MQTTPUB`, …).
+    Uc8088,
+    /// Espressif ESP-AT (`AT+MQTTUSERCFG`, `AT+MQTTPUBRAW`, …).
+    EspAt,
+    /// Quectel (`AT+QMTOPEN`, `AT+QMTPUBEX`, …).
+    Quectel,
+}
+
 #[derive(ValueEnum, Clone, Copy, Debug)]
 enum ShowWhat {
     /// The stored broker configuration.
@@ -215,9 +231,99 @@ fn read_pem(path: &PathBuf) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
 }
 
+/// The `show` queries, which only the UC8088's command set answers.
+trait Queries: Dialect {
+    async fn show(
+        modem: &mut mqtt_modem_cli::Modem<Self>,
+        limit: Duration,
+        what: ShowWhat,
+        show_secrets: bool,
+        say: &mut impl FnMut(&[u8]) -> Result<(), String>,
+    ) -> Result<(), String>;
+}
+
+impl Queries for Uc8088 {
+    async fn show(
+        modem: &mut mqtt_modem_cli::Modem<Self>,
+        limit: Duration,
+        what: ShowWhat,
+        show_secrets: bool,
+        say: &mut impl FnMut(&[u8]) -> Result<(), String>,
+    ) -> Result<(), String> {
+        match what {
+            ShowWhat::Config => {
+                let c = call(limit, "read config", modem.config()).await?;
+                let password = if c.password.is_empty() {
+                    ""
+                } else if show_secrets {
+                    c.password.as_str()
+                } else {
+                    "<redacted>"
+                };
+                say(format!("host: {}", c.host).as_bytes())?;
+                say(format!("port: {}", c.port).as_bytes())?;
+                say(format!("client-id: {}", c.client_id).as_bytes())?;
+                say(format!("clean-session: {}", c.clean_session).as_bytes())?;
+                say(format!("keepalive: {}", c.keepalive_s).as_bytes())?;
+                say(format!("user: {}", c.username).as_bytes())?;
+                say(format!("password: {password}").as_bytes())?;
+            }
+            ShowWhat::Subs => {
+                let subs = call(
+                    limit,
+                    "read subscriptions",
+                    modem.subscriptions::<32, 256>(),
+                )
+                .await?;
+                for s in subs {
+                    say(format!("{}\tqos {}", s.filter, s.qos as u8).as_bytes())?;
+                }
+            }
+            ShowWhat::Tls => {
+                let on = call(limit, "read tls", modem.tls()).await?;
+                say(if on { b"on" } else { b"off" })?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// ESP-AT and Quectel: no query of the stored settings in this command set.
+macro_rules! no_queries {
+    ($($d:ty),*) => {$(
+        impl Queries for $d {
+            async fn show(
+                _: &mut mqtt_modem_cli::Modem<Self>,
+                _: Duration,
+                _: ShowWhat,
+                _: bool,
+                _: &mut impl FnMut(&[u8]) -> Result<(), String>,
+            ) -> Result<(), String> {
+                Err("show: only the UC8088 dialect can read back its settings".into())
+            }
+        }
+    )*};
+}
+no_queries!(EspAt, Quectel);
+
 async fn run(cli: Cli) -> Result<(), String> {
+    match cli.dialect {
+        DialectArg::Uc8088 => run_with(Uc8088, cli).await,
+        DialectArg::EspAt => run_with(EspAt, cli).await,
+        DialectArg::Quectel => run_with(Quectel, cli).await,
+    }
+}
+
+async fn run_with<D: Queries>(dialect: D, cli: Cli) -> Result<(), String> {
     let limit = Duration::from_millis(cli.timeout_ms);
-    let mut session = Session::open(&cli.port, cli.baud, cli.verbose).map_err(|e| e.to_string())?;
+    let mut session = Session::open_dialect(
+        dialect,
+        &cli.port,
+        cli.baud,
+        cli.verbose,
+        mqtt_modem::Options::default(),
+    )
+    .map_err(|e| e.to_string())?;
     let Session { modem, events, .. } = &mut session;
     call(limit, "sync with the modem", modem.init()).await?;
     let mut out = std::io::stdout().lock();
@@ -316,40 +422,9 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .map_err(|e| format!("sub: {e}"))?;
         }
         Command::Unsub { topic } => call(limit, "unsubscribe", modem.unsubscribe(&topic)).await?,
-        Command::Show { what, show_secrets } => match what {
-            ShowWhat::Config => {
-                let c = call(limit, "read config", modem.config()).await?;
-                let password = if c.password.is_empty() {
-                    ""
-                } else if show_secrets {
-                    c.password.as_str()
-                } else {
-                    "<redacted>"
-                };
-                say(format!("host: {}", c.host).as_bytes())?;
-                say(format!("port: {}", c.port).as_bytes())?;
-                say(format!("client-id: {}", c.client_id).as_bytes())?;
-                say(format!("clean-session: {}", c.clean_session).as_bytes())?;
-                say(format!("keepalive: {}", c.keepalive_s).as_bytes())?;
-                say(format!("user: {}", c.username).as_bytes())?;
-                say(format!("password: {password}").as_bytes())?;
-            }
-            ShowWhat::Subs => {
-                let subs = call(
-                    limit,
-                    "read subscriptions",
-                    modem.subscriptions::<32, 256>(),
-                )
-                .await?;
-                for s in subs {
-                    say(format!("{}\tqos {}", s.filter, s.qos as u8).as_bytes())?;
-                }
-            }
-            ShowWhat::Tls => {
-                let on = call(limit, "read tls", modem.tls()).await?;
-                say(if on { b"on" } else { b"off" })?;
-            }
-        },
+        Command::Show { what, show_secrets } => {
+            D::show(modem, limit, what, show_secrets, &mut say).await?;
+        }
     }
     Ok(())
 }

@@ -285,7 +285,7 @@ impl<'a> Ingress<'a> {
         };
 
         if let Some((at, frame)) = urc_at {
-            match self.plan_message(frame, at, full) {
+            match self.plan_message(frame, at, full, grammar.urc_crlf) {
                 Plan::Wait => return None,
                 Plan::NotAMessage => {}
                 Plan::Oversized { bytes } => {
@@ -353,15 +353,16 @@ impl<'a> Ingress<'a> {
     }
 
     /// Decides what to do with an incoming-message URC starting at `at`.
-    fn plan_message(&mut self, frame: &MessageFrame, at: usize, full: bool) -> Plan {
+    fn plan_message(&mut self, frame: &MessageFrame, at: usize, full: bool, crlf: bool) -> Plan {
         let buf = &self.buf[..self.len];
         let header = match parse_header(frame, &buf[at..]) {
             Ok(h) => h,
             Err(HeaderError::Incomplete) if !full => return Plan::Wait,
             Err(_) => return Plan::NotAMessage,
         };
-        // The URC's own leading CRLF goes with it, so the line it split joins up again.
-        let start = at.saturating_sub(2);
+        // Where URCs bring their own leading CRLF, it goes with the message, so a line it split
+        // joins up again; elsewhere that CRLF ends the line before it (ESP-AT's `OK\r\n+MQTT…`).
+        let start = if crlf { at.saturating_sub(2) } else { at };
         // Header, payload, and the CRLF (after a closing quote, if quoted) that must close it: a
         // length that noise changed is caught there instead of cutting the stream wrongly.
         let trailer = frame.trailer();

@@ -56,8 +56,8 @@ fn init_identify_with_echo_on() {
     }
 }
 
-/// Espressif's transcript: USERCFG, then CONN answered `+MQTTCONNECTED:…` before `OK`; the
-/// strings escaped with `\,` `\"` `\\`.
+/// Espressif's transcript: CLEAN (a dropped link takes no new connection before it), USERCFG,
+/// then CONN answered `+MQTTCONNECTED:…` before `OK`; the strings escaped with `\,` `\"` `\\`.
 #[test]
 fn configure_and_connect_as_the_manual_shows() {
     let config = Config::new("192.168.3.102", 8883, "publisher")
@@ -66,6 +66,8 @@ fn configure_and_connect_as_the_manual_shows() {
         .clean_session(false);
     esp(
         vec![
+            // Nothing to clean on a fresh module: ERROR, which configure takes as fine.
+            ex(b"AT+MQTTCLEAN=0\r\n", b"\r\nERROR\r\n"),
             ex(
                 b"AT+MQTTUSERCFG=0,1,\"publisher\",\"espressif\",\"123456789\",0,0,\"\"\r\n",
                 OK,
@@ -85,6 +87,7 @@ fn configure_and_connect_as_the_manual_shows() {
     let odd = Config::new("h", 1883, "a,b\"c\\d").credentials("u,1", "p\"w");
     esp(
         vec![
+            ex(b"AT+MQTTCLEAN=0\r\n", OK),
             ex(
                 b"AT+MQTTUSERCFG=0,1,\"a\\,b\\\"c\\\\d\",\"u\\,1\",\"p\\\"w\",0,0,\"\"\r\n",
                 OK,
@@ -105,6 +108,7 @@ fn long_credentials_go_through_the_prompt() {
     for chunk in CHUNKS {
         esp(
             vec![
+                ex(b"AT+MQTTCLEAN=0\r\n", OK),
                 ex(b"AT+MQTTUSERCFG=0,1,\"\",\"\",\"\",0,0,\"\"\r\n", OK),
                 ex(b"AT+MQTTLONGCLIENTID=0,3\r\n", b"\r\nOK\r\n\r\n>"),
                 ex(b"dev", OK),
@@ -315,4 +319,28 @@ fn refused_before_a_byte() {
         );
         assert!(w.sent().is_empty());
     });
+}
+
+/// ESP-AT writes a URC straight after the previous line's end, with no CRLF of its own: the
+/// `OK` before it keeps its line end (found end to end: the answer was lost).
+#[test]
+fn urc_right_after_ok_without_its_own_crlf() {
+    let reply: &[u8] = b"+MQTTCONN:0,6,1,\"127.0.0.1\",\"46155\",\"\",0\r\n\r\nOK\r\n+MQTTSUBRECV:0,\"t/x\",15,while answering\r\n";
+    for chunk in CHUNKS {
+        let (state, event) = esp(
+            vec![ex(b"AT+MQTTCONN?\r\n", reply)],
+            chunk,
+            async |m, ev, _| {
+                let state = m.state().await;
+                let mut buf = [0u8; 64];
+                let event = match ev.next(&mut buf).await {
+                    Event::Message(msg) => format!("{} {:?}", msg.topic, msg.payload),
+                    other => format!("{other:?}"),
+                };
+                (state, event)
+            },
+        );
+        assert_eq!(state, Ok(ConnectionState::Connected), "chunk {chunk}");
+        assert_eq!(event, format!("t/x {:?}", b"while answering"));
+    }
 }

@@ -106,6 +106,9 @@ pub struct Grammar {
     pub session: fn(&[u8]) -> Option<SessionUrc>,
     /// Boot banners: the modem restarted and forgot its settings.
     pub banners: &'static [&'static [u8]],
+    /// Whether a URC brings its own leading CRLF (`\r\n+MQTTRECV:…\r\n`, as V.25ter frames
+    /// it); ESP-AT writes `+MQTTSUBRECV:…\r\n` straight after the previous line's end.
+    pub urc_crlf: bool,
 }
 
 impl Grammar {

@@ -28,6 +28,7 @@ pub(crate) static GRAMMAR: Grammar = Grammar {
     messages: &FRAMES,
     session,
     banners: &[b"RDY", b"READY", b"+READY"],
+    urc_crlf: true,
 };
 
 /// UCchip's UC8088 GPRS module (`AT+MQTTCONFIG`, `AT+MQTTCONNECT`, `AT+MQTTPUB`, …).

@@ -36,6 +36,7 @@ static GRAMMAR: Grammar = Grammar {
     messages: &urc::FRAMES,
     session: urc::session,
     banners: &[b"ready"],
+    urc_crlf: false,
 };
 
 /// Espressif's ESP-AT firmware on an ESP32-class chip.
@@ -112,6 +113,12 @@ impl Dialect for EspAt {
         ];
         for (field, value, allow_empty) in fields {
             check_string(field, value, MAX_LONG_FIELD_LEN, allow_empty, true)?;
+        }
+        // A link that was up and dropped takes no new connection before it is cleaned; on a
+        // fresh module there is nothing to clean and the answer is `ERROR`: either is fine.
+        match m.send(&Clean).await {
+            Ok(_) | Err(Error::Modem) => {}
+            Err(e) => return Err(e),
         }
         let user = SetUserConfig {
             client_id: fields[0].1,

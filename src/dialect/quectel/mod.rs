@@ -35,6 +35,7 @@ static GRAMMAR: Grammar = Grammar {
     messages: &urc::FRAMES,
     session: urc::session,
     banners: &[b"RDY"],
+    urc_crlf: true,
 };
 
 /// A Quectel LTE or LPWA module with the `AT+QMT*` MQTT commands.

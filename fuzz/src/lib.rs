@@ -21,7 +21,8 @@ use mqtt_modem::command::tls::types::CertKind;
 use mqtt_modem::command::tls::{GetTls, SetTls, TestTls};
 use mqtt_modem::dialect::Grammar;
 use mqtt_modem::digest::{Expect, Final, Ingress, Output};
-use mqtt_modem::{Dialect, EspAt, Uc8088};
+use mqtt_modem::dialect::{esp_at, quectel};
+use mqtt_modem::{Dialect, EspAt, Quectel, Uc8088};
 use mqtt_modem::{CertEncoding, Config, ConnectionState, Error, Qos, Quoting};
 
 /// The simulator's AT-line parser (`modem_sim::at`), the same source file.
@@ -85,7 +86,11 @@ pub fn feed(stream: &[u8], pending: Option<Expect<'_>>, buf_size: usize, chunks:
 }
 
 /// The dialects' grammars the digester is driven with.
-pub const GRAMMARS: [&Grammar; 2] = [UC8088, <EspAt as Dialect>::GRAMMAR];
+pub const GRAMMARS: [&Grammar; 3] = [
+    UC8088,
+    <EspAt as Dialect>::GRAMMAR,
+    <Quectel as Dialect>::GRAMMAR,
+];
 const UC8088: &Grammar = <Uc8088 as Dialect>::GRAMMAR;
 
 /// [`feed`] with a dialect's grammar.
@@ -444,6 +449,28 @@ pub fn check_responses(data: &[u8]) {
     go(&GetFunctionality, data);
     go(&GetManufacturer, data);
     go(&GetRevision, data);
+    go(&esp_at::commands::GetConnection, data);
+    go(&esp_at::commands::GetVersion, data);
+    go(
+        &esp_at::commands::PublishRaw {
+            topic: b"t",
+            payload: b"p",
+            qos: Qos::AtLeastOnce,
+            retain: false,
+        },
+        data,
+    );
+    go(&quectel::commands::GetConnection, data);
+    go(
+        &quectel::commands::Publish {
+            msgid: 1,
+            qos: Qos::AtLeastOnce,
+            retain: false,
+            topic: b"t",
+            payload: b"p",
+        },
+        data,
+    );
     go(&TestPublish, data);
     go(&TestTls, data);
     go(&TestConfig, data);

@@ -86,8 +86,17 @@ impl LineSplitter {
         };
         let mut out = Vec::new();
         for &b in bytes {
+            // A host line ends at CR; an LF right after it (ESP-AT's CR LF) belongs to it.
+            if self.dir == Direction::ToModem && self.buf.last() == Some(&b'\r') {
+                if b == b'\n' {
+                    self.buf.push(b);
+                    out.push(self.render());
+                    continue;
+                }
+                out.push(self.render());
+            }
             self.buf.push(b);
-            if b != end {
+            if b != end || self.dir == Direction::ToModem {
                 continue;
             }
             let blank = self.buf.iter().all(|&c| c == b'\r' || c == b'\n');
@@ -259,6 +268,12 @@ mod tests {
     #[test]
     fn splits_host_lines_at_cr() {
         let mut s = LineSplitter::new(Direction::ToModem);
-        assert_eq!(s.push(b"AT\rATE0\r"), [">> AT\\r", ">> ATE0\\r"]);
+        // A line ending in CR is shown once the next byte tells whether an LF follows.
+        assert_eq!(s.push(b"AT\rATE0\r"), [">> AT\\r"]);
+        assert_eq!(s.flush().as_deref(), Some(">> ATE0\\r"));
+        assert_eq!(
+            s.push(b"AT\r\nAT+GMR\r\nAT"),
+            [">> AT\\r\\n", ">> AT+GMR\\r\\n"]
+        );
     }
 }

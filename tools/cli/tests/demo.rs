@@ -61,3 +61,62 @@ async fn demo_fails_with_a_reason_when_the_broker_is_unreachable() {
         "{stderr}"
     );
 }
+
+/// The same demo against a simulated ESP-AT and a simulated Quectel module: the same session,
+/// each in its own bytes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_runs_for_every_dialect() {
+    for (dialect, wants) in [
+        (
+            "esp-at",
+            &[
+                "modem: simulated ESP-AT module",
+                ">> AT+GMR\\r\\n",
+                ">> AT+MQTTUSERCFG=0,1,",
+                "<< +MQTTCONNECTED:0,1,",
+                ">> AT+MQTTPUBRAW=0,",
+                "+MQTTPUB:OK\\r\\n",
+                "<< +MQTTSUBRECV:0,",
+                "(byte-exact)",
+                ">> AT+MQTTCLEAN=0\\r\\n",
+                "demo: success",
+            ][..],
+        ),
+        (
+            "quectel",
+            &[
+                "modem: simulated Quectel module",
+                ">> AT+QMTCFG=\"recv/mode\",0,0,1\\r",
+                "<< \\r\\n+QMTOPEN: 0,0\\r\\n",
+                "<< \\r\\n+QMTCONN: 0,0,0\\r\\n",
+                ">> AT+QMTPUBEX=0,",
+                "+QMTRECV: 0,",
+                "(byte-exact)",
+                "<< \\r\\n+QMTDISC: 0,0\\r\\n",
+                "demo: success",
+            ][..],
+        ),
+    ] {
+        let out = tokio::time::timeout(
+            Duration::from_secs(60),
+            tokio::process::Command::new(env!("CARGO_BIN_EXE_demo"))
+                .args(["--dialect", dialect])
+                .kill_on_drop(true)
+                .output(),
+        )
+        .await
+        .expect("demo hung")
+        .expect("run demo");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "demo --dialect {dialect} failed:\n{stdout}"
+        );
+        for want in wants {
+            assert!(
+                stdout.contains(want),
+                "{dialect}: missing {want:?} in:\n{stdout}"
+            );
+        }
+    }
+}

@@ -10,9 +10,10 @@ use common::{
     DEADLINE, Dut, PASSWORD, USER, free_port, mosquitto, mosquitto_pub, mosquitto_pub_to,
     start_mosquitto_on, unique,
 };
+use common::{fast_policy, until};
 use modem_sim::{Sim, SimOptions};
 use mqtt_modem::{
-    Config, ConnectionState, Error, Event, LinkEvent, LossReason, Options, Policy, Qos, Supervisor,
+    Config, ConnectionState, Error, Event, LinkEvent, LossReason, Options, Qos, Supervisor,
 };
 use mqtt_modem_cli::Session;
 use tokio::time::{Instant, timeout};
@@ -189,43 +190,6 @@ async fn urc_injected_at_every_offset_of_a_response() {
             }
             other => panic!("offset {offset}: {other:?}"),
         }
-    }
-}
-
-/// Polls the supervisor until `want` (other link events are collected), within `limit`.
-async fn until<W: embedded_io_async::Write, const R: usize, const E: usize>(
-    sup: &mut Supervisor<'_>,
-    modem: &mut mqtt_modem::MqttModem<'_, W, R, E>,
-    want: impl Fn(&LinkEvent) -> bool,
-    limit: Duration,
-) -> Vec<LinkEvent> {
-    let end = Instant::now() + limit;
-    let mut seen = Vec::new();
-    loop {
-        while let Some(e) = sup.poll(modem).await {
-            let done = want(&e);
-            seen.push(e);
-            if done {
-                return seen;
-            }
-        }
-        assert!(
-            Instant::now() < end,
-            "link event not seen in {limit:?}: {seen:?}"
-        );
-        let next = sup.next_deadline();
-        let wait = next.saturating_duration_since(embassy_time::Instant::now());
-        tokio::time::sleep(Duration::from_micros(wait.as_micros()).min(Duration::from_millis(50)))
-            .await;
-    }
-}
-
-fn fast_policy() -> Policy {
-    Policy {
-        poll_interval: Some(embassy_time::Duration::from_millis(300)),
-        backoff_initial: embassy_time::Duration::from_millis(100),
-        backoff_max: embassy_time::Duration::from_millis(800),
-        ..Policy::default()
     }
 }
 

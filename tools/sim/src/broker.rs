@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rumqttc::{
-    AsyncClient, ConnectionError, Event, EventLoop, Incoming, MqttOptions, TlsConfiguration,
-    Transport,
+    AsyncClient, ConnectReturnCode, ConnectionError, Event, EventLoop, Incoming, LastWill,
+    MqttOptions, TlsConfiguration, Transport,
 };
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
@@ -106,19 +106,72 @@ pub(crate) struct Link {
     pub session_present: bool,
 }
 
-/// Connect with `cfg`, classifying failures into the manual's codes within `budget`:
-/// 5 when the broker is unreachable (DNS, TCP, TLS), 9 when its CONNACK refuses,
-/// 8 when TCP connects but no CONNACK comes in time, 3 for unusable settings.
+/// Why a connection attempt failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ConnectError {
+    /// Unusable settings: no client id with a resumed session, unparsable TLS material.
+    BadConfig,
+    /// The broker is unreachable: DNS, TCP or TLS failure.
+    Unreachable,
+    /// TCP connected but no CONNACK came within the budget.
+    Timeout,
+    /// The CONNACK refused, with this return code (1..=5).
+    Refused(u8),
+}
+
+impl ConnectError {
+    /// The manual's code for this failure (UC8088).
+    pub fn code(self) -> u8 {
+        match self {
+            ConnectError::BadConfig => code::BAD_PARAMETER,
+            ConnectError::Unreachable => code::NETWORK_ERROR,
+            ConnectError::Timeout => code::TIMEOUT,
+            ConnectError::Refused(_) => code::SERVER_REFUSED,
+        }
+    }
+}
+
+/// Why [`probe`] could not reach a host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ProbeError {
+    /// The name does not resolve.
+    Dns,
+    /// TCP refused, reset or timed out.
+    Tcp,
+}
+
+/// Open (and close again) a plain TCP connection to `host:port` within `budget`.
+pub(crate) async fn probe(host: &str, port: u16, budget: Duration) -> Result<(), ProbeError> {
+    let deadline = Instant::now() + budget;
+    let addrs: Vec<_> = match timeout_at(deadline, tokio::net::lookup_host((host, port))).await {
+        Ok(Ok(a)) => a.collect(),
+        Ok(Err(_)) | Err(_) => return Err(ProbeError::Dns),
+    };
+    if addrs.is_empty() {
+        return Err(ProbeError::Dns);
+    }
+    match timeout_at(deadline, tokio::net::TcpStream::connect(&addrs[..])).await {
+        Ok(Ok(s)) => {
+            drop(s);
+            Ok(())
+        }
+        Ok(Err(_)) | Err(_) => Err(ProbeError::Tcp),
+    }
+}
+
+/// Connect with `cfg` (and a last will, if any) within `budget`, classifying failures:
+/// unreachable (DNS, TCP, TLS), refused by the CONNACK, no CONNACK in time, unusable settings.
 pub(crate) async fn connect(
     shared: &Arc<BrokerShared>,
     cfg: &MqttConfig,
     tls: Option<&TlsMaterial>,
+    will: Option<LastWill>,
     budget: Duration,
-) -> Result<Link, u8> {
+) -> Result<Link, ConnectError> {
     shared.drop_connection();
     let deadline = Instant::now() + budget;
     if cfg.client_id.is_empty() && !cfg.clean {
-        return Err(code::BAD_PARAMETER); // MQTT forbids resuming a session without a client id
+        return Err(ConnectError::BadConfig); // MQTT forbids resuming a session without a client id
     }
     let mut opts = MqttOptions::new(cfg.client_id.clone(), cfg.host.clone(), cfg.port);
     opts.set_keep_alive(Duration::from_secs(u64::from(cfg.keepalive)))
@@ -127,12 +180,15 @@ pub(crate) async fn connect(
     if !cfg.user.is_empty() || !cfg.password.is_empty() {
         opts.set_credentials(cfg.user.clone(), cfg.password.clone());
     }
+    if let Some(will) = will {
+        opts.set_last_will(will);
+    }
     if let Some(tls) = tls {
-        let config = tls.client_config().map_err(|_| code::BAD_PARAMETER)?;
+        let config = tls.client_config().map_err(|_| ConnectError::BadConfig)?;
         opts.set_transport(Transport::Tls(TlsConfiguration::Rustls(Arc::new(config))));
     }
 
-    // Probe TCP reachability first so that "unreachable" (5) and "no CONNACK" (8) differ.
+    // Probe TCP reachability first so that "unreachable" and "no CONNACK" differ.
     match timeout_at(
         deadline,
         tokio::net::TcpStream::connect((cfg.host.as_str(), cfg.port)),
@@ -140,7 +196,7 @@ pub(crate) async fn connect(
     .await
     {
         Ok(Ok(probe)) => drop(probe),
-        Ok(Err(_)) | Err(_) => return Err(code::NETWORK_ERROR),
+        Ok(Err(_)) | Err(_) => return Err(ConnectError::Unreachable),
     }
 
     let (client, mut eventloop) = AsyncClient::new(opts, 64);
@@ -148,12 +204,14 @@ pub(crate) async fn connect(
         .network_options
         .set_connection_timeout(budget.as_secs() + 5);
     let connack = match timeout_at(deadline, eventloop.poll()).await {
-        Err(_) => return Err(code::TIMEOUT),
+        Err(_) => return Err(ConnectError::Timeout),
         Ok(Ok(Event::Incoming(Incoming::ConnAck(ack)))) => ack,
-        Ok(Ok(_)) => return Err(code::NETWORK_ERROR),
-        Ok(Err(ConnectionError::ConnectionRefused(_))) => return Err(code::SERVER_REFUSED),
-        Ok(Err(ConnectionError::NetworkTimeout)) => return Err(code::TIMEOUT),
-        Ok(Err(_)) => return Err(code::NETWORK_ERROR),
+        Ok(Ok(_)) => return Err(ConnectError::Unreachable),
+        Ok(Err(ConnectionError::ConnectionRefused(rc))) => {
+            return Err(ConnectError::Refused(refusal_code(rc)));
+        }
+        Ok(Err(ConnectionError::NetworkTimeout)) => return Err(ConnectError::Timeout),
+        Ok(Err(_)) => return Err(ConnectError::Unreachable),
     };
 
     let gen_id = shared.generation.fetch_add(1, Ordering::SeqCst) + 1;
@@ -167,6 +225,18 @@ pub(crate) async fn connect(
         gen_id,
         session_present: connack.session_present,
     })
+}
+
+/// The CONNACK return code on the wire (MQTT 3.1.1 section 3.2.2.3).
+fn refusal_code(rc: ConnectReturnCode) -> u8 {
+    match rc {
+        ConnectReturnCode::Success => 0,
+        ConnectReturnCode::RefusedProtocolVersion => 1,
+        ConnectReturnCode::BadClientId => 2,
+        ConnectReturnCode::ServiceUnavailable => 3,
+        ConnectReturnCode::BadUserNamePassword => 4,
+        ConnectReturnCode::NotAuthorized => 5,
+    }
 }
 
 async fn run(mut eventloop: EventLoop, gen_id: u64, shared: Arc<BrokerShared>) {

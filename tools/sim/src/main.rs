@@ -1,4 +1,5 @@
-//! `modem-sim`: run a simulated UC8088 modem on a pseudo-terminal until Ctrl-C.
+//! `modem-sim`: run a simulated modem (UC8088, ESP-AT or Quectel) on a pseudo-terminal until
+//! Ctrl-C.
 //!
 //! The first line on stdout is the device path the host should open. SIGINT or SIGTERM stops
 //! it and removes the `--link` symlink.
@@ -8,9 +9,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
-use modem_sim::{Dir, Ident, Sim, SimOptions};
+use modem_sim::{Dialect, Dir, Ident, Sim, SimOptions};
 
-/// Simulated UCchip UC8088 modem (AT+MQTT dialect) on a pseudo-terminal.
+/// Simulated modem (UCchip UC8088, Espressif ESP-AT or Quectel QMT MQTT dialect) on a
+/// pseudo-terminal.
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Args {
@@ -29,7 +31,10 @@ struct Args {
     /// Seed of the noise generator.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// How AT+CGMI/CGMM/CGMR answer: `single` line, several bare `lines`, or several
+    /// The AT command set: `uc8088`, `esp-at` or `quectel`.
+    #[arg(long, default_value = "uc8088")]
+    dialect: Dialect,
+    /// How AT+CGMI/CGMM/CGMR answer (UC8088): `single` line, several bare `lines`, or several
     /// `prefixed` (+CGMR: ...) lines.
     #[arg(long, default_value = "single")]
     ident: Ident,
@@ -52,6 +57,7 @@ async fn main() -> std::io::Result<()> {
         noise_rate: args.noise,
         seed: args.seed,
         ident: args.ident,
+        dialect: args.dialect,
         ..SimOptions::default()
     })
     .await?;

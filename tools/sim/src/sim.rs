@@ -1,8 +1,9 @@
 //! The simulator's plumbing: the pseudo-terminal, the paced reader and writer tasks, the fault
 //! knobs and the handle that controls them.
 //!
-//! Data flow: host bytes → reader task (paced, split into `\r`-terminated lines) → modem task
-//! (executes the command, talks to the broker) → writer task (inject, noise, pacing) → host.
+//! Data flow: host bytes → reader task (paced) → modem task (the dialect's line reader splits
+//! command lines, or collects a prompted command's raw data; the dialect executes, the engine
+//! talks to the broker) → writer task (inject, noise, pacing) → host.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -18,7 +19,11 @@ use tokio::task::JoinHandle;
 use tokio_serial::{SerialPort, SerialStream};
 
 use crate::broker::BrokerShared;
-use crate::modem::{Control, Ident, Modem};
+use crate::dialect::esp_at::EspAt;
+use crate::dialect::quectel::Quectel;
+use crate::dialect::uc8088::Uc8088;
+use crate::dialect::{Dialect, Ident};
+use crate::modem::{self, Control, Core};
 
 /// Longest command line the modem buffers; a longer line is answered with an error.
 pub const MAX_LINE: usize = 8192;
@@ -36,12 +41,15 @@ pub struct SimOptions {
     pub noise_rate: f64,
     /// Seed of the noise generator.
     pub seed: u64,
-    /// Budget for `AT+MQTTCONNECT` (the manual's 5 s).
+    /// Budget for a broker connection (`AT+MQTTCONNECT`: the manual's 5 s; also ESP-AT's
+    /// `AT+MQTTCONN`, Quectel's `AT+QMTOPEN` and `AT+QMTCONN`).
     pub connect_timeout: Duration,
-    /// How long `AT+MQTTPUB`/`SUB`/`UNSUB` wait for their acknowledgement.
+    /// How long a publish, subscribe or unsubscribe waits for its acknowledgement.
     pub ack_timeout: Duration,
-    /// How identification commands are answered.
+    /// How identification commands are answered (UC8088 only).
     pub ident: Ident,
+    /// The AT command set spoken.
+    pub dialect: Dialect,
 }
 
 impl Default for SimOptions {
@@ -55,6 +63,7 @@ impl Default for SimOptions {
             connect_timeout: Duration::from_secs(5),
             ack_timeout: Duration::from_secs(5),
             ident: Ident::Single,
+            dialect: Dialect::Uc8088,
         }
     }
 }
@@ -141,26 +150,31 @@ impl Sim {
             inject: Mutex::new(None),
         });
         let (traffic, _) = broadcast::channel(4096);
-        let (line_tx, line_rx) = mpsc::unbounded_channel();
+        let (input_tx, input_rx) = mpsc::unbounded_channel();
         let (out_tx, out_rx) = mpsc::unbounded_channel();
         let (control_tx, control_rx) = mpsc::unbounded_channel();
         let (broker, broker_rx) = BrokerShared::new();
         let (rd, wr) = tokio::io::split(master);
 
-        let reader = tokio::spawn(read_task(rd, knobs.clone(), traffic.clone(), line_tx));
+        let reader = tokio::spawn(read_task(rd, knobs.clone(), traffic.clone(), input_tx));
         let writer = tokio::spawn(write_task(wr, knobs.clone(), traffic.clone(), out_rx));
-        let modem = Modem::new(
+        let core = Core::new(
             out_tx,
             knobs.clone(),
             broker.clone(),
             broker_rx,
             opts.connect_timeout,
             opts.ack_timeout,
-            opts.ident,
         );
-        let modem = tokio::spawn(modem.run(line_rx, control_rx));
+        let (ident, input, control) = (opts.ident, input_rx, control_rx);
+        let modem = match opts.dialect {
+            Dialect::Uc8088 => tokio::spawn(modem::run::<Uc8088>(core, ident, input, control)),
+            Dialect::EspAt => tokio::spawn(modem::run::<EspAt>(core, ident, input, control)),
+            Dialect::Quectel => tokio::spawn(modem::run::<Quectel>(core, ident, input, control)),
+        };
         Ok(SimHandle {
             device,
+            dialect: opts.dialect,
             link: opts.link,
             knobs,
             broker,
@@ -176,6 +190,7 @@ impl Sim {
 #[derive(Debug)]
 pub struct SimHandle {
     device: PathBuf,
+    dialect: Dialect,
     link: Option<PathBuf>,
     knobs: Arc<Knobs>,
     broker: Arc<BrokerShared>,
@@ -190,6 +205,11 @@ impl SimHandle {
     /// Path of the pty device the host opens (e.g. `/dev/pts/7`).
     pub fn device_path(&self) -> &Path {
         &self.device
+    }
+
+    /// The AT command set this simulator speaks.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
     }
 
     /// Pace both directions at `baud` (8N1), or unpaced with `None`.
@@ -227,13 +247,16 @@ impl SimHandle {
     }
 
     /// Reboot: forget configuration, TLS material and subscriptions, drop the broker
-    /// connection, turn echo back on, then print `\r\nRDY\r\n`. Takes effect between commands.
+    /// connection, turn echo back on, then print the dialect's boot banner
+    /// ([`Dialect::boot_banner`]: `\r\nRDY\r\n`, ESP-AT `\r\nready\r\n`). Takes effect between
+    /// commands; a prompted command still waiting for its data is abandoned.
     pub fn reboot(&self) {
         let _ = self.control.send(Control::Reboot);
     }
 
     /// Simulate network loss: the broker connection closes without DISCONNECT and
-    /// `AT+MQTTSTATE` answers 0 from now on. No URC is emitted.
+    /// `AT+MQTTSTATE` answers 0 from now on. The UC8088 emits no URC; ESP-AT emits
+    /// `+MQTTDISCONNECTED:0`, Quectel `+QMTSTAT: 0,1`.
     pub fn drop_broker_connection(&self) {
         self.broker.drop_connection();
     }
@@ -248,9 +271,14 @@ impl SimHandle {
         let _ = self.control.send(Control::EmitUrc(bytes.into()));
     }
 
-    /// Emit `+MQTTRECV:"<topic>",<len>,<payload>` as if the message came from the broker.
+    /// Emit the dialect's incoming-message URC as if the message came from the broker:
+    /// `+MQTTRECV:"<topic>",<len>,<payload>` (UC8088), `+MQTTSUBRECV:0,"<topic>",<len>,<payload>`
+    /// (ESP-AT), `+QMTRECV: 0,0,"<topic>"[,<len>],"<payload>"` (Quectel, by its `recv/mode`).
     pub fn emit_message(&self, topic: &str, payload: &[u8]) {
-        self.emit_urc(crate::modem::recv_urc(topic.as_bytes(), payload));
+        let _ = self.control.send(Control::EmitMessage {
+            topic: topic.to_string(),
+            payload: payload.to_vec(),
+        });
     }
 
     /// Subscribe to a copy of the serial traffic in both directions.
@@ -317,11 +345,9 @@ async fn read_task(
     mut rd: impl AsyncRead + Unpin,
     knobs: Arc<Knobs>,
     traffic: broadcast::Sender<Traffic>,
-    lines: mpsc::UnboundedSender<Vec<u8>>,
+    input: mpsc::UnboundedSender<Vec<u8>>,
 ) {
     let mut buf = vec![0u8; 4096];
-    let mut line = Vec::new();
-    let mut overflow = false;
     let mut pacer = Pacer::new();
     loop {
         let n = match rd.read(&mut buf).await {
@@ -344,19 +370,8 @@ async fn read_task(
                 dir: Dir::Rx,
                 bytes: now.to_vec(),
             });
-            for &b in now {
-                match b {
-                    b'\r' => {
-                        let done = std::mem::take(&mut line);
-                        // An over-long line is reported as a line that cannot parse.
-                        let _ = lines.send(if overflow { b"\xff".to_vec() } else { done });
-                        overflow = false;
-                    }
-                    b'\n' => {} // LF after CR (or stray): ignored
-                    _ if line.len() >= MAX_LINE => overflow = true,
-                    _ => line.push(b),
-                }
-            }
+            // The modem task's line reader splits lines (or collects prompted data).
+            let _ = input.send(now.to_vec());
         }
     }
 }

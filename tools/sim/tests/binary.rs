@@ -59,3 +59,79 @@ async fn binary_prints_path_and_answers() {
     }
     assert_eq!(got, want);
 }
+
+/// Start the binary with `args`, wait for the path it prints, open the device.
+async fn start(args: &[&str]) -> (Child, tokio_serial::SerialStream) {
+    let link = std::env::temp_dir().join(format!(
+        "modem-sim-test-{}-{}",
+        std::process::id(),
+        args.join("-")
+    ));
+    let mut child = Child(
+        Command::new(env!("CARGO_BIN_EXE_modem-sim"))
+            .args(["--link", link.to_str().unwrap()])
+            .args(args)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+        link.clone(),
+    );
+    let stdout = child.0.stdout.take().unwrap();
+    let line = tokio::task::spawn_blocking(move || {
+        let mut l = String::new();
+        BufReader::new(stdout).read_line(&mut l).unwrap();
+        l
+    });
+    let path = tokio::time::timeout(Duration::from_secs(10), line)
+        .await
+        .expect("path printed")
+        .unwrap();
+    let port = tokio_serial::new(path.trim_end(), 115_200)
+        .open_native_async()
+        .unwrap();
+    (child, port)
+}
+
+async fn exchange(port: &mut tokio_serial::SerialStream, send: &[u8], want: &[u8]) {
+    port.write_all(send).await.unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 256];
+    while got.len() < want.len() {
+        let n = tokio::time::timeout(Duration::from_secs(5), port.read(&mut buf))
+            .await
+            .expect("reply")
+            .unwrap();
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert_eq!(
+        got.escape_ascii().to_string(),
+        want.escape_ascii().to_string()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dialect_flag_selects_the_command_set() {
+    let (_quectel, mut port) = start(&["--dialect", "quectel"]).await;
+    exchange(&mut port, b"AT+CGMM\r", b"AT+CGMM\r\r\nBG96\r\n\r\nOK\r\n").await;
+    let (_esp, mut port) = start(&["--dialect", "esp-at"]).await;
+    exchange(&mut port, b"ATE0\r\n", b"ATE0\r\n\r\nOK\r\n").await;
+    exchange(
+        &mut port,
+        b"AT+GMR\r\n",
+        b"AT version:3.4.0.0(sim)\r\nSDK version:v5.0\r\ncompile time:Dec  4 2026 12:00:00\r\nBin version:mqtt-modem-sim\r\n\r\nOK\r\n",
+    )
+    .await;
+    let (_uc, mut port) = start(&["--dialect", "uc8088"]).await;
+    exchange(
+        &mut port,
+        b"AT+CGMI\r",
+        b"AT+CGMI\r\r\nucchip\r\n\r\nOK\r\n",
+    )
+    .await;
+    let status = Command::new(env!("CARGO_BIN_EXE_modem-sim"))
+        .args(["--dialect", "sim800"])
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(!status.success(), "an unknown dialect is refused");
+}

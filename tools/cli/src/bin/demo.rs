@@ -4,6 +4,7 @@
 //! ```sh
 //! cargo run --release -p mqtt-modem-cli --bin demo                    # embedded broker
 //! cargo run --release -p mqtt-modem-cli --bin demo -- --broker HOST:PORT
+//! cargo run --release -p mqtt-modem-cli --bin demo -- --dialect esp-at   # or quectel
 //! ```
 
 use std::collections::HashMap;
@@ -14,12 +15,13 @@ use std::time::Duration;
 
 use clap::Parser;
 use modem_sim::{Dir, Sim, SimOptions, Traffic};
-use mqtt_modem::{Config, Event, Qos};
+use mqtt_modem::{Config, Dialect, EspAt, Event, Options, Qos, Quectel, Uc8088};
 use mqtt_modem_cli::{Direction, LineSplitter, Session};
 use tokio::sync::broadcast;
 use tokio::time::timeout;
 
-/// Runs the mqtt-modem driver against a simulated UC8088 modem and a real MQTT broker.
+/// Runs the mqtt-modem driver against a simulated modem (UC8088, ESP-AT or Quectel) and a
+/// real MQTT broker.
 #[derive(Parser, Debug)]
 #[command(version)]
 struct Args {
@@ -29,6 +31,20 @@ struct Args {
     /// How long to wait for the published message to come back, in seconds.
     #[arg(long, default_value_t = 10)]
     wait: u64,
+    /// The module's command set: the simulator speaks it, and so does the driver.
+    #[arg(long, value_enum, default_value_t = DialectArg::Uc8088)]
+    dialect: DialectArg,
+}
+
+/// The dialects `--dialect` names.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum DialectArg {
+    /// UCchip UC8088.
+    Uc8088,
+    /// Espressif ESP-AT.
+    EspAt,
+    /// Quectel QMT.
+    Quectel,
 }
 
 /// Prints the simulator's serial traffic, one line per AT line.
@@ -165,18 +181,46 @@ async fn demo(args: Args) -> Result<(), String> {
             (host, port)
         }
     };
-    let sim = Sim::start(SimOptions::default())
-        .await
-        .map_err(|e| format!("cannot start the simulator: {e}"))?;
+    let (sim_dialect, name) = match args.dialect {
+        DialectArg::Uc8088 => (modem_sim::Dialect::Uc8088, "UC8088"),
+        DialectArg::EspAt => (modem_sim::Dialect::EspAt, "ESP-AT module"),
+        DialectArg::Quectel => (modem_sim::Dialect::Quectel, "Quectel module"),
+    };
+    let sim = Sim::start(SimOptions {
+        dialect: sim_dialect,
+        ..SimOptions::default()
+    })
+    .await
+    .map_err(|e| format!("cannot start the simulator: {e}"))?;
     let device = sim.device_path().to_string_lossy().into_owned();
-    println!("modem: simulated UC8088 on {device}");
+    println!("modem: simulated {name} on {device}");
     let view = TrafficView {
         rx: sim.traffic(),
         to_modem: LineSplitter::new(Direction::ToModem),
         from_modem: LineSplitter::new(Direction::FromModem),
     };
-    let mut steps = Steps { n: 0, view };
-    let mut session = Session::open(&device, 115_200, false).map_err(|e| e.to_string())?;
+    let steps = Steps { n: 0, view };
+    // The same application code for every dialect; only the type named here changes.
+    match args.dialect {
+        DialectArg::Uc8088 => session(Uc8088, &device, steps, &host, port, args.wait).await?,
+        DialectArg::EspAt => session(EspAt, &device, steps, &host, port, args.wait).await?,
+        DialectArg::Quectel => session(Quectel, &device, steps, &host, port, args.wait).await?,
+    }
+    drop(sim);
+    Ok(())
+}
+
+/// One MQTT session through the driver, step by step.
+async fn session<D: Dialect>(
+    dialect: D,
+    device: &str,
+    mut steps: Steps,
+    host: &str,
+    port: u16,
+    wait_s: u64,
+) -> Result<(), String> {
+    let mut session = Session::open_dialect(dialect, device, 115_200, false, Options::default())
+        .map_err(|e| e.to_string())?;
     let Session { modem, events, .. } = &mut session;
 
     let id = format!("demo-{}", std::process::id());
@@ -189,7 +233,7 @@ async fn demo(args: Args) -> Result<(), String> {
         "    = manufacturer {}, model {}, revision {}",
         who.manufacturer, who.model, who.revision
     );
-    let config = Config::new(&host, port, &id)
+    let config = Config::new(host, port, &id)
         .keepalive(60)
         .clean_session(true);
     steps.run("configure", modem.configure(&config)).await?;
@@ -204,7 +248,7 @@ async fn demo(args: Args) -> Result<(), String> {
         )
         .await?;
 
-    let wait = Duration::from_secs(args.wait);
+    let wait = Duration::from_secs(wait_s);
     let mut buf = vec![0u8; 8192];
     let received = steps
         .run("receive the message back", async {
@@ -239,7 +283,6 @@ async fn demo(args: Args) -> Result<(), String> {
     steps.run("disconnect", modem.disconnect()).await?;
     let state = steps.run("state", modem.state()).await?;
     println!("    = {state:?}");
-    drop(sim);
     Ok(())
 }
 

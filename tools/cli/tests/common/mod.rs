@@ -498,3 +498,47 @@ pub const UTF8: &str = "température 21,5 °C — ✓ 漢字 🚀";
 pub fn kib_text() -> Vec<u8> {
     (0..1024u32).map(|i| b' ' + (i % 95) as u8).collect()
 }
+
+/// A supervisor policy for tests: quick polls and a short backoff.
+pub fn fast_policy() -> mqtt_modem::Policy {
+    mqtt_modem::Policy {
+        poll_interval: Some(embassy_time::Duration::from_millis(300)),
+        backoff_initial: embassy_time::Duration::from_millis(100),
+        backoff_max: embassy_time::Duration::from_millis(800),
+        ..mqtt_modem::Policy::default()
+    }
+}
+
+/// Polls the supervisor until `want` (other link events are collected), within `limit`.
+pub async fn until<
+    W: embedded_io_async::Write,
+    const R: usize,
+    const E: usize,
+    D: mqtt_modem::Dialect,
+>(
+    sup: &mut mqtt_modem::Supervisor<'_>,
+    modem: &mut mqtt_modem::MqttModem<'_, W, R, E, D>,
+    want: impl Fn(&mqtt_modem::LinkEvent) -> bool,
+    limit: Duration,
+) -> Vec<mqtt_modem::LinkEvent> {
+    let end = Instant::now() + limit;
+    let mut seen = Vec::new();
+    loop {
+        while let Some(e) = sup.poll(modem).await {
+            let done = want(&e);
+            seen.push(e);
+            if done {
+                return seen;
+            }
+        }
+        assert!(
+            Instant::now() < end,
+            "link event not seen in {limit:?}: {seen:?}"
+        );
+        let wait = sup
+            .next_deadline()
+            .saturating_duration_since(embassy_time::Instant::now());
+        tokio::time::sleep(Duration::from_micros(wait.as_micros()).min(Duration::from_millis(50)))
+            .await;
+    }
+}

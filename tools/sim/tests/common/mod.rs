@@ -233,3 +233,150 @@ pub async fn outside_client(
 pub fn config_line(port: u16, id: &str) -> Vec<u8> {
     format!("AT+MQTTCONFIG=\"127.0.0.1\",{port},\"{id}\",1,60,\"\",\"\"\r").into_bytes()
 }
+
+/// Start a simulator speaking `dialect` (with `opts` otherwise) and open its device; echo is
+/// turned off so replies are just responses.
+pub async fn sim_dialect(dialect: modem_sim::Dialect, opts: SimOptions) -> (SimHandle, Host) {
+    let sim = Sim::start(SimOptions { dialect, ..opts }).await.unwrap();
+    let mut host = Host::open(&sim);
+    match dialect {
+        modem_sim::Dialect::EspAt => host.transact(b"ATE0\r\n", b"ATE0\r\n\r\nOK\r\n").await,
+        _ => host.transact(b"ATE0\r", b"ATE0\r\r\nOK\r\n").await,
+    }
+    (sim, host)
+}
+
+/// A TCP proxy on 127.0.0.1 in front of a broker; [`Proxy::cut`] makes the broker "go away":
+/// every proxied connection is closed and no new one is accepted.
+pub struct Proxy {
+    /// The port clients connect to.
+    pub port: u16,
+    stop: tokio::sync::watch::Sender<bool>,
+}
+
+impl Proxy {
+    /// Close every connection and stop listening.
+    pub fn cut(&self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+/// Start a [`Proxy`] to `127.0.0.1:target`.
+pub async fn proxy(target: u16) -> Proxy {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let mut accept_rx = rx.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = accept_rx.changed() => return, // drops the listener
+                accepted = listener.accept() => {
+                    let Ok((mut inbound, _)) = accepted else { return };
+                    let mut rx = rx.clone();
+                    tokio::spawn(async move {
+                        let Ok(mut outbound) =
+                            tokio::net::TcpStream::connect(("127.0.0.1", target)).await
+                        else {
+                            return;
+                        };
+                        tokio::select! {
+                            _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                            _ = rx.changed() => {}
+                        }
+                    });
+                }
+            }
+        }
+    });
+    Proxy { port, stop }
+}
+
+/// A fake broker that accepts every CONNECT with CONNACK 0, hands the CONNECT packet's body
+/// to the returned receiver, then answers PINGREQ and otherwise listens.
+pub async fn capture_broker() -> (u16, tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut s, _)) = listener.accept().await else {
+                return;
+            };
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let Some((0x10, body)) = read_packet(&mut s).await else {
+                    return; // the reachability probe
+                };
+                let _ = tx.send(body);
+                let _ = s.write_all(&[0x20, 0x02, 0x00, 0x00]).await;
+                while let Some((header, _)) = read_packet(&mut s).await {
+                    if header == 0xc0 {
+                        let _ = s.write_all(&[0xd0, 0x00]).await;
+                    }
+                }
+            });
+        }
+    });
+    (port, rx)
+}
+
+/// The fields of an MQTT 3.1.1 CONNECT packet's body.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Connect {
+    /// Clean-session flag.
+    pub clean: bool,
+    /// Keepalive in seconds.
+    pub keepalive: u16,
+    /// Client identifier.
+    pub client_id: Vec<u8>,
+    /// Will topic, message, QoS and retain flag.
+    pub will: Option<(Vec<u8>, Vec<u8>, u8, bool)>,
+    /// User name.
+    pub user: Option<Vec<u8>>,
+    /// Password.
+    pub password: Option<Vec<u8>>,
+}
+
+/// Decode a CONNECT body as captured by [`capture_broker`].
+pub fn parse_connect(body: &[u8]) -> Connect {
+    fn field(b: &[u8], at: &mut usize) -> Vec<u8> {
+        let n = usize::from(u16::from_be_bytes([b[*at], b[*at + 1]]));
+        let v = b[*at + 2..*at + 2 + n].to_vec();
+        *at += 2 + n;
+        v
+    }
+    assert_eq!(&body[..7], b"\x00\x04MQTT\x04", "MQTT 3.1.1");
+    let flags = body[7];
+    let keepalive = u16::from_be_bytes([body[8], body[9]]);
+    let mut at = 10;
+    let client_id = field(body, &mut at);
+    let will = (flags & 0x04 != 0).then(|| {
+        let topic = field(body, &mut at);
+        let msg = field(body, &mut at);
+        (topic, msg, (flags >> 3) & 3, flags & 0x20 != 0)
+    });
+    let user = (flags & 0x80 != 0).then(|| field(body, &mut at));
+    let password = (flags & 0x40 != 0).then(|| field(body, &mut at));
+    Connect {
+        clean: flags & 0x02 != 0,
+        keepalive,
+        client_id,
+        will,
+        user,
+        password,
+    }
+}
+
+/// The next message an outside subscriber received, within [`DEADLINE`].
+pub async fn next_message(
+    inbox: &mut tokio::sync::mpsc::UnboundedReceiver<rumqttc::Publish>,
+) -> rumqttc::Publish {
+    tokio::time::timeout(DEADLINE, inbox.recv())
+        .await
+        .expect("message reaches the outside subscriber")
+        .unwrap()
+}
+
+/// A payload holding every byte that must never end a line or a parameter early.
+pub const AWKWARD: &[u8] = b"a\r\nb\"c\0,d\\\x1a";

@@ -1,0 +1,527 @@
+//! ESP-AT's reading of a command line (docs/DIALECTS.md, "ESP-AT", general rules and
+//! decisions), written independently of the driver.
+//!
+//! Strings must be quoted and integers must not; inside quotes a backslash takes the next byte
+//! literally (`\\`, `\"`, `\,`), and an unescaped comma ends the parameter, so an unterminated
+//! quote refuses the line. A line of 256 bytes or more is refused, as is a NUL byte anywhere.
+//! It never panics.
+
+use crate::at::AtError;
+
+/// Longest command line accepted, terminator excluded ("less than 256 bytes").
+pub const MAX_LINE_LEN: usize = 255;
+/// Longest host name of `AT+MQTTCONN`.
+pub const MAX_HOST: usize = 128;
+/// Longest topic of `AT+MQTTPUB`, `PUBRAW`, `SUB`, `UNSUB` and of the last will.
+pub const MAX_TOPIC: usize = 128;
+/// Longest `<length>` of `AT+MQTTLONGCLIENTID`/`USERNAME`/`PASSWORD`.
+pub const MAX_LONG: usize = 1024;
+/// Longest `<length>` of `AT+MQTTPUBRAW` ("limited by available memory": 1 MiB here).
+pub const MAX_RAW: usize = 1 << 20;
+/// Longest keepalive, in seconds.
+pub const MAX_KEEPALIVE: u32 = 7200;
+
+/// One parameter as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Param {
+    /// A quoted string, unescaped.
+    Str(Vec<u8>),
+    /// An unquoted decimal integer.
+    Int(u32),
+    /// Nothing between two commas (an omitted optional parameter).
+    Omitted,
+}
+
+/// Which field an `AT+MQTTLONG*` command sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LongField {
+    /// `AT+MQTTLONGCLIENTID`
+    ClientId,
+    /// `AT+MQTTLONGUSERNAME`
+    Username,
+    /// `AT+MQTTLONGPASSWORD`
+    Password,
+}
+
+/// `AT+MQTTUSERCFG` fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserCfg {
+    /// 1 TCP, 2..5 TLS variants, 6 WebSocket, 7..10 secure WebSocket variants.
+    pub scheme: u8,
+    /// MQTT client id (at most 256 bytes).
+    pub client_id: String,
+    /// User name (at most 64 bytes; empty = none).
+    pub username: String,
+    /// Password (at most 64 bytes; empty = none).
+    pub password: String,
+    /// WebSocket path (at most 32 bytes).
+    pub path: String,
+}
+
+/// `AT+MQTTCONNCFG` fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnCfg {
+    /// Keepalive in seconds as sent (0 means 120).
+    pub keepalive: u16,
+    /// `<disable_clean_session>`: 1 resumes the session.
+    pub disable_clean_session: bool,
+    /// Last-will topic; empty = no last will.
+    pub lwt_topic: String,
+    /// Last-will message.
+    pub lwt_msg: Vec<u8>,
+    /// Last-will QoS.
+    pub lwt_qos: u8,
+    /// Last-will retain flag.
+    pub lwt_retain: bool,
+}
+
+/// A fully parsed ESP-AT command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// `AT`
+    Attention,
+    /// `ATE0` / `ATE1`
+    Echo(bool),
+    /// `AT+GMR`
+    Version,
+    /// `AT+RST`
+    Restart,
+    /// `AT+MQTTUSERCFG=0,<scheme>,"<client_id>","<username>","<password>",0,0,"<path>"`
+    UserCfg(UserCfg),
+    /// `AT+MQTTLONGCLIENTID=0,<length>` (and USERNAME, PASSWORD)
+    Long(LongField, usize),
+    /// `AT+MQTTCONNCFG=0,<keepalive>,<disable_clean_session>,"<lwt_topic>","<lwt_msg>",<lwt_qos>,<lwt_retain>`
+    ConnCfg(ConnCfg),
+    /// `AT+MQTTCONN=0,"<host>",<port>,<reconnect>`
+    Conn {
+        /// Broker host name or address.
+        host: String,
+        /// Broker port (1..=65535).
+        port: u16,
+        /// Automatic reconnection asked for.
+        reconnect: bool,
+    },
+    /// `AT+MQTTCONN?`
+    ConnQuery,
+    /// `AT+MQTTPUB=0,"<topic>","<data>",<qos>,<retain>`
+    Pub {
+        /// Topic name (no wildcards).
+        topic: String,
+        /// Payload, unescaped.
+        data: Vec<u8>,
+        /// 0, 1 or 2.
+        qos: u8,
+        /// Retain flag.
+        retain: bool,
+    },
+    /// `AT+MQTTPUBRAW=0,"<topic>",<length>,<qos>,<retain>`
+    PubRaw {
+        /// Topic name (no wildcards).
+        topic: String,
+        /// How many raw bytes follow the prompt.
+        len: usize,
+        /// 0, 1 or 2.
+        qos: u8,
+        /// Retain flag.
+        retain: bool,
+    },
+    /// `AT+MQTTSUB=0,"<topic>",<qos>`
+    Sub {
+        /// Topic filter.
+        topic: String,
+        /// Requested QoS.
+        qos: u8,
+    },
+    /// `AT+MQTTSUB?`
+    SubQuery,
+    /// `AT+MQTTUNSUB=0,"<topic>"`
+    Unsub(String),
+    /// `AT+MQTTCLEAN=0`
+    Clean,
+}
+
+/// Split the text after `=` into parameters.
+pub fn split_params(s: &[u8]) -> Result<Vec<Param>, AtError> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    loop {
+        if s.get(i) == Some(&b'"') {
+            let mut text = Vec::new();
+            i += 1;
+            loop {
+                match s.get(i) {
+                    // Unterminated, or a bare comma inside the quotes (it must be escaped).
+                    None | Some(b',') => return Err(AtError::InvalidParameter),
+                    Some(b'\\') => {
+                        let Some(&b) = s.get(i + 1) else {
+                            return Err(AtError::InvalidParameter);
+                        };
+                        text.push(b);
+                        i += 2;
+                    }
+                    Some(b'"') => break,
+                    Some(&b) => {
+                        text.push(b);
+                        i += 1;
+                    }
+                }
+            }
+            out.push(Param::Str(text));
+            i += 1;
+            match s.get(i) {
+                None => return Ok(out),
+                Some(b',') => i += 1,
+                Some(_) => return Err(AtError::InvalidParameter), // junk after the quote
+            }
+        } else {
+            let start = i;
+            while i < s.len() && s[i] != b',' {
+                i += 1;
+            }
+            out.push(int_param(&s[start..i])?);
+            if i >= s.len() {
+                return Ok(out);
+            }
+            i += 1; // the comma; a trailing comma yields one more omitted parameter
+        }
+    }
+}
+
+fn int_param(t: &[u8]) -> Result<Param, AtError> {
+    if t.is_empty() {
+        return Ok(Param::Omitted);
+    }
+    if t.len() > 10 || !t.iter().all(u8::is_ascii_digit) {
+        return Err(AtError::InvalidParameter); // an unquoted string is a type mismatch
+    }
+    t.iter()
+        .try_fold(0u32, |acc, &d| {
+            acc.checked_mul(10)?.checked_add(u32::from(d - b'0'))
+        })
+        .map(Param::Int)
+        .ok_or(AtError::InvalidParameter)
+}
+
+/// Quote a string the way ESP-AT reads it back: `\`, `"` and `,` get a backslash.
+pub fn quote(s: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(s.len() + 2);
+    out.push(b'"');
+    for &b in s {
+        if matches!(b, b'"' | b'\\' | b',') {
+            out.push(b'\\');
+        }
+        out.push(b);
+    }
+    out.push(b'"');
+    out
+}
+
+fn int(p: &Param, min: u32, max: u32) -> Result<u32, AtError> {
+    match p {
+        Param::Int(v) if (min..=max).contains(v) => Ok(*v),
+        _ => Err(AtError::InvalidParameter),
+    }
+}
+
+/// An integer that may be omitted (then `default`).
+fn int_or(p: &Param, max: u32, default: u32) -> Result<u32, AtError> {
+    match p {
+        Param::Omitted => Ok(default),
+        p => int(p, 0, max),
+    }
+}
+
+fn bytes(p: &Param, max: usize) -> Result<Vec<u8>, AtError> {
+    match p {
+        Param::Str(s) if s.len() <= max => Ok(s.clone()),
+        _ => Err(AtError::InvalidParameter),
+    }
+}
+
+fn string(p: &Param, max: usize) -> Result<String, AtError> {
+    String::from_utf8(bytes(p, max)?).map_err(|_| AtError::InvalidParameter)
+}
+
+fn link_id(p: &Param) -> Result<(), AtError> {
+    int(p, 0, 0).map(drop) // "currently only supports link ID 0"
+}
+
+fn topic(p: &Param) -> Result<String, AtError> {
+    let t = string(p, MAX_TOPIC)?;
+    if t.is_empty() {
+        return Err(AtError::InvalidParameter);
+    }
+    Ok(t)
+}
+
+/// A topic to publish to: also no wildcards.
+fn topic_name(p: &Param) -> Result<String, AtError> {
+    let t = topic(p)?;
+    if t.contains(['+', '#']) {
+        return Err(AtError::InvalidParameter);
+    }
+    Ok(t)
+}
+
+/// Parse one command line (without its line end).
+pub fn parse(line: &[u8]) -> Result<Command, AtError> {
+    if line.len() > MAX_LINE_LEN || line.contains(&0) {
+        return Err(AtError::InvalidParameter);
+    }
+    if line.len() < 2 || !line[..2].eq_ignore_ascii_case(b"AT") {
+        return Err(AtError::Unknown);
+    }
+    let rest = &line[2..];
+    if rest.is_empty() {
+        return Ok(Command::Attention);
+    }
+    if rest[0] != b'+' {
+        return match rest.to_ascii_uppercase().as_slice() {
+            b"E0" => Ok(Command::Echo(false)),
+            b"E1" => Ok(Command::Echo(true)),
+            _ => Err(AtError::Unknown),
+        };
+    }
+    let name_len = rest[1..]
+        .iter()
+        .take_while(|b| b.is_ascii_alphanumeric())
+        .count()
+        + 1;
+    let name = rest[..name_len].to_ascii_uppercase();
+    let tail = &rest[name_len..];
+    use Command as C;
+    let known = matches!(
+        name.as_slice(),
+        b"+GMR"
+            | b"+RST"
+            | b"+MQTTUSERCFG"
+            | b"+MQTTLONGCLIENTID"
+            | b"+MQTTLONGUSERNAME"
+            | b"+MQTTLONGPASSWORD"
+            | b"+MQTTCONNCFG"
+            | b"+MQTTCONN"
+            | b"+MQTTPUB"
+            | b"+MQTTPUBRAW"
+            | b"+MQTTSUB"
+            | b"+MQTTUNSUB"
+            | b"+MQTTCLEAN"
+    );
+    if !known {
+        return Err(AtError::Unknown);
+    }
+    let cmd = match (name.as_slice(), tail) {
+        (b"+GMR", b"") => C::Version,
+        (b"+RST", b"") => C::Restart,
+        (b"+MQTTCONN", b"?") => C::ConnQuery,
+        (b"+MQTTSUB", b"?") => C::SubQuery,
+        (_, [b'=', args @ ..]) if !args.is_empty() && args != b"?" => {
+            set(&name, &split_params(args)?)?
+        }
+        _ => return Err(AtError::InvalidParameter), // known name, unsupported form
+    };
+    Ok(cmd)
+}
+
+fn set(name: &[u8], p: &[Param]) -> Result<Command, AtError> {
+    use Command as C;
+    Ok(match (name, p) {
+        (b"+MQTTUSERCFG", [link, scheme, id, user, pass, cert, ca, path]) => {
+            link_id(link)?;
+            int(cert, 0, 0)?;
+            int(ca, 0, 0)?;
+            C::UserCfg(UserCfg {
+                scheme: int(scheme, 1, 10)? as u8,
+                client_id: string(id, 256)?,
+                username: string(user, 64)?,
+                password: string(pass, 64)?,
+                path: string(path, 32)?,
+            })
+        }
+        (b"+MQTTLONGCLIENTID" | b"+MQTTLONGUSERNAME" | b"+MQTTLONGPASSWORD", [link, len]) => {
+            link_id(link)?;
+            let field = match name {
+                b"+MQTTLONGCLIENTID" => LongField::ClientId,
+                b"+MQTTLONGUSERNAME" => LongField::Username,
+                _ => LongField::Password,
+            };
+            C::Long(field, int(len, 1, MAX_LONG as u32)? as usize)
+        }
+        (
+            b"+MQTTCONNCFG",
+            [
+                link,
+                keepalive,
+                disable_clean,
+                lwt_topic,
+                lwt_msg,
+                lwt_qos,
+                lwt_retain,
+            ],
+        ) => {
+            link_id(link)?;
+            C::ConnCfg(ConnCfg {
+                keepalive: int(keepalive, 0, MAX_KEEPALIVE)? as u16,
+                disable_clean_session: int(disable_clean, 0, 1)? == 1,
+                lwt_topic: string(lwt_topic, MAX_TOPIC)?,
+                lwt_msg: bytes(lwt_msg, MAX_TOPIC)?,
+                lwt_qos: int_or(lwt_qos, 2, 0)? as u8,
+                lwt_retain: int_or(lwt_retain, 1, 0)? == 1,
+            })
+        }
+        (b"+MQTTCONN", [link, host, port, reconnect]) => {
+            link_id(link)?;
+            let host = string(host, MAX_HOST)?;
+            if host.is_empty() {
+                return Err(AtError::InvalidParameter);
+            }
+            C::Conn {
+                host,
+                port: int(port, 1, 65535)? as u16,
+                reconnect: int(reconnect, 0, 1)? == 1,
+            }
+        }
+        (b"+MQTTPUB", [link, t, data, qos, retain]) => {
+            link_id(link)?;
+            C::Pub {
+                topic: topic_name(t)?,
+                data: bytes(data, MAX_LINE_LEN)?,
+                qos: int_or(qos, 2, 0)? as u8,
+                retain: int_or(retain, 1, 0)? == 1,
+            }
+        }
+        (b"+MQTTPUBRAW", [link, t, len, qos, retain]) => {
+            link_id(link)?;
+            C::PubRaw {
+                topic: topic_name(t)?,
+                len: int(len, 1, MAX_RAW as u32)? as usize,
+                qos: int_or(qos, 2, 0)? as u8,
+                retain: int_or(retain, 1, 0)? == 1,
+            }
+        }
+        (b"+MQTTSUB", [link, t, qos]) => {
+            link_id(link)?;
+            C::Sub {
+                topic: topic(t)?,
+                qos: int_or(qos, 2, 0)? as u8,
+            }
+        }
+        (b"+MQTTUNSUB", [link, t]) => {
+            link_id(link)?;
+            C::Unsub(topic(t)?)
+        }
+        (b"+MQTTCLEAN", [link]) => {
+            link_id(link)?;
+            C::Clean
+        }
+        _ => return Err(AtError::InvalidParameter),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_and_unescapes() {
+        assert_eq!(
+            split_params(br#"0,"a\,b\"c\\d\x","",,7"#).unwrap(),
+            vec![
+                Param::Int(0),
+                Param::Str(br#"a,b"c\dx"#.to_vec()),
+                Param::Str(Vec::new()),
+                Param::Omitted,
+                Param::Int(7),
+            ]
+        );
+        // A bare comma inside quotes, an unquoted string, junk after a quote, a lone backslash.
+        assert!(split_params(br#""a,b""#).is_err());
+        assert!(split_params(b"abc").is_err());
+        assert!(split_params(br#""a"b"#).is_err());
+        assert!(split_params(br#""a\"#).is_err());
+        assert!(split_params(b"99999999999").is_err());
+    }
+
+    #[test]
+    fn quote_round_trips() {
+        let s = br#"a,"b"\c"#;
+        assert_eq!(
+            split_params(&quote(s)).unwrap(),
+            vec![Param::Str(s.to_vec())]
+        );
+    }
+
+    #[test]
+    fn commands() {
+        assert_eq!(parse(b"AT"), Ok(Command::Attention));
+        assert_eq!(parse(b"ate0"), Ok(Command::Echo(false)));
+        assert_eq!(parse(b"AT+GMR"), Ok(Command::Version));
+        assert_eq!(parse(b"AT+CMEE=1"), Err(AtError::Unknown));
+        assert_eq!(parse(b"AT+CFUN=1"), Err(AtError::Unknown));
+        assert_eq!(
+            parse(br#"AT+MQTTUSERCFG=0,1,"id\,1","u","p\"w",0,0,"""#),
+            Ok(Command::UserCfg(UserCfg {
+                scheme: 1,
+                client_id: "id,1".into(),
+                username: "u".into(),
+                password: "p\"w".into(),
+                path: String::new(),
+            }))
+        );
+        assert!(parse(br#"AT+MQTTUSERCFG=1,1,"id","","",0,0,"""#).is_err());
+        assert!(parse(br#"AT+MQTTUSERCFG=0,11,"id","","",0,0,"""#).is_err());
+        assert!(parse(br#"AT+MQTTUSERCFG=0,1,id,"","",0,0,"""#).is_err());
+        assert_eq!(
+            parse(b"AT+MQTTLONGPASSWORD=0,1024"),
+            Ok(Command::Long(LongField::Password, 1024))
+        );
+        assert!(parse(b"AT+MQTTLONGPASSWORD=0,1025").is_err());
+        assert!(parse(b"AT+MQTTLONGPASSWORD=0,0").is_err());
+        assert_eq!(
+            parse(br#"AT+MQTTCONN=0,"127.0.0.1",1883,0"#),
+            Ok(Command::Conn {
+                host: "127.0.0.1".into(),
+                port: 1883,
+                reconnect: false
+            })
+        );
+        assert!(parse(br#"AT+MQTTCONN=0,"h",65536,0"#).is_err());
+        assert!(parse(br#"AT+MQTTCONN=0,"h",0,0"#).is_err());
+        assert_eq!(
+            parse(br#"AT+MQTTPUBRAW=0,"t",4096,1,1"#),
+            Ok(Command::PubRaw {
+                topic: "t".into(),
+                len: 4096,
+                qos: 1,
+                retain: true
+            })
+        );
+        assert!(parse(br#"AT+MQTTPUBRAW=0,"t/#",1,0,0"#).is_err());
+        assert!(parse(br#"AT+MQTTPUBRAW=0,"t",1,3,0"#).is_err());
+        assert!(parse(br#"AT+MQTTPUB=0,"t","a,b",0,0"#).is_err());
+        assert_eq!(parse(b"AT+MQTTCONN?"), Ok(Command::ConnQuery));
+        assert_eq!(parse(b"AT+MQTTCLEAN=0"), Ok(Command::Clean));
+        assert_eq!(parse(b"AT+MQTTCLEAN"), Err(AtError::InvalidParameter));
+        let long = format!("AT+MQTTPUB=0,\"t\",\"{}\",0,0", "x".repeat(240));
+        assert_eq!(parse(long.as_bytes()), Err(AtError::InvalidParameter));
+        assert_eq!(
+            parse(b"AT+MQTTPUB=0,\"t\",\"a\0\",0,0"),
+            Err(AtError::InvalidParameter)
+        );
+    }
+
+    #[test]
+    fn never_panics_on_garbage() {
+        let mut seed = 0x8765_4321_u32;
+        let alphabet = b"AT+=?,\"\\ 0123MQTTPUBRAWSUBCONNCFGUSER\xff\x00";
+        for _ in 0..20_000 {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            let len = (seed >> 24) as usize % 40;
+            let mut line = b"AT+MQTT".to_vec();
+            for k in 0..len {
+                let r = seed.wrapping_mul(k as u32 + 7).rotate_left(k as u32);
+                line.push(alphabet[(r as usize) % alphabet.len()]);
+            }
+            let _ = parse(&line);
+        }
+    }
+}

@@ -1,0 +1,548 @@
+//! Quectel's reading of a command line (docs/DIALECTS.md, "Quectel QMT", general rules and
+//! decisions), written independently of the driver.
+//!
+//! Strings must be quoted and have no escapes: a quoted string ends at the next `"`, so it can
+//! hold a comma but never a quote. Integers are unquoted; blanks around a parameter are
+//! ignored. It never panics.
+
+use crate::at::AtError;
+
+/// Longest host name of `AT+QMTOPEN`.
+pub const MAX_HOST: usize = 100;
+/// Longest topic, filter, will topic and will message.
+pub const MAX_TOPIC: usize = 255;
+/// Longest payload of `AT+QMTPUBEX`/`AT+QMTPUB` with a length.
+pub const MAX_PAYLOAD: usize = 4096;
+/// Longest keepalive, in seconds.
+pub const MAX_KEEPALIVE: u32 = 3600;
+
+/// One parameter as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Param {
+    /// A quoted string (its bytes as written: there are no escapes).
+    Str(Vec<u8>),
+    /// An unquoted decimal integer.
+    Int(u32),
+    /// Nothing between two commas.
+    Omitted,
+}
+
+/// The last will of `AT+QMTCFG="will"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Will {
+    /// QoS 0..=2.
+    pub qos: u8,
+    /// Retain flag.
+    pub retain: bool,
+    /// Topic.
+    pub topic: String,
+    /// Message.
+    pub msg: Vec<u8>,
+}
+
+/// An `AT+QMTCFG` setting with its value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cfg {
+    /// `"version"`: 3 = MQTT 3.1, 4 = MQTT 3.1.1.
+    Version(u8),
+    /// `"pdpcid"`: 1..=16.
+    PdpCid(u8),
+    /// `"ssl"`: enable, context 0..=5.
+    Ssl(bool, u8),
+    /// `"keepalive"`: 0..=3600 s.
+    KeepAlive(u16),
+    /// `"session"`: 1 = clean session.
+    Session(bool),
+    /// `"timeout"`: packet timeout 1..=60 s, retries 0..=10, timeout notice.
+    Timeout(u8, u8, bool),
+    /// `"will"`: flag 0 (none) or 1 with its fields.
+    Will(Option<Will>),
+    /// `"recv/mode"`: 0 = payload in the URC (1 = buffered), length in the URC.
+    RecvMode(u8, bool),
+}
+
+/// The key of an `AT+QMTCFG` query (the form without a value).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CfgKey {
+    /// `"version"`
+    Version,
+    /// `"pdpcid"`
+    PdpCid,
+    /// `"ssl"`
+    Ssl,
+    /// `"keepalive"`
+    KeepAlive,
+    /// `"session"`
+    Session,
+    /// `"timeout"`
+    Timeout,
+    /// `"will"`
+    Will,
+    /// `"recv/mode"`
+    RecvMode,
+}
+
+/// A fully parsed Quectel command line. `idx` is the client index, 0..=5.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// `AT`
+    Attention,
+    /// `ATE0` / `ATE1`
+    Echo(bool),
+    /// `ATI`
+    Info,
+    /// `AT+CMEE=<n>`
+    CmeeSet(u8),
+    /// `AT+CMEE?`
+    CmeeQuery,
+    /// `AT+CFUN=<0|1|4>[,<rst>]`
+    CfunSet(u8),
+    /// `AT+CFUN?`
+    CfunQuery,
+    /// `AT+CGMI`
+    Manufacturer,
+    /// `AT+CGMM`
+    Model,
+    /// `AT+CGMR`
+    Revision,
+    /// `AT+QMTCFG="<key>",<idx>,<value>...`
+    CfgSet(u8, Cfg),
+    /// `AT+QMTCFG="<key>",<idx>`
+    CfgQuery(u8, CfgKey),
+    /// `AT+QMTOPEN=<idx>,"<host>",<port>`
+    Open {
+        /// Client index.
+        idx: u8,
+        /// Broker host name or address.
+        host: String,
+        /// Broker port.
+        port: u16,
+    },
+    /// `AT+QMTOPEN?`
+    OpenQuery,
+    /// `AT+QMTCLOSE=<idx>`
+    Close(u8),
+    /// `AT+QMTCONN=<idx>,"<client id>"[,"<user>"[,"<password>"]]`
+    Conn {
+        /// Client index.
+        idx: u8,
+        /// MQTT client identifier (not empty).
+        client_id: String,
+        /// User name; empty = none.
+        user: String,
+        /// Password; empty = none.
+        password: String,
+    },
+    /// `AT+QMTCONN?`
+    ConnQuery,
+    /// `AT+QMTDISC=<idx>`
+    Disc(u8),
+    /// `AT+QMTSUB=<idx>,<msgid>,"<filter>",<qos>[,"<filter>",<qos>...]`
+    Sub {
+        /// Client index.
+        idx: u8,
+        /// 1..=65535.
+        msgid: u16,
+        /// Filters with their QoS.
+        filters: Vec<(String, u8)>,
+    },
+    /// `AT+QMTUNS=<idx>,<msgid>,"<filter>"[,"<filter>"...]`
+    Uns {
+        /// Client index.
+        idx: u8,
+        /// 1..=65535.
+        msgid: u16,
+        /// Filters.
+        filters: Vec<String>,
+    },
+    /// `AT+QMTPUBEX=...,<len>` (`ext`) or `AT+QMTPUB=...,<len>`:
+    /// `<idx>,<msgid>,<qos>,<retain>,"<topic>",<len>`.
+    Pub {
+        /// Which command: its result URC is `+QMTPUBEX` or `+QMTPUB`.
+        ext: bool,
+        /// Client index.
+        idx: u8,
+        /// 0 for QoS 0, else 1..=65535.
+        msgid: u16,
+        /// 0, 1 or 2.
+        qos: u8,
+        /// Retain flag.
+        retain: bool,
+        /// Topic name (no wildcards).
+        topic: String,
+        /// How many raw bytes follow the prompt (0..=4096).
+        len: usize,
+    },
+    /// `AT+QMTPUBEX=?`
+    PubExTest,
+}
+
+/// Split the text after `=` into parameters.
+pub fn split_params(s: &[u8]) -> Result<Vec<Param>, AtError> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    loop {
+        while s.get(i) == Some(&b' ') {
+            i += 1;
+        }
+        if s.get(i) == Some(&b'"') {
+            let start = i + 1;
+            let Some(len) = s[start..].iter().position(|&b| b == b'"') else {
+                return Err(AtError::InvalidParameter); // unterminated
+            };
+            out.push(Param::Str(s[start..start + len].to_vec()));
+            i = start + len + 1;
+            while s.get(i) == Some(&b' ') {
+                i += 1;
+            }
+            match s.get(i) {
+                None => return Ok(out),
+                Some(b',') => i += 1,
+                Some(_) => return Err(AtError::InvalidParameter), // junk after the quote
+            }
+        } else {
+            let start = i;
+            while i < s.len() && s[i] != b',' {
+                i += 1;
+            }
+            out.push(int_param(s[start..i].trim_ascii())?);
+            if i >= s.len() {
+                return Ok(out);
+            }
+            i += 1;
+        }
+    }
+}
+
+fn int_param(t: &[u8]) -> Result<Param, AtError> {
+    if t.is_empty() {
+        return Ok(Param::Omitted);
+    }
+    if t.len() > 10 || !t.iter().all(u8::is_ascii_digit) {
+        return Err(AtError::InvalidParameter);
+    }
+    t.iter()
+        .try_fold(0u32, |acc, &d| {
+            acc.checked_mul(10)?.checked_add(u32::from(d - b'0'))
+        })
+        .map(Param::Int)
+        .ok_or(AtError::InvalidParameter)
+}
+
+fn int(p: &Param, min: u32, max: u32) -> Result<u32, AtError> {
+    match p {
+        Param::Int(v) if (min..=max).contains(v) => Ok(*v),
+        _ => Err(AtError::InvalidParameter),
+    }
+}
+
+fn bytes(p: &Param, max: usize) -> Result<Vec<u8>, AtError> {
+    match p {
+        Param::Str(s) if s.len() <= max => Ok(s.clone()),
+        _ => Err(AtError::InvalidParameter),
+    }
+}
+
+fn string(p: &Param, max: usize) -> Result<String, AtError> {
+    String::from_utf8(bytes(p, max)?).map_err(|_| AtError::InvalidParameter)
+}
+
+fn idx(p: &Param) -> Result<u8, AtError> {
+    Ok(int(p, 0, 5)? as u8)
+}
+
+fn filter(p: &Param) -> Result<String, AtError> {
+    let t = string(p, MAX_TOPIC)?;
+    if t.is_empty() {
+        return Err(AtError::InvalidParameter);
+    }
+    Ok(t)
+}
+
+/// Parse one command line (without its CR).
+pub fn parse(line: &[u8]) -> Result<Command, AtError> {
+    let line = line.trim_ascii();
+    if line.len() < 2 || !line[..2].eq_ignore_ascii_case(b"AT") {
+        return Err(AtError::Unknown);
+    }
+    let rest = &line[2..];
+    if rest.is_empty() {
+        return Ok(Command::Attention);
+    }
+    if rest[0] != b'+' {
+        return match rest.to_ascii_uppercase().as_slice() {
+            b"E" | b"E0" => Ok(Command::Echo(false)),
+            b"E1" => Ok(Command::Echo(true)),
+            b"I" | b"I0" => Ok(Command::Info),
+            _ => Err(AtError::Unknown),
+        };
+    }
+    let name_len = rest[1..]
+        .iter()
+        .take_while(|b| b.is_ascii_alphanumeric())
+        .count()
+        + 1;
+    let name = rest[..name_len].to_ascii_uppercase();
+    let tail = &rest[name_len..];
+    use Command as C;
+    let known = matches!(
+        name.as_slice(),
+        b"+CMEE"
+            | b"+CFUN"
+            | b"+CGMI"
+            | b"+CGMM"
+            | b"+CGMR"
+            | b"+QMTCFG"
+            | b"+QMTOPEN"
+            | b"+QMTCLOSE"
+            | b"+QMTCONN"
+            | b"+QMTDISC"
+            | b"+QMTSUB"
+            | b"+QMTUNS"
+            | b"+QMTPUB"
+            | b"+QMTPUBEX"
+    );
+    if !known {
+        return Err(AtError::Unknown);
+    }
+    Ok(match (name.as_slice(), tail) {
+        (b"+CMEE", b"?") => C::CmeeQuery,
+        (b"+CFUN", b"?") => C::CfunQuery,
+        (b"+CGMI", b"") => C::Manufacturer,
+        (b"+CGMM", b"") => C::Model,
+        (b"+CGMR", b"") => C::Revision,
+        (b"+QMTOPEN", b"?") => C::OpenQuery,
+        (b"+QMTCONN", b"?") => C::ConnQuery,
+        (b"+QMTPUBEX", b"=?") => C::PubExTest,
+        (_, [b'=', args @ ..]) if !args.is_empty() && args != b"?" => {
+            set(&name, &split_params(args)?)?
+        }
+        _ => return Err(AtError::InvalidParameter), // known name, unsupported form
+    })
+}
+
+fn set(name: &[u8], p: &[Param]) -> Result<Command, AtError> {
+    use Command as C;
+    Ok(match (name, p) {
+        (b"+CMEE", [n]) => C::CmeeSet(int(n, 0, 2)? as u8),
+        (b"+CFUN", [n] | [n, _]) => {
+            if let [_, rst] = p {
+                int(rst, 0, 1)?;
+            }
+            match int(n, 0, 4)? {
+                n @ (0 | 1 | 4) => C::CfunSet(n as u8),
+                _ => return Err(AtError::InvalidParameter),
+            }
+        }
+        (b"+QMTCFG", [key, rest @ ..]) => cfg(&bytes(key, 16)?.to_ascii_lowercase(), rest)?,
+        (b"+QMTOPEN", [i, host, port]) => {
+            let host = string(host, MAX_HOST)?;
+            if host.is_empty() {
+                return Err(AtError::InvalidParameter);
+            }
+            C::Open {
+                idx: idx(i)?,
+                host,
+                port: int(port, 1, 65535)? as u16,
+            }
+        }
+        (b"+QMTCLOSE", [i]) => C::Close(idx(i)?),
+        (b"+QMTCONN", [i, id, creds @ ..]) if creds.len() <= 2 => {
+            let client_id = string(id, 256)?;
+            if client_id.is_empty() {
+                return Err(AtError::InvalidParameter);
+            }
+            let user = creds
+                .first()
+                .map_or(Ok(String::new()), |u| string(u, 256))?;
+            let password = creds.get(1).map_or(Ok(String::new()), |u| string(u, 256))?;
+            C::Conn {
+                idx: idx(i)?,
+                client_id,
+                user,
+                password,
+            }
+        }
+        (b"+QMTDISC", [i]) => C::Disc(idx(i)?),
+        (b"+QMTSUB", [i, msgid, pairs @ ..]) if !pairs.is_empty() && pairs.len() % 2 == 0 => {
+            let filters = pairs
+                .chunks(2)
+                .map(|c| Ok((filter(&c[0])?, int(&c[1], 0, 2)? as u8)))
+                .collect::<Result<_, AtError>>()?;
+            C::Sub {
+                idx: idx(i)?,
+                msgid: int(msgid, 1, 65535)? as u16,
+                filters,
+            }
+        }
+        (b"+QMTUNS", [i, msgid, topics @ ..]) if !topics.is_empty() => C::Uns {
+            idx: idx(i)?,
+            msgid: int(msgid, 1, 65535)? as u16,
+            filters: topics.iter().map(filter).collect::<Result<_, _>>()?,
+        },
+        (b"+QMTPUBEX" | b"+QMTPUB", [i, msgid, qos, retain, topic, len]) => {
+            let qos = int(qos, 0, 2)? as u8;
+            // <msgid> is 0 exactly for QoS 0.
+            let msgid = if qos == 0 {
+                int(msgid, 0, 0)?
+            } else {
+                int(msgid, 1, 65535)?
+            } as u16;
+            let topic = filter(topic)?;
+            if topic.contains(['+', '#']) {
+                return Err(AtError::InvalidParameter);
+            }
+            C::Pub {
+                ext: name == b"+QMTPUBEX",
+                idx: idx(i)?,
+                msgid,
+                qos,
+                retain: int(retain, 0, 1)? == 1,
+                topic,
+                len: int(len, 0, MAX_PAYLOAD as u32)? as usize,
+            }
+        }
+        _ => return Err(AtError::InvalidParameter),
+    })
+}
+
+fn cfg(key: &[u8], p: &[Param]) -> Result<Command, AtError> {
+    let Some((i, v)) = p.split_first() else {
+        return Err(AtError::InvalidParameter);
+    };
+    let i = idx(i)?;
+    let query = |k| Ok(Command::CfgQuery(i, k));
+    let set = |c| Ok(Command::CfgSet(i, c));
+    match (key, v) {
+        (b"version", []) => query(CfgKey::Version),
+        (b"version", [v]) => set(Cfg::Version(int(v, 3, 4)? as u8)),
+        (b"pdpcid", []) => query(CfgKey::PdpCid),
+        (b"pdpcid", [c]) => set(Cfg::PdpCid(int(c, 1, 16)? as u8)),
+        (b"ssl", []) => query(CfgKey::Ssl),
+        (b"ssl", [e]) => set(Cfg::Ssl(int(e, 0, 1)? == 1, 0)),
+        (b"ssl", [e, ctx]) => set(Cfg::Ssl(int(e, 0, 1)? == 1, int(ctx, 0, 5)? as u8)),
+        (b"keepalive", []) => query(CfgKey::KeepAlive),
+        (b"keepalive", [k]) => set(Cfg::KeepAlive(int(k, 0, MAX_KEEPALIVE)? as u16)),
+        (b"session", []) => query(CfgKey::Session),
+        (b"session", [c]) => set(Cfg::Session(int(c, 0, 1)? == 1)),
+        (b"timeout", []) => query(CfgKey::Timeout),
+        (b"timeout", [t, rest @ ..]) if rest.len() <= 2 => {
+            let retry = rest.first().map_or(Ok(3), |r| int(r, 0, 10))?;
+            let notice = rest.get(1).map_or(Ok(0), |n| int(n, 0, 1))?;
+            set(Cfg::Timeout(int(t, 1, 60)? as u8, retry as u8, notice == 1))
+        }
+        (b"will", []) => query(CfgKey::Will),
+        (b"will", [f]) if int(f, 0, 0).is_ok() => set(Cfg::Will(None)),
+        (b"will", [f, qos, retain, topic, msg]) if int(f, 1, 1).is_ok() => {
+            let topic = filter(topic)?;
+            if topic.contains(['+', '#']) {
+                return Err(AtError::InvalidParameter);
+            }
+            set(Cfg::Will(Some(Will {
+                qos: int(qos, 0, 2)? as u8,
+                retain: int(retain, 0, 1)? == 1,
+                topic,
+                msg: bytes(msg, MAX_TOPIC)?,
+            })))
+        }
+        (b"recv/mode", []) => query(CfgKey::RecvMode),
+        (b"recv/mode", [m]) => set(Cfg::RecvMode(int(m, 0, 1)? as u8, false)),
+        (b"recv/mode", [m, l]) => set(Cfg::RecvMode(int(m, 0, 1)? as u8, int(l, 0, 1)? == 1)),
+        _ => Err(AtError::InvalidParameter),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_without_escapes() {
+        assert_eq!(
+            split_params(br#" 0 ,"a,b\",7,"#).unwrap(),
+            vec![
+                Param::Int(0),
+                Param::Str(br"a,b\".to_vec()),
+                Param::Int(7),
+                Param::Omitted
+            ]
+        );
+        assert!(split_params(br#""a"b""#).is_err());
+        assert!(split_params(br#""abc"#).is_err());
+        assert!(split_params(b"abc").is_err());
+    }
+
+    #[test]
+    fn commands() {
+        assert_eq!(parse(b"AT"), Ok(Command::Attention));
+        assert_eq!(parse(b"ATI"), Ok(Command::Info));
+        assert_eq!(parse(b"AT+CFUN=4,0"), Ok(Command::CfunSet(4)));
+        assert!(parse(b"AT+CFUN=2").is_err());
+        assert_eq!(
+            parse(br#"AT+QMTCFG="recv/mode",0,0,1"#),
+            Ok(Command::CfgSet(0, Cfg::RecvMode(0, true)))
+        );
+        assert_eq!(
+            parse(br#"AT+QMTCFG="keepalive",0"#),
+            Ok(Command::CfgQuery(0, CfgKey::KeepAlive))
+        );
+        assert!(parse(br#"AT+QMTCFG="keepalive",0,3601"#).is_err());
+        assert!(parse(br#"AT+QMTCFG="keepalive",6,60"#).is_err());
+        assert!(parse(br#"AT+QMTCFG="nope",0,1"#).is_err());
+        assert_eq!(
+            parse(br#"AT+QMTCONN=0,"id","u","p,w""#),
+            Ok(Command::Conn {
+                idx: 0,
+                client_id: "id".into(),
+                user: "u".into(),
+                password: "p,w".into()
+            })
+        );
+        assert!(parse(br#"AT+QMTCONN=0,"""#).is_err());
+        assert_eq!(
+            parse(br#"AT+QMTSUB=0,1,"a/#",1,"b",2"#),
+            Ok(Command::Sub {
+                idx: 0,
+                msgid: 1,
+                filters: vec![("a/#".into(), 1), ("b".into(), 2)]
+            })
+        );
+        assert!(parse(br#"AT+QMTSUB=0,0,"a",1"#).is_err());
+        assert!(parse(br#"AT+QMTSUB=0,1,"a""#).is_err());
+        assert_eq!(
+            parse(br#"AT+QMTPUBEX=0,7,1,1,"t",4096"#),
+            Ok(Command::Pub {
+                ext: true,
+                idx: 0,
+                msgid: 7,
+                qos: 1,
+                retain: true,
+                topic: "t".into(),
+                len: 4096
+            })
+        );
+        assert!(parse(br#"AT+QMTPUBEX=0,7,0,0,"t",5"#).is_err());
+        assert!(parse(br#"AT+QMTPUBEX=0,0,1,0,"t",5"#).is_err());
+        assert!(parse(br#"AT+QMTPUBEX=0,1,1,0,"t",4097"#).is_err());
+        assert!(parse(br#"AT+QMTPUBEX=0,1,1,0,"t/+",5"#).is_err());
+        assert!(parse(br#"AT+QMTPUB=0,1,1,0,"t""#).is_err());
+        assert_eq!(parse(b"AT+QMTPUBEX=?"), Ok(Command::PubExTest));
+        assert_eq!(parse(b"AT+QMTFOO=1"), Err(AtError::Unknown));
+    }
+
+    #[test]
+    fn never_panics_on_garbage() {
+        let mut seed = 0x1357_9bdf_u32;
+        let alphabet = b"AT+=?,\" 0123QMTCFGOPENPUBEXSUBUNS\xff\x00";
+        for _ in 0..20_000 {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            let len = (seed >> 24) as usize % 40;
+            let mut line = b"AT+QMT".to_vec();
+            for k in 0..len {
+                let r = seed.wrapping_mul(k as u32 + 7).rotate_left(k as u32);
+                line.push(alphabet[(r as usize) % alphabet.len()]);
+            }
+            let _ = parse(&line);
+        }
+    }
+}

@@ -1,0 +1,520 @@
+//! `--dialect quectel`: transcripts without a broker, then against rumqttd and fake brokers.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{
+    AWKWARD, Host, capture_broker, fake_broker, free_port, next_message, outside_client,
+    parse_connect, proxy, sim_dialect, start_rumqttd,
+};
+use modem_sim::{Dialect, Sim, SimHandle, SimOptions};
+use rumqttc::QoS;
+
+async fn quiet() -> (SimHandle, Host) {
+    sim_dialect(Dialect::Quectel, SimOptions::default()).await
+}
+
+/// The driver's configuration: version, keepalive, session, payload length in the URC.
+async fn configure(host: &mut Host) {
+    for line in [
+        &b"AT+QMTCFG=\"version\",0,4\r"[..],
+        b"AT+QMTCFG=\"keepalive\",0,60\r",
+        b"AT+QMTCFG=\"session\",0,1\r",
+        b"AT+QMTCFG=\"recv/mode\",0,0,1\r",
+    ] {
+        host.transact(line, b"\r\nOK\r\n").await;
+    }
+}
+
+/// Open the network to `port` and connect as `id`: the exact bytes of the happy path.
+async fn connect(host: &mut Host, port: u16, id: &str) {
+    let open = format!("AT+QMTOPEN=0,\"127.0.0.1\",{port}\r");
+    host.transact(open.as_bytes(), b"\r\nOK\r\n\r\n+QMTOPEN: 0,0\r\n")
+        .await;
+    let conn = format!("AT+QMTCONN=0,\"{id}\"\r");
+    host.transact(conn.as_bytes(), b"\r\nOK\r\n\r\n+QMTCONN: 0,0,0\r\n")
+        .await;
+    host.transact(b"AT+QMTCONN?\r", b"\r\n+QMTCONN: 0,3\r\n\r\nOK\r\n")
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bring_up_identification_and_errors() {
+    let sim = Sim::start(SimOptions {
+        dialect: Dialect::Quectel,
+        ..SimOptions::default()
+    })
+    .await
+    .unwrap();
+    let mut host = Host::open(&sim);
+    host.transact(b"AT\r", b"AT\r\r\nOK\r\n").await;
+    host.transact(b"ATE0\r\n", b"ATE0\r\r\nOK\r\n").await; // LF after CR is ignored
+    host.transact(b"AT+CMEE=1\r", b"\r\nOK\r\n").await;
+    host.transact(b"AT+CMEE?\r", b"\r\n+CMEE: 1\r\n\r\nOK\r\n")
+        .await;
+    host.transact(b"AT+CFUN=1\r", b"\r\nOK\r\n").await;
+    host.transact(b"AT+CFUN?\r", b"\r\n+CFUN: 1\r\n\r\nOK\r\n")
+        .await;
+    host.transact(b"AT+CGMI\r", b"\r\nQuectel\r\n\r\nOK\r\n")
+        .await;
+    host.transact(b"AT+CGMM\r", b"\r\nBG96\r\n\r\nOK\r\n").await;
+    host.transact(b"AT+CGMR\r", b"\r\nBG96MAR02A07M1G\r\n\r\nOK\r\n")
+        .await;
+    host.transact(
+        b"ATI\r",
+        b"\r\nQuectel\r\nBG96\r\nRevision: BG96MAR02A07M1G\r\n\r\nOK\r\n",
+    )
+    .await;
+    host.transact(
+        b"AT+QMTPUBEX=?\r",
+        b"\r\n+QMTPUBEX: (0-5),<msgid>,(0-2),(0,1),\"topic\",\"length\"\r\n\r\nOK\r\n",
+    )
+    .await;
+    // An unknown command is a plain ERROR whatever CMEE says; bad parameters are CME 50,
+    // another client index CME 3.
+    host.transact(b"AT+NOPE\r", b"\r\nERROR\r\n").await;
+    host.transact(
+        b"AT+QMTCFG=\"keepalive\",0,3601\r",
+        b"\r\n+CME ERROR: 50\r\n",
+    )
+    .await;
+    host.transact(b"AT+QMTCFG=\"keepalive\",1,60\r", b"\r\n+CME ERROR: 3\r\n")
+        .await;
+    host.transact(b"AT+CMEE=2\r", b"\r\nOK\r\n").await;
+    host.transact(
+        b"AT+QMTOPEN=0,\"h\",70000\r",
+        b"\r\n+CME ERROR: Incorrect parameters\r\n",
+    )
+    .await;
+    host.transact(b"AT+CMEE=0\r", b"\r\nOK\r\n").await;
+    for bad in [
+        &b"AT+QMTCFG=\"nope\",0,1\r"[..],
+        b"AT+QMTCFG=\"version\",0,5\r",
+        b"AT+QMTCFG=\"session\",0,2\r",
+        b"AT+QMTCFG=\"recv/mode\",0,1,1\r", // buffered mode is not simulated
+        b"AT+QMTCFG=\"will\",0,1,0,0,\"t\"\r",
+        b"AT+QMTCFG=keepalive,0,60\r",
+        b"AT+QMTOPEN=6,\"h\",1883\r",
+        b"AT+QMTOPEN=0,\"\",1883\r",
+        b"AT+QMTOPEN=0,h,1883\r",
+        b"AT+QMTCONN=0,\"\"\r",
+        b"AT+QMTCONN=0,\"a\"b\"\r", // no escapes: the quote ends the string
+        b"AT+QMTSUB=0,0,\"t\",1\r",
+        b"AT+QMTSUB=0,1,\"t\",3\r",
+        b"AT+QMTSUB=0,1,\"t\"\r",
+        b"AT+QMTSUB=0,1,\"a/#/b\",0\r",
+        b"AT+QMTUNS=0,1\r",
+        b"AT+QMTPUBEX=0,1,0,0,\"t\",5\r", // QoS 0 needs msgid 0
+        b"AT+QMTPUBEX=0,0,1,0,\"t\",5\r", // and QoS 1 a non-zero one
+        b"AT+QMTPUBEX=0,1,1,0,\"t/#\",5\r",
+        b"AT+QMTPUBEX=0,1,1,0,\"t\",4097\r",
+        b"AT+QMTPUB=0,1,1,0,\"t\"\r", // the Ctrl-Z form is not simulated
+        b"AT+CFUN=2\r",
+    ] {
+        host.transact(bad, b"\r\nERROR\r\n").await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn configuration_is_answered_and_queried() {
+    let (_sim, mut host) = quiet().await;
+    let queries: [(&[u8], &[u8]); 8] = [
+        (b"version", b"\"version\",4"),
+        (b"pdpcid", b"\"pdpcid\",1"),
+        (b"ssl", b"\"ssl\",0,0"),
+        (b"keepalive", b"\"keepalive\",120"),
+        (b"session", b"\"session\",1"),
+        (b"timeout", b"\"timeout\",5,3,0"),
+        (b"will", b"\"will\",0"),
+        (b"recv/mode", b"\"recv/mode\",0,0"),
+    ];
+    for (key, value) in queries {
+        let mut line = b"AT+QMTCFG=\"".to_vec();
+        line.extend_from_slice(key);
+        line.extend_from_slice(b"\",0\r");
+        let mut want = b"\r\n+QMTCFG: ".to_vec();
+        want.extend_from_slice(value);
+        want.extend_from_slice(b"\r\n\r\nOK\r\n");
+        host.transact(&line, &want).await;
+    }
+    configure(&mut host).await;
+    for line in [
+        &b"AT+QMTCFG=\"pdpcid\",0,1\r"[..],
+        b"AT+QMTCFG=\"ssl\",0,0\r",
+        b"AT+QMTCFG=\"timeout\",0,10,2,1\r",
+        b"AT+QMTCFG=\"will\",0,1,1,0,\"w/t\",\"bye, now\"\r",
+    ] {
+        host.transact(line, b"\r\nOK\r\n").await;
+    }
+    host.transact(
+        b"AT+QMTCFG=\"keepalive\",0\r",
+        b"\r\n+QMTCFG: \"keepalive\",60\r\n\r\nOK\r\n",
+    )
+    .await;
+    host.transact(
+        b"AT+QMTCFG=\"recv/mode\",0\r",
+        b"\r\n+QMTCFG: \"recv/mode\",0,1\r\n\r\nOK\r\n",
+    )
+    .await;
+    host.transact(
+        b"AT+QMTCFG=\"timeout\",0\r",
+        b"\r\n+QMTCFG: \"timeout\",10,2,1\r\n\r\nOK\r\n",
+    )
+    .await;
+    host.transact(
+        b"AT+QMTCFG=\"will\",0\r",
+        b"\r\n+QMTCFG: \"will\",1,1,0,\"w/t\",\"bye, now\"\r\n\r\nOK\r\n",
+    )
+    .await;
+    host.transact(b"AT+QMTCFG=\"will\",0,0\r", b"\r\nOK\r\n")
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_connection_results_come_in_the_urcs() {
+    let (_sim, mut host) = quiet().await;
+    host.transact(b"AT+QMTOPEN?\r", b"\r\nOK\r\n").await;
+    host.transact(b"AT+QMTCONN?\r", b"\r\nOK\r\n").await;
+    host.transact(b"AT+QMTCONN=0,\"id\"\r", b"\r\nOK\r\n\r\n+QMTCONN: 0,2\r\n")
+        .await;
+    host.transact(
+        b"AT+QMTSUB=0,1,\"t\",1\r",
+        b"\r\nOK\r\n\r\n+QMTSUB: 0,1,2\r\n",
+    )
+    .await;
+    host.transact(
+        b"AT+QMTUNS=0,2,\"t\"\r",
+        b"\r\nOK\r\n\r\n+QMTUNS: 0,2,2\r\n",
+    )
+    .await;
+    // The prompt comes first (no OK before it), then the data, then OK and the result.
+    host.transact(b"AT+QMTPUBEX=0,3,1,0,\"t\",5\r", b"\r\n> ")
+        .await;
+    host.transact(b"\r\n\0\",", b"\r\nOK\r\n\r\n+QMTPUBEX: 0,3,2\r\n")
+        .await;
+    host.transact(b"AT+QMTDISC=0\r", b"\r\nOK\r\n\r\n+QMTDISC: 0,-1\r\n")
+        .await;
+    host.transact(b"AT+QMTCLOSE=0\r", b"\r\nOK\r\n\r\n+QMTCLOSE: 0,-1\r\n")
+        .await;
+    // Opening: a closed port, a name that does not resolve, the radio off.
+    let open = format!("AT+QMTOPEN=0,\"127.0.0.1\",{}\r", free_port());
+    host.transact(open.as_bytes(), b"\r\nOK\r\n\r\n+QMTOPEN: 0,-1\r\n")
+        .await;
+    host.transact(
+        b"AT+QMTOPEN=0,\"no-such-host.invalid\",1883\r",
+        b"\r\nOK\r\n\r\n+QMTOPEN: 0,4\r\n",
+    )
+    .await;
+    host.transact(b"AT+CFUN=0\r", b"\r\nOK\r\n").await;
+    host.transact(
+        b"AT+QMTOPEN=0,\"127.0.0.1\",1883\r",
+        b"\r\nOK\r\n\r\n+QMTOPEN: 0,3\r\n",
+    )
+    .await;
+    assert!(host.drain_for(Duration::from_millis(200)).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publish_subscribe_and_receive_byte_exact() {
+    let port = start_rumqttd();
+    let (outside, mut inbox) = outside_client(port, "qt-outside").await;
+    outside.subscribe("up/#", QoS::AtLeastOnce).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (_sim, mut host) = quiet().await;
+    configure(&mut host).await;
+    connect(&mut host, port, "qt-sim").await;
+    host.transact(
+        b"AT+QMTOPEN?\r",
+        format!("\r\n+QMTOPEN: 0,\"127.0.0.1\",{port}\r\n\r\nOK\r\n").as_bytes(),
+    )
+    .await;
+    // Open again while open: the index is occupied.
+    let open = format!("AT+QMTOPEN=0,\"127.0.0.1\",{port}\r");
+    host.transact(open.as_bytes(), b"\r\nOK\r\n\r\n+QMTOPEN: 0,2\r\n")
+        .await;
+
+    // Publish through the prompt: every byte after it is data.
+    for (qos, msgid) in [(0, 0), (1, 1), (2, 2)] {
+        let line = format!(
+            "AT+QMTPUBEX=0,{msgid},{qos},0,\"up/{qos}\",{}\r",
+            AWKWARD.len()
+        );
+        host.transact(line.as_bytes(), b"\r\n> ").await;
+        let done = format!("\r\nOK\r\n\r\n+QMTPUBEX: 0,{msgid},0\r\n");
+        host.transact(AWKWARD, done.as_bytes()).await;
+        let p = next_message(&mut inbox).await;
+        assert_eq!(
+            (p.topic.as_str(), &p.payload[..]),
+            (&*format!("up/{qos}"), AWKWARD)
+        );
+    }
+    // 4 KiB, sent in pieces, retained.
+    let big: Vec<u8> = (0..4096u32).map(|i| (i * 13 % 256) as u8).collect();
+    host.transact(b"AT+QMTPUBEX=0,9,1,1,\"up/big\",4096\r", b"\r\n> ")
+        .await;
+    for chunk in big.chunks(1500) {
+        host.send(chunk).await;
+    }
+    host.expect(b"\r\nOK\r\n\r\n+QMTPUBEX: 0,9,0\r\n").await;
+    let p = next_message(&mut inbox).await;
+    assert_eq!((p.topic.as_str(), &p.payload[..]), ("up/big", &big[..]));
+    // The fixed-length AT+QMTPUB answers +QMTPUB.
+    host.transact(b"AT+QMTPUB=0,10,1,0,\"up/p\",2\r", b"\r\n> ")
+        .await;
+    host.transact(b"hi", b"\r\nOK\r\n\r\n+QMTPUB: 0,10,0\r\n")
+        .await;
+    assert_eq!(&next_message(&mut inbox).await.payload[..], b"hi");
+
+    // Subscriptions: granted QoS per filter.
+    host.transact(
+        b"AT+QMTSUB=0,1,\"down\",0,\"other/+\",0,\"q1\",1\r",
+        b"\r\nOK\r\n\r\n+QMTSUB: 0,1,0,0,0,1\r\n",
+    )
+    .await;
+    outside
+        .publish("down", QoS::AtMostOnce, false, AWKWARD)
+        .await
+        .unwrap();
+    let mut want = format!("\r\n+QMTRECV: 0,0,\"down\",{},\"", AWKWARD.len()).into_bytes();
+    want.extend_from_slice(AWKWARD);
+    want.extend_from_slice(b"\"\r\n");
+    host.expect(&want).await;
+    // Without msg_len_enable the length is absent.
+    host.transact(b"AT+QMTCFG=\"recv/mode\",0,0,0\r", b"\r\nOK\r\n")
+        .await;
+    outside
+        .publish("other/x", QoS::AtMostOnce, false, "a,b")
+        .await
+        .unwrap();
+    host.expect(b"\r\n+QMTRECV: 0,0,\"other/x\",\"a,b\"\r\n")
+        .await;
+    host.transact(b"AT+QMTCFG=\"recv/mode\",0,0,1\r", b"\r\nOK\r\n")
+        .await;
+    // A message that arrives while the prompt collects data waits for the result URC.
+    host.transact(b"AT+QMTPUBEX=0,11,1,0,\"up/x\",3\r", b"\r\n> ")
+        .await;
+    outside
+        .publish("down", QoS::AtMostOnce, false, "mid")
+        .await
+        .unwrap();
+    assert!(host.drain_for(Duration::from_millis(300)).await.is_empty());
+    host.transact(
+        b"xyz",
+        b"\r\nOK\r\n\r\n+QMTPUBEX: 0,11,0\r\n\r\n+QMTRECV: 0,0,\"down\",3,\"mid\"\r\n",
+    )
+    .await;
+    // A QoS 1 message carries its packet id.
+    outside
+        .publish("q1", QoS::AtLeastOnce, false, "q1")
+        .await
+        .unwrap();
+    let got = host.drain_for(Duration::from_millis(500)).await;
+    assert!(
+        got.starts_with(b"\r\n+QMTRECV: 0,"),
+        "{}",
+        got.escape_ascii()
+    );
+    assert!(
+        got.ends_with(b",\"q1\",2,\"q1\"\r\n"),
+        "{}",
+        got.escape_ascii()
+    );
+    assert!(
+        !got.starts_with(b"\r\n+QMTRECV: 0,0,"),
+        "QoS 1 has a packet id"
+    );
+
+    host.transact(
+        b"AT+QMTUNS=0,2,\"down\",\"other/+\",\"q1\"\r",
+        b"\r\nOK\r\n\r\n+QMTUNS: 0,2,0\r\n",
+    )
+    .await;
+    host.transact(b"AT+QMTDISC=0\r", b"\r\nOK\r\n\r\n+QMTDISC: 0,0\r\n")
+        .await;
+    host.transact(b"AT+QMTCONN?\r", b"\r\nOK\r\n").await;
+    assert!(host.drain_for(Duration::from_millis(200)).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broker_going_away_is_reported() {
+    let port = start_rumqttd();
+    let front = proxy(port).await;
+    let (sim, mut host) = quiet().await;
+    configure(&mut host).await;
+    connect(&mut host, front.port, "qt-loss").await;
+    front.cut();
+    host.expect(b"\r\n+QMTSTAT: 0,1\r\n").await;
+    assert!(!sim.is_broker_connected());
+    // The client is closed: no client, and the publish result says so.
+    host.transact(b"AT+QMTCONN?\r", b"\r\nOK\r\n").await;
+    host.transact(b"AT+QMTPUBEX=0,1,1,0,\"t\",1\r", b"\r\n> ")
+        .await;
+    host.transact(b"x", b"\r\nOK\r\n\r\n+QMTPUBEX: 0,1,2\r\n")
+        .await;
+    // Open and connect again (to the broker itself).
+    connect(&mut host, port, "qt-loss").await;
+    sim.drop_broker_connection();
+    host.expect(b"\r\n+QMTSTAT: 0,1\r\n").await;
+    // QMTCLOSE after a fresh open closes without a loss report.
+    let open = format!("AT+QMTOPEN=0,\"127.0.0.1\",{port}\r");
+    host.transact(open.as_bytes(), b"\r\nOK\r\n\r\n+QMTOPEN: 0,0\r\n")
+        .await;
+    host.transact(b"AT+QMTCLOSE=0\r", b"\r\nOK\r\n\r\n+QMTCLOSE: 0,0\r\n")
+        .await;
+    assert!(host.drain_for(Duration::from_millis(200)).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_timeouts_and_connect_packet() {
+    let (_sim, mut host) = sim_dialect(
+        Dialect::Quectel,
+        SimOptions {
+            ack_timeout: Duration::from_millis(500),
+            connect_timeout: Duration::from_secs(1),
+            ..SimOptions::default()
+        },
+    )
+    .await;
+    // CONNACK 5 (not authorised): result 0, ret_code 5.
+    let refusing = fake_broker(Some(5)).await;
+    let open = format!("AT+QMTOPEN=0,\"127.0.0.1\",{refusing}\r");
+    host.transact(open.as_bytes(), b"\r\nOK\r\n\r\n+QMTOPEN: 0,0\r\n")
+        .await;
+    host.transact(
+        b"AT+QMTCONN=0,\"x\"\r",
+        b"\r\nOK\r\n\r\n+QMTCONN: 0,0,5\r\n",
+    )
+    .await;
+    host.transact(b"AT+QMTCLOSE=0\r", b"\r\nOK\r\n\r\n+QMTCLOSE: 0,0\r\n")
+        .await;
+    // No CONNACK at all: result 2 within the budget.
+    let silent = fake_broker(None).await;
+    let open = format!("AT+QMTOPEN=0,\"127.0.0.1\",{silent}\r");
+    host.transact(open.as_bytes(), b"\r\nOK\r\n\r\n+QMTOPEN: 0,0\r\n")
+        .await;
+    let t0 = Instant::now();
+    host.transact(b"AT+QMTCONN=0,\"x\"\r", b"\r\nOK\r\n\r\n+QMTCONN: 0,2\r\n")
+        .await;
+    assert!(t0.elapsed() < Duration::from_secs(3));
+    host.transact(b"AT+QMTCLOSE=0\r", b"\r\nOK\r\n\r\n+QMTCLOSE: 0,0\r\n")
+        .await;
+    // Refused SUBACK (128) and a missing PUBACK (result 2).
+    let deaf = fake_broker(Some(0)).await;
+    let open = format!("AT+QMTOPEN=0,\"127.0.0.1\",{deaf}\r");
+    host.transact(open.as_bytes(), b"\r\nOK\r\n\r\n+QMTOPEN: 0,0\r\n")
+        .await;
+    host.transact(
+        b"AT+QMTCONN=0,\"x\"\r",
+        b"\r\nOK\r\n\r\n+QMTCONN: 0,0,0\r\n",
+    )
+    .await;
+    host.transact(
+        b"AT+QMTSUB=0,4,\"t\",1\r",
+        b"\r\nOK\r\n\r\n+QMTSUB: 0,4,0,128\r\n",
+    )
+    .await;
+    host.transact(b"AT+QMTPUBEX=0,5,1,0,\"t\",1\r", b"\r\n> ")
+        .await;
+    host.transact(b"x", b"\r\nOK\r\n\r\n+QMTPUBEX: 0,5,2\r\n")
+        .await;
+    host.transact(b"AT+QMTPUBEX=0,0,0,0,\"t\",1\r", b"\r\n> ")
+        .await;
+    host.transact(b"x", b"\r\nOK\r\n\r\n+QMTPUBEX: 0,0,0\r\n")
+        .await;
+    host.transact(b"AT+QMTDISC=0\r", b"\r\nOK\r\n\r\n+QMTDISC: 0,0\r\n")
+        .await;
+    // The settings reach the CONNECT packet.
+    let (port, mut connects) = capture_broker().await;
+    for line in [
+        &b"AT+QMTCFG=\"keepalive\",0,300\r"[..],
+        b"AT+QMTCFG=\"session\",0,0\r",
+        b"AT+QMTCFG=\"will\",0,1,2,1,\"w/t\",\"bye, now\"\r",
+    ] {
+        host.transact(line, b"\r\nOK\r\n").await;
+    }
+    let open = format!("AT+QMTOPEN=0,\"127.0.0.1\",{port}\r");
+    host.transact(open.as_bytes(), b"\r\nOK\r\n\r\n+QMTOPEN: 0,0\r\n")
+        .await;
+    host.transact(
+        b"AT+QMTCONN=0,\"qt-id\",\"user,1\",\"pass\"\r",
+        b"\r\nOK\r\n\r\n+QMTCONN: 0,0,0\r\n",
+    )
+    .await;
+    let c = parse_connect(
+        &tokio::time::timeout(common::DEADLINE, connects.recv())
+            .await
+            .unwrap()
+            .unwrap(),
+    );
+    assert_eq!(c.client_id, b"qt-id");
+    assert_eq!(c.user.as_deref(), Some(&b"user,1"[..]));
+    assert_eq!(c.password.as_deref(), Some(&b"pass"[..]));
+    assert_eq!((c.clean, c.keepalive), (false, 300));
+    assert_eq!(
+        c.will,
+        Some((b"w/t".to_vec(), b"bye, now".to_vec(), 2, true))
+    );
+    // Already connected: success again, without reconnecting.
+    host.transact(
+        b"AT+QMTCONN=0,\"qt-id\"\r",
+        b"\r\nOK\r\n\r\n+QMTCONN: 0,0,0\r\n",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn knobs_work_in_this_dialect() {
+    let (sim, mut host) = quiet().await;
+    host.transact(b"AT+QMTCFG=\"keepalive\",0,60\r", b"\r\nOK\r\n")
+        .await;
+    sim.reboot();
+    host.expect(b"\r\nRDY\r\n").await;
+    assert_eq!(Dialect::Quectel.boot_banner(), b"\r\nRDY\r\n");
+    host.transact(
+        b"AT+QMTCFG=\"keepalive\",0\r",
+        b"AT+QMTCFG=\"keepalive\",0\r\r\n+QMTCFG: \"keepalive\",120\r\n\r\nOK\r\n",
+    )
+    .await;
+    host.transact(b"ATE0\r", b"ATE0\r\r\nOK\r\n").await;
+    // A reboot abandons a prompted publish.
+    host.transact(b"AT+QMTPUBEX=0,1,1,0,\"t\",100\r", b"\r\n> ")
+        .await;
+    sim.reboot();
+    host.expect(b"\r\nRDY\r\n").await;
+    host.transact(b"AT\r", b"AT\r\r\nOK\r\n").await;
+    host.transact(b"ATE0\r", b"ATE0\r\r\nOK\r\n").await;
+    // Injection, silence, emitted messages (by the current recv/mode), latency.
+    sim.inject_in_next_response(2, b"+QMTSTAT: 0,1\r\n".to_vec());
+    host.transact(b"AT\r", b"\r\n+QMTSTAT: 0,1\r\nOK\r\n").await;
+    sim.set_silent(true);
+    host.send(b"AT\r").await;
+    sim.emit_message("t", b"x");
+    assert!(host.drain_for(Duration::from_millis(300)).await.is_empty());
+    sim.set_silent(false);
+    sim.emit_message("t", b"1\"2");
+    host.expect(b"\r\n+QMTRECV: 0,0,\"t\",\"1\"2\"\r\n").await;
+    host.transact(b"AT+QMTCFG=\"recv/mode\",0,0,1\r", b"\r\nOK\r\n")
+        .await;
+    sim.emit_message("t", b"1\"2");
+    host.expect(b"\r\n+QMTRECV: 0,0,\"t\",3,\"1\"2\"\r\n").await;
+    sim.set_latency(Duration::from_millis(300));
+    let t0 = Instant::now();
+    host.transact(b"AT\r", b"\r\nOK\r\n").await;
+    assert!(t0.elapsed() >= Duration::from_millis(300));
+    sim.set_latency(Duration::ZERO);
+    // Baud pacing applies to prompted data too: 200 bytes at 9600 baud take ~208 ms.
+    sim.set_baud(Some(9600));
+    host.transact(b"AT+QMTPUBEX=0,1,1,0,\"t\",200\r", b"\r\n> ")
+        .await;
+    let t0 = Instant::now();
+    host.transact(&[b'p'; 200], b"\r\nOK\r\n\r\n+QMTPUBEX: 0,1,2\r\n")
+        .await;
+    let took = t0.elapsed();
+    assert!(took >= Duration::from_millis(200), "too fast: {took:?}");
+    sim.set_baud(None);
+    sim.set_noise(1.0, 3);
+    host.send(b"AT\r").await;
+    let got = host.drain_for(Duration::from_millis(300)).await;
+    assert_ne!(got, b"\r\nOK\r\n");
+}

@@ -1,0 +1,220 @@
+//! Property tests of the ESP-AT and Quectel encoders, checked against the simulator's own
+//! parsers (`modem_sim::dialect::{esp_at, quectel}::parse`), 10^5 cases per string field
+//! (`PROPTEST_CASES` to change): any string the driver accepts goes out as one line that the
+//! module reads back as exactly that string, and no input ends the line early or starts a
+//! second command; a string the dialect cannot carry is refused typed, naming the field,
+//! before a byte is written.
+
+use std::sync::{Arc, Mutex};
+
+use atat::AtatCmd;
+use embedded_io_async::{ErrorType, Read, Write};
+use modem_sim::dialect::{esp_at::parse as esp, quectel::parse as qmt};
+use mqtt_modem::dialect::{esp_at::commands as e, quectel::commands as q};
+use mqtt_modem::{
+    Config, Dialect, Error, EspAt, Field, Invalid, MqttModem, Options, Qos, Quectel, Resources,
+};
+use proptest::prelude::*;
+
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000)
+}
+
+/// Strings of up to `max` characters of any kind, weighted toward the ones that matter on a
+/// command line (short enough that every dialect's length limits hold).
+fn nasty(max: usize) -> impl Strategy<Value = String> {
+    let special = prop::sample::select(vec![
+        '"', '\\', ',', '\r', '\n', '\0', ';', ' ', '>', '/', 'é', '🚀', 'A',
+    ]);
+    prop::collection::vec(prop_oneof![special, any::<char>()], 1..=max)
+        .prop_map(|v| v.into_iter().collect())
+}
+
+/// Topics and filters: as [`nasty`], without the wildcards (their placement rules are the
+/// shared ones, property-tested with the UC8088).
+fn topic() -> impl Strategy<Value = String> {
+    nasty(30).prop_map(|s| s.replace(['+', '#'], "w"))
+}
+
+/// The line a command writes, terminator removed; panics if it is not exactly one line.
+fn line<C: AtatCmd>(cmd: &C, end: &[u8]) -> Vec<u8> {
+    let mut buf = vec![0u8; 4096];
+    let n = cmd.write(&mut buf);
+    let bytes = &buf[..n];
+    assert!(
+        bytes.ends_with(end),
+        "{:?}",
+        bytes.escape_ascii().to_string()
+    );
+    let body = &bytes[..n - end.len()];
+    assert!(
+        !body.iter().any(|&b| b == b'\r' || b == b'\n' || b == 0),
+        "a line break or NUL inside the line: {}",
+        body.escape_ascii()
+    );
+    body.to_vec()
+}
+
+fn line_breaking(s: &str) -> bool {
+    s.contains(['\r', '\n', '\0'])
+}
+
+/// A UART that records what the driver writes and never answers.
+#[derive(Clone, Default)]
+struct Recorder(Arc<Mutex<Vec<u8>>>);
+
+impl ErrorType for Recorder {
+    type Error = embedded_io::ErrorKind;
+}
+
+impl Write for Recorder {
+    async fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    async fn flush(&mut self) -> Result<(), Self::Error> {
+        Ok(())
+    }
+}
+
+impl Read for Recorder {
+    async fn read(&mut self, _: &mut [u8]) -> Result<usize, Self::Error> {
+        std::future::pending().await
+    }
+}
+
+/// Runs `call` on a modem of dialect `D` that never answers, returning its result and the
+/// bytes written.
+fn refused<D: Dialect + Copy, T>(
+    dialect: D,
+    call: impl AsyncFnOnce(&mut MqttModem<'_, Recorder, 256, 256, D>) -> Result<T, Error>,
+) -> (Result<T, Error>, Vec<u8>) {
+    let wire = Recorder::default();
+    let mut res: Resources<256, 256, 256> = Resources::new();
+    let (mut modem, _runner, _events) = MqttModem::with_dialect(
+        dialect,
+        &mut res,
+        wire.clone(),
+        wire.clone(),
+        Options::default(),
+    );
+    let r = embassy_futures::block_on(call(&mut modem));
+    let sent = wire.0.lock().unwrap().clone();
+    (r, sent)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(), failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// ESP-AT user config: client id, user name and password, escaped `\\` `\"` `\,`.
+    #[test]
+    fn esp_at_user_config_fields(id in nasty(8), user in nasty(8), password in nasty(8)) {
+        let cmd = e::SetUserConfig {
+            client_id: id.as_bytes(),
+            username: user.as_bytes(),
+            password: password.as_bytes(),
+        };
+        if [&id, &user, &password].iter().any(|s| line_breaking(s)) {
+            let config = Config::new("h", 1883, &id).credentials(&user, &password);
+            let (r, sent) = refused(EspAt, async |m| m.configure(&config).await);
+            prop_assert!(matches!(r, Err(Error::InvalidInput { reason: Invalid::LineBreakOrNul, .. })), "{r:?}");
+            prop_assert!(sent.is_empty());
+        } else {
+            let l = line(&cmd, b"\r\n");
+            match esp::parse(&l) {
+                Ok(esp::Command::UserCfg(u)) => {
+                    prop_assert_eq!(u.client_id, id);
+                    prop_assert_eq!(u.username, user);
+                    prop_assert_eq!(u.password, password);
+                }
+                other => prop_assert!(false, "{:?} read as {:?}", l.escape_ascii().to_string(), other),
+            }
+        }
+    }
+
+    /// ESP-AT topic (raw publish) and filter (subscribe, unsubscribe).
+    #[test]
+    fn esp_at_topic_and_filter(topic in topic(), len in 1usize..4097) {
+        let payload = vec![b'x'; len];
+        if line_breaking(&topic) {
+            let (r, sent) = refused(EspAt, async |m| m.publish(&topic, &payload, Qos::AtMostOnce, false).await);
+            prop_assert!(matches!(r, Err(Error::InvalidInput { field: Field::Topic, .. })), "{r:?}");
+            prop_assert!(sent.is_empty());
+            return Ok(());
+        }
+        let publish = e::PublishRaw { topic: topic.as_bytes(), payload: &payload, qos: Qos::AtLeastOnce, retain: true };
+        let l = line(&publish, b"\r\n");
+        match esp::parse(&l) {
+            Ok(esp::Command::PubRaw { topic: t, len: n, qos, retain }) => {
+                prop_assert_eq!(t, topic.clone());
+                prop_assert_eq!((n, qos, retain), (len, 1, true));
+            }
+            other => prop_assert!(false, "{:?} read as {:?}", l.escape_ascii().to_string(), other),
+        }
+        let sub = e::Subscribe { filter: topic.as_bytes(), qos: Qos::ExactlyOnce };
+        let l = line(&sub, b"\r\n");
+        prop_assert_eq!(esp::parse(&l), Ok(esp::Command::Sub { topic: topic.clone(), qos: 2 }));
+        let unsub = e::Unsubscribe { filter: topic.as_bytes() };
+        let l = line(&unsub, b"\r\n");
+        prop_assert_eq!(esp::parse(&l), Ok(esp::Command::Unsub(topic)));
+    }
+
+    /// Quectel: no escape exists, so `"` is refused as well as CR, LF and NUL; anything else
+    /// reads back as sent (client id, user name, password, topic, filter).
+    #[test]
+    fn quectel_quoted_fields(id in nasty(30), user in nasty(30), password in nasty(30), topic in topic()) {
+        let unsendable = |s: &str| line_breaking(s) || s.contains('"');
+        if [&id, &user, &password].iter().any(|s| unsendable(s)) {
+            let config = Config::new("h", 1883, &id).credentials(&user, &password);
+            let (r, sent) = refused(Quectel, async |m| m.configure(&config).await);
+            prop_assert!(
+                matches!(r, Err(Error::InvalidInput { reason: Invalid::LineBreakOrNul | Invalid::Quote, .. })),
+                "{r:?}"
+            );
+            prop_assert!(sent.is_empty());
+        } else {
+            let conn = q::Connect {
+                client_id: id.as_bytes(),
+                credentials: Some((user.as_bytes(), password.as_bytes())),
+            };
+            let l = line(&conn, b"\r");
+            match qmt::parse(&l) {
+                Ok(qmt::Command::Conn { idx, client_id, user: u, password: p }) => {
+                    prop_assert_eq!(idx, 0);
+                    prop_assert_eq!(client_id, id);
+                    prop_assert_eq!(u, user);
+                    prop_assert_eq!(p, password);
+                }
+                other => prop_assert!(false, "{:?} read as {:?}", l.escape_ascii().to_string(), other),
+            }
+        }
+        if unsendable(&topic) {
+            let (r, sent) = refused(Quectel, async |m| m.publish(&topic, b"x", Qos::AtMostOnce, false).await);
+            prop_assert!(matches!(r, Err(Error::InvalidInput { field: Field::Topic, .. })), "{r:?}");
+            prop_assert!(sent.is_empty());
+        } else {
+            let publish = q::Publish { msgid: 7, qos: Qos::AtLeastOnce, retain: false, topic: topic.as_bytes(), payload: b"abc" };
+            let l = line(&publish, b"\r");
+            match qmt::parse(&l) {
+                Ok(qmt::Command::Pub { ext, idx, msgid, qos, retain, topic: t, len }) => {
+                    prop_assert_eq!((ext, idx, msgid, qos, retain, len), (true, 0, 7, 1, false, 3));
+                    prop_assert_eq!(t, topic.clone());
+                }
+                other => prop_assert!(false, "{:?} read as {:?}", l.escape_ascii().to_string(), other),
+            }
+            let sub = q::Subscribe { msgid: 9, filter: topic.as_bytes(), qos: Qos::ExactlyOnce };
+            let l = line(&sub, b"\r");
+            match qmt::parse(&l) {
+                Ok(qmt::Command::Sub { idx, msgid, filters }) => {
+                    prop_assert_eq!((idx, msgid), (0, 9));
+                    prop_assert_eq!(filters, vec![(topic, 2)]);
+                }
+                other => prop_assert!(false, "{:?} read as {:?}", l.escape_ascii().to_string(), other),
+            }
+        }
+    }
+}

@@ -25,6 +25,21 @@ use mqtt_modem::dialect::{esp_at, quectel};
 use mqtt_modem::{Dialect, EspAt, Quectel, Uc8088};
 use mqtt_modem::{CertEncoding, Config, ConnectionState, Error, Qos, Quoting};
 
+/// The simulator's ESP-AT parser (`modem_sim::dialect::esp_at::parse`), the same source file.
+#[allow(dead_code, clippy::all)]
+#[path = "../../tools/sim/src/dialect/esp_at/parse.rs"]
+pub mod sim_esp_at;
+
+/// The simulator's Quectel parser (`modem_sim::dialect::quectel::parse`), the same source file.
+#[allow(dead_code, clippy::all)]
+#[path = "../../tools/sim/src/dialect/quectel/parse.rs"]
+pub mod sim_quectel;
+
+/// What the simulator's dialect parsers import as `crate::at`.
+mod at {
+    pub use crate::sim_at::AtError;
+}
+
 /// The simulator's AT-line parser (`modem_sim::at`), the same source file.
 #[allow(dead_code, clippy::all)]
 #[path = "../../tools/sim/src/at.rs"]
@@ -637,6 +652,158 @@ pub fn check_encoders(data: &[u8]) {
     check_config(&i, Quoting::Unquoted);
     check_tls(&i, CertEncoding::EscapedNewlines);
     check_tls(&i, CertEncoding::StrippedNewlines);
+    check_esp_at(&i);
+    check_quectel(&i);
+}
+
+/// The bytes of a command line without its terminator; panics if a CR, LF or NUL is inside.
+fn body_of<C: AtatCmd>(cmd: &C, end: &[u8]) -> Vec<u8> {
+    let mut buf = vec![0u8; 32 * 1024];
+    let n = cmd.write(&mut buf);
+    let line = &buf[..n];
+    assert!(line.ends_with(end), "line end: {line:?}");
+    let body = line[..line.len() - end.len()].to_vec();
+    assert!(
+        !body.iter().any(|&b| b == b'\r' || b == b'\n' || b == 0),
+        "a line break or NUL inside the line: {body:?}"
+    );
+    body
+}
+
+fn breaks_line(s: &[u8]) -> bool {
+    s.iter().any(|&b| b == b'\r' || b == b'\n' || b == 0)
+}
+
+/// ESP-AT: strings with `\\ \" \,` escapes read back exactly by the simulator's parser,
+/// whenever the line is one ESP-AT takes (under 256 bytes, fields within its limits).
+fn check_esp_at(i: &EncoderInput) {
+    use mqtt_modem::dialect::esp_at::commands as e;
+    let fields = [i.client_id.as_bytes(), i.user.as_bytes(), i.password.as_bytes()];
+    let user = e::SetUserConfig {
+        client_id: fields[0],
+        username: fields[1],
+        password: fields[2],
+    };
+    if !fields.iter().any(|f| breaks_line(f)) && !fields[0].is_empty() {
+        let body = body_of(&user, b"\r\n");
+        if body.len() < 255 {
+            match sim_esp_at::parse(&body) {
+                Ok(sim_esp_at::Command::UserCfg(u)) => {
+                    assert_eq!(
+                        (u.client_id.as_bytes(), u.username.as_bytes(), u.password.as_bytes()),
+                        (fields[0], fields[1], fields[2])
+                    );
+                }
+                other => panic!("USERCFG {body:?} read as {other:?}"),
+            }
+        }
+    }
+    let topic = i.topic.as_bytes();
+    let topic_ok = !topic.is_empty()
+        && topic.len() <= 128
+        && !breaks_line(topic)
+        && !topic.iter().any(|&b| b == b'+' || b == b'#');
+    if topic_ok && (1..=4096).contains(&i.payload.len()) {
+        let cmd = e::PublishRaw {
+            topic,
+            payload: &i.payload,
+            qos: qos_of(i.qos),
+            retain: i.retain,
+        };
+        let body = body_of(&cmd, b"\r\n");
+        if body.len() < 255 {
+            match sim_esp_at::parse(&body) {
+                Ok(sim_esp_at::Command::PubRaw { topic: t, len, qos, retain }) => {
+                    assert_eq!(t.as_bytes(), topic);
+                    assert_eq!((len, qos, retain), (i.payload.len(), i.qos % 3, i.retain));
+                }
+                other => panic!("PUBRAW {body:?} read as {other:?}"),
+            }
+        }
+    }
+    let filter = i.filter.as_bytes();
+    if !filter.is_empty()
+        && filter.len() <= 128
+        && !breaks_line(filter)
+        && !filter.iter().any(|&b| b == b'+' || b == b'#')
+    {
+        let body = body_of(&e::Unsubscribe { filter }, b"\r\n");
+        if body.len() < 255 {
+            match sim_esp_at::parse(&body) {
+                Ok(sim_esp_at::Command::Unsub(f)) => assert_eq!(f.as_bytes(), filter),
+                other => panic!("UNSUB {body:?} read as {other:?}"),
+            }
+        }
+    }
+}
+
+/// Quectel: no escapes; any string without `"`, CR, LF and NUL reads back exactly.
+fn check_quectel(i: &EncoderInput) {
+    use mqtt_modem::dialect::quectel::commands as q;
+    let sendable = |s: &[u8]| !breaks_line(s) && !s.contains(&b'"');
+    let (id, user, password) = (
+        i.client_id.as_bytes(),
+        i.user.as_bytes(),
+        i.password.as_bytes(),
+    );
+    if !id.is_empty() && sendable(id) && sendable(user) && sendable(password) {
+        let cmd = q::Connect {
+            client_id: id,
+            credentials: Some((user, password)),
+        };
+        let body = body_of(&cmd, b"\r");
+        match sim_quectel::parse(&body) {
+            Ok(sim_quectel::Command::Conn {
+                idx,
+                client_id,
+                user: u,
+                password: p,
+            }) => {
+                assert_eq!(idx, 0);
+                assert_eq!(
+                    (client_id.as_bytes(), u.as_bytes(), p.as_bytes()),
+                    (id, user, password)
+                );
+            }
+            other => panic!("QMTCONN {body:?} read as {other:?}"),
+        }
+    }
+    let topic = i.topic.as_bytes();
+    if !topic.is_empty()
+        && topic.len() <= 255
+        && sendable(topic)
+        && !topic.iter().any(|&b| b == b'+' || b == b'#')
+        && i.payload.len() <= 4096
+    {
+        let qos = qos_of(i.qos);
+        let msgid = if i.qos % 3 == 0 { 0 } else { 1 + u16::from(i.qos) };
+        let cmd = q::Publish {
+            msgid,
+            qos,
+            retain: i.retain,
+            topic,
+            payload: &i.payload,
+        };
+        let body = body_of(&cmd, b"\r");
+        match sim_quectel::parse(&body) {
+            Ok(sim_quectel::Command::Pub {
+                idx,
+                msgid: m,
+                qos: q,
+                retain,
+                topic: t,
+                len,
+                ..
+            }) => {
+                assert_eq!(t.as_bytes(), topic);
+                assert_eq!(
+                    (idx, m, q, retain, len),
+                    (0, msgid, i.qos % 3, i.retain, i.payload.len())
+                );
+            }
+            other => panic!("QMTPUBEX {body:?} read as {other:?}"),
+        }
+    }
 }
 
 fn check_publish(i: &EncoderInput) {

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds both firmware examples in release (default features, then with `tls`).
+# Builds both firmware examples in release (default features, then with `tls`, then the same
+# application for the ESP-AT and Quectel dialects).
 # Self-contained and idempotent: adds the two targets, then builds each example from its own
 # directory, so that its own .cargo/config.toml (target, linker scripts) applies.
 # Usage: bash scripts/build-examples.sh [extra cargo args, e.g. --locked]
@@ -15,5 +16,9 @@ for ex in esp32c3 nrf52840; do
   (cd "$dir" && cargo build --release "$@")
   printf '=== examples/%s --features tls (%ss)\n' "$ex" "$SECONDS"
   (cd "$dir" && cargo build --release --features tls "$@")
+  for dialect in esp-at quectel; do
+    printf '=== examples/%s --features %s (%ss)\n' "$ex" "$dialect" "$SECONDS"
+    (cd "$dir" && cargo build --release --features "$dialect" "$@")
+  done
 done
 printf '\n=== examples built in %ss\n' "$SECONDS"

@@ -52,8 +52,8 @@ enum Escapes {
     Cert(CertEncoding),
 }
 
-/// The most parameters a command line has (ESP-AT's `AT+MQTTUSERCFG`).
-const MAX_PARAMS: usize = 8;
+/// The most parameters a command line has (`AT+MQTTCONFIG`).
+const MAX_PARAMS: usize = 7;
 
 /// A command line: prefix, comma-separated parameters, CR (or CR LF).
 #[derive(Debug, Clone, Copy)]
@@ -155,7 +155,7 @@ impl<W: Write> Sink for UartSink<'_, W> {
 }
 
 impl<'a> Line<'a> {
-    /// A line of `prefix` and up to eight `params` (more are never needed, and are dropped).
+    /// A line of `prefix` and up to seven `params` (more are never needed, and are dropped).
     pub(crate) fn new(prefix: &'static [u8], params: &[Param<'a>]) -> Self {
         let mut line = Self {
             prefix,

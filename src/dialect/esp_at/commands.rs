@@ -86,9 +86,8 @@ impl Shape for SetUserConfig<'_> {
                 Param::QuotedComma(self.client_id),
                 Param::QuotedComma(self.username),
                 Param::QuotedComma(self.password),
-                Param::Int(0),
-                Param::Int(0),
-                Param::QuotedComma(b""),
+                // `<cert_key_ID>,<CA_ID>,"<path>"`: fixed, one piece (a line holds 7 params).
+                Param::Unquoted(b"0,0,\"\""),
             ],
         )
         .crlf()

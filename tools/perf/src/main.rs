@@ -1,18 +1,22 @@
 //! `perf`: every benchmark of the mqtt-modem driver, printed as one table.
 //!
 //! ```text
-//! cargo run --release -p mqtt-modem-perf --bin perf            # full run (~3 min), writes docs/throughput.svg
-//! cargo run --release -p mqtt-modem-perf --bin perf -- --quick # short run, no chart
-//! perf --cpu-only --iters N --which driver|baseline [--op publish|incoming|incoming-chunked] [--payload N] [--chunk N]
+//! cargo run --release -p mqtt-modem-perf --bin perf            # full run (~7 min), writes docs/throughput.svg
+//! cargo run --release -p mqtt-modem-perf --bin perf -- --quick # short run (~1.5 min), no chart
+//! perf [--dialect uc8088|esp-at|quectel]                       # one dialect only
+//! perf --cpu-only --iters N --which driver|baseline [--dialect D] [--op publish|incoming|incoming-chunked] [--payload N] [--chunk N]
 //! ```
 //!
+//! Every measurement runs in each dialect (UC8088, ESP-AT, Quectel), in the same run.
 //! Throughput runs the real driver over a paced in-process UART (both directions) against a
-//! fake modem that answers at once, and compares with the 8N1 line-rate bound and a
-//! hand-rolled baseline over the same line. CPU compares the driver's encoder and digester
-//! with a hand-rolled minimal encoder/parser. Memory is `size_of` at the default sizes.
+//! fake modem that answers at once in the dialect's own bytes (prompts included), and compares
+//! with the 8N1 line-rate bound of those bytes and a hand-rolled baseline over the same line.
+//! CPU compares the driver's encoder and digester with a hand-rolled minimal encoder/parser of
+//! the same dialect. Memory is `size_of` at the default sizes.
 
 mod chart;
 mod cpu;
+mod dialect;
 mod memory;
 mod pipe;
 mod throughput;
@@ -21,6 +25,7 @@ mod trace;
 use std::time::Duration;
 
 use cpu::{Op, Which};
+use dialect::{Kind, Script};
 use mqtt_modem::Qos;
 use mqtt_modem::command::publish::Publish;
 use plotters::style::RGBColor;
@@ -41,6 +46,8 @@ struct Args {
     chunk: usize,
     chart: bool,
     renice: bool,
+    /// One dialect only (`--cpu-only`: which one; otherwise all when `None`).
+    dialect: Option<Kind>,
 }
 
 fn parse_args() -> Args {
@@ -54,6 +61,7 @@ fn parse_args() -> Args {
         chunk: 16,
         chart: true,
         renice: true,
+        dialect: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -69,6 +77,12 @@ fn parse_args() -> Args {
             "--iters" => a.iters = val().parse().unwrap_or_else(|_| usage("bad --iters")),
             "--chunk" => a.chunk = val().parse().unwrap_or_else(|_| usage("bad --chunk")),
             "--payload" => a.payload = val().parse().unwrap_or_else(|_| usage("bad --payload")),
+            "--dialect" => {
+                a.dialect = Some(
+                    Kind::from_arg(&val())
+                        .unwrap_or_else(|| usage("--dialect uc8088|esp-at|quectel")),
+                );
+            }
             "--which" => {
                 a.which = match val().as_str() {
                     "driver" => Which::Driver,
@@ -96,7 +110,7 @@ fn usage(msg: &str) -> ! {
         eprintln!("perf: {msg}");
     }
     eprintln!(
-        "usage: perf [--quick] [--no-chart] [--no-renice]\n       perf --cpu-only --iters N --which driver|baseline [--op publish|incoming|incoming-chunked] [--payload N] [--chunk N]"
+        "usage: perf [--quick] [--no-chart] [--no-renice] [--dialect uc8088|esp-at|quectel]\n       perf --cpu-only --iters N --which driver|baseline [--dialect uc8088|esp-at|quectel] [--op publish|incoming|incoming-chunked] [--payload N] [--chunk N]"
     );
     std::process::exit(2)
 }
@@ -110,7 +124,8 @@ fn main() {
             Op::IncomingChunked(_) => Op::IncomingChunked(args.chunk.max(1)),
             op => op,
         };
-        let sum = cpu::run(op, args.which, args.iters, TOPIC, &p);
+        let kind = args.dialect.unwrap_or(Kind::Uc8088);
+        let sum = cpu::run(kind, op, args.which, args.iters, TOPIC, &p);
         println!("{sum}");
         return;
     }
@@ -166,21 +181,43 @@ fn machine() -> String {
     format!("{cpus} CPUs (nproc), {model}")
 }
 
-fn publish_bound(baud: u32, payload: &[u8]) -> (usize, f64) {
-    let n_tx = Publish::new(TOPIC, payload, Qos::AtMostOnce, false)
+/// The UC8088 line's length by the driver's own count (the bound's N_tx).
+fn uc8088_n_tx(payload: &[u8]) -> usize {
+    Publish::new(TOPIC, payload, Qos::AtMostOnce, false)
         .expect("valid")
-        .encoded_len();
-    (n_tx, f64::from(baud) / 10.0 / (n_tx + 6) as f64)
+        .encoded_len()
+}
+
+/// A segment that may not exist.
+fn opt(us: f64) -> String {
+    if us.is_nan() {
+        "-".into()
+    } else {
+        format!("{us:.1}")
+    }
 }
 
 fn mark(ok: bool) -> &'static str {
     if ok { "ok" } else { "MISS" }
 }
 
+/// Mean (driver, baseline) ratio to the bound, per dialect, at one point.
+type Ratios = Vec<(f64, f64)>;
+
+/// The throughput results of one dialect at one point.
+struct PublishPoint {
+    kind: Kind,
+    script: Script,
+    bound: f64,
+    driver: Run,
+    baseline: Run,
+}
+
 #[allow(clippy::too_many_lines)]
 async fn run_all(args: &Args) {
     let _ = embassy_time::Instant::now(); // start embassy-time's clock thread up front
     let quick = args.quick;
+    let kinds: Vec<Kind> = args.dialect.map_or(Kind::ALL.to_vec(), |k| vec![k]);
     let per_point = Duration::from_secs(if quick { 1 } else { 5 });
     let rounds: u32 = if quick { 2 } else { 5 };
     let line = |s: String| {
@@ -191,6 +228,14 @@ async fn run_all(args: &Args) {
         if quick { "quick" } else { "full" },
         machine(),
         loadavg()
+    ));
+    line(format!(
+        "dialects: {}",
+        kinds
+            .iter()
+            .map(|k| k.name())
+            .collect::<Vec<_>>()
+            .join(", ")
     ));
 
     // 0. The pipe itself.
@@ -212,18 +257,21 @@ async fn run_all(args: &Args) {
         ));
     }
 
-    // 1. Publish throughput, driver and baseline interleaved.
+    // 1. Publish throughput: every dialect's driver and baseline interleaved at each point.
     line(String::new());
     line(format!(
-        "== publish throughput: QoS 0, 16-byte topic, {} s per point ({rounds} interleaved slices each) ==",
+        "== publish throughput: QoS 0, 16-byte topic, {} s per point and dialect ({rounds} slices each; all dialects' driver and baseline runs interleaved) ==",
         per_point.as_secs()
     ));
-    line("(ratio = mean rate / bound; med = 1 / median op time / bound; +us = median op time beyond line time)".into());
+    line("(tx = line + payload after the prompt, rx = prompt + result: bytes per publish each way in the dialect's own bytes;".into());
+    line(" bound = baud / 10 / (tx + rx); ratio = mean rate / bound; med = 1 / median op time / bound; +us = median op time beyond line time)".into());
     line(format!(
-        "{:>7} {:>7} {:>5} {:>8} | {:>8} {:>6} {:>6} {:>6} | {:>8} {:>6} {:>6} {:>6} | {:>4}",
+        "{:<8} {:>7} {:>7} {:>5} {:>3} {:>8} | {:>8} {:>6} {:>6} {:>6} | {:>8} {:>6} {:>6} {:>6} | {:>4}",
+        "dialect",
         "baud",
         "payload",
-        "N_tx",
+        "tx",
+        "rx",
         "bound/s",
         "driver/s",
         "ratio",
@@ -236,63 +284,133 @@ async fn run_all(args: &Args) {
         "goal"
     ));
     let mut chart_series: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
+    let mut summary: Vec<(u32, usize, Ratios)> = Vec::new();
     for baud in BAUDS {
         let mut drv_pts = Vec::new();
         let mut base_pts = Vec::new();
         for size in PAYLOADS {
             let p = payload(size);
-            let (n_tx, bound) = publish_bound(baud, &p);
+            let mut points: Vec<PublishPoint> = kinds
+                .iter()
+                .map(|&kind| {
+                    let script = kind.publish(TOPIC, &p);
+                    if kind == Kind::Uc8088 {
+                        assert_eq!(script.tx(), uc8088_n_tx(&p), "UC8088 line length");
+                    }
+                    PublishPoint {
+                        kind,
+                        bound: script.bound(baud),
+                        script,
+                        driver: Run::default(),
+                        baseline: Run::default(),
+                    }
+                })
+                .collect();
             let slice = per_point / rounds;
-            let (mut d, mut b) = (Run::default(), Run::default());
             for _ in 0..rounds {
-                d.add(throughput::publish_driver(baud, &p, slice).await);
-                b.add(throughput::publish_baseline(baud, &p, slice).await);
+                for pt in &mut points {
+                    pt.driver
+                        .add(throughput::publish_driver(pt.kind, baud, &p, slice).await);
+                    pt.baseline
+                        .add(throughput::publish_baseline(pt.kind, baud, &p, slice).await);
+                }
             }
-            let (rd, rb) = (d.rate() / bound, b.rate() / bound);
-            let (md, mb) = (1.0 / d.median() / bound, 1.0 / b.median() / bound);
-            let (xd, xb) = (
-                (d.median() - 1.0 / bound) * 1e6,
-                (b.median() - 1.0 / bound) * 1e6,
-            );
-            drv_pts.push((size as f64, rd));
-            base_pts.push((size as f64, rb));
-            line(format!(
-                "{baud:>7} {size:>7} {n_tx:>5} {bound:>8.1} | {:>8.1} {rd:>6.3} {md:>6.3} {xd:>6.1} | {:>8.1} {rb:>6.3} {mb:>6.3} {xb:>6.1} | {:>4}",
-                d.rate(),
-                b.rate(),
-                mark(rd >= GOAL_THROUGHPUT)
-            ));
+            let mut row = Vec::new();
+            for pt in &points {
+                let (d, b, bound) = (&pt.driver, &pt.baseline, pt.bound);
+                let (rd, rb) = (d.rate() / bound, b.rate() / bound);
+                let (md, mb) = (1.0 / d.median() / bound, 1.0 / b.median() / bound);
+                let (xd, xb) = (
+                    (d.median() - 1.0 / bound) * 1e6,
+                    (b.median() - 1.0 / bound) * 1e6,
+                );
+                if pt.kind == Kind::Uc8088 {
+                    drv_pts.push((size as f64, rd));
+                    base_pts.push((size as f64, rb));
+                }
+                row.push((rd, rb));
+                line(format!(
+                    "{:<8} {baud:>7} {size:>7} {:>5} {:>3} {bound:>8.1} | {:>8.1} {rd:>6.3} {md:>6.3} {xd:>6.1} | {:>8.1} {rb:>6.3} {mb:>6.3} {xb:>6.1} | {:>4}",
+                    pt.kind.name(),
+                    pt.script.tx(),
+                    pt.script.rx(),
+                    d.rate(),
+                    b.rate(),
+                    mark(rd >= GOAL_THROUGHPUT)
+                ));
+            }
+            summary.push((baud, size, row));
         }
-        chart_series.push((format!("driver {baud}"), drv_pts));
-        chart_series.push((format!("baseline {baud}"), base_pts));
+        if kinds.contains(&Kind::Uc8088) {
+            chart_series.push((format!("driver {baud}"), drv_pts));
+            chart_series.push((format!("baseline {baud}"), base_pts));
+        }
+    }
+
+    line(String::new());
+    line(
+        "== publish: mean ratio to each dialect's own line-rate bound, driver / baseline ==".into(),
+    );
+    let mut head = format!("{:>7} {:>7}", "baud", "payload");
+    for k in &kinds {
+        head.push_str(&format!(" | {:>7} {:>8}", k.name(), "baseline"));
+    }
+    line(head);
+    for (baud, size, row) in &summary {
+        let mut l = format!("{baud:>7} {size:>7}");
+        for (rd, rb) in row {
+            l.push_str(&format!(" | {rd:>7.3} {rb:>8.3}"));
+        }
+        line(l);
     }
 
     line(String::new());
     line("== where a publish round trip goes (921600 baud; median us per op) ==".into());
     line(format!(
-        "{:<9} {:>7} {:>9} {:>10} {:>10} {:>10} {:>7} {:>7}",
-        "", "payload", "line out", "answer in", "hand-over", "next line", "reads", "writes"
+        "{:<8} {:<9} {:>7} {:>9} {:>7} {:>9} {:>10} {:>10} {:>10} {:>7} {:>7}",
+        "dialect",
+        "",
+        "payload",
+        "line out",
+        "prompt",
+        "data out",
+        "answer in",
+        "hand-over",
+        "next line",
+        "reads",
+        "writes"
     ));
-    for size in [16, 1024] {
-        for (name, driver) in [("driver", true), ("baseline", false)] {
-            let p = payload(size);
-            let b = trace::publish(921_600, &p, per_point / 2, driver).await;
-            line(format!(
-                "{name:<9} {size:>7} {:>9.1} {:>10.1} {:>10.1} {:>10.1} {:>7.1} {:>7.1}",
-                b.out_us, b.answer_us, b.handover_us, b.restart_us, b.reads, b.writes
-            ));
+    for &kind in &kinds {
+        for size in [16, 1024] {
+            for (name, driver) in [("driver", true), ("baseline", false)] {
+                let p = payload(size);
+                let b = trace::publish(kind, 921_600, &p, per_point / 2, driver).await;
+                line(format!(
+                    "{:<8} {name:<9} {size:>7} {:>9.1} {:>7} {:>9} {:>10.1} {:>10.1} {:>10.1} {:>7.1} {:>7.1}",
+                    kind.name(),
+                    b.out_us,
+                    opt(b.prompt_us),
+                    opt(b.data_us),
+                    b.answer_us,
+                    b.handover_us,
+                    b.restart_us,
+                    b.reads,
+                    b.writes
+                ));
+            }
         }
     }
-    line("(line out: first write -> flush done; answer in: flush done -> last read; hand-over: last read -> call returns; next line: return -> next write)".into());
+    line("(line out: first write -> its flush done; prompt: -> the payload's first write; data out: -> last flush done; answer in: -> last read; hand-over: last read -> call returns; next line: return -> next write)".into());
 
     // 2. Incoming throughput.
     line(String::new());
     line(format!(
-        "== incoming throughput: +MQTTRECV back to back at line rate, ~{} s per point ==",
+        "== incoming throughput: each dialect's message URC back to back at line rate, ~{} s per point and dialect (no baseline in any dialect) ==",
         per_point.as_secs()
     ));
     line(format!(
-        "{:>7} {:>7} {:>5} {:>9} {:>9} {:>7} {:>6} {:>6} {:>5} {:>14} {:>5}",
+        "{:<8} {:>7} {:>7} {:>5} {:>9} {:>9} {:>7} {:>6} {:>6} {:>5} {:>14} {:>5}",
+        "dialect",
         "baud",
         "payload",
         "URC",
@@ -309,53 +427,70 @@ async fn run_all(args: &Args) {
         let mut pts = Vec::new();
         for size in PAYLOADS {
             let p = payload(size);
-            let r = throughput::incoming(baud, &p, per_point).await;
-            let bound = f64::from(baud) / 10.0 / r.urc_len as f64;
-            let ratio = r.rate() / bound;
-            let lost = r.sent - r.received;
-            let s = r.stats;
-            let dropped = s.dropped_queue_full + s.dropped_broken + s.dropped_oversized;
-            pts.push((size as f64, ratio));
-            line(format!(
-                "{baud:>7} {size:>7} {:>5} {bound:>9.1} {:>9.1} {ratio:>7.3} {:>6} {:>6} {lost:>5} {dropped:>14} {:>5}",
-                r.urc_len,
-                r.rate(),
-                r.sent,
-                r.received,
-                mark(ratio >= GOAL_THROUGHPUT && lost == 0 && r.corrupted == 0)
-            ));
-            if r.corrupted > 0 || r.dropped_events > 0 {
+            for &kind in &kinds {
+                let r = throughput::incoming(kind, baud, &p, per_point).await;
+                let bound = f64::from(baud) / 10.0 / r.urc_len as f64;
+                let ratio = r.rate() / bound;
+                let lost = r.sent - r.received;
+                let s = r.stats;
+                let dropped = s.dropped_queue_full + s.dropped_broken + s.dropped_oversized;
+                if kind == Kind::Uc8088 {
+                    pts.push((size as f64, ratio));
+                }
                 line(format!(
-                    "        corrupted {}  Event::Dropped {}  stats {:?}",
-                    r.corrupted, r.dropped_events, s
+                    "{:<8} {baud:>7} {size:>7} {:>5} {bound:>9.1} {:>9.1} {ratio:>7.3} {:>6} {:>6} {lost:>5} {dropped:>14} {:>5}",
+                    kind.name(),
+                    r.urc_len,
+                    r.rate(),
+                    r.sent,
+                    r.received,
+                    mark(ratio >= GOAL_THROUGHPUT && lost == 0 && r.corrupted == 0)
                 ));
+                if r.corrupted > 0 || r.dropped_events > 0 {
+                    line(format!(
+                        "         corrupted {}  Event::Dropped {}  stats {:?}",
+                        r.corrupted, r.dropped_events, s
+                    ));
+                }
             }
         }
-        chart_series.push((format!("incoming {baud}"), pts));
+        if kinds.contains(&Kind::Uc8088) {
+            chart_series.push((format!("incoming {baud}"), pts));
+        }
     }
 
     // 3. CPU per command.
     line(String::new());
     line("== CPU per command (host, no I/O; median of interleaved batches) ==".into());
     line(format!(
-        "{:<34} {:>10} {:>12} {:>7} {:>5}",
-        "operation", "driver ns", "baseline ns", "ratio", "goal"
+        "{:<8} {:<34} {:>10} {:>12} {:>7} {:>5}",
+        "dialect", "operation", "driver ns", "baseline ns", "ratio", "goal"
     ));
     let (batches, batch) = if quick { (7, 20_000) } else { (21, 100_000) };
-    for (op, name) in [
-        (Op::Publish, "publish: encode + digest OK"),
-        (Op::Incoming, "incoming: digest +MQTTRECV"),
-        (Op::IncomingChunked(16), "incoming, 16-byte reads"),
-    ] {
-        for size in [64usize, 1024] {
-            let p = payload(size);
-            let (d, b) = cpu::measure(op, TOPIC, &p, batches, batch / (size as u64 / 64).max(1));
-            line(format!(
-                "{:<34} {d:>10.1} {b:>12.1} {:>7.2} {:>5}",
-                format!("{name}, {size} B"),
-                d / b,
-                mark(d / b <= GOAL_CPU)
-            ));
+    for &kind in &kinds {
+        for (op, name) in [
+            (Op::Publish, "publish: encode + digest answer"),
+            (Op::Incoming, "incoming: digest message URC"),
+            (Op::IncomingChunked(16), "incoming, 16-byte reads"),
+        ] {
+            for size in [64usize, 1024] {
+                let p = payload(size);
+                let (d, b) = cpu::measure(
+                    kind,
+                    op,
+                    TOPIC,
+                    &p,
+                    batches,
+                    batch / (size as u64 / 64).max(1),
+                );
+                line(format!(
+                    "{:<8} {:<34} {d:>10.1} {b:>12.1} {:>7.2} {:>5}",
+                    kind.name(),
+                    format!("{name}, {size} B"),
+                    d / b,
+                    mark(d / b <= GOAL_CPU)
+                ));
+            }
         }
     }
     line("(instructions/op: bash tools/perf/callgrind.sh)".into());
@@ -363,7 +498,7 @@ async fn run_all(args: &Args) {
     // 4. Memory.
     line(String::new());
     line("== memory at default sizes (Resources<1152, 256, 2048>) ==".into());
-    let m = memory::measure();
+    let m = memory::measure(Kind::Uc8088);
     line(format!(
         "Resources                                  {:>6} B",
         m.resources
@@ -375,25 +510,6 @@ async fn run_all(args: &Args) {
         memory::EVENTS
     ));
     line(format!(
-        "MqttModem / Runner / Events (w/o UART)     {} / {} / {} B",
-        m.client, m.runner, m.events
-    ));
-    line(format!(
-        "driver static besides app-sized buffers    {:>6} B  (goal <= 2048) {}",
-        m.driver_static,
-        mark(m.driver_static <= 2048)
-    ));
-    line(format!(
-        "publish() future / Runner::run() future    {} / {} B",
-        m.publish_future, m.runner_future
-    ));
-    line(format!(
-        "largest incoming payload (16-byte topic)   {:>6} B  (ingress {}; the event queue alone would take {})",
-        m.max_incoming,
-        memory::INGRESS,
-        m.max_queued
-    ));
-    line(format!(
         "64-byte messages the event queue holds     {:>6}",
         m.queued_64
     ));
@@ -401,10 +517,36 @@ async fn run_all(args: &Args) {
         "largest publish payload (streamed)         {:>6} B",
         m.max_publish
     ));
+    line(format!(
+        "{:<8} {:>26} {:>14} {:>24} {:>16}",
+        "dialect",
+        "MqttModem / Runner / Events",
+        "driver static",
+        "publish() / run() future",
+        "largest incoming"
+    ));
+    for &kind in &kinds {
+        let m = memory::measure(kind);
+        line(format!(
+            "{:<8} {:>26} {:>9} B {:>4} {:>24} {:>14} B",
+            kind.name(),
+            format!("{} / {} / {} B", m.client, m.runner, m.events),
+            m.driver_static,
+            mark(m.driver_static <= 2048),
+            format!("{} / {} B", m.publish_future, m.runner_future),
+            m.max_incoming,
+        ));
+    }
+    line(format!(
+        "(driver static: Resources + MqttModem + Runner + Events without the UART halves and the application-sized buffers, goal <= 2048; largest incoming: 16-byte topic, ingress {}; the event queue alone would take {})",
+        memory::INGRESS,
+        m.max_queued
+    ));
 
     line(format!("load average at end {}", loadavg()));
 
-    if args.chart && !quick {
+    // The chart stays the UC8088's (driver and baseline per baud, incoming).
+    if args.chart && !quick && kinds.contains(&Kind::Uc8088) {
         let path = std::path::Path::new(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../../docs/throughput.svg"

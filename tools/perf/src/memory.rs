@@ -1,13 +1,16 @@
 //! Memory at the default sizes, measured as `tests/memory.rs` does, plus the futures the
-//! application's tasks hold and the payload sizes those buffers allow.
+//! application's tasks hold and the payload sizes those buffers allow, in each dialect.
 
 use embedded_io_adapters::tokio_1::FromTokio;
 use mqtt_modem::command::Urc;
 use mqtt_modem::command::publish::types::MAX_PAYLOAD_LEN;
 use mqtt_modem::digest::{Ingress, Output};
-use mqtt_modem::{Events, MqttModem, Options, Qos, Resources, Runner};
+use mqtt_modem::{
+    Dialect, EspAt, Events, MqttModem, Options, Qos, Quectel, Resources, Runner, Uc8088,
+};
 
-use crate::cpu::urc;
+use crate::cpu::grammar;
+use crate::dialect::Kind;
 use crate::pipe::{PacedReader, PacedWriter, paced};
 use crate::throughput::TOPIC;
 
@@ -37,17 +40,26 @@ pub struct Memory {
     pub max_publish: usize,
 }
 
-pub fn measure() -> Memory {
+pub fn measure(kind: Kind) -> Memory {
+    match kind {
+        Kind::Uc8088 => measure_in(Uc8088, kind),
+        Kind::EspAt => measure_in(EspAt, kind),
+        Kind::Quectel => measure_in(Quectel, kind),
+    }
+}
+
+fn measure_in<D: Dialect>(dialect: D, kind: Kind) -> Memory {
     let resources = size_of::<Resources>();
-    let client = size_of::<MqttModem<'static, W, 256, EVENTS>>() - size_of::<W>();
-    let runner = size_of::<Runner<'static, R, 256, EVENTS>>() - size_of::<R>();
+    let client = size_of::<MqttModem<'static, W, 256, EVENTS, D>>() - size_of::<W>();
+    let runner = size_of::<Runner<'static, R, 256, EVENTS, D>>() - size_of::<R>();
     let events = size_of::<Events<'static, EVENTS>>();
     let driver_static = resources - INGRESS - EVENTS + client + runner + events;
 
     let (tx, _, _p1) = paced(115_200);
     let (_, rx, _p2) = paced(115_200);
     let res: &'static mut Resources = Box::leak(Box::new(Resources::new()));
-    let (mut modem, runner_v, _events) = MqttModem::new(
+    let (mut modem, runner_v, _events) = MqttModem::with_dialect(
+        dialect,
         res,
         FromTokio::new(rx),
         FromTokio::new(tx),
@@ -65,7 +77,7 @@ pub fn measure() -> Memory {
 
     let max_incoming = (1..=INGRESS)
         .rev()
-        .find(|&n| delivered(INGRESS, n))
+        .find(|&n| delivered(kind, INGRESS, n))
         .unwrap_or(0);
     let max_queued = EVENTS - FRAME_HEADER - TOPIC.len();
     let queued_64 = EVENTS / (FRAME_HEADER + TOPIC.len() + 64);
@@ -86,10 +98,10 @@ pub fn measure() -> Memory {
 
 /// Whether an ingress buffer of `size` delivers a message of `payload` bytes, fed the way the
 /// runner feeds it (read into the free space; judge with `full` when none is left).
-fn delivered(size: usize, payload: usize) -> bool {
-    let data = urc(TOPIC, &vec![b'x'; payload]);
+fn delivered(kind: Kind, size: usize, payload: usize) -> bool {
+    let data = kind.urc(TOPIC, &vec![b'x'; payload]);
     let mut buf = vec![0u8; size];
-    let mut ingress = Ingress::new(&mut buf);
+    let mut ingress = Ingress::with_grammar(&mut buf, grammar(kind));
     let mut fed = 0;
     for _ in 0..10_000 {
         for full in [false, true] {

@@ -1,14 +1,17 @@
-//! Throughput over the paced line: the real driver and a hand-rolled baseline publishing, and
-//! the real driver receiving a back-to-back `+MQTTRECV` stream.
+//! Throughput over the paced line, in each dialect: the real driver and a hand-rolled baseline
+//! publishing, and the real driver receiving a back-to-back stream of incoming-message URCs.
 
 use std::time::{Duration, Instant};
 
 use embedded_io_adapters::tokio_1::FromTokio;
 use embedded_io_async::{Read as _, Write as _};
-use mqtt_modem::{Event, MqttModem, Options, Qos, Resources, Stats};
+use mqtt_modem::{
+    Dialect, EspAt, Event, MqttModem, Options, Qos, Quectel, Resources, Stats, Uc8088,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::cpu::{encode_baseline, find_ok, urc};
+use crate::cpu::find;
+use crate::dialect::{Kind, Script};
 use crate::pipe::{Line, PacedReader, PacedWriter};
 
 /// The topic of every message: 16 bytes.
@@ -27,12 +30,23 @@ pub fn payload(n: usize) -> Vec<u8> {
         .collect()
 }
 
-/// The fake modem: answers every command line (ended by CR) with `\r\nOK\r\n` at once.
-/// Returns the number of `AT+MQTTPUB=` lines seen and of other lines.
-pub(crate) async fn fake_modem(mut rx: PacedReader, mut tx: PacedWriter) -> (u64, u64) {
+/// The fake modem, in `script`'s dialect: takes each command line (up to its last byte, CR or
+/// LF), and if it is byte for byte the expected publish, answers at once: the result, or for a
+/// prompted dialect the prompt, then after exactly the payload's bytes the result. Any other
+/// line is answered `ERROR`. Returns the number of publishes completed and of other lines (or
+/// payloads that differed).
+pub(crate) async fn fake_modem(
+    mut rx: PacedReader,
+    mut tx: PacedWriter,
+    script: Script,
+) -> (u64, u64) {
+    let end = *script.line.last().expect("a line");
+    let (prompt, result) = (script.kind.prompt_reply(), script.kind.result_reply());
     let mut buf = vec![0u8; 4096];
-    let mut head = [0u8; 11];
-    let mut head_len = 0;
+    let mut line = Vec::with_capacity(script.line.len() + 16);
+    // Payload bytes received so far, while in data mode.
+    let mut data: Option<usize> = None;
+    let mut data_ok = true;
     let (mut publishes, mut others) = (0, 0);
     loop {
         let n = match rx.read(&mut buf).await {
@@ -40,17 +54,37 @@ pub(crate) async fn fake_modem(mut rx: PacedReader, mut tx: PacedWriter) -> (u64
             Ok(n) => n,
         };
         for &b in &buf[..n] {
-            if b == b'\r' {
-                if &head[..head_len] == b"AT+MQTTPUB=" {
+            if let Some(k) = data {
+                data_ok &= script.data[k] == b;
+                if k + 1 < script.data.len() {
+                    data = Some(k + 1);
+                    continue;
+                }
+                data = None;
+                if data_ok {
                     publishes += 1;
+                    tx.write_all(result).await.unwrap();
                 } else {
                     others += 1;
+                    tx.write_all(b"\r\nERROR\r\n").await.unwrap();
                 }
-                head_len = 0;
-                tx.write_all(b"\r\nOK\r\n").await.unwrap();
-            } else if head_len < head.len() {
-                head[head_len] = b;
-                head_len += 1;
+                data_ok = true;
+            } else {
+                line.push(b);
+                if b != end {
+                    continue;
+                }
+                if line != script.line {
+                    others += 1;
+                    tx.write_all(b"\r\nERROR\r\n").await.unwrap();
+                } else if script.data.is_empty() {
+                    publishes += 1;
+                    tx.write_all(result).await.unwrap();
+                } else {
+                    data = Some(0);
+                    tx.write_all(prompt).await.unwrap();
+                }
+                line.clear();
             }
         }
     }
@@ -83,12 +117,31 @@ impl Run {
     }
 }
 
-/// The real driver publishing QoS 0 for `dur`.
-pub async fn publish_driver(baud: u32, payload: &[u8], dur: Duration) -> Run {
+/// The real driver publishing QoS 0 for `dur`, in `kind`'s dialect.
+pub async fn publish_driver(kind: Kind, baud: u32, payload: &[u8], dur: Duration) -> Run {
+    match kind {
+        Kind::Uc8088 => publish_driver_in(Uc8088, kind, baud, payload, dur).await,
+        Kind::EspAt => publish_driver_in(EspAt, kind, baud, payload, dur).await,
+        Kind::Quectel => publish_driver_in(Quectel, kind, baud, payload, dur).await,
+    }
+}
+
+async fn publish_driver_in<D: Dialect>(
+    dialect: D,
+    kind: Kind,
+    baud: u32,
+    payload: &[u8],
+    dur: Duration,
+) -> Run {
     let line = Line::new(baud);
-    let modem_task = tokio::task::spawn_local(fake_modem(line.modem_rx, line.modem_tx));
+    let modem_task = tokio::task::spawn_local(fake_modem(
+        line.modem_rx,
+        line.modem_tx,
+        kind.publish(TOPIC, payload),
+    ));
     let res: &'static mut Resources = Box::leak(Box::new(Resources::new()));
-    let (mut modem, runner, _events) = MqttModem::new(
+    let (mut modem, runner, _events) = MqttModem::with_dialect(
+        dialect,
         res,
         FromTokio::new(line.host_rx),
         FromTokio::new(line.host_tx),
@@ -104,10 +157,15 @@ pub async fn publish_driver(baud: u32, payload: &[u8], dur: Duration) -> Run {
         if t >= end {
             break;
         }
-        modem
-            .publish(TOPIC, payload, Qos::AtMostOnce, false)
-            .await
-            .expect("publish");
+        if let Err(e) = modem.publish(TOPIC, payload, Qos::AtMostOnce, false).await {
+            panic!(
+                "{} publish #{} of {} B failed: {e:?} (stats {:?})",
+                kind.name(),
+                ops + 1,
+                payload.len(),
+                modem.stats()
+            );
+        }
         times.push(t.elapsed().as_secs_f64());
         ops += 1;
     }
@@ -115,20 +173,40 @@ pub async fn publish_driver(baud: u32, payload: &[u8], dur: Duration) -> Run {
     runner_task.abort();
     drop(modem);
     let (seen, other) = modem_task.await.expect("fake modem");
-    assert_eq!((seen, other), (ops, 0), "the fake modem saw every publish");
+    assert_eq!(
+        (seen, other),
+        (ops, 0),
+        "{}: the fake modem saw every publish, byte for byte",
+        kind.name()
+    );
     drop(line.guard);
     Run { ops, secs, times }
 }
 
-/// The hand-rolled baseline: `write!` the line, write it, flush, scan for `\r\nOK\r\n`.
-pub async fn publish_baseline(baud: u32, payload: &[u8], dur: Duration) -> Run {
+/// The line that ends a successful publish, for the hand-rolled baseline to scan for.
+pub fn success(kind: Kind) -> &'static [u8] {
+    match kind {
+        Kind::Uc8088 => b"\r\nOK\r\n",
+        Kind::EspAt => b"+MQTTPUB:OK\r\n",
+        Kind::Quectel => b"+QMTPUBEX: 0,0,0\r\n",
+    }
+}
+
+/// The hand-rolled baseline: `write!` the line, write it, flush; in a prompted dialect scan
+/// for `>`, write the payload, flush; scan for the success line.
+pub async fn publish_baseline(kind: Kind, baud: u32, payload: &[u8], dur: Duration) -> Run {
     let line = Line::new(baud);
-    let modem_task = tokio::task::spawn_local(fake_modem(line.modem_rx, line.modem_tx));
+    let modem_task = tokio::task::spawn_local(fake_modem(
+        line.modem_rx,
+        line.modem_tx,
+        kind.publish(TOPIC, payload),
+    ));
     let mut w = FromTokio::new(line.host_tx);
     let mut r = FromTokio::new(line.host_rx);
     let mut out = vec![0u8; 2 * payload.len() + 64];
     let mut rx = [0u8; 256];
     let mut have = 0;
+    let done = success(kind);
     let start = Instant::now();
     let end = start + dur;
     let mut ops = 0;
@@ -138,13 +216,25 @@ pub async fn publish_baseline(baud: u32, payload: &[u8], dur: Duration) -> Run {
         if t >= end {
             break;
         }
-        let n = encode_baseline(&mut out, TOPIC, payload);
+        let n = kind.encode_line(&mut out, TOPIC, payload);
         w.write_all(&out[..n]).await.unwrap();
         w.flush().await.unwrap();
+        if kind.prompted() {
+            loop {
+                if let Some(at) = rx[..have].iter().position(|&b| b == b'>') {
+                    rx.copy_within(at + 1..have, 0);
+                    have -= at + 1;
+                    break;
+                }
+                have += r.read(&mut rx[have..]).await.unwrap();
+            }
+            w.write_all(payload).await.unwrap();
+            w.flush().await.unwrap();
+        }
         loop {
-            if let Some(at) = find_ok(&rx[..have]) {
-                rx.copy_within(at + 6..have, 0);
-                have -= at + 6;
+            if let Some(at) = find(&rx[..have], done) {
+                rx.copy_within(at + done.len()..have, 0);
+                have -= at + done.len();
                 break;
             }
             have += r.read(&mut rx[have..]).await.unwrap();
@@ -179,15 +269,30 @@ impl Incoming {
     }
 }
 
-/// The fake modem emits `+MQTTRECV` URCs back to back at line rate for about `dur`; the
-/// application takes them from `events.next()`.
-pub async fn incoming(baud: u32, payload: &[u8], dur: Duration) -> Incoming {
+/// The fake modem emits `kind`'s incoming-message URCs back to back at line rate for about
+/// `dur`; the application takes them from `events.next()`.
+pub async fn incoming(kind: Kind, baud: u32, payload: &[u8], dur: Duration) -> Incoming {
+    match kind {
+        Kind::Uc8088 => incoming_in(Uc8088, kind, baud, payload, dur).await,
+        Kind::EspAt => incoming_in(EspAt, kind, baud, payload, dur).await,
+        Kind::Quectel => incoming_in(Quectel, kind, baud, payload, dur).await,
+    }
+}
+
+async fn incoming_in<D: Dialect>(
+    dialect: D,
+    kind: Kind,
+    baud: u32,
+    payload: &[u8],
+    dur: Duration,
+) -> Incoming {
     let line = Line::new(baud);
-    let one = urc(TOPIC, payload);
+    let one = kind.urc(TOPIC, payload);
     let bound = f64::from(baud) / 10.0 / one.len() as f64;
     let sent = ((bound * dur.as_secs_f64()).ceil() as u64).max(10);
     let res: &'static mut Resources = Box::leak(Box::new(Resources::new()));
-    let (modem, runner, mut events) = MqttModem::new(
+    let (modem, runner, mut events) = MqttModem::with_dialect(
+        dialect,
         res,
         FromTokio::new(line.host_rx),
         FromTokio::new(line.host_tx),

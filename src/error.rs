@@ -134,6 +134,10 @@ pub enum Field {
     Certificate,
     /// The quality of service.
     Qos,
+    /// The last will's topic.
+    WillTopic,
+    /// The last will's message.
+    WillMessage,
 }
 
 impl Field {
@@ -151,6 +155,8 @@ impl Field {
             Self::Payload => "payload",
             Self::Certificate => "certificate",
             Self::Qos => "qos",
+            Self::WillTopic => "will topic",
+            Self::WillMessage => "will message",
         }
     }
 }
@@ -190,12 +196,15 @@ pub enum Feature {
     /// Uploading a certificate or key over AT commands (the module reads them from its own
     /// flash or file system).
     CertificateUpload,
+    /// A last will.
+    LastWill,
 }
 
 impl fmt::Display for Feature {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Self::CertificateUpload => "certificate upload",
+            Self::LastWill => "last will",
         })
     }
 }

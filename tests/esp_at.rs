@@ -99,6 +99,46 @@ fn configure_and_connect_as_the_manual_shows() {
     );
 }
 
+/// A last will goes in `AT+MQTTCONNCFG`, escaped; a will topic with a wildcard is refused.
+#[test]
+fn last_will() {
+    let will = mqtt_modem::Will {
+        topic: "dev/1/status",
+        payload: b"offline, \"gone\"",
+        qos: Qos::AtLeastOnce,
+        retain: true,
+    };
+    esp(
+        vec![
+            ex(b"AT+MQTTCLEAN=0\r\n", OK),
+            ex(b"AT+MQTTUSERCFG=0,1,\"id\",\"\",\"\",0,0,\"\"\r\n", OK),
+            ex(
+                b"AT+MQTTCONNCFG=0,60,0,\"dev/1/status\",\"offline\\, \\\"gone\\\"\",1,1\r\n",
+                OK,
+            ),
+        ],
+        64,
+        async |m, _, w| {
+            m.configure(&Config::new("h", 1883, "id").will(will))
+                .await
+                .unwrap();
+            let wild = mqtt_modem::Will {
+                topic: "dev/+/status",
+                ..will
+            };
+            let before = w.sent().len();
+            assert_eq!(
+                m.configure(&Config::new("h", 1883, "id").will(wild)).await,
+                Err(Error::InvalidInput {
+                    field: Field::WillTopic,
+                    reason: Invalid::Wildcard
+                })
+            );
+            assert_eq!(w.sent().len(), before);
+        },
+    );
+}
+
 /// A user config line that would reach 256 bytes: the strings go through the prompted LONG*
 /// commands, raw.
 #[test]

@@ -494,3 +494,22 @@ fn message_length_changed_by_noise_does_not_hold_the_line_for_good() {
     assert_eq!(got.1, Ok(ConnectionState::Disconnected));
     assert!(got.2 > 0);
 }
+
+/// The UC8088 has no last will: a config with one is refused before a byte is written.
+#[test]
+fn uc8088_refuses_a_last_will() {
+    let will = mqtt_modem::Will {
+        topic: "dev/status",
+        payload: b"offline",
+        qos: Qos::AtMostOnce,
+        retain: false,
+    };
+    let (r, sent) = run(vec![], 64, async |m, _, w| {
+        (
+            m.configure(&Config::new("h", 1883, "id").will(will)).await,
+            w.sent(),
+        )
+    });
+    assert_eq!(r, Err(Error::Unsupported(mqtt_modem::Feature::LastWill)));
+    assert!(sent.is_empty());
+}

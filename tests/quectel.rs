@@ -30,7 +30,51 @@ fn configured() -> Vec<Exchange> {
         ex(b"AT+QMTCFG=\"keepalive\",0,60\r", OK),
         ex(b"AT+QMTCFG=\"session\",0,1\r", OK),
         ex(b"AT+QMTCFG=\"recv/mode\",0,0,1\r", OK),
+        ex(b"AT+QMTCFG=\"will\",0,0\r", OK),
     ]
+}
+
+/// A last will goes in `AT+QMTCFG="will"`, unescaped; one holding `"` is refused.
+#[test]
+fn last_will() {
+    let will = mqtt_modem::Will {
+        topic: "dev/1/status",
+        payload: b"offline, \\gone",
+        qos: Qos::AtLeastOnce,
+        retain: true,
+    };
+    quectel(
+        vec![
+            ex(b"AT+QMTCFG=\"version\",0,4\r", OK),
+            ex(b"AT+QMTCFG=\"keepalive\",0,60\r", OK),
+            ex(b"AT+QMTCFG=\"session\",0,1\r", OK),
+            ex(b"AT+QMTCFG=\"recv/mode\",0,0,1\r", OK),
+            ex(
+                b"AT+QMTCFG=\"will\",0,1,1,1,\"dev/1/status\",\"offline, \\gone\"\r",
+                OK,
+            ),
+        ],
+        64,
+        async |m, _, w| {
+            m.configure(&Config::new("h", 1883, "id").will(will))
+                .await
+                .unwrap();
+            let quoted = mqtt_modem::Will {
+                payload: b"say \"bye\"",
+                ..will
+            };
+            let before = w.sent().len();
+            assert_eq!(
+                m.configure(&Config::new("h", 1883, "id").will(quoted))
+                    .await,
+                Err(Error::InvalidInput {
+                    field: Field::WillMessage,
+                    reason: Invalid::Quote
+                })
+            );
+            assert_eq!(w.sent().len(), before);
+        },
+    );
 }
 
 #[test]

@@ -25,6 +25,9 @@ impl<'a> SetConfig<'a> {
 
     /// Validates every field; nothing is written for a refused config.
     pub fn new(config: &Config<'a>) -> Result<Self, Error> {
+        if config.will.is_some() {
+            return Err(Error::Unsupported(crate::error::Feature::LastWill));
+        }
         let quoted = config.quoting == Quoting::Quoted;
         check_string(
             Field::Host,

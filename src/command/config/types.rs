@@ -35,6 +35,22 @@ pub struct Config<'a> {
     pub(crate) username: &'a str,
     pub(crate) password: &'a str,
     pub(crate) quoting: Quoting,
+    pub(crate) will: Option<Will<'a>>,
+}
+
+/// A last will: what the broker publishes for the client when its connection dies without a
+/// DISCONNECT. Dialects without one (the UC8088) refuse a config that has it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Will<'a> {
+    /// The topic it is published on.
+    pub topic: &'a str,
+    /// The message.
+    pub payload: &'a [u8],
+    /// Its quality of service.
+    pub qos: crate::command::publish::types::Qos,
+    /// Whether the broker retains it.
+    pub retain: bool,
 }
 
 impl<'a> Config<'a> {
@@ -50,7 +66,15 @@ impl<'a> Config<'a> {
             username: "",
             password: "",
             quoting: Quoting::Quoted,
+            will: None,
         }
+    }
+
+    /// A last will (ESP-AT and Quectel; the UC8088 has none and refuses it).
+    #[must_use]
+    pub const fn will(mut self, will: Will<'a>) -> Self {
+        self.will = Some(will);
+        self
     }
 
     /// `false` resumes the broker-side session (`<clean>` 0); `true` starts a new one.
@@ -114,6 +138,7 @@ impl fmt::Debug for Config<'_> {
             .field("username", &self.username)
             .field("password", &Redacted(self.password.len()))
             .field("quoting", &self.quoting)
+            .field("will", &self.will)
             .finish()
     }
 }
@@ -145,4 +170,16 @@ impl fmt::Debug for Redacted {
             f.write_str("<redacted>")
         }
     }
+}
+
+/// A will a dialect can send in a quoted string: its topic as a publish topic of at most `max`
+/// bytes, its message of at most `max` bytes, neither holding CR, LF or NUL.
+pub(crate) fn check_will(will: &Will<'_>, max: usize) -> Result<(), crate::error::Error> {
+    use crate::error::{Error, Field};
+    crate::command::publish::check_topic(will.topic).map_err(|e| match e {
+        Error::InvalidInput { reason, .. } => Error::invalid(Field::WillTopic, reason),
+        other => other,
+    })?;
+    crate::encode::check_string(Field::WillTopic, will.topic.as_bytes(), max, false, true)?;
+    crate::encode::check_string(Field::WillMessage, will.payload, max, true, true)
 }

@@ -2,6 +2,7 @@
 
 use super::responses::{ConnStatus, PubOutcome, parse_conn_status, parse_pub_outcome};
 use super::types::LINK_ID;
+use crate::command::config::types::Will;
 use crate::command::general::responses::Identification;
 use crate::command::publish::types::Qos;
 use crate::command::{Completion, NoResponse, Shape, nothing, shaped};
@@ -143,27 +144,33 @@ shaped!(
     timeout_ms = 2000
 );
 
-/// `AT+MQTTCONNCFG=0,<keepalive>,<disable_clean_session>,"","",0,0`: no last will.
+/// `AT+MQTTCONNCFG=0,<keepalive>,<disable_clean_session>,"<lwt_topic>","<lwt_msg>",<lwt_qos>,<lwt_retain>`
+/// (an empty will topic: no last will).
 #[derive(Debug, Clone)]
-pub struct SetConnConfig {
+pub struct SetConnConfig<'a> {
     /// Keepalive in seconds.
     pub keepalive_s: u16,
     /// Whether the broker keeps the session (`disable_clean_session` = 1).
     pub keep_session: bool,
+    /// The last will, if any.
+    pub will: Option<Will<'a>>,
 }
 
-impl Shape for SetConnConfig {
+impl Shape for SetConnConfig<'_> {
     fn line(&self) -> Line<'_> {
+        let (topic, msg, qos, retain) = self.will.map_or((&b""[..], &b""[..], 0, false), |w| {
+            (w.topic.as_bytes(), w.payload, w.qos as u32, w.retain)
+        });
         Line::new(
             b"AT+MQTTCONNCFG=",
             &[
                 Param::Int(LINK_ID),
                 Param::Int(u32::from(self.keepalive_s)),
                 Param::Int(u32::from(self.keep_session)),
-                Param::QuotedComma(b""),
-                Param::QuotedComma(b""),
-                Param::Int(0),
-                Param::Int(0),
+                Param::QuotedComma(topic),
+                Param::QuotedComma(msg),
+                Param::Int(qos),
+                Param::Int(u32::from(retain)),
             ],
         )
         .crlf()
@@ -171,7 +178,7 @@ impl Shape for SetConnConfig {
 }
 
 shaped!(
-    SetConnConfig,
+    SetConnConfig<'a>,
     NoResponse,
     parse = nothing,
     info = b"+MQTTCONNCFG",

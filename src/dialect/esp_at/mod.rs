@@ -17,6 +17,7 @@ use super::{Dialect, Grammar, Sealed};
 use crate::client::{Identity, MqttModem, Tls};
 use crate::command::ModemCommand;
 use crate::command::config::types::Config;
+use crate::command::config::types::check_will;
 use crate::command::general::responses::Identification;
 use crate::command::publish::check_topic;
 use crate::command::publish::types::{MAX_PAYLOAD_LEN, Qos};
@@ -114,6 +115,9 @@ impl Dialect for EspAt {
         for (field, value, allow_empty) in fields {
             check_string(field, value, MAX_LONG_FIELD_LEN, allow_empty, true)?;
         }
+        if let Some(will) = &config.will {
+            check_will(will, MAX_TOPIC_LEN)?;
+        }
         // A link that was up and dropped takes no new connection before it is cleaned; on a
         // fresh module there is nothing to clean and the answer is `ERROR`: either is fine.
         match m.send(&Clean).await {
@@ -148,6 +152,7 @@ impl Dialect for EspAt {
         m.send(&SetConnConfig {
             keepalive_s: config.keepalive_s,
             keep_session: !config.clean_session,
+            will: config.will,
         })
         .await?;
         m.state.host.clear();

@@ -3,6 +3,7 @@
 
 use super::responses::{Numbers, parse_numbers};
 use super::types::CLIENT;
+use crate::command::config::types::Will;
 use crate::command::publish::types::Qos;
 use crate::command::{Completion, NoResponse, Shape, nothing, shaped};
 use crate::encode::{Line, Param};
@@ -69,6 +70,44 @@ impl Shape for SetCfg {
 
 shaped!(
     SetCfg,
+    NoResponse,
+    parse = nothing,
+    info = b"+QMTCFG",
+    bare = false,
+    timeout_ms = 1000
+);
+
+/// `AT+QMTCFG="will",0,1,<qos>,<retain>,"<topic>","<message>"`, or `AT+QMTCFG="will",0,0`
+/// without a will.
+#[derive(Debug, Clone)]
+pub struct SetWill<'a> {
+    /// The last will, if any.
+    pub will: Option<Will<'a>>,
+}
+
+impl Shape for SetWill<'_> {
+    fn line(&self) -> Line<'_> {
+        let head = [Param::QuotedRaw(b"will"), Param::Int(CLIENT)];
+        match self.will {
+            Some(w) => Line::new(
+                b"AT+QMTCFG=",
+                &[
+                    head[0],
+                    head[1],
+                    Param::Int(1),
+                    Param::Int(w.qos as u32),
+                    Param::Int(u32::from(w.retain)),
+                    Param::QuotedRaw(w.topic.as_bytes()),
+                    Param::QuotedRaw(w.payload),
+                ],
+            ),
+            None => Line::new(b"AT+QMTCFG=", &[head[0], head[1], Param::Int(0)]),
+        }
+    }
+}
+
+shaped!(
+    SetWill<'a>,
     NoResponse,
     parse = nothing,
     info = b"+QMTCFG",

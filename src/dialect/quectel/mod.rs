@@ -15,7 +15,7 @@ use embedded_io_async::Write;
 
 use super::{Dialect, Grammar, Sealed};
 use crate::client::{Identity, MqttModem, Tls};
-use crate::command::config::types::{Config, MAX_CLIENT_ID_LEN, MAX_CREDENTIAL_LEN};
+use crate::command::config::types::{Config, MAX_CLIENT_ID_LEN, MAX_CREDENTIAL_LEN, check_will};
 use crate::command::general::types::{ErrorReporting, FunctionalityLevel};
 use crate::command::general::{
     At, EchoOff, GetManufacturer, GetModel, GetRevision, SetErrorReporting, SetFunctionality,
@@ -26,9 +26,11 @@ use crate::command::session::types::ConnectionState;
 use crate::command::subscribe::check_filter;
 use crate::encode::check_string;
 use crate::error::{Error, Feature, Field, Invalid};
-use commands::{Connect, Disconnect, GetConnection, Open, Publish, SetCfg, Subscribe, Unsubscribe};
+use commands::{
+    Connect, Disconnect, GetConnection, Open, Publish, SetCfg, SetWill, Subscribe, Unsubscribe,
+};
 use responses::Numbers;
-use types::{MAX_HOST_LEN, MAX_KEEPALIVE_S, STATE_CONNECTED};
+use types::{MAX_HOST_LEN, MAX_KEEPALIVE_S, MAX_WILL_LEN, STATE_CONNECTED};
 
 /// What Quectel modules say unasked.
 static GRAMMAR: Grammar = Grammar {
@@ -148,6 +150,11 @@ impl Dialect for Quectel {
             MAX_CREDENTIAL_LEN,
             true,
         )?;
+        if let Some(will) = &config.will {
+            check_will(will, MAX_WILL_LEN)?;
+            check_quoted(Field::WillTopic, will.topic.as_bytes(), MAX_WILL_LEN, false)?;
+            check_quoted(Field::WillMessage, will.payload, MAX_WILL_LEN, true)?;
+        }
         for cmd in [
             SetCfg {
                 key: b"version",
@@ -172,6 +179,7 @@ impl Dialect for Quectel {
         ] {
             m.send(&cmd).await?;
         }
+        m.send(&SetWill { will: config.will }).await?;
         let s = &mut m.state;
         keep(&mut s.host, config.host);
         s.port = config.port;

@@ -8,3 +8,5 @@ pub const MAX_HOST_LEN: usize = 100;
 pub const MAX_KEEPALIVE_S: u16 = 3600;
 /// `+QMTCONN: 0,<state>`: connected.
 pub const STATE_CONNECTED: i32 = 3;
+/// The longest will topic or message.
+pub const MAX_WILL_LEN: usize = 255;

@@ -240,3 +240,42 @@ async fn esp_at_broker_restart_recovered_by_the_supervisor() {
 async fn quectel_broker_restart_recovered_by_the_supervisor() {
     broker_restart(Quectel, modem_sim::Dialect::Quectel).await;
 }
+
+/// A last will set through `configure` is published by the broker when the module's link dies
+/// without a DISCONNECT.
+async fn last_will<D: Dialect + Copy>(dialect: D, sim_dialect: modem_sim::Dialect) {
+    let topic = unique("e2e/dialect/will");
+    let mut sub = MosquittoSub::start(&topic).await;
+    let mut dut = start(dialect, sim_dialect).await;
+    let id = unique("will");
+    let will = mqtt_modem::Will {
+        topic: &topic,
+        payload: b"gone, unexpectedly",
+        qos: Qos::AtLeastOnce,
+        retain: false,
+    };
+    let config = config(mosquitto().port, &id).will(will);
+    let modem = &mut dut.session.modem;
+    timeout(DEADLINE, modem.configure(&config))
+        .await
+        .unwrap()
+        .expect("configure with a will");
+    timeout(DEADLINE, modem.connect())
+        .await
+        .unwrap()
+        .expect("connect");
+    dut.sim.drop_broker_connection();
+    let (t, p) = sub.next().await.expect("the will was not published");
+    assert_eq!(t, topic);
+    assert_bytes(&p, b"gone, unexpectedly");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn esp_at_last_will_published_on_link_loss() {
+    last_will(EspAt, modem_sim::Dialect::EspAt).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quectel_last_will_published_on_link_loss() {
+    last_will(Quectel, modem_sim::Dialect::Quectel).await;
+}

@@ -10,8 +10,11 @@ use crate::parse::RawField;
 /// How one dialect frames its incoming-message URC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MessageFrame {
-    /// The head, colon included (`+MQTTRECV:`); one space after it is accepted.
+    /// The head, colon included (`+MQTTRECV:`).
     pub head: &'static [u8],
+    /// Whether one space follows the head (`+QMTRECV: 0,…`); where none does, a space there
+    /// is the start of a bare topic.
+    pub blank: bool,
     /// How many numeric fields (link id, client index, message id) come before the topic.
     pub ids: u8,
     /// Whether the payload stands between quotes that its length does not count (Quectel).
@@ -74,10 +77,12 @@ pub(crate) fn parse_header<'b>(
         });
     }
     let mut at = frame.head.len();
-    match buf.get(at) {
-        None => return Err(HeaderError::Incomplete),
-        Some(b' ') => at += 1,
-        Some(_) => {}
+    if frame.blank {
+        match buf.get(at) {
+            None => return Err(HeaderError::Incomplete),
+            Some(b' ') => at += 1,
+            Some(_) => {}
+        }
     }
     for _ in 0..frame.ids {
         let digits = take_digits(&buf[at..], MAX_ID_DIGITS)?;
@@ -168,16 +173,19 @@ mod tests {
 
     const RECV: MessageFrame = MessageFrame {
         head: b"+MQTTRECV:",
+        blank: false,
         ids: 0,
         quoted_payload: false,
     };
     const SUBRECV: MessageFrame = MessageFrame {
         head: b"+MQTTSUBRECV:",
+        blank: false,
         ids: 1,
         quoted_payload: false,
     };
     const QMTRECV: MessageFrame = MessageFrame {
         head: b"+QMTRECV:",
+        blank: true,
         ids: 2,
         quoted_payload: true,
     };

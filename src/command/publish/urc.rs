@@ -9,11 +9,13 @@ use crate::dialect::MessageFrame;
 pub(crate) const FRAMES: [MessageFrame; 2] = [
     MessageFrame {
         head: b"+MQTTRECV:",
+        blank: false,
         ids: 0,
         quoted_payload: false,
     },
     MessageFrame {
         head: b"+MQTTSUBRECV:",
+        blank: false,
         ids: 1,
         quoted_payload: false,
     },

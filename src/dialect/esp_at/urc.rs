@@ -7,6 +7,7 @@ use crate::dialect::{MessageFrame, SessionUrc};
 /// `+MQTTSUBRECV:<link id>,"<topic>",<len>,<payload>`.
 pub(crate) const FRAMES: [MessageFrame; 1] = [MessageFrame {
     head: b"+MQTTSUBRECV:",
+    blank: false,
     ids: 1,
     quoted_payload: false,
 }];

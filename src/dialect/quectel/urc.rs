@@ -7,6 +7,7 @@ use crate::dialect::{MessageFrame, SessionUrc};
 /// `+QMTRECV: <client>,<msgid>,"<topic>",<len>,"<payload>"`.
 pub(crate) const FRAMES: [MessageFrame; 1] = [MessageFrame {
     head: b"+QMTRECV:",
+    blank: true,
     ids: 2,
     quoted_payload: true,
 }];

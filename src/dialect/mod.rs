@@ -131,3 +131,35 @@ pub enum SessionUrc {
     /// The link is gone.
     Disconnected,
 }
+
+/// The bring-up of modules with the 3GPP basics (UC8088, Quectel): `AT` until it answers, then
+/// `ATE0`, `AT+CMEE=1` and `AT+CFUN=1`.
+pub(crate) async fn init_3gpp<W: Write, const R: usize, const E: usize, D: Dialect>(
+    m: &mut MqttModem<'_, W, R, E, D>,
+) -> Result<(), Error> {
+    use crate::command::general::types::{ErrorReporting, FunctionalityLevel};
+    use crate::command::general::{At, EchoOff, SetErrorReporting, SetFunctionality};
+    m.sync(&At).await?;
+    m.send(&EchoOff).await?;
+    m.send(&SetErrorReporting {
+        mode: ErrorReporting::Numeric,
+    })
+    .await?;
+    m.send(&SetFunctionality {
+        fun: FunctionalityLevel::Full,
+    })
+    .await
+    .map(drop)
+}
+
+/// `AT+CGMI`, `AT+CGMM` and `AT+CGMR` (UC8088, Quectel).
+pub(crate) async fn identify_3gpp<W: Write, const R: usize, const E: usize, D: Dialect>(
+    m: &mut MqttModem<'_, W, R, E, D>,
+) -> Result<Identity, Error> {
+    use crate::command::general::{GetManufacturer, GetModel, GetRevision};
+    Ok(Identity {
+        manufacturer: m.send(&GetManufacturer).await?,
+        model: m.send(&GetModel).await?,
+        revision: m.send(&GetRevision).await?,
+    })
+}

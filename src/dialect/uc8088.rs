@@ -7,10 +7,6 @@ use super::{Dialect, Grammar, Sealed};
 use crate::client::{Identity, MqttModem, Tls};
 use crate::command::config::SetConfig;
 use crate::command::config::types::Config;
-use crate::command::general::types::{ErrorReporting, FunctionalityLevel};
-use crate::command::general::{
-    At, EchoOff, GetManufacturer, GetModel, GetRevision, SetErrorReporting, SetFunctionality,
-};
 use crate::command::publish::Publish;
 use crate::command::publish::types::Qos;
 use crate::command::publish::urc::FRAMES;
@@ -46,27 +42,13 @@ impl Dialect for Uc8088 {
     async fn init<W: Write, const R: usize, const E: usize>(
         m: &mut MqttModem<'_, W, R, E, Self>,
     ) -> Result<(), Error> {
-        m.sync(&At).await?;
-        m.send(&EchoOff).await?;
-        m.send(&SetErrorReporting {
-            mode: ErrorReporting::Numeric,
-        })
-        .await?;
-        m.send(&SetFunctionality {
-            fun: FunctionalityLevel::Full,
-        })
-        .await?;
-        Ok(())
+        super::init_3gpp(m).await
     }
 
     async fn identify<W: Write, const R: usize, const E: usize>(
         m: &mut MqttModem<'_, W, R, E, Self>,
     ) -> Result<Identity, Error> {
-        Ok(Identity {
-            manufacturer: m.send(&GetManufacturer).await?,
-            model: m.send(&GetModel).await?,
-            revision: m.send(&GetRevision).await?,
-        })
+        super::identify_3gpp(m).await
     }
 
     async fn configure<W: Write, const R: usize, const E: usize>(

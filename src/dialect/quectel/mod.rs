@@ -16,10 +16,6 @@ use embedded_io_async::Write;
 use super::{Dialect, Grammar, Sealed};
 use crate::client::{Identity, MqttModem, Tls};
 use crate::command::config::types::{Config, MAX_CLIENT_ID_LEN, MAX_CREDENTIAL_LEN, check_will};
-use crate::command::general::types::{ErrorReporting, FunctionalityLevel};
-use crate::command::general::{
-    At, EchoOff, GetManufacturer, GetModel, GetRevision, SetErrorReporting, SetFunctionality,
-};
 use crate::command::publish::check_topic;
 use crate::command::publish::types::{MAX_PAYLOAD_LEN, Qos};
 use crate::command::session::types::ConnectionState;
@@ -102,27 +98,13 @@ impl Dialect for Quectel {
     async fn init<W: Write, const R: usize, const E: usize>(
         m: &mut MqttModem<'_, W, R, E, Self>,
     ) -> Result<(), Error> {
-        m.sync(&At).await?;
-        m.send(&EchoOff).await?;
-        m.send(&SetErrorReporting {
-            mode: ErrorReporting::Numeric,
-        })
-        .await?;
-        m.send(&SetFunctionality {
-            fun: FunctionalityLevel::Full,
-        })
-        .await
-        .map(drop)
+        super::init_3gpp(m).await
     }
 
     async fn identify<W: Write, const R: usize, const E: usize>(
         m: &mut MqttModem<'_, W, R, E, Self>,
     ) -> Result<Identity, Error> {
-        Ok(Identity {
-            manufacturer: m.send(&GetManufacturer).await?,
-            model: m.send(&GetModel).await?,
-            revision: m.send(&GetRevision).await?,
-        })
+        super::identify_3gpp(m).await
     }
 
     async fn configure<W: Write, const R: usize, const E: usize>(

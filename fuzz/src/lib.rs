@@ -887,6 +887,8 @@ fn check_config(i: &EncoderInput, quoting: Quoting) {
             || b.len() > max
             || line_unsafe(b)
             || (!quoted && (b.contains(&b',') || b.contains(&b'"')))
+            // A bare field with a blank at either end is refused (the modem may trim it).
+            || (!quoted && (matches!(b.first(), Some(b' ' | b'\t')) || matches!(b.last(), Some(b' ' | b'\t'))))
     };
     let forbidden = bad_str(&i.host, 253, false)
         || i.port == 0

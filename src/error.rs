@@ -198,6 +198,8 @@ pub enum Feature {
     CertificateUpload,
     /// A last will.
     LastWill,
+    /// MQTT 3.1 (the module speaks 3.1.1 only).
+    Mqtt31,
 }
 
 impl fmt::Display for Feature {
@@ -205,6 +207,7 @@ impl fmt::Display for Feature {
         f.write_str(match self {
             Self::CertificateUpload => "certificate upload",
             Self::LastWill => "last will",
+            Self::Mqtt31 => "MQTT 3.1",
         })
     }
 }

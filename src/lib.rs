@@ -66,7 +66,7 @@ mod runner;
 mod supervisor;
 
 pub use client::{Identity, MqttModem, Options, Tls};
-pub use command::config::types::{Config, Quoting, Will};
+pub use command::config::types::{Config, MqttVersion, Quoting, Will};
 pub use command::general::responses::Identification;
 pub use command::publish::types::Qos;
 pub use command::session::types::ConnectionState;

@@ -384,3 +384,16 @@ fn urc_right_after_ok_without_its_own_crlf() {
         assert_eq!(event, format!("t/x {:?}", b"while answering"));
     }
 }
+
+/// ESP-AT speaks MQTT 3.1.1 only: 3.1 is refused before a byte is written.
+#[test]
+fn mqtt_3_1_refused() {
+    esp(vec![], 64, async |m, _, w| {
+        let config = Config::new("h", 1883, "id").mqtt_version(mqtt_modem::MqttVersion::V3_1);
+        assert_eq!(
+            m.configure(&config).await,
+            Err(Error::Unsupported(Feature::Mqtt31))
+        );
+        assert!(w.sent().is_empty());
+    });
+}

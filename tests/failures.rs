@@ -513,3 +513,14 @@ fn uc8088_refuses_a_last_will() {
     assert_eq!(r, Err(Error::Unsupported(mqtt_modem::Feature::LastWill)));
     assert!(sent.is_empty());
 }
+
+/// The UC8088 is not known to speak MQTT 3.1: refused before a byte is written.
+#[test]
+fn uc8088_refuses_mqtt_3_1() {
+    let (r, sent) = run(vec![], 64, async |m, _, w| {
+        let config = Config::new("h", 1883, "id").mqtt_version(mqtt_modem::MqttVersion::V3_1);
+        (m.configure(&config).await, w.sent())
+    });
+    assert_eq!(r, Err(Error::Unsupported(mqtt_modem::Feature::Mqtt31)));
+    assert!(sent.is_empty());
+}

@@ -310,3 +310,23 @@ fn refused_before_a_byte() {
         assert!(w.sent().is_empty());
     });
 }
+
+/// MQTT 3.1 is Quectel's `"version",0,3`.
+#[test]
+fn mqtt_3_1() {
+    quectel(
+        vec![
+            ex(b"AT+QMTCFG=\"version\",0,3\r", OK),
+            ex(b"AT+QMTCFG=\"keepalive\",0,60\r", OK),
+            ex(b"AT+QMTCFG=\"session\",0,1\r", OK),
+            ex(b"AT+QMTCFG=\"recv/mode\",0,0,1\r", OK),
+            ex(b"AT+QMTCFG=\"will\",0,0\r", OK),
+        ],
+        64,
+        async |m, _, _| {
+            m.configure(&Config::new("h", 1883, "id").mqtt_version(mqtt_modem::MqttVersion::V3_1))
+                .await
+                .unwrap();
+        },
+    );
+}

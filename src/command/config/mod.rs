@@ -28,6 +28,9 @@ impl<'a> SetConfig<'a> {
         if config.will.is_some() {
             return Err(Error::Unsupported(crate::error::Feature::LastWill));
         }
+        if config.version != types::MqttVersion::V3_1_1 {
+            return Err(Error::Unsupported(crate::error::Feature::Mqtt31));
+        }
         let quoted = config.quoting == Quoting::Quoted;
         check_string(
             Field::Host,

@@ -36,6 +36,19 @@ pub struct Config<'a> {
     pub(crate) password: &'a str,
     pub(crate) quoting: Quoting,
     pub(crate) will: Option<Will<'a>>,
+    pub(crate) version: MqttVersion,
+}
+
+/// The MQTT protocol version the module speaks to the broker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum MqttVersion {
+    /// MQTT 3.1 (protocol name `MQIsdp`): Quectel only.
+    V3_1,
+    /// MQTT 3.1.1: every dialect.
+    #[default]
+    V3_1_1,
 }
 
 /// A last will: what the broker publishes for the client when its connection dies without a
@@ -67,7 +80,15 @@ impl<'a> Config<'a> {
             password: "",
             quoting: Quoting::Quoted,
             will: None,
+            version: MqttVersion::V3_1_1,
         }
+    }
+
+    /// The MQTT version (3.1.1 by default; 3.1 is Quectel's only, the others refuse it).
+    #[must_use]
+    pub const fn mqtt_version(mut self, version: MqttVersion) -> Self {
+        self.version = version;
+        self
     }
 
     /// A last will (ESP-AT and Quectel; the UC8088 has none and refuses it).
@@ -139,6 +160,7 @@ impl fmt::Debug for Config<'_> {
             .field("password", &Redacted(self.password.len()))
             .field("quoting", &self.quoting)
             .field("will", &self.will)
+            .field("version", &self.version)
             .finish()
     }
 }

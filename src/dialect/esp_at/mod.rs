@@ -17,7 +17,7 @@ use super::{Dialect, Grammar, Sealed};
 use crate::client::{Identity, MqttModem, Tls};
 use crate::command::ModemCommand;
 use crate::command::config::types::Config;
-use crate::command::config::types::check_will;
+use crate::command::config::types::{MqttVersion, check_will};
 use crate::command::general::responses::Identification;
 use crate::command::publish::check_topic;
 use crate::command::publish::types::{MAX_PAYLOAD_LEN, Qos};
@@ -117,6 +117,9 @@ impl Dialect for EspAt {
         }
         if let Some(will) = &config.will {
             check_will(will, MAX_TOPIC_LEN)?;
+        }
+        if config.version != MqttVersion::V3_1_1 {
+            return Err(Error::Unsupported(Feature::Mqtt31));
         }
         // A link that was up and dropped takes no new connection before it is cleaned; on a
         // fresh module there is nothing to clean and the answer is `ERROR`: either is fine.

@@ -15,7 +15,9 @@ use embedded_io_async::Write;
 
 use super::{Dialect, Grammar, Sealed};
 use crate::client::{Identity, MqttModem, Tls};
-use crate::command::config::types::{Config, MAX_CLIENT_ID_LEN, MAX_CREDENTIAL_LEN, check_will};
+use crate::command::config::types::{
+    Config, MAX_CLIENT_ID_LEN, MAX_CREDENTIAL_LEN, MqttVersion, check_will,
+};
 use crate::command::publish::check_topic;
 use crate::command::publish::types::{MAX_PAYLOAD_LEN, Qos};
 use crate::command::session::types::ConnectionState;
@@ -140,8 +142,11 @@ impl Dialect for Quectel {
         for cmd in [
             SetCfg {
                 key: b"version",
-                values: &[4],
-                value: None,
+                values: &[],
+                value: Some(match config.version {
+                    MqttVersion::V3_1 => 3,
+                    _ => 4,
+                }),
             },
             SetCfg {
                 key: b"keepalive",

@@ -397,3 +397,26 @@ fn mqtt_3_1_refused() {
         assert!(w.sent().is_empty());
     });
 }
+
+/// A user name over 64 bytes (USERCFG's own limit) goes through the prompt even when the line
+/// would be short enough.
+#[test]
+fn long_user_name_goes_through_the_prompt() {
+    let user = "u".repeat(65);
+    let config = Config::new("h", 1883, "dev").credentials(&user, "pw");
+    esp(
+        vec![
+            ex(b"AT+MQTTCLEAN=0\r\n", OK),
+            ex(b"AT+MQTTUSERCFG=0,1,\"\",\"\",\"\",0,0,\"\"\r\n", OK),
+            ex(b"AT+MQTTLONGCLIENTID=0,3\r\n", b"\r\nOK\r\n\r\n>"),
+            ex(b"dev", OK),
+            ex(b"AT+MQTTLONGUSERNAME=0,65\r\n", b"\r\nOK\r\n\r\n>"),
+            ex(user.as_bytes(), OK),
+            ex(b"AT+MQTTLONGPASSWORD=0,2\r\n", b"\r\nOK\r\n\r\n>"),
+            ex(b"pw", OK),
+            ex(b"AT+MQTTCONNCFG=0,60,0,\"\",\"\",0,0\r\n", OK),
+        ],
+        7,
+        async |m, _, _| m.configure(&config).await.unwrap(),
+    );
+}

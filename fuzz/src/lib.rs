@@ -687,7 +687,12 @@ fn check_esp_at(i: &EncoderInput) {
         username: fields[1],
         password: fields[2],
     };
-    if !fields.iter().any(|f| breaks_line(f)) && !fields[0].is_empty() {
+    // The driver sends USERCFG itself only with credentials of at most 64 bytes (LONG* else).
+    if !fields.iter().any(|f| breaks_line(f))
+        && !fields[0].is_empty()
+        && fields[1].len() <= 64
+        && fields[2].len() <= 64
+    {
         let body = body_of(&user, b"\r\n");
         if body.len() < 255 {
             match sim_esp_at::parse(&body) {
@@ -749,7 +754,15 @@ fn check_quectel(i: &EncoderInput) {
         i.user.as_bytes(),
         i.password.as_bytes(),
     );
-    if !id.is_empty() && sendable(id) && sendable(user) && sendable(password) {
+    // What the driver's configure accepts: id 1..=128 bytes, credentials at most 256.
+    if !id.is_empty()
+        && id.len() <= 128
+        && user.len() <= 256
+        && password.len() <= 256
+        && sendable(id)
+        && sendable(user)
+        && sendable(password)
+    {
         let cmd = q::Connect {
             client_id: id,
             credentials: Some((user, password)),
@@ -942,7 +955,12 @@ fn check_tls(i: &EncoderInput, encoding: CertEncoding) {
         1 => (CertKind::ClientCert, sim_at::CertKind::ClientCert),
         _ => (CertKind::ClientKey, sim_at::CertKind::ClientKey),
     };
-    let forbidden = i.cert.is_empty() || i.cert.len() > 1536 || i.cert.contains(&0);
+    // Empty, too long, a NUL, or (stripped newlines) nothing left once CR and LF are taken out.
+    let forbidden = i.cert.is_empty()
+        || i.cert.len() > 1536
+        || i.cert.contains(&0)
+        || (encoding == CertEncoding::StrippedNewlines
+            && i.cert.iter().all(|&b| b == b'\r' || b == b'\n'));
     let r = SetTls::upload(kind, &i.cert, encoding);
     if !expect_err("SetTls::upload", r.clone(), forbidden) {
         return;

@@ -30,7 +30,10 @@ use commands::{
     LONG_USERNAME, PublishEmpty, PublishRaw, SetConnConfig, SetLongField, SetUserConfig, Subscribe,
     Unsubscribe,
 };
-use types::{MAX_HOST_LEN, MAX_KEEPALIVE_S, MAX_LINE_LEN, MAX_LONG_FIELD_LEN, MAX_TOPIC_LEN};
+use types::{
+    MAX_HOST_LEN, MAX_KEEPALIVE_S, MAX_LINE_LEN, MAX_LONG_FIELD_LEN, MAX_TOPIC_LEN,
+    MAX_USERCFG_CREDENTIAL_LEN,
+};
 
 /// What ESP-AT says unasked.
 static GRAMMAR: Grammar = Grammar {
@@ -132,10 +135,14 @@ impl Dialect for EspAt {
             username: fields[1].1,
             password: fields[2].1,
         };
-        if user.wire().len() < MAX_LINE_LEN {
+        if user.wire().len() < MAX_LINE_LEN
+            && user.username.len() <= MAX_USERCFG_CREDENTIAL_LEN
+            && user.password.len() <= MAX_USERCFG_CREDENTIAL_LEN
+        {
             m.send(&user).await?;
         } else {
-            // Too long for one line: the strings go through the prompted LONG* commands.
+            // Too long for one line, or a credential over 64 bytes: the strings go through the
+            // prompted LONG* commands.
             m.send(&SetUserConfig {
                 client_id: b"",
                 username: b"",

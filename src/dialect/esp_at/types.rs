@@ -8,6 +8,9 @@ pub const MAX_TOPIC_LEN: usize = 128;
 pub const MAX_HOST_LEN: usize = 128;
 /// The longest client id, user name or password (through `AT+MQTTLONG*`).
 pub const MAX_LONG_FIELD_LEN: usize = 1024;
+/// The longest user name or password `AT+MQTTUSERCFG` itself takes; longer ones go through
+/// `AT+MQTTLONGUSERNAME` / `AT+MQTTLONGPASSWORD`.
+pub const MAX_USERCFG_CREDENTIAL_LEN: usize = 64;
 /// The longest keepalive, in seconds.
 pub const MAX_KEEPALIVE_S: u16 = 7200;
 /// The only link ESP-AT has.

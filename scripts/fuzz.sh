@@ -35,9 +35,10 @@ Rows appended by `scripts/fuzz.sh`: one run of one target. `executions` is libFu
 EOF
 fi
 
-commit=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src fuzz/src || echo '+dirty')
 mkdir -p fuzz/logs
 for t in "${targets[@]}"; do
+  # The code this target is built from (each target is built when its run starts).
+  commit=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src fuzz/src || echo '+dirty')
   corpus=fuzz/corpus/$t
   mkdir -p "$corpus"
   log=fuzz/logs/$t.log

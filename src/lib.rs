@@ -1,5 +1,7 @@
-//! A `no_std`, allocation-free, async driver for MQTT through a modem's `AT+MQTT*` commands, in
-//! the dialect of UCchip's UC8088 GPRS module, built on [`atat`].
+//! A `no_std`, allocation-free, async driver for MQTT through a module's own AT commands, built
+//! on [`atat`]: one typed API over UCchip's UC8088 (`AT+MQTT*`, the default), Espressif's ESP-AT
+//! ([`EspAt`]) and Quectel's QMT ([`Quectel`]) command sets, chosen at compile time
+//! ([`Dialect`], [`MqttModem::with_dialect`]).
 //!
 //! # Data flow
 //! [`MqttModem::new`] splits the UART in two. The [`Runner`] owns the receive half: it reads
@@ -7,7 +9,9 @@
 //! which go to the response slot, and unsolicited messages, which go to the event queue read
 //! through [`Events`]. The [`MqttModem`] owns the transmit half: each call validates its
 //! inputs, streams one command line from the caller's slices, and waits for its answer with an
-//! `embassy-time` deadline. All memory lives in one [`Resources`] the application provides.
+//! `embassy-time` deadline; a call that is several commands in a dialect (ESP-AT's configure,
+//! Quectel's connect) sends them in order. All memory lives in one [`Resources`] the
+//! application provides.
 //!
 //! ```ignore
 //! static RES: StaticCell<Resources> = StaticCell::new();

@@ -105,12 +105,6 @@ impl<'p> Expect<'p> {
     }
 }
 
-impl<'p> From<&'p [u8]> for Expect<'p> {
-    fn from(prefix: &'p [u8]) -> Self {
-        Self::prefixed(prefix)
-    }
-}
-
 /// The ingress buffer and the parser state over it.
 pub struct Ingress<'a> {
     buf: &'a mut [u8],
@@ -326,7 +320,7 @@ impl<'a> Ingress<'a> {
             let broken_message = buf.starts_with(b"+MQTT");
             self.discard_line = true;
             self.cut = (0, bytes);
-            if pending.is_some() && buf[..2.min(bytes)].eq_ignore_ascii_case(b"AT") {
+            if pending.is_some() && is_echo(buf) {
                 // The echo of a long command line (echo still on): not part of the answer.
                 return Some(Output::Echo);
             }

@@ -260,41 +260,32 @@ macro_rules! test_form {
 }
 pub(crate) use test_form;
 
-/// Implements [`AtatCmd`] and [`ModemCommand`] for a hand-encoded command with `fn params()`.
-/// Its answer is the final result alone ([`NoResponse`]); an MQTT code line is the client's.
+/// Implements [`AtatCmd`] and [`ModemCommand`] for a hand-encoded UC8088 command with
+/// `LINE_PREFIX` and `fn params()`, through its [`Shape`]. Its answer is the final result alone
+/// ([`NoResponse`]); an MQTT code line is the client's.
 macro_rules! hand_encoded {
     ($ty:ident, $prefix:expr, code = $code:expr, timeout_ms = $ms:expr) => {
-        impl atat::AtatCmd for $ty<'_> {
-            type Response = $crate::command::NoResponse;
-            const MAX_TIMEOUT_MS: u32 = $ms;
-
-            fn write(&self, buf: &mut [u8]) -> usize {
-                $crate::command::write_line_or_nothing(&self.line(), buf)
-            }
-
-            fn parse(
-                &self,
-                resp: Result<&[u8], atat::InternalError>,
-            ) -> Result<Self::Response, atat::Error> {
-                resp.map_err(atat::Error::from)
-                    .and_then($crate::command::nothing)
-            }
-        }
-
         impl<'a> $ty<'a> {
             fn line(&self) -> $crate::encode::Line<'a> {
                 $crate::encode::Line::new(Self::LINE_PREFIX, &self.params())
             }
         }
 
-        impl $crate::command::ModemCommand for $ty<'_> {
-            const INFO_PREFIX: &'static [u8] = $prefix;
-            const CARRIES_CODE: bool = $code;
-
-            fn wire(&self) -> $crate::command::Wire<'_> {
-                $crate::command::Wire::line(self.line())
+        impl $crate::command::Shape for $ty<'_> {
+            fn line(&self) -> $crate::encode::Line<'_> {
+                $ty::line(self)
             }
         }
+
+        $crate::command::shaped!(
+            $ty<'a>,
+            $crate::command::NoResponse,
+            parse = $crate::command::nothing,
+            info = $prefix,
+            bare = false,
+            code = $code,
+            timeout_ms = $ms
+        );
     };
 }
 pub(crate) use hand_encoded;
@@ -326,7 +317,7 @@ pub(crate) trait Shape {
 macro_rules! shaped {
     (
         $ty:ident $(<$lt:lifetime>)?, $resp:ty, parse = $parse:expr,
-        info = $info:expr, bare = $bare:expr, timeout_ms = $ms:expr
+        info = $info:expr, bare = $bare:expr, $(code = $code:expr,)? timeout_ms = $ms:expr
     ) => {
         impl$(<$lt>)? atat::AtatCmd for $ty$(<$lt>)? {
             type Response = $resp;
@@ -348,6 +339,7 @@ macro_rules! shaped {
         impl$(<$lt>)? $crate::command::ModemCommand for $ty$(<$lt>)? {
             const INFO_PREFIX: &'static [u8] = $info;
             const INFO_BARE: bool = $bare;
+            $(const CARRIES_CODE: bool = $code;)?
 
             fn wire(&self) -> $crate::command::Wire<'_> {
                 $crate::command::Wire::line($crate::command::Shape::line(self))

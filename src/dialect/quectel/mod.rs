@@ -67,6 +67,11 @@ impl State {
 /// A quoted string Quectel can carry: no `"` (it has no escape), no CR, LF or NUL.
 fn check_quoted(field: Field, s: &[u8], max: usize, allow_empty: bool) -> Result<(), Error> {
     check_string(field, s, max, allow_empty, true)?;
+    no_quote(field, s)
+}
+
+/// Refuses a `"` in a string already checked otherwise (a topic, a filter, a will).
+fn no_quote(field: Field, s: &[u8]) -> Result<(), Error> {
     if memchr::memchr(b'"', s).is_some() {
         return Err(Error::invalid(field, Invalid::Quote));
     }
@@ -136,8 +141,8 @@ impl Dialect for Quectel {
         )?;
         if let Some(will) = &config.will {
             check_will(will, MAX_WILL_LEN)?;
-            check_quoted(Field::WillTopic, will.topic.as_bytes(), MAX_WILL_LEN, false)?;
-            check_quoted(Field::WillMessage, will.payload, MAX_WILL_LEN, true)?;
+            no_quote(Field::WillTopic, will.topic.as_bytes())?;
+            no_quote(Field::WillMessage, will.payload)?;
         }
         for cmd in [
             SetCfg {
@@ -255,7 +260,7 @@ impl Dialect for Quectel {
         retain: bool,
     ) -> Result<(), Error> {
         check_topic(topic)?;
-        check_quoted(Field::Topic, topic.as_bytes(), usize::MAX, false)?;
+        no_quote(Field::Topic, topic.as_bytes())?;
         if payload.len() > MAX_PAYLOAD_LEN {
             return Err(Error::invalid(
                 Field::Payload,
@@ -285,7 +290,7 @@ impl Dialect for Quectel {
         qos: Qos,
     ) -> Result<(), Error> {
         check_filter(filter)?;
-        check_quoted(Field::TopicFilter, filter.as_bytes(), usize::MAX, false)?;
+        no_quote(Field::TopicFilter, filter.as_bytes())?;
         let msgid = m.state.next_msgid();
         let cmd = Subscribe {
             msgid,
@@ -305,7 +310,7 @@ impl Dialect for Quectel {
         filter: &str,
     ) -> Result<(), Error> {
         check_filter(filter)?;
-        check_quoted(Field::TopicFilter, filter.as_bytes(), usize::MAX, false)?;
+        no_quote(Field::TopicFilter, filter.as_bytes())?;
         let msgid = m.state.next_msgid();
         let cmd = Unsubscribe {
             msgid,

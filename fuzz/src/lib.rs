@@ -51,7 +51,7 @@ pub const PENDINGS: [Option<&[u8]>; 4] = [None, Some(b""), Some(b"+MQTTSTATE"), 
 /// The pending answer a selector byte picks: `PENDINGS[low 7 bits % 4]`, taking bare text
 /// lines as well as prefixed ones (as identification answers do) when bit 7 is set, awaiting
 /// a `>` prompt when bit 6 is set, and judging a matching line at once (a completion line)
-/// when bit 4 is set. (Bits 2 and 5 stay unused: saved inputs set them.)
+/// when bit 4 is set. (Bits 2, 3 and 5 are unused; saved inputs set 2 and 5.)
 pub fn pending_of(selector: u8) -> Option<Expect<'static>> {
     let prefix = PENDINGS[usize::from(selector & 0x7f) % PENDINGS.len()]?;
     let mut expect = if selector & 0x80 == 0 {
@@ -562,32 +562,7 @@ fn line_unsafe(s: &[u8]) -> bool {
 
 /// Writes `cmd` into a large buffer and checks the line's framing; returns it without CR.
 fn write_line<C: AtatCmd>(cmd: &C) -> Vec<u8> {
-    let mut buf = vec![0u8; 32 * 1024];
-    let n = cmd.write(&mut buf);
-    assert!(n > 0, "write produced nothing");
-    let line = &buf[..n];
-    assert_eq!(
-        line.last(),
-        Some(&b'\r'),
-        "line does not end with CR: {line:?}"
-    );
-    assert_eq!(
-        line.iter().filter(|&&b| b == b'\r').count(),
-        1,
-        "CR inside: {line:?}"
-    );
-    assert!(
-        !line.contains(&b'\n') && !line.contains(&0),
-        "LF/NUL inside: {line:?}"
-    );
-    // A buffer one byte short gets nothing, not a partial line or a panic.
-    let mut short = vec![0u8; n - 1];
-    assert_eq!(
-        cmd.write(&mut short),
-        0,
-        "partial line written into a short buffer"
-    );
-    line[..n - 1].to_vec()
+    body_of(cmd, b"\r")
 }
 
 fn sim_parse(line: &[u8]) -> sim_at::Command {
@@ -663,18 +638,22 @@ pub fn check_encoders(data: &[u8]) {
 fn body_of<C: AtatCmd>(cmd: &C, end: &[u8]) -> Vec<u8> {
     let mut buf = vec![0u8; 32 * 1024];
     let n = cmd.write(&mut buf);
+    assert!(n > 0, "write produced nothing");
     let line = &buf[..n];
     assert!(line.ends_with(end), "line end: {line:?}");
-    let body = line[..line.len() - end.len()].to_vec();
+    let body = line[..n - end.len()].to_vec();
     assert!(
-        !body.iter().any(|&b| b == b'\r' || b == b'\n' || b == 0),
+        !line_unsafe(&body),
         "a line break or NUL inside the line: {body:?}"
     );
+    // A buffer one byte short gets nothing, not a partial line or a panic.
+    let mut short = vec![0u8; n - 1];
+    assert_eq!(
+        cmd.write(&mut short),
+        0,
+        "partial line written into a short buffer"
+    );
     body
-}
-
-fn breaks_line(s: &[u8]) -> bool {
-    s.iter().any(|&b| b == b'\r' || b == b'\n' || b == 0)
 }
 
 /// ESP-AT: strings with `\\ \" \,` escapes read back exactly by the simulator's parser,
@@ -688,7 +667,7 @@ fn check_esp_at(i: &EncoderInput) {
         password: fields[2],
     };
     // The driver sends USERCFG itself only with credentials of at most 64 bytes (LONG* else).
-    if !fields.iter().any(|f| breaks_line(f))
+    if !fields.iter().any(|f| line_unsafe(f))
         && !fields[0].is_empty()
         && fields[1].len() <= 64
         && fields[2].len() <= 64
@@ -709,7 +688,7 @@ fn check_esp_at(i: &EncoderInput) {
     let topic = i.topic.as_bytes();
     let topic_ok = !topic.is_empty()
         && topic.len() <= 128
-        && !breaks_line(topic)
+        && !line_unsafe(topic)
         && !topic.iter().any(|&b| b == b'+' || b == b'#');
     if topic_ok && (1..=4096).contains(&i.payload.len()) {
         let cmd = e::PublishRaw {
@@ -732,7 +711,7 @@ fn check_esp_at(i: &EncoderInput) {
     let filter = i.filter.as_bytes();
     if !filter.is_empty()
         && filter.len() <= 128
-        && !breaks_line(filter)
+        && !line_unsafe(filter)
         && !filter.iter().any(|&b| b == b'+' || b == b'#')
     {
         let body = body_of(&e::Unsubscribe { filter }, b"\r\n");
@@ -748,7 +727,7 @@ fn check_esp_at(i: &EncoderInput) {
 /// Quectel: no escapes; any string without `"`, CR, LF and NUL reads back exactly.
 fn check_quectel(i: &EncoderInput) {
     use mqtt_modem::dialect::quectel::commands as q;
-    let sendable = |s: &[u8]| !breaks_line(s) && !s.contains(&b'"');
+    let sendable = |s: &[u8]| !line_unsafe(s) && !s.contains(&b'"');
     let (id, user, password) = (
         i.client_id.as_bytes(),
         i.user.as_bytes(),

@@ -25,6 +25,28 @@ pub type Writer = Tap<FromTokio<WriteHalf<SerialStream>>>;
 /// The driver's client handle on a serial port, for a module speaking dialect `D`.
 pub type Modem<D = Uc8088> = MqttModem<'static, Writer, RESPONSE, EVENTS, D>;
 
+/// The dialects `--dialect` names (CLI and demo).
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DialectArg {
+    /// UCchip UC8088 (`AT+MQTTCONFIG`, `AT+MQTTPUB`, …).
+    Uc8088,
+    /// Espressif ESP-AT (`AT+MQTTUSERCFG`, `AT+MQTTPUBRAW`, …).
+    EspAt,
+    /// Quectel (`AT+QMTOPEN`, `AT+QMTPUBEX`, …).
+    Quectel,
+}
+
+impl DialectArg {
+    /// The simulator speaking this dialect.
+    pub const fn sim(self) -> modem_sim::Dialect {
+        match self {
+            Self::Uc8088 => modem_sim::Dialect::Uc8088,
+            Self::EspAt => modem_sim::Dialect::EspAt,
+            Self::Quectel => modem_sim::Dialect::Quectel,
+        }
+    }
+}
+
 /// Shows `bytes` on one line: printable ASCII as is, CR, LF and TAB as `\r`, `\n`, `\t`,
 /// anything else as `\xNN`.
 pub fn escape(bytes: &[u8]) -> String {

@@ -11,7 +11,7 @@ use clap::{ArgGroup, Parser, Subcommand, ValueEnum};
 use mqtt_modem::{
     Config, ConnectionState, Dialect, EspAt, Event, Qos, Quectel, Quoting, Tls, Uc8088,
 };
-use mqtt_modem_cli::Session;
+use mqtt_modem_cli::{DialectArg, Session};
 use tokio::time::{Instant, timeout, timeout_at};
 
 /// Bring-up tool for MQTT over a modem's AT+MQTT* commands.
@@ -132,17 +132,6 @@ enum Command {
     },
 }
 
-/// The dialects `--dialect` names.
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-enum DialectArg {
-    /// UCchip UC8088 (`AT+MQTTCONFIG`, `AT+MQTTPUB`, …).
-    Uc8088,
-    /// Espressif ESP-AT (`AT+MQTTUSERCFG`, `AT+MQTTPUBRAW`, …).
-    EspAt,
-    /// Quectel (`AT+QMTOPEN`, `AT+QMTPUBEX`, …).
-    Quectel,
-}
-
 #[derive(ValueEnum, Clone, Copy, Debug)]
 enum ShowWhat {
     /// The stored broker configuration.
@@ -234,12 +223,14 @@ fn read_pem(path: &PathBuf) -> Result<Vec<u8>, String> {
 /// The `show` queries, which only the UC8088's command set answers.
 trait Queries: Dialect {
     async fn show(
-        modem: &mut mqtt_modem_cli::Modem<Self>,
-        limit: Duration,
-        what: ShowWhat,
-        show_secrets: bool,
-        say: &mut impl FnMut(&[u8]) -> Result<(), String>,
-    ) -> Result<(), String>;
+        _modem: &mut mqtt_modem_cli::Modem<Self>,
+        _limit: Duration,
+        _what: ShowWhat,
+        _show_secrets: bool,
+        _say: &mut impl FnMut(&[u8]) -> Result<(), String>,
+    ) -> Result<(), String> {
+        Err("show: only the UC8088 dialect can read back its settings".into())
+    }
 }
 
 impl Queries for Uc8088 {
@@ -289,22 +280,8 @@ impl Queries for Uc8088 {
 }
 
 /// ESP-AT and Quectel: no query of the stored settings in this command set.
-macro_rules! no_queries {
-    ($($d:ty),*) => {$(
-        impl Queries for $d {
-            async fn show(
-                _: &mut mqtt_modem_cli::Modem<Self>,
-                _: Duration,
-                _: ShowWhat,
-                _: bool,
-                _: &mut impl FnMut(&[u8]) -> Result<(), String>,
-            ) -> Result<(), String> {
-                Err("show: only the UC8088 dialect can read back its settings".into())
-            }
-        }
-    )*};
-}
-no_queries!(EspAt, Quectel);
+impl Queries for EspAt {}
+impl Queries for Quectel {}
 
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.dialect {

@@ -3,7 +3,9 @@
 //! (`PROPTEST_CASES` to change): any string the driver accepts goes out as one line that the
 //! module reads back as exactly that string, and no input ends the line early or starts a
 //! second command; a string the dialect cannot carry is refused typed, naming the field,
-//! before a byte is written.
+//! before a byte is written. Each input also goes through the driver's own API, polled once
+//! on a modem that never answers: refused at once, or accepted with exactly the expected
+//! line written.
 
 use std::sync::{Arc, Mutex};
 
@@ -87,12 +89,13 @@ impl Read for Recorder {
     }
 }
 
-/// Runs `call` on a modem of dialect `D` that never answers, returning its result and the
-/// bytes written.
-fn refused<D: Dialect + Copy, T>(
+/// Polls `call` once on a modem of dialect `D` that never answers: its result if it ended at
+/// once (a refusal), `None` if it accepted the input and waits for the modem; and the bytes
+/// written.
+fn first_poll<D: Dialect + Copy, T>(
     dialect: D,
     call: impl AsyncFnOnce(&mut MqttModem<'_, Recorder, 256, 256, D>) -> Result<T, Error>,
-) -> (Result<T, Error>, Vec<u8>) {
+) -> (Option<Result<T, Error>>, Vec<u8>) {
     let wire = Recorder::default();
     let mut res: Resources<256, 256, 256> = Resources::new();
     let (mut modem, _runner, _events) = MqttModem::with_dialect(
@@ -102,9 +105,26 @@ fn refused<D: Dialect + Copy, T>(
         wire.clone(),
         Options::default(),
     );
-    let r = embassy_futures::block_on(call(&mut modem));
+    let r = match embassy_futures::poll_once(call(&mut modem)) {
+        std::task::Poll::Ready(r) => Some(r),
+        std::task::Poll::Pending => None,
+    };
     let sent = wire.0.lock().unwrap().clone();
     (r, sent)
+}
+
+/// The refusal `configure` must give: the first of client id, user name and password that
+/// holds a byte the dialect cannot send, named, with its reason.
+fn first_bad(fields: [(Field, &str); 3], quote: bool) -> Option<(Field, Invalid)> {
+    fields.into_iter().find_map(|(f, s)| {
+        if line_breaking(s) {
+            Some((f, Invalid::LineBreakOrNul))
+        } else if quote && s.contains('"') {
+            Some((f, Invalid::Quote))
+        } else {
+            None
+        }
+    })
 }
 
 proptest! {
@@ -118,12 +138,16 @@ proptest! {
             username: user.as_bytes(),
             password: password.as_bytes(),
         };
-        if [&id, &user, &password].iter().any(|s| line_breaking(s)) {
-            let config = Config::new("h", 1883, &id).credentials(&user, &password);
-            let (r, sent) = refused(EspAt, async |m| m.configure(&config).await);
-            prop_assert!(matches!(r, Err(Error::InvalidInput { reason: Invalid::LineBreakOrNul, .. })), "{r:?}");
+        let config = Config::new("h", 1883, &id).credentials(&user, &password);
+        let (r, sent) = first_poll(EspAt, async |m| m.configure(&config).await);
+        let fields = [(Field::ClientId, id.as_str()), (Field::Username, &user), (Field::Password, &password)];
+        if let Some((field, reason)) = first_bad(fields, false) {
+            prop_assert_eq!(r, Some(Err(Error::InvalidInput { field, reason })));
             prop_assert!(sent.is_empty());
         } else {
+            // Accepted: it went on to the wire (CLEAN first) and waits for the module.
+            prop_assert!(r.is_none(), "{r:?}");
+            prop_assert_eq!(sent, b"AT+MQTTCLEAN=0\r\n".to_vec());
             let l = line(&cmd, b"\r\n");
             match esp::parse(&l) {
                 Ok(esp::Command::UserCfg(u)) => {
@@ -140,14 +164,17 @@ proptest! {
     #[test]
     fn esp_at_topic_and_filter(topic in topic(), len in 1usize..4097) {
         let payload = vec![b'x'; len];
+        let (r, sent) = first_poll(EspAt, async |m| m.publish(&topic, &payload, Qos::AtLeastOnce, true).await);
         if line_breaking(&topic) {
-            let (r, sent) = refused(EspAt, async |m| m.publish(&topic, &payload, Qos::AtMostOnce, false).await);
-            prop_assert!(matches!(r, Err(Error::InvalidInput { field: Field::Topic, .. })), "{r:?}");
+            prop_assert_eq!(r, Some(Err(Error::InvalidInput { field: Field::Topic, reason: Invalid::LineBreakOrNul })));
             prop_assert!(sent.is_empty());
             return Ok(());
         }
         let publish = e::PublishRaw { topic: topic.as_bytes(), payload: &payload, qos: Qos::AtLeastOnce, retain: true };
         let l = line(&publish, b"\r\n");
+        // What the driver wrote before waiting for the prompt is exactly this line.
+        prop_assert!(r.is_none(), "{r:?}");
+        prop_assert_eq!(sent, [&l[..], b"\r\n"].concat());
         match esp::parse(&l) {
             Ok(esp::Command::PubRaw { topic: t, len: n, qos, retain }) => {
                 prop_assert_eq!(t, topic.clone());
@@ -168,15 +195,16 @@ proptest! {
     #[test]
     fn quectel_quoted_fields(id in nasty(30), user in nasty(30), password in nasty(30), topic in topic()) {
         let unsendable = |s: &str| line_breaking(s) || s.contains('"');
-        if [&id, &user, &password].iter().any(|s| unsendable(s)) {
-            let config = Config::new("h", 1883, &id).credentials(&user, &password);
-            let (r, sent) = refused(Quectel, async |m| m.configure(&config).await);
-            prop_assert!(
-                matches!(r, Err(Error::InvalidInput { reason: Invalid::LineBreakOrNul | Invalid::Quote, .. })),
-                "{r:?}"
-            );
+        let config = Config::new("h", 1883, &id).credentials(&user, &password);
+        let (r, sent) = first_poll(Quectel, async |m| m.configure(&config).await);
+        let fields = [(Field::ClientId, id.as_str()), (Field::Username, &user), (Field::Password, &password)];
+        if let Some((field, reason)) = first_bad(fields, true) {
+            prop_assert_eq!(r, Some(Err(Error::InvalidInput { field, reason })));
             prop_assert!(sent.is_empty());
         } else {
+            // Accepted: its first setting went out and it waits for the module.
+            prop_assert!(r.is_none(), "{r:?}");
+            prop_assert_eq!(sent, b"AT+QMTCFG=\"version\",0,4\r".to_vec());
             let conn = q::Connect {
                 client_id: id.as_bytes(),
                 credentials: Some((user.as_bytes(), password.as_bytes())),
@@ -192,11 +220,16 @@ proptest! {
                 other => prop_assert!(false, "{:?} read as {:?}", l.escape_ascii().to_string(), other),
             }
         }
+        let (r, sent) = first_poll(Quectel, async |m| m.publish(&topic, b"abc", Qos::AtLeastOnce, false).await);
         if unsendable(&topic) {
-            let (r, sent) = refused(Quectel, async |m| m.publish(&topic, b"x", Qos::AtMostOnce, false).await);
-            prop_assert!(matches!(r, Err(Error::InvalidInput { field: Field::Topic, .. })), "{r:?}");
+            let reason = if line_breaking(&topic) { Invalid::LineBreakOrNul } else { Invalid::Quote };
+            prop_assert_eq!(r, Some(Err(Error::InvalidInput { field: Field::Topic, reason })));
             prop_assert!(sent.is_empty());
         } else {
+            // A fresh modem's first QoS 1 message id is 1.
+            let first = q::Publish { msgid: 1, qos: Qos::AtLeastOnce, retain: false, topic: topic.as_bytes(), payload: b"abc" };
+            prop_assert!(r.is_none(), "{r:?}");
+            prop_assert_eq!(sent, [&line(&first, b"\r")[..], b"\r"].concat());
             let publish = q::Publish { msgid: 7, qos: Qos::AtLeastOnce, retain: false, topic: topic.as_bytes(), payload: b"abc" };
             let l = line(&publish, b"\r");
             match qmt::parse(&l) {

@@ -16,7 +16,7 @@ use std::time::Duration;
 use clap::Parser;
 use modem_sim::{Dir, Sim, SimOptions, Traffic};
 use mqtt_modem::{Config, Dialect, EspAt, Event, Options, Qos, Quectel, Uc8088};
-use mqtt_modem_cli::{Direction, LineSplitter, Session};
+use mqtt_modem_cli::{DialectArg, Direction, LineSplitter, Session};
 use tokio::sync::broadcast;
 use tokio::time::timeout;
 
@@ -34,17 +34,6 @@ struct Args {
     /// The module's command set: the simulator speaks it, and so does the driver.
     #[arg(long, value_enum, default_value_t = DialectArg::Uc8088)]
     dialect: DialectArg,
-}
-
-/// The dialects `--dialect` names.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-enum DialectArg {
-    /// UCchip UC8088.
-    Uc8088,
-    /// Espressif ESP-AT.
-    EspAt,
-    /// Quectel QMT.
-    Quectel,
 }
 
 /// Prints the simulator's serial traffic, one line per AT line.
@@ -181,13 +170,13 @@ async fn demo(args: Args) -> Result<(), String> {
             (host, port)
         }
     };
-    let (sim_dialect, name) = match args.dialect {
-        DialectArg::Uc8088 => (modem_sim::Dialect::Uc8088, "UC8088"),
-        DialectArg::EspAt => (modem_sim::Dialect::EspAt, "ESP-AT module"),
-        DialectArg::Quectel => (modem_sim::Dialect::Quectel, "Quectel module"),
+    let name = match args.dialect {
+        DialectArg::Uc8088 => "UC8088",
+        DialectArg::EspAt => "ESP-AT module",
+        DialectArg::Quectel => "Quectel module",
     };
     let sim = Sim::start(SimOptions {
-        dialect: sim_dialect,
+        dialect: args.dialect.sim(),
         ..SimOptions::default()
     })
     .await

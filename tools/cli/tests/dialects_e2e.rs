@@ -8,71 +8,22 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use modem_sim::{Sim, SimHandle, SimOptions};
-use mqtt_modem::{Config, Dialect, EspAt, Event, LinkEvent, Options, Qos, Quectel, Supervisor};
-use mqtt_modem_cli::Session;
+use mqtt_modem::{Config, Dialect, EspAt, LinkEvent, Qos, Quectel, Supervisor};
 use tokio::time::{Instant, timeout};
-
-/// A simulated module speaking `sim_dialect` and a driver session speaking `D` on its pty.
-struct DialectDut<D: Dialect> {
-    session: Session<D>,
-    sim: SimHandle,
-}
-
-async fn start<D: Dialect + Copy>(dialect: D, sim_dialect: modem_sim::Dialect) -> DialectDut<D> {
-    let sim = Sim::start(SimOptions {
-        dialect: sim_dialect,
-        ..SimOptions::default()
-    })
-    .await
-    .unwrap();
-    let path = sim.device_path().to_string_lossy().into_owned();
-    let mut session =
-        Session::open_dialect(dialect, &path, 115_200, false, Options::default()).unwrap();
-    timeout(DEADLINE, session.modem.init())
-        .await
-        .expect("init hung")
-        .expect("init");
-    DialectDut { session, sim }
-}
 
 fn config(port: u16, id: &str) -> Config<'_> {
     Config::new("127.0.0.1", port, id).credentials(BARE_USER, BARE_PASSWORD)
 }
 
+/// A module of `dialect` connected to the shared mosquitto as `id`.
 async fn connected<D: Dialect + Copy>(
     dialect: D,
     sim_dialect: modem_sim::Dialect,
     id: &str,
-) -> DialectDut<D> {
-    let mut dut = start(dialect, sim_dialect).await;
-    let modem = &mut dut.session.modem;
-    timeout(DEADLINE, modem.configure(&config(mosquitto().port, id)))
-        .await
-        .unwrap()
-        .expect("configure");
-    timeout(DEADLINE, modem.connect())
-        .await
-        .unwrap()
-        .expect("connect");
+) -> Dut<D> {
+    let mut dut = Dut::start_in(dialect, sim_dialect).await;
+    dut.connect_to(&config(mosquitto().port, id)).await;
     dut
-}
-
-/// The next message through the driver's events within `DEADLINE`.
-async fn message<D: Dialect>(dut: &mut DialectDut<D>) -> (String, Vec<u8>) {
-    let deadline = Instant::now() + DEADLINE;
-    let mut buf = vec![0u8; mqtt_modem_cli::INGRESS];
-    loop {
-        match tokio::time::timeout_at(deadline, dut.session.events.next(&mut buf))
-            .await
-            .expect("no message through the driver within the deadline")
-        {
-            Event::Message(m) => return (m.topic.to_string(), m.payload.to_vec()),
-            Event::Dropped { count } => panic!("{count} message(s) dropped by the driver"),
-            Event::TooLargeForBuffer { len } => panic!("{len}-byte message too large"),
-            _ => {}
-        }
-    }
 }
 
 /// Bytes no one-line command could carry: CR, LF, NUL, `"`, `,`, and every other value.
@@ -91,32 +42,19 @@ async fn binary_round_trip<D: Dialect + Copy>(dialect: D, sim_dialect: modem_sim
     let base = unique("e2e/dialect/bin");
     let mut dut = connected(dialect, sim_dialect, &unique("bin")).await;
     let mut sub = MosquittoSub::start(&format!("{base}/out/#")).await;
-    timeout(
-        DEADLINE,
-        dut.session
-            .modem
-            .subscribe(&format!("{base}/in/#"), Qos::AtLeastOnce),
-    )
-    .await
-    .unwrap()
-    .expect("subscribe");
+    dut.subscribe(&format!("{base}/in/#"), Qos::AtLeastOnce)
+        .await;
     for (name, payload) in [("nasty", nasty()), ("4kib", four_kib())] {
         for qos in [Qos::AtMostOnce, Qos::AtLeastOnce] {
             let topic = format!("{base}/out/{name}/{}", qos as u8);
-            timeout(
-                DEADLINE,
-                dut.session.modem.publish(&topic, &payload, qos, false),
-            )
-            .await
-            .unwrap()
-            .unwrap_or_else(|e| panic!("publish {name}: {e}"));
+            dut.publish(&topic, &payload, qos, false).await;
             let (t, p) = sub.next().await.expect("nothing reached mosquitto_sub");
             assert_eq!(t, topic);
             assert_bytes(&p, &payload);
 
             let topic = format!("{base}/in/{name}/{}", qos as u8);
             mosquitto_pub(&topic, &payload, qos as u8, false).await;
-            let (t, p) = message(&mut dut).await;
+            let (t, p) = dut.message().await;
             assert_eq!(t, topic);
             assert_bytes(&p, &payload);
         }
@@ -133,48 +71,55 @@ async fn quectel_binary_and_4kib_round_trip() {
     binary_round_trip(Quectel, modem_sim::Dialect::Quectel).await;
 }
 
-/// A message published while a command is being answered (the module answers slowly) is
-/// delivered, and the command gets its own answer.
+/// A message published while a command is being answered (the module answers slowly): the
+/// broker had it before the module wrote the answer, and both reach the driver: the command
+/// its own answer, the application the message.
 async fn message_during_a_command<D: Dialect + Copy>(dialect: D, sim_dialect: modem_sim::Dialect) {
     let topic = unique("e2e/dialect/during");
     let mut dut = connected(dialect, sim_dialect, &unique("during")).await;
-    timeout(
-        DEADLINE,
-        dut.session.modem.subscribe(&topic, Qos::AtLeastOnce),
-    )
-    .await
-    .unwrap()
-    .expect("subscribe");
+    dut.subscribe(&topic, Qos::AtLeastOnce).await;
     dut.sim.set_latency(Duration::from_millis(600));
     let mut tap = dut.sim.traffic();
     let t0 = Instant::now();
     let recorder = tokio::spawn(async move {
         let mut seen = Vec::new();
         while let Ok(Ok(t)) = tokio::time::timeout(Duration::from_secs(2), tap.recv()).await {
-            seen.push(format!(
-                "{:?} {:?} {}",
-                t0.elapsed(),
-                t.dir,
-                t.bytes.escape_ascii()
-            ));
+            seen.push((t0.elapsed(), t.dir, t.bytes));
         }
         seen
     });
     let publish = async {
         tokio::time::sleep(Duration::from_millis(200)).await;
         mosquitto_pub(&topic, b"while answering", 1, false).await;
+        t0.elapsed()
     };
-    let started = Instant::now();
-    let (state, ()) = tokio::join!(timeout(DEADLINE, dut.session.modem.state()), publish);
-    let took = started.elapsed();
+    let (state, published) = tokio::join!(timeout(DEADLINE, dut.session.modem.state()), publish);
     let seen = recorder.await.unwrap();
+    let trace = || {
+        seen.iter()
+            .map(|(at, dir, b)| format!("{at:?} {dir:?} {}", b.escape_ascii()))
+            .collect::<Vec<_>>()
+    };
     assert_eq!(
         state.unwrap(),
         Ok(mqtt_modem::ConnectionState::Connected),
-        "after {took:?}: {seen:#?}"
+        "{:#?}",
+        trace()
+    );
+    // The answer is the first thing the module wrote after the command; the broker had
+    // delivered the QoS 1 message (mosquitto_pub returned) before it.
+    let answered = seen
+        .iter()
+        .find(|(_, dir, _)| *dir == modem_sim::Dir::Tx)
+        .map(|(at, _, _)| *at)
+        .expect("no answer written");
+    assert!(
+        published < answered,
+        "published at {published:?}, answered at {answered:?}: no overlap {:#?}",
+        trace()
     );
     dut.sim.set_latency(Duration::ZERO);
-    let (t, p) = message(&mut dut).await;
+    let (t, p) = dut.message().await;
     assert_eq!(
         (t.as_str(), p.as_slice()),
         (topic.as_str(), &b"while answering"[..])
@@ -196,7 +141,7 @@ async fn quectel_message_while_a_command_is_answered() {
 async fn broker_restart<D: Dialect + Copy>(dialect: D, sim_dialect: modem_sim::Dialect) {
     let (port, tls_port) = (free_port(), free_port());
     let broker = start_mosquitto_on(port, tls_port);
-    let mut dut = start(dialect, sim_dialect).await;
+    let mut dut = Dut::start_in(dialect, sim_dialect).await;
     let id = unique("restart");
     let topic = unique("e2e/dialect/restart");
     let mut sup: Supervisor<'_> = Supervisor::new(config(port, &id), fast_policy());
@@ -224,7 +169,7 @@ async fn broker_restart<D: Dialect + Copy>(dialect: D, sim_dialect: modem_sim::D
     .await;
     assert!(seen.contains(&LinkEvent::Connected), "{seen:?}");
     mosquitto_pub_to(&broker, &topic, b"after restart", 1, false).await;
-    let (t, p) = message(&mut dut).await;
+    let (t, p) = dut.message().await;
     assert_eq!(
         (t.as_str(), p.as_slice()),
         (topic.as_str(), &b"after restart"[..])
@@ -246,7 +191,7 @@ async fn quectel_broker_restart_recovered_by_the_supervisor() {
 async fn last_will<D: Dialect + Copy>(dialect: D, sim_dialect: modem_sim::Dialect) {
     let topic = unique("e2e/dialect/will");
     let mut sub = MosquittoSub::start(&topic).await;
-    let mut dut = start(dialect, sim_dialect).await;
+    let mut dut = Dut::start_in(dialect, sim_dialect).await;
     let id = unique("will");
     let will = mqtt_modem::Will {
         topic: &topic,
@@ -254,16 +199,8 @@ async fn last_will<D: Dialect + Copy>(dialect: D, sim_dialect: modem_sim::Dialec
         qos: Qos::AtLeastOnce,
         retain: false,
     };
-    let config = config(mosquitto().port, &id).will(will);
-    let modem = &mut dut.session.modem;
-    timeout(DEADLINE, modem.configure(&config))
-        .await
-        .unwrap()
-        .expect("configure with a will");
-    timeout(DEADLINE, modem.connect())
-        .await
-        .unwrap()
-        .expect("connect");
+    dut.connect_to(&config(mosquitto().port, &id).will(will))
+        .await;
     dut.sim.drop_broker_connection();
     let (t, p) = sub.next().await.expect("the will was not published");
     assert_eq!(t, topic);

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use modem_sim::{Sim, SimHandle, SimOptions};
-use mqtt_modem::{Config, Event, Qos};
+use mqtt_modem::{Config, Dialect, Event, Options, Qos, Uc8088};
 use mqtt_modem_cli::Session;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdout};
@@ -402,22 +402,15 @@ fn unhex(s: &str) -> Vec<u8> {
         .collect()
 }
 
-/// The simulated modem and a driver session on its pty, initialised.
-pub struct Dut {
-    pub session: Session,
+/// The simulated modem and a driver session on its pty, initialised, both speaking dialect `D`.
+pub struct Dut<D: Dialect = Uc8088> {
+    pub session: Session<D>,
     pub sim: SimHandle,
 }
 
 impl Dut {
     pub async fn start() -> Self {
-        let sim = Sim::start(SimOptions::default()).await.unwrap();
-        let path = sim.device_path().to_string_lossy().into_owned();
-        let mut session = Session::open(&path, 115_200, false).unwrap();
-        timeout(DEADLINE, session.modem.init())
-            .await
-            .expect("init hung")
-            .expect("init");
-        Self { session, sim }
+        Self::start_in(Uc8088, modem_sim::Dialect::Uc8088).await
     }
 
     /// Configures the plain listener of mosquitto with the right password and connects.
@@ -425,8 +418,34 @@ impl Dut {
         let mut dut = Self::start().await;
         let m = mosquitto();
         let config = Config::new("127.0.0.1", m.port, client_id).credentials(USER, PASSWORD);
-        let modem = &mut dut.session.modem;
-        timeout(DEADLINE, modem.configure(&config))
+        dut.connect_to(&config).await;
+        dut
+    }
+}
+
+impl<D: Dialect> Dut<D> {
+    /// A simulator speaking `sim_dialect` and a session speaking `dialect` on its pty.
+    pub async fn start_in(dialect: D, sim_dialect: modem_sim::Dialect) -> Self {
+        let sim = Sim::start(SimOptions {
+            dialect: sim_dialect,
+            ..SimOptions::default()
+        })
+        .await
+        .unwrap();
+        let path = sim.device_path().to_string_lossy().into_owned();
+        let mut session =
+            Session::open_dialect(dialect, &path, 115_200, false, Options::default()).unwrap();
+        timeout(DEADLINE, session.modem.init())
+            .await
+            .expect("init hung")
+            .expect("init");
+        Self { session, sim }
+    }
+
+    /// Configures `config` and connects.
+    pub async fn connect_to(&mut self, config: &Config<'_>) {
+        let modem = &mut self.session.modem;
+        timeout(DEADLINE, modem.configure(config))
             .await
             .unwrap()
             .expect("configure");
@@ -434,7 +453,6 @@ impl Dut {
             .await
             .unwrap()
             .expect("connect");
-        dut
     }
 
     pub async fn subscribe(&mut self, filter: &str, qos: Qos) {

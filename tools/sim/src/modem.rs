@@ -309,7 +309,7 @@ impl Core {
     }
 }
 
-fn qos_of(q: u8) -> QoS {
+pub(crate) fn qos_of(q: u8) -> QoS {
     match q {
         0 => QoS::AtMostOnce,
         1 => QoS::AtLeastOnce,

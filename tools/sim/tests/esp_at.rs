@@ -379,8 +379,7 @@ async fn knobs_work_in_this_dialect() {
     )
     .await;
     sim.reboot();
-    host.expect(b"\r\nready\r\n").await;
-    assert_eq!(Dialect::EspAt.boot_banner(), b"\r\nready\r\n");
+    host.expect(Dialect::EspAt.boot_banner()).await;
     host.transact(
         b"AT+MQTTCONN?\r\n",
         b"AT+MQTTCONN?\r\n+MQTTCONN:0,0,0,\"\",\"0\",\"\",0\r\n\r\nOK\r\n",
@@ -434,5 +433,6 @@ async fn knobs_work_in_this_dialect() {
     sim.set_noise(1.0, 3);
     host.send(b"AT\r\n").await;
     let got = host.drain_for(Duration::from_millis(300)).await;
-    assert_ne!(got, b"\r\nOK\r\n");
+    // Something came, and not the clean answer.
+    assert!(!got.is_empty() && got != b"\r\nOK\r\n", "{got:?}");
 }

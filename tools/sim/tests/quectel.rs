@@ -469,8 +469,7 @@ async fn knobs_work_in_this_dialect() {
     host.transact(b"AT+QMTCFG=\"keepalive\",0,60\r", b"\r\nOK\r\n")
         .await;
     sim.reboot();
-    host.expect(b"\r\nRDY\r\n").await;
-    assert_eq!(Dialect::Quectel.boot_banner(), b"\r\nRDY\r\n");
+    host.expect(Dialect::Quectel.boot_banner()).await;
     host.transact(
         b"AT+QMTCFG=\"keepalive\",0\r",
         b"AT+QMTCFG=\"keepalive\",0\r\r\n+QMTCFG: \"keepalive\",120\r\n\r\nOK\r\n",
@@ -516,5 +515,6 @@ async fn knobs_work_in_this_dialect() {
     sim.set_noise(1.0, 3);
     host.send(b"AT\r").await;
     let got = host.drain_for(Duration::from_millis(300)).await;
-    assert_ne!(got, b"\r\nOK\r\n");
+    // Something came, and not the clean answer.
+    assert!(!got.is_empty() && got != b"\r\nOK\r\n", "{got:?}");
 }

@@ -5,14 +5,14 @@
 
 pub mod parse;
 
-use rumqttc::{LastWill, QoS, SubscribeReasonCode};
+use rumqttc::{LastWill, SubscribeReasonCode};
 
 use self::parse::{Command, ConnCfg, LongField, UserCfg};
 use super::Personality;
 use super::uc8088::Ident;
 use crate::at::MqttConfig;
 use crate::framer::Terminator;
-use crate::modem::Core;
+use crate::modem::{Core, qos_of};
 
 /// Boot banner printed after a reboot (`AT+RST` or [`crate::SimHandle::reboot`]).
 pub const BOOT_BANNER: &[u8] = b"\r\nready\r\n";
@@ -221,7 +221,7 @@ impl EspAt {
                 qos,
                 retain,
             } => {
-                if core.connected() && core.publish(topic, qos, retain, data).await.is_ok() {
+                if core.publish(topic, qos, retain, data).await.is_ok() {
                     OK.to_vec()
                 } else {
                     ERROR.to_vec()
@@ -303,14 +303,7 @@ impl EspAt {
         if user.scheme != 1 {
             return ERROR.to_vec(); // TLS and WebSocket schemes are not simulated
         }
-        let conn = self.conn.clone().unwrap_or(ConnCfg {
-            keepalive: 0,
-            disable_clean_session: false,
-            lwt_topic: String::new(),
-            lwt_msg: Vec::new(),
-            lwt_qos: 0,
-            lwt_retain: false,
-        });
+        let conn = self.conn.clone().unwrap_or_default();
         let cfg = MqttConfig {
             host: host.clone(),
             port,
@@ -325,11 +318,7 @@ impl EspAt {
             password: user.password.clone(),
         };
         let will = (!conn.lwt_topic.is_empty()).then(|| {
-            let qos = match conn.lwt_qos {
-                0 => QoS::AtMostOnce,
-                1 => QoS::AtLeastOnce,
-                _ => QoS::ExactlyOnce,
-            };
+            let qos = qos_of(conn.lwt_qos);
             LastWill::new(
                 conn.lwt_topic.clone(),
                 conn.lwt_msg.clone(),

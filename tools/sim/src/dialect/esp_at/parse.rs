@@ -59,7 +59,7 @@ pub struct UserCfg {
 }
 
 /// `AT+MQTTCONNCFG` fields.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ConnCfg {
     /// Keepalive in seconds as sent (0 means 120).
     pub keepalive: u16,
@@ -200,20 +200,6 @@ fn int_param(t: &[u8]) -> Result<Param, AtError> {
         })
         .map(Param::Int)
         .ok_or(AtError::InvalidParameter)
-}
-
-/// Quote a string the way ESP-AT reads it back: `\`, `"` and `,` get a backslash.
-pub fn quote(s: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(s.len() + 2);
-    out.push(b'"');
-    for &b in s {
-        if matches!(b, b'"' | b'\\' | b',') {
-            out.push(b'\\');
-        }
-        out.push(b);
-    }
-    out.push(b'"');
-    out
 }
 
 fn int(p: &Param, min: u32, max: u32) -> Result<u32, AtError> {
@@ -439,15 +425,6 @@ mod tests {
         assert!(split_params(br#""a"b"#).is_err());
         assert!(split_params(br#""a\"#).is_err());
         assert!(split_params(b"99999999999").is_err());
-    }
-
-    #[test]
-    fn quote_round_trips() {
-        let s = br#"a,"b"\c"#;
-        assert_eq!(
-            split_params(&quote(s)).unwrap(),
-            vec![Param::Str(s.to_vec())]
-        );
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 pub mod parse;
 
-use rumqttc::{LastWill, QoS, SubscribeReasonCode};
+use rumqttc::{LastWill, SubscribeReasonCode};
 
 use self::parse::{Cfg, CfgKey, Command, Will};
 use super::uc8088::Ident;
@@ -13,7 +13,7 @@ use super::{Personality, framed};
 use crate::at::{AtError, MqttConfig};
 use crate::broker::{ConnectError, ProbeError, probe};
 use crate::framer::Terminator;
-use crate::modem::Core;
+use crate::modem::{Core, qos_of};
 
 /// Boot banner printed after a reboot.
 pub const BOOT_BANNER: &[u8] = b"\r\nRDY\r\n";
@@ -100,9 +100,8 @@ impl Personality for Quectel {
             return;
         };
         core.respond(b"\r\nOK\r\n".to_vec());
-        let result = if !core.connected() {
-            2
-        } else if core
+        // Not connected, no acknowledgement: 2 (failed to send), as any failure.
+        let result = if core
             .publish(job.topic, job.qos, job.retain, data)
             .await
             .is_ok()
@@ -402,11 +401,7 @@ impl Quectel {
             password,
         };
         let will = self.will.as_ref().map(|w| {
-            let qos = match w.qos {
-                0 => QoS::AtMostOnce,
-                1 => QoS::AtLeastOnce,
-                _ => QoS::ExactlyOnce,
-            };
+            let qos = qos_of(w.qos);
             LastWill::new(w.topic.clone(), w.msg.clone(), qos, w.retain)
         });
         let text = match core.connect(&cfg, None, will).await {

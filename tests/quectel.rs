@@ -25,12 +25,17 @@ fn quectel<T>(
 const CHUNKS: [usize; 3] = [1, 7, 64];
 
 fn configured() -> Vec<Exchange> {
+    configured_with(b"AT+QMTCFG=\"version\",0,4\r", b"AT+QMTCFG=\"will\",0,0\r")
+}
+
+/// `configure`'s settings with this version line and this will line.
+fn configured_with(version: &[u8], will: &[u8]) -> Vec<Exchange> {
     vec![
-        ex(b"AT+QMTCFG=\"version\",0,4\r", OK),
+        ex(version, OK),
         ex(b"AT+QMTCFG=\"keepalive\",0,60\r", OK),
         ex(b"AT+QMTCFG=\"session\",0,1\r", OK),
         ex(b"AT+QMTCFG=\"recv/mode\",0,0,1\r", OK),
-        ex(b"AT+QMTCFG=\"will\",0,0\r", OK),
+        ex(will, OK),
     ]
 }
 
@@ -44,16 +49,10 @@ fn last_will() {
         retain: true,
     };
     quectel(
-        vec![
-            ex(b"AT+QMTCFG=\"version\",0,4\r", OK),
-            ex(b"AT+QMTCFG=\"keepalive\",0,60\r", OK),
-            ex(b"AT+QMTCFG=\"session\",0,1\r", OK),
-            ex(b"AT+QMTCFG=\"recv/mode\",0,0,1\r", OK),
-            ex(
-                b"AT+QMTCFG=\"will\",0,1,1,1,\"dev/1/status\",\"offline, \\gone\"\r",
-                OK,
-            ),
-        ],
+        configured_with(
+            b"AT+QMTCFG=\"version\",0,4\r",
+            b"AT+QMTCFG=\"will\",0,1,1,1,\"dev/1/status\",\"offline, \\gone\"\r",
+        ),
         64,
         async |m, _, w| {
             m.configure(&Config::new("h", 1883, "id").will(will))
@@ -315,13 +314,7 @@ fn refused_before_a_byte() {
 #[test]
 fn mqtt_3_1() {
     quectel(
-        vec![
-            ex(b"AT+QMTCFG=\"version\",0,3\r", OK),
-            ex(b"AT+QMTCFG=\"keepalive\",0,60\r", OK),
-            ex(b"AT+QMTCFG=\"session\",0,1\r", OK),
-            ex(b"AT+QMTCFG=\"recv/mode\",0,0,1\r", OK),
-            ex(b"AT+QMTCFG=\"will\",0,0\r", OK),
-        ],
+        configured_with(b"AT+QMTCFG=\"version\",0,3\r", b"AT+QMTCFG=\"will\",0,0\r"),
         64,
         async |m, _, _| {
             m.configure(&Config::new("h", 1883, "id").mqtt_version(mqtt_modem::MqttVersion::V3_1))

@@ -21,9 +21,8 @@
 //! }
 //! ```
 
-use embassy_time::{Duration, Instant};
+use embassy_time::{Duration, Instant, Timer};
 use embedded_hal::digital::OutputPin;
-use embedded_hal_async::delay::DelayNs;
 use embedded_io_async::Write;
 use heapless::{Deque, String, Vec};
 
@@ -131,27 +130,28 @@ impl ModemReset for NoReset {
     }
 }
 
-/// A reset (or power) pin, driven low for `pulse_ms`, then high, then `boot_ms` to wait.
-/// (Milliseconds as `u32`, so no 64-bit division is linked in for them.)
+/// A reset (or power) pin, driven low for `pulse`, then high, then `boot` to wait.
+///
+/// The times are [`Duration`]s, built once (`Duration::from_millis(100)` is a `const fn`), and
+/// waited with [`Timer::after`]: a delay taken in milliseconds at run time would link a 64-bit
+/// division into the firmware (about 0.9 KiB on a Cortex-M4).
 #[derive(Debug)]
-pub struct ResetPin<P, D> {
+pub struct ResetPin<P> {
     /// The pin; active low.
     pub pin: P,
-    /// The delay provider.
-    pub delay: D,
-    /// How long to hold the pin low, in ms.
-    pub pulse_ms: u32,
-    /// How long the modem takes to boot, in ms.
-    pub boot_ms: u32,
+    /// How long to hold the pin low.
+    pub pulse: Duration,
+    /// How long the modem takes to boot once the pin is released.
+    pub boot: Duration,
 }
 
-impl<P: OutputPin, D: DelayNs> ModemReset for ResetPin<P, D> {
+impl<P: OutputPin> ModemReset for ResetPin<P> {
     async fn reset(&mut self) {
         // A pin error leaves nothing better to do than to carry on and let AT sync decide.
         let _ = self.pin.set_low();
-        self.delay.delay_ms(self.pulse_ms).await;
+        Timer::after(self.pulse).await;
         let _ = self.pin.set_high();
-        self.delay.delay_ms(self.boot_ms).await;
+        Timer::after(self.boot).await;
     }
 }
 

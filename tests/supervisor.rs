@@ -255,14 +255,6 @@ impl embedded_hal::digital::OutputPin for Pin {
     }
 }
 
-struct Delay;
-
-impl embedded_hal_async::delay::DelayNs for Delay {
-    async fn delay_ns(&mut self, ns: u32) {
-        Timer::after_nanos(u64::from(ns)).await;
-    }
-}
-
 #[test]
 fn silent_modem_gets_a_reset_pulse() {
     let pin = Pin::default();
@@ -290,9 +282,8 @@ fn silent_modem_gets_a_reset_pulse() {
             )
             .with_reset(ResetPin {
                 pin,
-                delay: Delay,
-                pulse_ms: 1,
-                boot_ms: 1,
+                pulse: Duration::from_millis(1),
+                boot: Duration::from_millis(1),
             });
             let mut seen = Vec::new();
             while !seen.contains(&LinkEvent::ModemReset) {

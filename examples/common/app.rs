@@ -20,7 +20,7 @@
 //! command parsing, LED) compiled out: every driver call the product makes, and nothing else.
 
 use embassy_futures::select::{Either, select};
-use embassy_time::{Delay, Duration, Instant, Timer};
+use embassy_time::{Duration, Instant, Timer};
 use embedded_hal::digital::OutputPin;
 use embedded_io_async::{Read, Write};
 use heapless::Vec;
@@ -141,12 +141,11 @@ const fn jitter_seed(id: &str) -> u32 {
 }
 
 /// The modem's reset line (active low): a 100 ms pulse, then 3 s to boot.
-pub fn reset_pin<P: OutputPin>(pin: P) -> ResetPin<P, Delay> {
+pub fn reset_pin<P: OutputPin>(pin: P) -> ResetPin<P> {
     ResetPin {
         pin,
-        delay: Delay,
-        pulse_ms: 100,
-        boot_ms: 3000,
+        pulse: Duration::from_millis(100),
+        boot: Duration::from_millis(3000),
     }
 }
 

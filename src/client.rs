@@ -430,6 +430,31 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
         self.shared.with(|s| s.hint.take())
     }
 
+    /// Reads the incoming messages that a module which keeps them until asked (u-blox's) has
+    /// announced ([`Event::MessagesWaiting`](crate::Event::MessagesWaiting)): they arrive
+    /// through [`Events`](crate::Events) like any other message. Returns how many were
+    /// announced; with modules that push every message (UC8088, ESP-AT, Quectel), 0 at once.
+    /// The [`Supervisor`](crate::Supervisor) calls it from `poll`.
+    pub async fn receive_waiting(&mut self) -> Result<u16, Error> {
+        if !D::PULL {
+            return Ok(0);
+        }
+        let count = self.shared.with(|s| core::mem::take(&mut s.waiting));
+        if count > 0 {
+            if let Err(e) = D::fetch(self, count).await {
+                // Still held by the modem: the next call tries again.
+                self.shared.with(|s| s.waiting = s.waiting.max(count));
+                return Err(e);
+            }
+        }
+        Ok(count)
+    }
+
+    /// Whether a module that keeps incoming messages has announced some not yet read.
+    pub(crate) fn messages_waiting(&self) -> bool {
+        D::PULL && self.shared.with(|s| s.waiting > 0)
+    }
+
     /// Brings the line back to a known state after a command that did not complete.
     async fn resync(&mut self) {
         self.shared.abandon();

@@ -16,7 +16,9 @@
 //! [`Ingress::commit`], then drains [`Ingress::next`].
 
 use crate::command::Urc;
-use crate::dialect::frame::{HeaderError, MessageFrame, parse_header};
+use crate::dialect::frame::{
+    HeaderError, MessageFrame, Pieces, Scan, numbers_line, parse_header, scan_pieces,
+};
 use crate::dialect::{Grammar, SessionUrc};
 use crate::parse::{after_prefix, number};
 
@@ -121,13 +123,17 @@ pub struct Ingress<'a> {
     after_prompt: bool,
     /// What the dialect says unasked.
     grammar: &'static Grammar,
+    /// A message in [`Pieces`] too large for the buffer is being dropped piece by piece.
+    dropping: bool,
+    /// Bytes of it dropped since the last [`Ingress::commit`], which reports them.
+    dropped: usize,
 }
 
 /// Moves `buf[from]` down to `buf[to..]` (`to <= from.start`), as `copy_within` would, but
 /// in pieces that never overlap, so each is a plain `memcpy`: a firmware then links no
 /// `memmove` (1.5 KiB on a Cortex-M4). The pieces are as long as the gap, which is a whole
 /// consumed line in the common case.
-fn shift_left(buf: &mut [u8], from: core::ops::Range<usize>, to: usize) {
+pub(crate) fn shift_left(buf: &mut [u8], from: core::ops::Range<usize>, to: usize) {
     let gap = from.start - to;
     if gap == 0 {
         return;
@@ -161,6 +167,8 @@ impl<'a> Ingress<'a> {
             need: 0,
             after_prompt: false,
             grammar,
+            dropping: false,
+            dropped: 0,
         }
     }
 
@@ -190,7 +198,8 @@ impl<'a> Ingress<'a> {
         self.skip = 0;
         self.need = 0;
         self.discard_line = false;
-        old
+        self.dropping = false;
+        old + core::mem::take(&mut self.dropped)
     }
 
     /// Makes `n` bytes written into [`Ingress::space`] visible. Bytes belonging to an oversized
@@ -216,7 +225,7 @@ impl<'a> Ingress<'a> {
             shift_left(self.buf, start + drop..start + n, start);
         }
         self.len += n - drop;
-        drop
+        drop + core::mem::take(&mut self.dropped)
     }
 
     /// Bytes waiting to be parsed.
@@ -244,21 +253,26 @@ impl<'a> Ingress<'a> {
     /// or is `None` when no command is pending. `full` says the buffer has no
     /// space left: then whatever is there is judged or dropped so that reading can go on.
     pub fn next(&mut self, pending: Option<Expect<'_>>, full: bool) -> Option<Output<'_>> {
-        self.next_with(self.grammar, true, pending, full)
+        self.next_with(self.grammar, true, true, pending, full)
     }
 
     /// [`Ingress::next`] with the dialect's grammar given where it is a constant (the runner),
-    /// so that it folds into the code; `prompts` false compiles prompt handling out.
+    /// so that it folds into the code; `prompts` false compiles prompt handling out, and
+    /// `pieces` false the reading of [`Pieces`] messages.
     #[allow(clippy::inline_always)] // one copy per caller: the runner's folds its constants
     #[inline(always)]
     pub(crate) fn next_with(
         &mut self,
         grammar: &'static Grammar,
         prompts: bool,
+        pieces: bool,
         pending: Option<Expect<'_>>,
         full: bool,
     ) -> Option<Output<'_>> {
         self.apply_cut();
+        if pieces && self.dropping && !self.drop_pieces(grammar, full) {
+            return None;
+        }
         let lead = self.buf[..self.len]
             .iter()
             .position(|&b| b != b'\r' && b != b'\n')
@@ -298,7 +312,7 @@ impl<'a> Ingress<'a> {
         };
 
         if let Some((at, frame)) = urc_at {
-            match self.plan_message(frame, at, full, grammar.urc_crlf) {
+            match self.plan_message(frame, at, full, grammar.urc_crlf, pieces) {
                 Plan::Wait => return None,
                 Plan::NotAMessage => {}
                 Plan::Oversized { bytes } => {
@@ -351,7 +365,7 @@ impl<'a> Ingress<'a> {
         };
         // Nothing but line-end bytes after it yet: the next line has not started.
         let at_end = buf[end..].iter().all(|&b| b == b'\r' || b == b'\n');
-        let item = classify(grammar, &buf[..end], pending);
+        let item = classify(grammar, pieces, &buf[..end], pending);
         let judge_now = match item {
             Output::Final(_) => true,
             Output::Info(_) => prompts && pending.is_some_and(|p| p.last),
@@ -366,7 +380,17 @@ impl<'a> Ingress<'a> {
     }
 
     /// Decides what to do with an incoming-message URC starting at `at`.
-    fn plan_message(&mut self, frame: &MessageFrame, at: usize, full: bool, crlf: bool) -> Plan {
+    fn plan_message(
+        &mut self,
+        frame: &MessageFrame,
+        at: usize,
+        full: bool,
+        crlf: bool,
+        pieces: bool,
+    ) -> Plan {
+        if let Some(p) = frame.pieces.as_ref().filter(|_| pieces) {
+            return self.plan_pieces(frame, p, at, full, crlf);
+        }
         let buf = &self.buf[..self.len];
         let header = match parse_header(frame, &buf[at..]) {
             Ok(h) => h,
@@ -414,6 +438,96 @@ impl<'a> Ingress<'a> {
             payload: (payload_at, payload_at + header.len),
         }
     }
+
+    /// Drops the buffered pieces of an oversized [`Pieces`] message, and the rest of the
+    /// current piece as it arrives; `false` while a piece's line is incomplete.
+    fn drop_pieces(&mut self, grammar: &Grammar, full: bool) -> bool {
+        let Some((frame, p)) = grammar.pieces() else {
+            self.dropping = false;
+            return true;
+        };
+        while self.dropping && self.skip == 0 {
+            // The CRLF that may close a piece.
+            let lead = self.buf[..self.len]
+                .iter()
+                .take_while(|&&b| b == b'\r' || b == b'\n')
+                .count();
+            self.dropped += lead;
+            self.consume(lead);
+            self.apply_cut();
+            if self.len == 0 {
+                break;
+            }
+            let buf = &self.buf[..self.len];
+            let Some(&(head, body)) = [(p.topic, 1), (p.payload, 1), (p.end, 0)]
+                .iter()
+                .find(|(h, _)| buf.starts_with(h) || h.starts_with(buf))
+            else {
+                // Not a piece: the framing broke; what follows is judged as lines.
+                self.dropping = false;
+                break;
+            };
+            match numbers_line(frame, head, body, buf) {
+                Ok(([n, _], line)) => {
+                    // The piece's bytes, as much as is here (a CRLF after them goes as any
+                    // line end between items does).
+                    let piece = if body == 1 { n } else { 0 };
+                    let here = (self.len - line).min(piece);
+                    self.skip = piece - here;
+                    self.dropped += line + here;
+                    self.dropping = body == 1;
+                    self.consume(line + here);
+                    self.apply_cut();
+                }
+                Err(HeaderError::Incomplete) if !full => return false,
+                Err(_) => self.dropping = false,
+            }
+        }
+        true
+    }
+
+    /// [`Ingress::plan_message`] for a message sent in [`Pieces`].
+    fn plan_pieces(
+        &mut self,
+        frame: &MessageFrame,
+        pieces: &Pieces,
+        at: usize,
+        full: bool,
+        crlf: bool,
+    ) -> Plan {
+        let start = if crlf { at.saturating_sub(2) } else { at };
+        match scan_pieces(frame, pieces, &mut self.buf[at..self.len], false) {
+            Scan::Need { .. } if full => Plan::NotAMessage,
+            Scan::Need { at_least, line } if at + at_least > self.buf.len() => {
+                // Too large to ever deliver: drop its head line now, and its pieces as they come.
+                self.cut = (start, at + line);
+                self.dropping = true;
+                Plan::Oversized { bytes: line }
+            }
+            Scan::Need { at_least, .. } => {
+                self.need = at + at_least;
+                Plan::Wait
+            }
+            Scan::Broken { line: 0 } => Plan::NotAMessage,
+            Scan::Broken { line } => {
+                self.cut = (at, at + line);
+                Plan::Broken { bytes: line }
+            }
+            Scan::Done {
+                total,
+                topic,
+                payload,
+            } => {
+                scan_pieces(frame, pieces, &mut self.buf[at..self.len], true);
+                self.cut = (start, at + total);
+                Plan::Deliver {
+                    topic: (at, at + topic),
+                    quoted: false,
+                    payload: (at + topic, at + topic + payload),
+                }
+            }
+        }
+    }
 }
 
 /// What to do with an incoming-message URC.
@@ -455,7 +569,12 @@ fn is_echo(line: &[u8]) -> bool {
 }
 
 /// Classifies one complete line (terminator excluded).
-fn classify<'l>(grammar: &Grammar, line: &'l [u8], pending: Option<Expect<'_>>) -> Output<'l> {
+fn classify<'l>(
+    grammar: &Grammar,
+    pieces: bool,
+    line: &'l [u8],
+    pending: Option<Expect<'_>>,
+) -> Output<'l> {
     match line {
         b"OK" => return Output::Final(Final::Ok),
         b"ERROR" => return Output::Final(Final::Error),
@@ -473,6 +592,14 @@ fn classify<'l>(grammar: &Grammar, line: &'l [u8], pending: Option<Expect<'_>>) 
     }
     if after_prefix(line, b"+CMS ERROR").is_some() {
         return Output::Final(Final::Error);
+    }
+    if pieces && grammar.is_piece_line(line) {
+        // A piece of a message whose framing broke: its head line went before.
+        return Output::Discarded {
+            bytes: line.len(),
+            broken_message: false,
+            oversized: false,
+        };
     }
     if grammar.is_message_line(line) {
         return Output::Discarded {
@@ -497,6 +624,7 @@ fn classify<'l>(grammar: &Grammar, line: &'l [u8], pending: Option<Expect<'_>>) 
         return Output::Urc(match urc {
             SessionUrc::State(s) => Urc::State(s),
             SessionUrc::Disconnected => Urc::Disconnected,
+            SessionUrc::Waiting(n) => Urc::Waiting(n),
         });
     }
     if line.starts_with(b"+") {

@@ -51,6 +51,13 @@ pub enum Event<'a> {
         /// Topic plus payload length.
         len: usize,
     },
+    /// The modem holds `count` incoming messages until they are read (modules that keep
+    /// messages, such as u-blox's): [`crate::Supervisor::poll`] or
+    /// [`crate::MqttModem::receive_waiting`] reads them into this stream.
+    MessagesWaiting {
+        /// How many.
+        count: u16,
+    },
 }
 
 const MESSAGE: u8 = 1;
@@ -59,6 +66,7 @@ const DISCONNECTED: u8 = 3;
 const RESTARTED: u8 = 4;
 const UNRECOGNISED: u8 = 5;
 const DROPPED: u8 = 6;
+const WAITING: u8 = 7;
 /// kind, topic length (u16), payload length (u16).
 const HEADER: usize = 5;
 
@@ -143,6 +151,10 @@ impl<const N: usize> EventQueue<N> {
         self.push(RESTARTED, b"", b"", unreported)
     }
 
+    pub(crate) fn push_waiting(&self, count: u16, unreported: &mut u32) -> Queued {
+        self.push(WAITING, &count.to_le_bytes(), b"", unreported)
+    }
+
     pub(crate) fn push_unrecognised(&self, line: &[u8], unreported: &mut u32) -> Queued {
         self.push(UNRECOGNISED, line, b"", unreported)
     }
@@ -214,6 +226,12 @@ impl<'a, const N: usize> Events<'a, N> {
             DISCONNECTED => Event::Disconnected,
             RESTARTED => Event::Restarted,
             UNRECOGNISED => Event::Unrecognised(buf),
+            WAITING => Event::MessagesWaiting {
+                count: buf
+                    .get(..2)
+                    .and_then(|b| b.try_into().ok())
+                    .map_or(0, u16::from_le_bytes),
+            },
             _ => Event::Dropped {
                 count: buf
                     .get(..4)

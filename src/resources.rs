@@ -178,6 +178,8 @@ pub(crate) struct Slot<const N: usize> {
     pub unreported: u32,
     /// Evidence about the link seen since the supervisor last looked.
     pub hint: Option<LinkHint>,
+    /// Incoming messages the modem holds until they are read (pull dialects).
+    pub waiting: u16,
     /// Set by the client after a timeout: if a message is holding the ingress back, drop it
     /// and everything buffered before the next read.
     pub unstick: bool,
@@ -228,6 +230,7 @@ impl<const R: usize, const E: usize> Shared<R, E> {
                 },
                 unreported: 0,
                 hint: None,
+                waiting: 0,
                 unstick: false,
             })),
             done: Signal::new(),

@@ -84,7 +84,11 @@ impl<'a, R: Read, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
                 s.pending
                     .map(|p| if D::STAGED { p.expect() } else { p.info })
             });
-            let Some(out) = self.ingress.next_with(D::GRAMMAR, D::STAGED, pending, full) else {
+            let pieces = const { D::GRAMMAR.has_pieces() };
+            let Some(out) = self
+                .ingress
+                .next_with(D::GRAMMAR, D::STAGED, pieces, pending, full)
+            else {
                 return;
             };
             dispatch::<D, RESPONSE, EVENTS>(self.shared, out);
@@ -120,6 +124,7 @@ fn dispatch<D: Dialect, const R: usize, const E: usize>(shared: &Shared<R, E>, o
                     s.note(LinkHint::Lost);
                 }
                 Urc::Restarted => s.note(LinkHint::Restarted),
+                Urc::Waiting(n) => s.waiting = n,
                 // An unknown line that looks like the answer's own, or has no clean `+NAME:`
                 // head, may be a garbled line of the answer.
                 Urc::Unrecognised(line)
@@ -143,6 +148,7 @@ fn dispatch<D: Dialect, const R: usize, const E: usize>(shared: &Shared<R, E>, o
                 Urc::State(state) => shared.events.push_state(state, unreported),
                 Urc::Disconnected => shared.events.push_disconnected(unreported),
                 Urc::Restarted => shared.events.push_restarted(unreported),
+                Urc::Waiting(n) => shared.events.push_waiting(n, unreported),
                 Urc::Unrecognised(line) => shared.events.push_unrecognised(line, unreported),
             };
             if queued == Queued::Full {

@@ -327,6 +327,10 @@ impl<'a, R: ModemReset, const N: usize, const T: usize> Supervisor<'a, R, N, T> 
             Some(LinkHint::Lost) => self.down(LossReason::LinkError),
             None => {}
         }
+        if self.link == Link::Up && modem.messages_waiting() {
+            let result = modem.receive_waiting().await;
+            self.observe(&result, modem);
+        }
         if Instant::now() >= self.next_action {
             match self.link {
                 Link::Up => self.check(modem).await,

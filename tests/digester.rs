@@ -1,24 +1,41 @@
 //! The digester alone: exact modem output in, recognised items out, quirks included.
 
-use mqtt_modem::ConnectionState;
 use mqtt_modem::command::Urc;
+use mqtt_modem::dialect::Grammar;
 use mqtt_modem::digest::{Expect, Final, Ingress, Output};
+use mqtt_modem::{ConnectionState, Dialect, Uc8088};
 
 /// Feeds `input` in chunks of `chunk` bytes and collects every item (as owned debug text), with
 /// `pending` as the command waiting.
 fn digest(input: &[u8], chunk: usize, pending: Option<Expect<'static>>) -> Vec<String> {
+    digest_with(Uc8088::GRAMMAR, input, chunk, pending).0
+}
+
+/// [`digest`] for a dialect's `grammar`; also the bytes that `commit` reported dropped.
+fn digest_with(
+    grammar: &'static Grammar,
+    input: &[u8],
+    chunk: usize,
+    pending: Option<Expect<'static>>,
+) -> (Vec<String>, usize) {
     let mut buf = [0u8; 512];
-    let mut ing = Ingress::new(&mut buf);
+    let mut ing = Ingress::with_grammar(&mut buf, grammar);
     let mut out = Vec::new();
-    for part in input.chunks(chunk) {
-        let space = ing.space();
-        space[..part.len()].copy_from_slice(part);
-        ing.commit(part.len());
-        while let Some(item) = ing.next(pending, false) {
-            out.push(show(&item));
+    let mut dropped = 0;
+    for mut part in input.chunks(chunk) {
+        while !part.is_empty() {
+            let space = ing.space();
+            let n = space.len().min(part.len());
+            assert!(n > 0, "stalled: {out:?}");
+            space[..n].copy_from_slice(&part[..n]);
+            dropped += ing.commit(n);
+            part = &part[n..];
+            while let Some(item) = ing.next(pending, false) {
+                out.push(show(&item));
+            }
         }
     }
-    out
+    (out, dropped)
 }
 
 fn show(o: &Output<'_>) -> String {
@@ -369,4 +386,139 @@ fn text_answers_take_bare_and_own_prefixed_lines() {
             "Final(Ok)"
         ]
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The seam's patterns for the dialects sketched in docs/DIALECTS.md (SIMCom, u-blox): their
+// grammars, as tables, through the same digester.
+
+use mqtt_modem::dialect::sketch::{SIMCOM, UBLOX};
+
+/// A SIMCom message: the topic and the payload each cut into `pieces`, a CRLF after each piece
+/// or not.
+fn simcom_message(topic: &[u8], payload: &[u8], pieces: usize, crlf: bool) -> Vec<u8> {
+    let mut out =
+        format!("\r\n+CMQTTRXSTART: 0,{},{}\r\n", topic.len(), payload.len()).into_bytes();
+    for (head, bytes) in [("+CMQTTRXTOPIC", topic), ("+CMQTTRXPAYLOAD", payload)] {
+        for piece in bytes.chunks(bytes.len().div_ceil(pieces).max(1)) {
+            out.extend(format!("{head}: 0,{}\r\n", piece.len()).bytes());
+            out.extend_from_slice(piece);
+            if crlf {
+                out.extend_from_slice(b"\r\n");
+            }
+        }
+    }
+    out.extend_from_slice(b"+CMQTTRXEND: 0\r\n");
+    out
+}
+
+/// A payload that holds every line a digester could mistake for something else.
+const TRICKY: &[u8] = b"a\r\nOK\r\n+CMQTTRXEND: 0\r\n+CMQTTRXPAYLOAD: 0,3\r\n\0\",\xff";
+
+#[test]
+fn pieces_are_joined_at_every_chunk_size() {
+    for pieces in [1, 2, 5] {
+        for crlf in [true, false] {
+            let input = simcom_message(b"dev/1/cmd", TRICKY, pieces, crlf);
+            for chunk in 1..=input.len() {
+                let (got, dropped) = digest_with(&SIMCOM, &input, chunk, None);
+                let want = format!("MSG dev/1/cmd false {:?}", String::from_utf8_lossy(TRICKY));
+                assert_eq!(got, [want], "{pieces} pieces, crlf {crlf}, chunk {chunk}");
+                assert_eq!(dropped, 0);
+            }
+        }
+    }
+}
+
+#[test]
+fn pieces_inside_an_answer_and_an_empty_payload() {
+    let mut input = b"\r\n+CMQTTSUB: 0,0\r\n".to_vec();
+    input.extend(simcom_message(b"t", b"", 1, true));
+    input.extend(b"\r\n+CMQTTCONNLOST: 0,1\r\n");
+    input.extend(b"\r\nOK\r\n");
+    input.extend(simcom_message(b"t", b"x", 1, true));
+    for chunk in [1, 3, 7, 64] {
+        let (got, _) = digest_with(&SIMCOM, &input, chunk, Some(Expect::prefixed(b"+CMQTTSUB")));
+        assert_eq!(
+            got,
+            [
+                "INFO +CMQTTSUB: 0,0",
+                "MSG t false \"\"",
+                "Urc(Disconnected)",
+                "Final(Ok)",
+                "MSG t false \"x\""
+            ],
+            "chunk {chunk}"
+        );
+    }
+}
+
+#[test]
+fn pieces_too_large_for_the_buffer_are_dropped_piece_by_piece() {
+    let big = vec![b'\n'; 1500];
+    let mut input = simcom_message(b"t", &big, 3, true);
+    let dropped_len = input.len();
+    input.extend(b"\r\nOK\r\n");
+    input.extend(simcom_message(b"t", b"after", 2, true));
+    for chunk in [1, 7, 100, 600, 2000] {
+        let (got, dropped) = digest_with(&SIMCOM, &input, chunk, Some(Expect::prefixed(b"")));
+        assert_eq!(got.len(), 3, "chunk {chunk}: {got:?}");
+        assert!(got[0].contains("oversized: true"), "{got:?}");
+        assert_eq!(got[1..], ["Final(Ok)", "MSG t false \"after\""]);
+        // Every byte of the dropped message is counted, but for line ends between its lines,
+        // which are never counted as dropped (at most 2 bytes before each of its 6 lines and
+        // after each of its 4 pieces).
+        let head = got[0]
+            .split("bytes: ")
+            .nth(1)
+            .and_then(|b| b.split(',').next())
+            .and_then(|b| b.parse::<usize>().ok())
+            .unwrap();
+        let counted = head + dropped;
+        assert!(
+            counted <= dropped_len && dropped_len - counted <= 2 * (6 + 4),
+            "chunk {chunk}: {head} + {dropped} of {dropped_len}"
+        );
+    }
+}
+
+#[test]
+fn a_piece_with_a_wrong_length_is_broken_not_delivered() {
+    // The topic piece says 6 bytes but 3 come: what follows them is no piece head.
+    let mut input =
+        b"\r\n+CMQTTRXSTART: 0,6,2\r\n+CMQTTRXTOPIC: 0,6\r\nabc\r\n+CMQTTRXPAYLOAD: 0,2\r\nhi\r\n+CMQTTRXEND: 0\r\n"
+            .to_vec();
+    input.extend(simcom_message(b"t", b"ok", 1, true));
+    let (got, _) = digest_with(&SIMCOM, &input, 64, None);
+    assert!(got[0].contains("broken_message: true"), "{got:?}");
+    assert_eq!(
+        got.last().map(String::as_str),
+        Some("MSG t false \"ok\""),
+        "{got:?}"
+    );
+    assert!(
+        !got.iter()
+            .any(|g| g.starts_with("MSG") && g.contains("abc")),
+        "{got:?}"
+    );
+}
+
+#[test]
+fn pull_notice_and_a_message_read_as_an_answer() {
+    // The notice, then `AT+UMQTTC=6,1`'s answer: the message (its payload holding the answer's
+    // own final line), the blank line u-blox writes, and OK.
+    let input =
+        b"\r\n+UUMQTTC: 6,2\r\n\r\n+UMQTTC: 6,1,13,5,\"a/b/c\",8,\"x\r\nOK\r\n\"\"\r\n\r\nOK\r\n";
+    for chunk in [1, 5, 64] {
+        let (got, _) = digest_with(&UBLOX, input, chunk, Some(Expect::prefixed(b"+UMQTTC")));
+        assert_eq!(
+            got,
+            [
+                "Urc(Waiting(2))",
+                "MSG a/b/c true \"x\\r\\nOK\\r\\n\\\"\"",
+                "Final(Ok)"
+            ],
+            "chunk {chunk}"
+        );
+    }
 }

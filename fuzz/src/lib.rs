@@ -102,10 +102,12 @@ pub fn feed(stream: &[u8], pending: Option<Expect<'_>>, buf_size: usize, chunks:
 }
 
 /// The dialects' grammars the digester is driven with.
-pub const GRAMMARS: [&Grammar; 3] = [
+pub const GRAMMARS: [&Grammar; 5] = [
     UC8088,
     <EspAt as Dialect>::GRAMMAR,
     <Quectel as Dialect>::GRAMMAR,
+    &mqtt_modem::dialect::sketch::SIMCOM,
+    &mqtt_modem::dialect::sketch::UBLOX,
 ];
 const UC8088: &Grammar = <Uc8088 as Dialect>::GRAMMAR;
 
@@ -162,7 +164,8 @@ pub fn feed_grammar(
         assert!(n > 0);
         space[..n].copy_from_slice(&stream[fed..fed + n]);
         let dropped = ing.commit(n);
-        assert!(dropped <= n, "commit({n}) dropped {dropped}");
+        // What arrives, and what was buffered of a message in pieces being dropped.
+        assert!(dropped <= n + buf_size, "commit({n}) dropped {dropped}");
         seen.discarded += dropped;
         fed += n;
     }
@@ -237,8 +240,8 @@ fn digester_settings(
     let pending = pending_of(byte(0));
     let buf_size = 32 + usize::from(u16::from_le_bytes([byte(1), byte(2)])) % (1500 - 32 + 1);
     let k = 1 + usize::from(byte(3)) % 8;
-    // Bits 3 and 4 of the chunk-count byte pick the grammar (saved inputs have them clear).
-    let grammar = GRAMMARS[usize::from(byte(3) >> 3 & 3) % GRAMMARS.len()];
+    // Bits 3 to 5 of the chunk-count byte pick the grammar (saved inputs have them clear).
+    let grammar = GRAMMARS[usize::from(byte(3) >> 3 & 7) % GRAMMARS.len()];
     let chunks: Vec<usize> = (0..k).map(|i| usize::from(byte(4 + i)) + 1).collect();
     let stream = data.get(4 + k..).unwrap_or(&[]);
     (grammar, pending, buf_size, chunks, stream)

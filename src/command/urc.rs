@@ -20,6 +20,8 @@ pub enum Urc<'a> {
     Disconnected,
     /// A boot banner (`RDY`, `READY`): the modem restarted and forgot its settings.
     Restarted,
+    /// The modem holds this many incoming messages until they are read (pull dialects).
+    Waiting(u16),
     /// Any other unsolicited line starting with `+`, passed on raw so that a user on real
     /// firmware sees what the firmware actually sends.
     Unrecognised(&'a [u8]),

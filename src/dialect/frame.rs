@@ -19,6 +19,31 @@ pub struct MessageFrame {
     pub ids: u8,
     /// Whether the payload stands between quotes that its length does not count (Quectel).
     pub quoted_payload: bool,
+    /// Whether the message comes in lines of its own, announced by length (SIMCom); then the
+    /// head's line carries the topic's and the payload's total lengths, not the message.
+    pub pieces: Option<Pieces>,
+}
+
+/// A message sent as several lines, each piece announced with its length (SIMCom's
+/// `+CMQTTRXSTART` … `+CMQTTRXEND`), each line closed by CRLF, each piece by an optional one:
+///
+/// ```text
+/// <head>[ ]<ids>,<topic len>,<payload len>
+/// <topic>[ ]<ids>,<n>        then n bytes of the topic    (once or more)
+/// <payload>[ ]<ids>,<n>      then n bytes of the payload  (none, once or more)
+/// <end>[ ]<ids>
+/// ```
+///
+/// The pieces are joined in place, so the whole message must fit the ingress buffer, as an
+/// inline message must; a larger one is dropped piece by piece as it arrives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pieces {
+    /// The head of a line announcing a piece of the topic, colon included.
+    pub topic: &'static [u8],
+    /// The head of a line announcing a piece of the payload.
+    pub payload: &'static [u8],
+    /// The head of the line that closes the message.
+    pub end: &'static [u8],
 }
 
 impl MessageFrame {
@@ -57,6 +82,142 @@ pub(crate) enum HeaderError {
     Invalid,
 }
 
+/// What [`scan_pieces`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scan {
+    /// The whole message, `total` bytes up to the end line's CRLF; when gathered, the topic's
+    /// `topic` bytes and then the payload's `payload` bytes start where the message did.
+    Done {
+        total: usize,
+        topic: usize,
+        payload: usize,
+    },
+    /// More bytes are needed: the message is at least `at_least` bytes long, and its head line,
+    /// if complete, is `line` bytes.
+    Need { at_least: usize, line: usize },
+    /// The framing broke after a head line of `line` bytes (0: before its end).
+    Broken { line: usize },
+}
+
+/// Reads a [`Pieces`] message of `frame` at the start of `buf`. With `gather`, moves the pieces
+/// together (topic, then payload, from the start of `buf`): only call it so once the message
+/// is [`Scan::Done`], as the bytes it moves over are gone.
+pub(crate) fn scan_pieces(frame: &MessageFrame, p: &Pieces, buf: &mut [u8], gather: bool) -> Scan {
+    let (totals, mut at) = match numbers_line(frame, frame.head, 2, buf) {
+        Ok(found) => found,
+        Err(HeaderError::Incomplete) => {
+            return Scan::Need {
+                at_least: buf.len() + 1,
+                line: 0,
+            };
+        }
+        Err(HeaderError::Invalid) => return Scan::Broken { line: 0 },
+    };
+    let first = at;
+    let broken = Scan::Broken { line: first };
+    let need = |seen: [usize; 2], at: usize| Scan::Need {
+        at_least: at + totals[0] + totals[1] - seen[0] - seen[1] + p.end.len() + 2,
+        line: first,
+    };
+    if totals[0] == 0 || totals[0] > 2 * MAX_TOPIC_LEN {
+        return broken;
+    }
+    let mut seen = [0usize; 2];
+    let mut to = 0;
+    loop {
+        let rest = &buf[at..];
+        let kind = if rest.starts_with(p.topic) || (seen[1] == 0 && p.topic.starts_with(rest)) {
+            0
+        } else if rest.starts_with(p.payload) || p.payload.starts_with(rest) {
+            1
+        } else if seen == totals && (rest.starts_with(p.end) || p.end.starts_with(rest)) {
+            return match numbers_line(frame, p.end, 0, rest) {
+                Ok((_, line)) => Scan::Done {
+                    total: at + line,
+                    topic: totals[0],
+                    payload: totals[1],
+                },
+                Err(HeaderError::Incomplete) => need(seen, at),
+                Err(HeaderError::Invalid) => broken,
+            };
+        } else {
+            return broken;
+        };
+        let head = if kind == 0 { p.topic } else { p.payload };
+        let (n, line) = match numbers_line(frame, head, 1, rest) {
+            Ok(([n, _], line)) => (n, line),
+            Err(HeaderError::Incomplete) => return need(seen, at),
+            Err(HeaderError::Invalid) => return broken,
+        };
+        // Topic pieces come first, and no piece goes past its announced total.
+        if (kind == 0 && seen[1] > 0)
+            || (kind == 1 && seen[0] < totals[0])
+            || n > totals[kind] - seen[kind]
+        {
+            return broken;
+        }
+        let body = at + line;
+        // The piece's bytes, then (the manual is silent; the drivers read) a CRLF, which the
+        // next head line tells apart from bytes that a wrong length took.
+        let Some(crlf) = buf.get(body + n..body + n + 2).map(|c| c == b"\r\n") else {
+            return need(seen, at);
+        };
+        if gather {
+            crate::digest::shift_left(buf, body..body + n, to);
+            to += n;
+        }
+        seen[kind] += n;
+        at = body + n + if crlf { 2 } else { 0 };
+    }
+}
+
+/// Reads a line `<head>[ ]<ids…>,<n1>,…\r\n` at the start of `buf`: the `want` (at most 2)
+/// numbers after the frame's id fields, and the line's length with its CRLF.
+pub(crate) fn numbers_line(
+    frame: &MessageFrame,
+    head: &[u8],
+    want: usize,
+    buf: &[u8],
+) -> Result<([usize; 2], usize), HeaderError> {
+    let mut at = expect(buf, 0, head)?;
+    if frame.blank && buf.get(at) == Some(&b' ') {
+        at += 1;
+    }
+    let fields = usize::from(frame.ids) + want;
+    let mut out = [0usize; 2];
+    for i in 0..fields {
+        let digits = buf[at..].iter().take_while(|b| b.is_ascii_digit()).count();
+        if at + digits == buf.len() {
+            return Err(HeaderError::Incomplete);
+        }
+        if digits == 0 || digits > MAX_LEN_DIGITS {
+            return Err(HeaderError::Invalid);
+        }
+        let n = crate::parse::number(&buf[at..at + digits]).ok_or(HeaderError::Invalid)? as usize;
+        if let Some(slot) = (i + want).checked_sub(fields).and_then(|k| out.get_mut(k)) {
+            *slot = n;
+        }
+        at = expect(
+            buf,
+            at + digits,
+            if i + 1 < fields { b"," } else { b"\r\n" },
+        )?;
+    }
+    if fields == 0 {
+        at = expect(buf, at, b"\r\n")?;
+    }
+    Ok((out, at))
+}
+
+/// Where `buf` goes on after `sep` at `at`.
+fn expect(buf: &[u8], at: usize, sep: &[u8]) -> Result<usize, HeaderError> {
+    match buf.get(at..at + sep.len()) {
+        Some(s) if s == sep => Ok(at + sep.len()),
+        None if sep.starts_with(&buf[at..]) => Err(HeaderError::Incomplete),
+        _ => Err(HeaderError::Invalid),
+    }
+}
+
 /// The most digits a payload length may have.
 const MAX_LEN_DIGITS: usize = 6;
 /// The most digits an id field (link id, client index, message id) may have.
@@ -69,14 +230,7 @@ pub(crate) fn parse_header<'b>(
     frame: &MessageFrame,
     buf: &'b [u8],
 ) -> Result<RecvHeader<'b>, HeaderError> {
-    if !buf.starts_with(frame.head) {
-        return Err(if frame.head.starts_with(buf) {
-            HeaderError::Incomplete
-        } else {
-            HeaderError::Invalid
-        });
-    }
-    let mut at = frame.head.len();
+    let mut at = expect(buf, 0, frame.head)?;
     if frame.blank {
         match buf.get(at) {
             None => return Err(HeaderError::Incomplete),
@@ -176,18 +330,21 @@ mod tests {
         blank: false,
         ids: 0,
         quoted_payload: false,
+        pieces: None,
     };
     const SUBRECV: MessageFrame = MessageFrame {
         head: b"+MQTTSUBRECV:",
         blank: false,
         ids: 1,
         quoted_payload: false,
+        pieces: None,
     };
     const QMTRECV: MessageFrame = MessageFrame {
         head: b"+QMTRECV:",
         blank: true,
         ids: 2,
         quoted_payload: true,
+        pieces: None,
     };
 
     fn parse_header(buf: &[u8]) -> Result<RecvHeader<'_>, HeaderError> {

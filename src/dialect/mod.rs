@@ -7,10 +7,12 @@
 pub mod esp_at;
 pub(crate) mod frame;
 pub mod quectel;
+#[doc(hidden)]
+pub mod sketch;
 mod uc8088;
 
 pub use esp_at::EspAt;
-pub use frame::MessageFrame;
+pub use frame::{MessageFrame, Pieces};
 pub use quectel::Quectel;
 pub(crate) use uc8088::GRAMMAR as UC8088_GRAMMAR;
 pub use uc8088::Uc8088;
@@ -45,6 +47,11 @@ pub trait Dialect: Sealed + Sized + 'static {
     /// after `OK`): without, that part of the engine and the runner is compiled out.
     #[doc(hidden)]
     const STAGED: bool;
+    /// Whether the modem keeps incoming messages until they are read with a command (it
+    /// announces them with [`SessionUrc::Waiting`]); without, [`Dialect::fetch`] is never
+    /// called and is compiled out.
+    #[doc(hidden)]
+    const PULL: bool = false;
 
     #[doc(hidden)]
     async fn init<W: Write, const R: usize, const E: usize>(
@@ -95,6 +102,17 @@ pub trait Dialect: Sealed + Sized + 'static {
         m: &mut MqttModem<'_, W, R, E, Self>,
         filter: &str,
     ) -> Result<(), Error>;
+    /// Reads `count` messages the modem holds (a [`Dialect::PULL`] dialect). Each answer's
+    /// message line is one of the grammar's [`MessageFrame`]s: the runner queues it as an
+    /// event, as it does an unsolicited one, and the command ends with its final result.
+    #[doc(hidden)]
+    async fn fetch<W: Write, const R: usize, const E: usize>(
+        m: &mut MqttModem<'_, W, R, E, Self>,
+        count: u16,
+    ) -> Result<(), Error> {
+        let _ = (m, count);
+        Ok(())
+    }
 }
 
 /// How the runner recognises a dialect's unsolicited output.
@@ -121,6 +139,35 @@ impl Grammar {
     pub(crate) fn is_message_line(&self, line: &[u8]) -> bool {
         self.messages.iter().any(|f| line.starts_with(f.head))
     }
+
+    /// Whether a message frame comes in [`Pieces`] (a constant of each dialect, which compiles
+    /// their reading out where none does).
+    pub(crate) const fn has_pieces(&self) -> bool {
+        let mut i = 0;
+        while i < self.messages.len() {
+            if self.messages[i].pieces.is_some() {
+                return true;
+            }
+            i += 1;
+        }
+        false
+    }
+
+    /// The first message frame sent in [`Pieces`], if any.
+    pub(crate) fn pieces(&self) -> Option<(&'static MessageFrame, &'static Pieces)> {
+        self.messages
+            .iter()
+            .find_map(|f| f.pieces.as_ref().map(|p| (f, p)))
+    }
+
+    /// Whether `line` is a piece or the end of a [`Pieces`] message.
+    pub(crate) fn is_piece_line(&self, line: &[u8]) -> bool {
+        self.pieces().is_some_and(|(_, p)| {
+            [p.topic, p.payload, p.end]
+                .iter()
+                .any(|h| line.starts_with(h))
+        })
+    }
 }
 
 /// An unsolicited session event.
@@ -130,6 +177,9 @@ pub enum SessionUrc {
     State(ConnectionState),
     /// The link is gone.
     Disconnected,
+    /// The modem holds this many incoming messages until they are read
+    /// ([`Dialect::fetch`]; u-blox's `+UUMQTTC: 6,<n>`).
+    Waiting(u16),
 }
 
 /// The bring-up of modules with the 3GPP basics (UC8088, Quectel): `AT` until it answers, then

@@ -12,11 +12,13 @@ pub(crate) const FRAMES: [MessageFrame; 2] = [
         blank: false,
         ids: 0,
         quoted_payload: false,
+        pieces: None,
     },
     MessageFrame {
         head: b"+MQTTSUBRECV:",
         blank: false,
         ids: 1,
         quoted_payload: false,
+        pieces: None,
     },
 ];

@@ -10,6 +10,7 @@ pub(crate) const FRAMES: [MessageFrame; 1] = [MessageFrame {
     blank: false,
     ids: 1,
     quoted_payload: false,
+    pieces: None,
 }];
 
 /// `+MQTTDISCONNECTED:<link id>` (link lost) and `+MQTTCONNECTED:<link id>,…` (link up).

@@ -10,6 +10,7 @@ pub(crate) const FRAMES: [MessageFrame; 1] = [MessageFrame {
     blank: true,
     ids: 2,
     quoted_payload: true,
+    pieces: None,
 }];
 
 /// `+QMTSTAT: <client>,<err>`: the client closed the connection.

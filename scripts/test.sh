@@ -13,5 +13,7 @@ if ! command -v mosquitto >/dev/null 2>&1 && ! [ -x /usr/sbin/mosquitto ] \
 fi
 
 cargo test --workspace "$@"
+# The seam's pull pattern, through its test fixture dialect.
+cargo test -p mqtt-modem --features _fixture --test pull "$@"
 # Secrets never reach the log: the same check with the `log` feature on.
 cargo test -p mqtt-modem --features log --test secrets "$@"

@@ -54,3 +54,125 @@ fn ublox_session(line: &[u8]) -> Option<SessionUrc> {
     line.starts_with(b"+UUMQTTC: 0,")
         .then_some(SessionUrc::Disconnected)
 }
+
+/// A test fixture, not a module: the u-blox grammar with the pull hooks ([`Dialect::PULL`],
+/// [`Dialect::fetch`] reading each held message with `AT+UMQTTC=6,1`), and every other call
+/// answered without a byte on the wire, so that the runner, client and supervisor paths of the
+/// pull pattern are tested end to end on a scripted wire.
+#[cfg(feature = "_fixture")]
+pub use fixture::Pull;
+
+#[cfg(feature = "_fixture")]
+mod fixture {
+    use embedded_io_async::Write;
+
+    use crate::client::{Identity, MqttModem, Tls};
+    use crate::command::config::types::Config;
+    use crate::command::publish::types::Qos;
+    use crate::command::session::types::ConnectionState;
+    use crate::command::{NoResponse, Shape, nothing, shaped};
+    use crate::dialect::{Dialect, Grammar, Sealed};
+    use crate::encode::Line;
+    use crate::error::Error;
+
+    /// `AT+UMQTTC=6,1`: reads one held message.
+    #[derive(Debug, Clone)]
+    pub struct ReadOne;
+
+    impl Shape for ReadOne {
+        fn line(&self) -> Line<'_> {
+            Line::new(b"AT+UMQTTC=6,1", &[]).crlf()
+        }
+    }
+
+    shaped!(
+        ReadOne,
+        NoResponse,
+        parse = nothing,
+        info = b"+UMQTTC",
+        bare = false,
+        timeout_ms = 1000
+    );
+
+    /// The pull fixture (see [`super`]).
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+    pub struct Pull;
+
+    impl Sealed for Pull {}
+
+    impl Dialect for Pull {
+        const GRAMMAR: &'static Grammar = &super::UBLOX;
+        const STAGED: bool = false;
+        const PULL: bool = true;
+        type State = ();
+
+        async fn init<W: Write, const R: usize, const E: usize>(
+            _: &mut MqttModem<'_, W, R, E, Self>,
+        ) -> Result<(), Error> {
+            Ok(())
+        }
+        async fn identify<W: Write, const R: usize, const E: usize>(
+            m: &mut MqttModem<'_, W, R, E, Self>,
+        ) -> Result<Identity, Error> {
+            crate::dialect::identify_3gpp(m).await
+        }
+        async fn configure<W: Write, const R: usize, const E: usize>(
+            _: &mut MqttModem<'_, W, R, E, Self>,
+            _: &Config<'_>,
+        ) -> Result<(), Error> {
+            Ok(())
+        }
+        async fn set_tls<W: Write, const R: usize, const E: usize>(
+            _: &mut MqttModem<'_, W, R, E, Self>,
+            _: Tls<'_>,
+        ) -> Result<(), Error> {
+            Ok(())
+        }
+        async fn connect<W: Write, const R: usize, const E: usize>(
+            _: &mut MqttModem<'_, W, R, E, Self>,
+        ) -> Result<(), Error> {
+            Ok(())
+        }
+        async fn state<W: Write, const R: usize, const E: usize>(
+            _: &mut MqttModem<'_, W, R, E, Self>,
+        ) -> Result<ConnectionState, Error> {
+            Ok(ConnectionState::Connected)
+        }
+        async fn disconnect<W: Write, const R: usize, const E: usize>(
+            _: &mut MqttModem<'_, W, R, E, Self>,
+        ) -> Result<(), Error> {
+            Ok(())
+        }
+        async fn publish<W: Write, const R: usize, const E: usize>(
+            _: &mut MqttModem<'_, W, R, E, Self>,
+            _: &str,
+            _: &[u8],
+            _: Qos,
+            _: bool,
+        ) -> Result<(), Error> {
+            Ok(())
+        }
+        async fn subscribe<W: Write, const R: usize, const E: usize>(
+            _: &mut MqttModem<'_, W, R, E, Self>,
+            _: &str,
+            _: Qos,
+        ) -> Result<(), Error> {
+            Ok(())
+        }
+        async fn unsubscribe<W: Write, const R: usize, const E: usize>(
+            _: &mut MqttModem<'_, W, R, E, Self>,
+            _: &str,
+        ) -> Result<(), Error> {
+            Ok(())
+        }
+        async fn fetch<W: Write, const R: usize, const E: usize>(
+            m: &mut MqttModem<'_, W, R, E, Self>,
+            count: u16,
+        ) -> Result<(), Error> {
+            for _ in 0..count {
+                m.send(&ReadOne).await?;
+            }
+            Ok(())
+        }
+    }
+}

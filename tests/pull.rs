@@ -1,0 +1,123 @@
+//! The seam's pull pattern (u-blox: the module keeps incoming messages until they are read) on
+//! a scripted wire, through the test fixture dialect `dialect::sketch::Pull`: the notice
+//! becomes an event, `receive_waiting` reads each message into the event stream, and the
+//! supervisor does it on its own. Needs `--features _fixture`.
+
+mod common;
+
+use common::{ex, run_dialect};
+use embassy_time::{Duration, with_timeout};
+use mqtt_modem::dialect::sketch::Pull;
+use mqtt_modem::{Config, Error, Event, Events, LinkEvent, Options, Policy, Supervisor, Uc8088};
+
+/// The answer to `AT+UMQTTC=6,1` carrying one message, as u-blox writes it (a blank line
+/// before `OK`).
+fn read_answer(topic: &str, payload: &[u8]) -> Vec<u8> {
+    let mut out = format!(
+        "\r\n+UMQTTC: 6,1,{},{},\"{topic}\",{},\"",
+        topic.len() + payload.len(),
+        topic.len(),
+        payload.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(payload);
+    out.extend_from_slice(b"\"\r\n\r\nOK\r\n");
+    out
+}
+
+/// The next event, which must be a message and come within a second.
+async fn message(events: &mut Events<'_, 2048>) -> (String, Vec<u8>) {
+    let mut buf = [0u8; 256];
+    match with_timeout(Duration::from_secs(1), events.next(&mut buf)).await {
+        Ok(Event::Message(m)) => (m.topic.to_owned(), m.payload.to_vec()),
+        other => panic!("expected a message, got {other:?}"),
+    }
+}
+
+const CHUNKS: [usize; 3] = [1, 7, 64];
+
+#[test]
+fn announced_messages_are_read_into_the_event_stream() {
+    for chunk in CHUNKS {
+        let got = run_dialect(
+            Pull,
+            vec![
+                ex(b"AT+UMQTTC=6,1\r\n", &read_answer("a/b", b"x\r\nOK\r\n\"")),
+                ex(b"AT+UMQTTC=6,1\r\n", &read_answer("c", b"\0,")),
+            ],
+            chunk,
+            Options::default(),
+            async |m, events, wire| {
+                assert_eq!(m.receive_waiting().await, Ok(0), "nothing announced yet");
+                wire.inject(b"\r\n+UUMQTTC: 6,2\r\n");
+                let mut buf = [0u8; 16];
+                assert_eq!(
+                    events.next(&mut buf).await,
+                    Event::MessagesWaiting { count: 2 }
+                );
+                assert_eq!(m.receive_waiting().await, Ok(2));
+                assert_eq!(m.receive_waiting().await, Ok(0), "all were read");
+                (message(events).await, message(events).await)
+            },
+        );
+        assert_eq!(
+            got.0,
+            ("a/b".into(), b"x\r\nOK\r\n\"".to_vec()),
+            "chunk {chunk}"
+        );
+        assert_eq!(got.1, ("c".into(), b"\0,".to_vec()), "chunk {chunk}");
+    }
+}
+
+#[test]
+fn a_failed_read_is_tried_again() {
+    let got = run_dialect(
+        Pull,
+        vec![
+            ex(b"AT+UMQTTC=6,1\r\n", b"\r\nERROR\r\n"),
+            ex(b"AT+UMQTTC=6,1\r\n", &read_answer("t", b"1")),
+        ],
+        64,
+        Options::default(),
+        async |m, events, wire| {
+            wire.inject(b"\r\n+UUMQTTC: 6,1\r\n");
+            let mut buf = [0u8; 16];
+            events.next(&mut buf).await;
+            assert_eq!(m.receive_waiting().await, Err(Error::Modem));
+            assert_eq!(m.receive_waiting().await, Ok(1));
+            message(events).await
+        },
+    );
+    assert_eq!(got, ("t".into(), b"1".to_vec()));
+}
+
+#[test]
+fn the_supervisor_reads_them_on_its_own() {
+    let got = run_dialect(
+        Pull,
+        vec![ex(b"AT+UMQTTC=6,1\r\n", &read_answer("s", b"hi"))],
+        7,
+        Options::default(),
+        async |m, events, wire| {
+            let mut sup =
+                Supervisor::<'_, _, 8, 64>::new(Config::new("h", 1883, "id"), Policy::default());
+            assert_eq!(sup.poll(m).await, Some(LinkEvent::Connected));
+            wire.inject(b"\r\n+UUMQTTC: 6,1\r\n");
+            let mut buf = [0u8; 16];
+            assert_eq!(
+                events.next(&mut buf).await,
+                Event::MessagesWaiting { count: 1 }
+            );
+            assert_eq!(sup.poll(m).await, None);
+            message(events).await
+        },
+    );
+    assert_eq!(got, ("s".into(), b"hi".to_vec()));
+}
+
+#[test]
+fn push_dialects_have_nothing_to_read() {
+    run_dialect(Uc8088, vec![], 64, Options::default(), async |m, _, _| {
+        assert_eq!(m.receive_waiting().await, Ok(0));
+    });
+}

@@ -301,13 +301,16 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
             prompt: false,
             last: false,
         };
-        let data = cmd.data();
-        let request = Request {
-            wire: cmd.wire(),
-            data,
-            pending: Pending::new(info, data.is_some(), cmd.completion()),
-            carries_code: C::CARRIES_CODE,
-            deadline: cmd.deadline().min(self.options.max_deadline),
+        // In a block, so that the future does not keep `data` beside its copy in the request.
+        let request = {
+            let data = cmd.data();
+            Request {
+                wire: cmd.wire(),
+                data,
+                pending: Pending::new(info, data.is_some(), cmd.completion()),
+                carries_code: C::CARRIES_CODE,
+                deadline: cmd.deadline().min(self.options.max_deadline),
+            }
         };
         self.exchange(&request).await?;
         self.shared
@@ -317,7 +320,7 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
 
     /// Writes one command (its line, and its data after the prompt) and judges its answer.
     async fn exchange(&mut self, req: &Request<'_>) -> Result<(), Error> {
-        self.begin(req.pending).await;
+        self.begin(&req.pending).await;
         // If this future is dropped while the command is in flight, its answer is stale.
         let guard = Abandon(self.shared);
         let result = self.converse(req).await;
@@ -376,7 +379,8 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
     }
 
     /// Re-synchronises if needed, keeps the command gap, and opens the response slot.
-    async fn begin(&mut self, pending: Pending) {
+    /// (`pending` by reference: the future then holds 4 bytes, not a copy of it.)
+    async fn begin(&mut self, pending: &Pending) {
         if self.dirty {
             self.resync().await;
         }
@@ -384,7 +388,7 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
         if Instant::now() < gap_end {
             Timer::at(gap_end).await;
         }
-        self.shared.begin(pending);
+        self.shared.begin(*pending);
         self.dirty = true;
         self.partial_line = true;
     }
@@ -462,10 +466,11 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
         if self.owed > 0 {
             // The modem still counts raw data of a prompted command that was cut short: give
             // it the rest (zeros), so that it leaves data mode; its answer is stale.
-            let zeros = [0u8; 32];
+            // A constant, not a local: the future does not carry the 32 bytes.
+            const ZEROS: &[u8; 32] = &[0; 32];
             while self.owed > 0 {
-                let n = self.owed.min(zeros.len());
-                if self.write(Out::Bytes(&zeros[..n])).await.is_err() {
+                let n = self.owed.min(ZEROS.len());
+                if self.write(Out::Bytes(&ZEROS[..n])).await.is_err() {
                     break;
                 }
                 self.owed -= n;

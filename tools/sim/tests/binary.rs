@@ -18,16 +18,16 @@ impl Drop for Child {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn binary_prints_path_and_answers() {
-    let link = std::env::temp_dir().join(format!("modem-sim-test-{}", std::process::id()));
+/// Start the binary with `--link <link>` and `args`; returns it and the device path it printed.
+async fn launch(link: &std::path::Path, args: &[&str]) -> (Child, String) {
     let mut child = Child(
         Command::new(env!("CARGO_BIN_EXE_modem-sim"))
-            .args(["--link", link.to_str().unwrap(), "--latency-ms", "1"])
+            .args(["--link", link.to_str().unwrap()])
+            .args(args)
             .stdout(Stdio::piped())
             .spawn()
             .unwrap(),
-        link.clone(),
+        link.to_path_buf(),
     );
     let stdout = child.0.stdout.take().unwrap();
     let line = tokio::task::spawn_blocking(move || {
@@ -39,25 +39,25 @@ async fn binary_prints_path_and_answers() {
         .await
         .expect("path printed")
         .unwrap();
-    let path = path.trim_end();
-    assert!(path.starts_with("/dev/"), "{path}");
-    assert_eq!(std::fs::read_link(&link).unwrap().to_str(), Some(path));
+    (child, path.trim_end().to_string())
+}
 
-    let mut port = tokio_serial::new(link.to_str().unwrap(), 115_200)
+/// Open a device like a driver would.
+fn open(path: &str) -> tokio_serial::SerialStream {
+    tokio_serial::new(path, 115_200)
         .open_native_async()
-        .unwrap();
-    port.write_all(b"AT+CGMM\r").await.unwrap();
-    let want = b"AT+CGMM\r\r\n8088\r\n\r\nOK\r\n";
-    let mut got = Vec::new();
-    let mut buf = [0u8; 64];
-    while got.len() < want.len() {
-        let n = tokio::time::timeout(Duration::from_secs(5), port.read(&mut buf))
-            .await
-            .expect("reply")
-            .unwrap();
-        got.extend_from_slice(&buf[..n]);
-    }
-    assert_eq!(got, want);
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_prints_path_and_answers() {
+    let link = std::env::temp_dir().join(format!("modem-sim-test-{}", std::process::id()));
+    let (_child, path) = launch(&link, &["--latency-ms", "1"]).await;
+    assert!(path.starts_with("/dev/"), "{path}");
+    assert_eq!(std::fs::read_link(&link).unwrap().to_str(), Some(&*path));
+
+    let mut port = open(link.to_str().unwrap());
+    exchange(&mut port, b"AT+CGMM\r", b"AT+CGMM\r\r\n8088\r\n\r\nOK\r\n").await;
 }
 
 /// Start the binary with `args`, wait for the path it prints, open the device.
@@ -67,31 +67,11 @@ async fn start(args: &[&str]) -> (Child, tokio_serial::SerialStream) {
         std::process::id(),
         args.join("-")
     ));
-    let mut child = Child(
-        Command::new(env!("CARGO_BIN_EXE_modem-sim"))
-            .args(["--link", link.to_str().unwrap()])
-            .args(args)
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap(),
-        link.clone(),
-    );
-    let stdout = child.0.stdout.take().unwrap();
-    let line = tokio::task::spawn_blocking(move || {
-        let mut l = String::new();
-        BufReader::new(stdout).read_line(&mut l).unwrap();
-        l
-    });
-    let path = tokio::time::timeout(Duration::from_secs(10), line)
-        .await
-        .expect("path printed")
-        .unwrap();
-    let port = tokio_serial::new(path.trim_end(), 115_200)
-        .open_native_async()
-        .unwrap();
-    (child, port)
+    let (child, path) = launch(&link, args).await;
+    (child, open(&path))
 }
 
+/// Send `send` and expect exactly `want` back.
 async fn exchange(port: &mut tokio_serial::SerialStream, send: &[u8], want: &[u8]) {
     port.write_all(send).await.unwrap();
     let mut got = Vec::new();

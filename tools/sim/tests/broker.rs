@@ -6,7 +6,8 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    DEADLINE, config_line, fake_broker, free_port, outside_client, sim_quiet, start_rumqttd,
+    config_line, expect_message, fake_broker, free_port, outside_client, outside_subscriber,
+    sim_dialect, sim_quiet, start_rumqttd,
 };
 use rumqttc::QoS;
 
@@ -68,32 +69,18 @@ async fn subscribe_and_receive_byte_exact() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn publish_reaches_outside_subscriber() {
     let port = start_rumqttd();
-    let (outside, mut inbox) = outside_client(port, "outside-sub").await;
-    outside.subscribe("up/#", QoS::AtLeastOnce).await.unwrap();
-    // Give the SUBSCRIBE a moment to land before the publishes (broker-side ordering only).
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (_outside, mut inbox) = outside_subscriber(port, "outside-sub", "up/#").await;
     let (_sim, mut host) = connected(port, "sim-pub").await;
     for qos in 0..=2 {
         let line = format!("AT+MQTTPUB=\"up/{qos}\",{qos},0,\"{{\\\"id\\\":{qos}}}\"\r");
         host.transact(line.as_bytes(), b"\r\nOK\r\n").await;
-        let p = tokio::time::timeout(DEADLINE, inbox.recv())
-            .await
-            .expect("message reaches the outside subscriber")
-            .unwrap();
-        assert_eq!(p.topic, format!("up/{qos}"));
-        assert_eq!(&p.payload[..], format!("{{\"id\":{qos}}}").as_bytes());
+        let payload = format!("{{\"id\":{qos}}}");
+        expect_message(&mut inbox, &format!("up/{qos}"), payload.as_bytes()).await;
     }
     // Unquoted topic and message.
     host.transact(b"AT+MQTTPUB=up/plain,1,0,hi there\r", b"\r\nOK\r\n")
         .await;
-    let p = tokio::time::timeout(DEADLINE, inbox.recv())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        (p.topic.as_str(), &p.payload[..]),
-        ("up/plain", &b"hi there"[..])
-    );
+    expect_message(&mut inbox, "up/plain", b"hi there").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -148,14 +135,14 @@ async fn silent_broker_times_out_with_8_within_budget() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_puback_and_refused_suback() {
-    let sim = modem_sim::Sim::start(modem_sim::SimOptions {
-        ack_timeout: Duration::from_millis(500),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let mut host = common::Host::open(&sim);
-    host.transact(b"ATE0\r", b"ATE0\r\r\nOK\r\n").await;
+    let (_sim, mut host) = sim_dialect(
+        modem_sim::Dialect::Uc8088,
+        modem_sim::SimOptions {
+            ack_timeout: Duration::from_millis(500),
+            ..Default::default()
+        },
+    )
+    .await;
     host.transact(&config_line(fake_broker(Some(0)).await, "x"), b"\r\nOK\r\n")
         .await;
     host.transact(b"AT+MQTTCONNECT\r", b"\r\n+MQTTCONNECT:0\r\n\r\nOK\r\n")

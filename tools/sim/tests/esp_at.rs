@@ -2,13 +2,14 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{
-    AWKWARD, Host, capture_broker, fake_broker, free_port, next_message, outside_client,
-    parse_connect, proxy, sim_dialect, start_rumqttd,
+    AWKWARD, Host, assert_latency_delays, assert_noise_corrupts, assert_prompted_data_paced,
+    assert_silence_swallows, capture_broker, expect_message, fake_broker, free_port, next_connect,
+    outside_subscriber, proxy, sim_dialect, sim_open, start_rumqttd,
 };
-use modem_sim::{Dialect, Sim, SimHandle, SimOptions};
+use modem_sim::{Dialect, SimHandle, SimOptions};
 use rumqttc::QoS;
 
 async fn quiet() -> (SimHandle, Host) {
@@ -28,14 +29,12 @@ async fn connect(host: &mut Host, port: u16, id: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn echo_line_ends_and_identification() {
-    let sim = Sim::start(SimOptions {
+    let (sim, mut host) = sim_open(SimOptions {
         dialect: Dialect::EspAt,
         ..SimOptions::default()
     })
-    .await
-    .unwrap();
+    .await;
     assert_eq!(sim.dialect(), Dialect::EspAt);
-    let mut host = Host::open(&sim);
     // Echo repeats the line with its CR-LF; a line ends only at LF.
     host.transact(b"AT\r\n", b"AT\r\n\r\nOK\r\n").await;
     host.send(b"AT\r").await;
@@ -184,11 +183,7 @@ async fn long_fields_and_connection_settings_reach_the_broker() {
     let conn = format!("AT+MQTTCONN=0,\"127.0.0.1\",{port},1\r\n");
     let ok = format!("+MQTTCONNECTED:0,1,\"127.0.0.1\",\"{port}\",\"\",1\r\n\r\nOK\r\n");
     host.transact(conn.as_bytes(), ok.as_bytes()).await;
-    let body = tokio::time::timeout(common::DEADLINE, connects.recv())
-        .await
-        .unwrap()
-        .unwrap();
-    let c = parse_connect(&body);
+    let c = next_connect(&mut connects).await;
     assert_eq!(c.client_id, id.as_bytes());
     assert_eq!(c.user.as_deref(), Some(user.as_bytes()));
     assert_eq!(c.password.as_deref(), Some(password.as_bytes()));
@@ -210,9 +205,7 @@ async fn long_fields_and_connection_settings_reach_the_broker() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn publish_subscribe_and_receive_byte_exact() {
     let port = start_rumqttd();
-    let (outside, mut inbox) = outside_client(port, "esp-outside").await;
-    outside.subscribe("up/#", QoS::AtLeastOnce).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (outside, mut inbox) = outside_subscriber(port, "esp-outside", "up/#").await;
     let (_sim, mut host) = quiet().await;
     connect(&mut host, port, "esp-sim").await;
 
@@ -221,11 +214,7 @@ async fn publish_subscribe_and_receive_byte_exact() {
         let line = format!("AT+MQTTPUBRAW=0,\"up/{qos}\",{},{qos},0\r\n", AWKWARD.len());
         host.transact(line.as_bytes(), b"\r\nOK\r\n>").await;
         host.transact(AWKWARD, b"+MQTTPUB:OK\r\n").await;
-        let p = next_message(&mut inbox).await;
-        assert_eq!(
-            (p.topic.as_str(), &p.payload[..]),
-            (&*format!("up/{qos}"), AWKWARD)
-        );
+        expect_message(&mut inbox, &format!("up/{qos}"), AWKWARD).await;
     }
     // 4 KiB, sent in pieces.
     let big: Vec<u8> = (0..4096u32).map(|i| (i * 7 % 256) as u8).collect();
@@ -235,20 +224,17 @@ async fn publish_subscribe_and_receive_byte_exact() {
         host.send(chunk).await;
     }
     host.expect(b"+MQTTPUB:OK\r\n").await;
-    let p = next_message(&mut inbox).await;
-    assert_eq!((p.topic.as_str(), &p.payload[..]), ("up/big", &big[..]));
+    expect_message(&mut inbox, "up/big", &big).await;
     // String publish with escapes, and the empty payload.
     host.transact(
         b"AT+MQTTPUB=0,\"up/s\",\"a\\,b\\\"c\\\\\",1,0\r\n",
         b"\r\nOK\r\n",
     )
     .await;
-    let p = next_message(&mut inbox).await;
-    assert_eq!(&p.payload[..], b"a,b\"c\\");
+    expect_message(&mut inbox, "up/s", b"a,b\"c\\").await;
     host.transact(b"AT+MQTTPUB=0,\"up/e\",\"\",0,0\r\n", b"\r\nOK\r\n")
         .await;
-    let p = next_message(&mut inbox).await;
-    assert_eq!((p.topic.as_str(), p.payload.len()), ("up/e", 0));
+    expect_message(&mut inbox, "up/e", b"").await;
 
     // Subscriptions.
     host.transact(b"AT+MQTTSUB=0,\"down\",1\r\n", b"\r\nOK\r\n")
@@ -271,10 +257,9 @@ async fn publish_subscribe_and_receive_byte_exact() {
         .publish("down", QoS::AtMostOnce, false, AWKWARD)
         .await
         .unwrap();
-    let mut want = format!("+MQTTSUBRECV:0,\"down\",{},", AWKWARD.len()).into_bytes();
-    want.extend_from_slice(AWKWARD);
-    want.extend_from_slice(b"\r\n");
-    host.expect(&want).await;
+    let head = format!("+MQTTSUBRECV:0,\"down\",{},", AWKWARD.len());
+    host.expect(&[head.as_bytes(), AWKWARD, b"\r\n"].concat())
+        .await;
 
     // A message that arrives while PUBRAW collects its data waits for +MQTTPUB:OK.
     host.transact(b"AT+MQTTPUBRAW=0,\"up/x\",3,1,0\r\n", b"\r\nOK\r\n>")
@@ -402,37 +387,19 @@ async fn knobs_work_in_this_dialect() {
     host.transact(b"AT\r\n", b"\r\n+MQTTDISCONNECTED:0\r\nOK\r\n")
         .await;
     // Silence swallows lines and URCs.
-    sim.set_silent(true);
-    host.send(b"AT\r\n").await;
-    sim.emit_message("t", b"x");
-    assert!(host.drain_for(Duration::from_millis(300)).await.is_empty());
-    sim.set_silent(false);
+    assert_silence_swallows(&sim, &mut host, b"AT\r\n").await;
     sim.emit_message("t", b"1\r\n2");
     host.expect(b"+MQTTSUBRECV:0,\"t\",4,1\r\n2\r\n").await;
     // Latency delays the response.
-    sim.set_latency(Duration::from_millis(300));
-    let t0 = Instant::now();
-    host.transact(b"AT\r\n", b"\r\nOK\r\n").await;
-    assert!(t0.elapsed() >= Duration::from_millis(300));
-    sim.set_latency(Duration::ZERO);
-    // Baud pacing applies to prompted data too: 200 bytes at 9600 baud take ~208 ms.
-    sim.set_baud(Some(9600));
+    assert_latency_delays(&sim, &mut host, b"AT\r\n", b"\r\nOK\r\n").await;
+    // Baud pacing applies to prompted data too.
     host.transact(
         b"AT+MQTTUSERCFG=0,1,\"x\",\"\",\"\",0,0,\"\"\r\n",
         b"\r\nOK\r\n",
     )
     .await;
-    host.transact(b"AT+MQTTLONGPASSWORD=0,200\r\n", b"\r\nOK\r\n>")
-        .await;
-    let t0 = Instant::now();
-    host.transact(&[b'p'; 200], b"\r\nOK\r\n").await;
-    let took = t0.elapsed();
-    assert!(took >= Duration::from_millis(200), "too fast: {took:?}");
-    sim.set_baud(None);
+    let prompt = (&b"AT+MQTTLONGPASSWORD=0,200\r\n"[..], &b"\r\nOK\r\n>"[..]);
+    assert_prompted_data_paced(&sim, &mut host, prompt, b"\r\nOK\r\n").await;
     // Noise corrupts the output.
-    sim.set_noise(1.0, 3);
-    host.send(b"AT\r\n").await;
-    let got = host.drain_for(Duration::from_millis(300)).await;
-    // Something came, and not the clean answer.
-    assert!(!got.is_empty() && got != b"\r\nOK\r\n", "{got:?}");
+    assert_noise_corrupts(&sim, &mut host, b"AT\r\n", b"\r\nOK\r\n").await;
 }

@@ -4,8 +4,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Host, sim_quiet};
-use modem_sim::{BOOT_BANNER, Dir, Sim, SimOptions};
+use common::{sim_open, sim_quiet};
+use modem_sim::{BOOT_BANNER, Dir, SimOptions};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn silence_swallows_commands_until_cleared() {
@@ -60,13 +60,11 @@ async fn reboot_forgets_everything_and_prints_banner() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn latency_delays_the_response_not_the_echo() {
-    let sim = Sim::start(SimOptions {
+    let (_sim, mut host) = sim_open(SimOptions {
         latency: Duration::from_millis(300),
         ..SimOptions::default()
     })
-    .await
-    .unwrap();
-    let mut host = Host::open(&sim);
+    .await;
     let t0 = Instant::now();
     host.send(b"AT\r").await;
     host.expect(b"AT\r").await;

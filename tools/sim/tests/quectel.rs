@@ -5,10 +5,11 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{
-    AWKWARD, Host, capture_broker, fake_broker, free_port, next_message, outside_client,
-    parse_connect, proxy, sim_dialect, start_rumqttd,
+    AWKWARD, Host, assert_latency_delays, assert_noise_corrupts, assert_prompted_data_paced,
+    assert_silence_swallows, capture_broker, expect_message, fake_broker, free_port, next_connect,
+    outside_subscriber, proxy, sim_dialect, sim_open, start_rumqttd,
 };
-use modem_sim::{Dialect, Sim, SimHandle, SimOptions};
+use modem_sim::{Dialect, SimHandle, SimOptions};
 use rumqttc::QoS;
 
 async fn quiet() -> (SimHandle, Host) {
@@ -27,11 +28,22 @@ async fn configure(host: &mut Host) {
     }
 }
 
+/// `AT+QMTOPEN` to `127.0.0.1:port`, answered OK and `+QMTOPEN: 0,<result>`.
+async fn open(host: &mut Host, port: u16, result: i8) {
+    let open = format!("AT+QMTOPEN=0,\"127.0.0.1\",{port}\r");
+    let urc = format!("\r\nOK\r\n\r\n+QMTOPEN: 0,{result}\r\n");
+    host.transact(open.as_bytes(), urc.as_bytes()).await;
+}
+
+/// `AT+QMTCLOSE`, answered OK and `+QMTCLOSE: 0,<result>`.
+async fn close(host: &mut Host, result: i8) {
+    let urc = format!("\r\nOK\r\n\r\n+QMTCLOSE: 0,{result}\r\n");
+    host.transact(b"AT+QMTCLOSE=0\r", urc.as_bytes()).await;
+}
+
 /// Open the network to `port` and connect as `id`: the exact bytes of the happy path.
 async fn connect(host: &mut Host, port: u16, id: &str) {
-    let open = format!("AT+QMTOPEN=0,\"127.0.0.1\",{port}\r");
-    host.transact(open.as_bytes(), b"\r\nOK\r\n\r\n+QMTOPEN: 0,0\r\n")
-        .await;
+    open(host, port, 0).await;
     let conn = format!("AT+QMTCONN=0,\"{id}\"\r");
     host.transact(conn.as_bytes(), b"\r\nOK\r\n\r\n+QMTCONN: 0,0,0\r\n")
         .await;
@@ -41,13 +53,11 @@ async fn connect(host: &mut Host, port: u16, id: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bring_up_identification_and_errors() {
-    let sim = Sim::start(SimOptions {
+    let (_sim, mut host) = sim_open(SimOptions {
         dialect: Dialect::Quectel,
         ..SimOptions::default()
     })
-    .await
-    .unwrap();
-    let mut host = Host::open(&sim);
+    .await;
     host.transact(b"AT\r", b"AT\r\r\nOK\r\n").await;
     host.transact(b"ATE0\r\n", b"ATE0\r\r\nOK\r\n").await; // LF after CR is ignored
     host.transact(b"AT+CMEE=1\r", b"\r\nOK\r\n").await;
@@ -195,32 +205,23 @@ async fn without_a_connection_results_come_in_the_urcs() {
         .await;
     host.transact(b"AT+QMTDISC=0\r", b"\r\nOK\r\n\r\n+QMTDISC: 0,-1\r\n")
         .await;
-    host.transact(b"AT+QMTCLOSE=0\r", b"\r\nOK\r\n\r\n+QMTCLOSE: 0,-1\r\n")
-        .await;
+    close(&mut host, -1).await;
     // Opening: a closed port, a name that does not resolve, the radio off.
-    let open = format!("AT+QMTOPEN=0,\"127.0.0.1\",{}\r", free_port());
-    host.transact(open.as_bytes(), b"\r\nOK\r\n\r\n+QMTOPEN: 0,-1\r\n")
-        .await;
+    open(&mut host, free_port(), -1).await;
     host.transact(
         b"AT+QMTOPEN=0,\"no-such-host.invalid\",1883\r",
         b"\r\nOK\r\n\r\n+QMTOPEN: 0,4\r\n",
     )
     .await;
     host.transact(b"AT+CFUN=0\r", b"\r\nOK\r\n").await;
-    host.transact(
-        b"AT+QMTOPEN=0,\"127.0.0.1\",1883\r",
-        b"\r\nOK\r\n\r\n+QMTOPEN: 0,3\r\n",
-    )
-    .await;
+    open(&mut host, 1883, 3).await;
     assert!(host.drain_for(Duration::from_millis(200)).await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn publish_subscribe_and_receive_byte_exact() {
     let port = start_rumqttd();
-    let (outside, mut inbox) = outside_client(port, "qt-outside").await;
-    outside.subscribe("up/#", QoS::AtLeastOnce).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (outside, mut inbox) = outside_subscriber(port, "qt-outside", "up/#").await;
     let (_sim, mut host) = quiet().await;
     configure(&mut host).await;
     connect(&mut host, port, "qt-sim").await;
@@ -230,9 +231,7 @@ async fn publish_subscribe_and_receive_byte_exact() {
     )
     .await;
     // Open again while open: the index is occupied.
-    let open = format!("AT+QMTOPEN=0,\"127.0.0.1\",{port}\r");
-    host.transact(open.as_bytes(), b"\r\nOK\r\n\r\n+QMTOPEN: 0,2\r\n")
-        .await;
+    open(&mut host, port, 2).await;
 
     // Publish through the prompt: every byte after it is data.
     for (qos, msgid) in [(0, 0), (1, 1), (2, 2)] {
@@ -243,11 +242,7 @@ async fn publish_subscribe_and_receive_byte_exact() {
         host.transact(line.as_bytes(), b"\r\n> ").await;
         let done = format!("\r\nOK\r\n\r\n+QMTPUBEX: 0,{msgid},0\r\n");
         host.transact(AWKWARD, done.as_bytes()).await;
-        let p = next_message(&mut inbox).await;
-        assert_eq!(
-            (p.topic.as_str(), &p.payload[..]),
-            (&*format!("up/{qos}"), AWKWARD)
-        );
+        expect_message(&mut inbox, &format!("up/{qos}"), AWKWARD).await;
     }
     // 4 KiB, sent in pieces, retained.
     let big: Vec<u8> = (0..4096u32).map(|i| (i * 13 % 256) as u8).collect();
@@ -257,14 +252,13 @@ async fn publish_subscribe_and_receive_byte_exact() {
         host.send(chunk).await;
     }
     host.expect(b"\r\nOK\r\n\r\n+QMTPUBEX: 0,9,0\r\n").await;
-    let p = next_message(&mut inbox).await;
-    assert_eq!((p.topic.as_str(), &p.payload[..]), ("up/big", &big[..]));
+    expect_message(&mut inbox, "up/big", &big).await;
     // The fixed-length AT+QMTPUB answers +QMTPUB.
     host.transact(b"AT+QMTPUB=0,10,1,0,\"up/p\",2\r", b"\r\n> ")
         .await;
     host.transact(b"hi", b"\r\nOK\r\n\r\n+QMTPUB: 0,10,0\r\n")
         .await;
-    assert_eq!(&next_message(&mut inbox).await.payload[..], b"hi");
+    expect_message(&mut inbox, "up/p", b"hi").await;
 
     // Subscriptions: granted QoS per filter.
     host.transact(
@@ -276,10 +270,9 @@ async fn publish_subscribe_and_receive_byte_exact() {
         .publish("down", QoS::AtMostOnce, false, AWKWARD)
         .await
         .unwrap();
-    let mut want = format!("\r\n+QMTRECV: 0,0,\"down\",{},\"", AWKWARD.len()).into_bytes();
-    want.extend_from_slice(AWKWARD);
-    want.extend_from_slice(b"\"\r\n");
-    host.expect(&want).await;
+    let head = format!("\r\n+QMTRECV: 0,0,\"down\",{},\"", AWKWARD.len());
+    host.expect(&[head.as_bytes(), AWKWARD, b"\"\r\n"].concat())
+        .await;
     // Without msg_len_enable the length is absent.
     host.transact(b"AT+QMTCFG=\"recv/mode\",0,0,0\r", b"\r\nOK\r\n")
         .await;
@@ -357,11 +350,8 @@ async fn broker_going_away_is_reported() {
     sim.drop_broker_connection();
     host.expect(b"\r\n+QMTSTAT: 0,1\r\n").await;
     // QMTCLOSE after a fresh open closes without a loss report.
-    let open = format!("AT+QMTOPEN=0,\"127.0.0.1\",{port}\r");
-    host.transact(open.as_bytes(), b"\r\nOK\r\n\r\n+QMTOPEN: 0,0\r\n")
-        .await;
-    host.transact(b"AT+QMTCLOSE=0\r", b"\r\nOK\r\n\r\n+QMTCLOSE: 0,0\r\n")
-        .await;
+    open(&mut host, port, 0).await;
+    close(&mut host, 0).await;
     assert!(host.drain_for(Duration::from_millis(200)).await.is_empty());
 }
 
@@ -377,33 +367,22 @@ async fn refusals_timeouts_and_connect_packet() {
     )
     .await;
     // CONNACK 5 (not authorised): result 0, ret_code 5.
-    let refusing = fake_broker(Some(5)).await;
-    let open = format!("AT+QMTOPEN=0,\"127.0.0.1\",{refusing}\r");
-    host.transact(open.as_bytes(), b"\r\nOK\r\n\r\n+QMTOPEN: 0,0\r\n")
-        .await;
+    open(&mut host, fake_broker(Some(5)).await, 0).await;
     host.transact(
         b"AT+QMTCONN=0,\"x\"\r",
         b"\r\nOK\r\n\r\n+QMTCONN: 0,0,5\r\n",
     )
     .await;
-    host.transact(b"AT+QMTCLOSE=0\r", b"\r\nOK\r\n\r\n+QMTCLOSE: 0,0\r\n")
-        .await;
+    close(&mut host, 0).await;
     // No CONNACK at all: result 2 within the budget.
-    let silent = fake_broker(None).await;
-    let open = format!("AT+QMTOPEN=0,\"127.0.0.1\",{silent}\r");
-    host.transact(open.as_bytes(), b"\r\nOK\r\n\r\n+QMTOPEN: 0,0\r\n")
-        .await;
+    open(&mut host, fake_broker(None).await, 0).await;
     let t0 = Instant::now();
     host.transact(b"AT+QMTCONN=0,\"x\"\r", b"\r\nOK\r\n\r\n+QMTCONN: 0,2\r\n")
         .await;
     assert!(t0.elapsed() < Duration::from_secs(3));
-    host.transact(b"AT+QMTCLOSE=0\r", b"\r\nOK\r\n\r\n+QMTCLOSE: 0,0\r\n")
-        .await;
+    close(&mut host, 0).await;
     // Refused SUBACK (128) and a missing PUBACK (result 2).
-    let deaf = fake_broker(Some(0)).await;
-    let open = format!("AT+QMTOPEN=0,\"127.0.0.1\",{deaf}\r");
-    host.transact(open.as_bytes(), b"\r\nOK\r\n\r\n+QMTOPEN: 0,0\r\n")
-        .await;
+    open(&mut host, fake_broker(Some(0)).await, 0).await;
     host.transact(
         b"AT+QMTCONN=0,\"x\"\r",
         b"\r\nOK\r\n\r\n+QMTCONN: 0,0,0\r\n",
@@ -433,20 +412,13 @@ async fn refusals_timeouts_and_connect_packet() {
     ] {
         host.transact(line, b"\r\nOK\r\n").await;
     }
-    let open = format!("AT+QMTOPEN=0,\"127.0.0.1\",{port}\r");
-    host.transact(open.as_bytes(), b"\r\nOK\r\n\r\n+QMTOPEN: 0,0\r\n")
-        .await;
+    open(&mut host, port, 0).await;
     host.transact(
         b"AT+QMTCONN=0,\"qt-id\",\"user,1\",\"pass\"\r",
         b"\r\nOK\r\n\r\n+QMTCONN: 0,0,0\r\n",
     )
     .await;
-    let c = parse_connect(
-        &tokio::time::timeout(common::DEADLINE, connects.recv())
-            .await
-            .unwrap()
-            .unwrap(),
-    );
+    let c = next_connect(&mut connects).await;
     assert_eq!(c.client_id, b"qt-id");
     assert_eq!(c.user.as_deref(), Some(&b"user,1"[..]));
     assert_eq!(c.password.as_deref(), Some(&b"pass"[..]));
@@ -486,35 +458,17 @@ async fn knobs_work_in_this_dialect() {
     // Injection, silence, emitted messages (by the current recv/mode), latency.
     sim.inject_in_next_response(2, b"+QMTSTAT: 0,1\r\n".to_vec());
     host.transact(b"AT\r", b"\r\n+QMTSTAT: 0,1\r\nOK\r\n").await;
-    sim.set_silent(true);
-    host.send(b"AT\r").await;
-    sim.emit_message("t", b"x");
-    assert!(host.drain_for(Duration::from_millis(300)).await.is_empty());
-    sim.set_silent(false);
+    assert_silence_swallows(&sim, &mut host, b"AT\r").await;
     sim.emit_message("t", b"1\"2");
     host.expect(b"\r\n+QMTRECV: 0,0,\"t\",\"1\"2\"\r\n").await;
     host.transact(b"AT+QMTCFG=\"recv/mode\",0,0,1\r", b"\r\nOK\r\n")
         .await;
     sim.emit_message("t", b"1\"2");
     host.expect(b"\r\n+QMTRECV: 0,0,\"t\",3,\"1\"2\"\r\n").await;
-    sim.set_latency(Duration::from_millis(300));
-    let t0 = Instant::now();
-    host.transact(b"AT\r", b"\r\nOK\r\n").await;
-    assert!(t0.elapsed() >= Duration::from_millis(300));
-    sim.set_latency(Duration::ZERO);
-    // Baud pacing applies to prompted data too: 200 bytes at 9600 baud take ~208 ms.
-    sim.set_baud(Some(9600));
-    host.transact(b"AT+QMTPUBEX=0,1,1,0,\"t\",200\r", b"\r\n> ")
-        .await;
-    let t0 = Instant::now();
-    host.transact(&[b'p'; 200], b"\r\nOK\r\n\r\n+QMTPUBEX: 0,1,2\r\n")
-        .await;
-    let took = t0.elapsed();
-    assert!(took >= Duration::from_millis(200), "too fast: {took:?}");
-    sim.set_baud(None);
-    sim.set_noise(1.0, 3);
-    host.send(b"AT\r").await;
-    let got = host.drain_for(Duration::from_millis(300)).await;
-    // Something came, and not the clean answer.
-    assert!(!got.is_empty() && got != b"\r\nOK\r\n", "{got:?}");
+    assert_latency_delays(&sim, &mut host, b"AT\r", b"\r\nOK\r\n").await;
+    // Baud pacing applies to prompted data too.
+    let prompt = (&b"AT+QMTPUBEX=0,1,1,0,\"t\",200\r"[..], &b"\r\n> "[..]);
+    let done = b"\r\nOK\r\n\r\n+QMTPUBEX: 0,1,2\r\n";
+    assert_prompted_data_paced(&sim, &mut host, prompt, done).await;
+    assert_noise_corrupts(&sim, &mut host, b"AT\r", b"\r\nOK\r\n").await;
 }

@@ -2,13 +2,12 @@
 
 mod common;
 
-use common::{Host, sim_quiet};
-use modem_sim::{Sim, SimOptions};
+use common::{sim_open, sim_quiet};
+use modem_sim::SimOptions;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn echo_is_on_until_ate0() {
-    let sim = Sim::start(SimOptions::default()).await.unwrap();
-    let mut host = Host::open(&sim);
+    let (_sim, mut host) = sim_open(SimOptions::default()).await;
     host.transact(b"AT\r", b"AT\r\r\nOK\r\n").await;
     host.transact(b"at\r\n", b"at\r\r\nOK\r\n").await; // LF after CR is ignored
     host.transact(b"ATE0\r", b"ATE0\r\r\nOK\r\n").await;

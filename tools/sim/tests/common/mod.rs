@@ -78,12 +78,16 @@ impl Host {
     }
 }
 
+/// Start a simulator with `opts` and open its device (echo still on, as after power-on).
+pub async fn sim_open(opts: SimOptions) -> (SimHandle, Host) {
+    let sim = Sim::start(opts).await.unwrap();
+    let host = Host::open(&sim);
+    (sim, host)
+}
+
 /// Start a simulator and open its device; echo is turned off so replies are just responses.
 pub async fn sim_quiet() -> (SimHandle, Host) {
-    let sim = Sim::start(SimOptions::default()).await.unwrap();
-    let mut host = Host::open(&sim);
-    host.transact(b"ATE0\r", b"ATE0\r\r\nOK\r\n").await;
-    (sim, host)
+    sim_dialect(modem_sim::Dialect::Uc8088, SimOptions::default()).await
 }
 
 /// A TCP port that was free a moment ago.
@@ -192,18 +196,53 @@ async fn read_packet(s: &mut tokio::net::TcpStream) -> Option<(u8, Vec<u8>)> {
     Some((header, body))
 }
 
+/// An outside MQTT client and the messages it receives.
+pub type Outside = (
+    rumqttc::AsyncClient,
+    tokio::sync::mpsc::UnboundedReceiver<rumqttc::Publish>,
+);
+
 /// An outside MQTT client on the broker at `port`, with its event loop running.
-pub async fn outside_client(
+pub async fn outside_client(port: u16, id: &str) -> Outside {
+    let (outside, _subacks) = outside_with_subacks(port, id).await;
+    outside
+}
+
+/// An [`outside_client`] subscribed to `filter` at QoS 1: it returns once the broker has
+/// granted the subscription (its SUBACK), so that whatever is published next reaches it.
+pub async fn outside_subscriber(port: u16, id: &str, filter: &str) -> Outside {
+    let ((client, inbox), mut subacks) = outside_with_subacks(port, id).await;
+    client
+        .subscribe(filter, rumqttc::QoS::AtLeastOnce)
+        .await
+        .unwrap();
+    let ack = tokio::time::timeout(DEADLINE, subacks.recv())
+        .await
+        .expect("the broker answers the SUBSCRIBE")
+        .unwrap();
+    assert!(
+        matches!(
+            ack.return_codes[..],
+            [rumqttc::SubscribeReasonCode::Success(_)]
+        ),
+        "{filter} refused: {ack:?}"
+    );
+    (client, inbox)
+}
+
+/// An outside client, and the SUBACKs its event loop sees.
+async fn outside_with_subacks(
     port: u16,
     id: &str,
 ) -> (
-    rumqttc::AsyncClient,
-    tokio::sync::mpsc::UnboundedReceiver<rumqttc::Publish>,
+    Outside,
+    tokio::sync::mpsc::UnboundedReceiver<rumqttc::SubAck>,
 ) {
     let mut opts = rumqttc::MqttOptions::new(id, "127.0.0.1", port);
     opts.set_keep_alive(Duration::from_secs(30));
     let (client, mut eventloop) = rumqttc::AsyncClient::new(opts, 16);
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let (subacks_tx, subacks_rx) = tokio::sync::mpsc::unbounded_channel();
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
     let mut ready = Some(ready_tx);
     tokio::spawn(async move {
@@ -217,6 +256,9 @@ pub async fn outside_client(
                 Ok(rumqttc::Event::Incoming(rumqttc::Incoming::Publish(p))) => {
                     let _ = tx.send(p);
                 }
+                Ok(rumqttc::Event::Incoming(rumqttc::Incoming::SubAck(a))) => {
+                    let _ = subacks_tx.send(a);
+                }
                 Ok(_) => {}
                 Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
             }
@@ -226,7 +268,7 @@ pub async fn outside_client(
         .await
         .expect("outside client connects")
         .unwrap();
-    (client, rx)
+    ((client, rx), subacks_rx)
 }
 
 /// `AT+MQTTCONFIG=...` for a local broker, quoted strings as the driver sends them.
@@ -237,8 +279,7 @@ pub fn config_line(port: u16, id: &str) -> Vec<u8> {
 /// Start a simulator speaking `dialect` (with `opts` otherwise) and open its device; echo is
 /// turned off so replies are just responses.
 pub async fn sim_dialect(dialect: modem_sim::Dialect, opts: SimOptions) -> (SimHandle, Host) {
-    let sim = Sim::start(SimOptions { dialect, ..opts }).await.unwrap();
-    let mut host = Host::open(&sim);
+    let (sim, mut host) = sim_open(SimOptions { dialect, ..opts }).await;
     match dialect {
         modem_sim::Dialect::EspAt => host.transact(b"ATE0\r\n", b"ATE0\r\n\r\nOK\r\n").await,
         _ => host.transact(b"ATE0\r", b"ATE0\r\r\nOK\r\n").await,
@@ -368,6 +409,15 @@ pub fn parse_connect(body: &[u8]) -> Connect {
     }
 }
 
+/// The next CONNECT body a [`capture_broker`] received, within [`DEADLINE`], decoded.
+pub async fn next_connect(connects: &mut tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>) -> Connect {
+    let body = tokio::time::timeout(DEADLINE, connects.recv())
+        .await
+        .expect("a CONNECT reaches the broker")
+        .unwrap();
+    parse_connect(&body)
+}
+
 /// The next message an outside subscriber received, within [`DEADLINE`].
 pub async fn next_message(
     inbox: &mut tokio::sync::mpsc::UnboundedReceiver<rumqttc::Publish>,
@@ -380,3 +430,56 @@ pub async fn next_message(
 
 /// A payload holding every byte that must never end a line or a parameter early.
 pub const AWKWARD: &[u8] = b"a\r\nb\"c\0,d\\\x1a";
+
+/// The next message an outside subscriber receives is `payload` on `topic`.
+pub async fn expect_message(
+    inbox: &mut tokio::sync::mpsc::UnboundedReceiver<rumqttc::Publish>,
+    topic: &str,
+    payload: &[u8],
+) {
+    let p = next_message(inbox).await;
+    assert_eq!((p.topic.as_str(), &p.payload[..]), (topic, payload));
+}
+
+/// Silence swallows `line` and an emitted message alike; the simulator speaks again after.
+pub async fn assert_silence_swallows(sim: &SimHandle, host: &mut Host, line: &[u8]) {
+    sim.set_silent(true);
+    host.send(line).await;
+    sim.emit_message("t", b"x");
+    assert!(host.drain_for(Duration::from_millis(300)).await.is_empty());
+    sim.set_silent(false);
+}
+
+/// 300 ms of latency delay the answer `reply` to `line`; latency is off again after.
+pub async fn assert_latency_delays(sim: &SimHandle, host: &mut Host, line: &[u8], reply: &[u8]) {
+    sim.set_latency(Duration::from_millis(300));
+    let t0 = Instant::now();
+    host.transact(line, reply).await;
+    assert!(t0.elapsed() >= Duration::from_millis(300));
+    sim.set_latency(Duration::ZERO);
+}
+
+/// Baud pacing applies to prompted data too: at 9600 baud, after `prompt` is answered with
+/// its prompt, 200 bytes of data take ~208 ms to bring `reply`. Pacing is off again after.
+pub async fn assert_prompted_data_paced(
+    sim: &SimHandle,
+    host: &mut Host,
+    prompt: (&[u8], &[u8]),
+    reply: &[u8],
+) {
+    sim.set_baud(Some(9600));
+    host.transact(prompt.0, prompt.1).await;
+    let t0 = Instant::now();
+    host.transact(&[b'p'; 200], reply).await;
+    let took = t0.elapsed();
+    assert!(took >= Duration::from_millis(200), "too fast: {took:?}");
+    sim.set_baud(None);
+}
+
+/// Full noise corrupts the answer to `line`: something comes, and not the `clean` answer.
+pub async fn assert_noise_corrupts(sim: &SimHandle, host: &mut Host, line: &[u8], clean: &[u8]) {
+    sim.set_noise(1.0, 3);
+    host.send(line).await;
+    let got = host.drain_for(Duration::from_millis(300)).await;
+    assert!(!got.is_empty() && got != clean, "{got:?}");
+}

@@ -313,6 +313,18 @@ impl Pacer {
         }
     }
 
+    /// Take from `rest` the bytes the line carries now at `baud` (all of them when unpaced),
+    /// waiting until at least one may go.
+    async fn next<'a>(&mut self, baud: Option<u32>, rest: &mut &'a [u8]) -> &'a [u8] {
+        let take = match baud {
+            Some(baud) => self.due(baud, rest.len()).await,
+            None => rest.len(),
+        };
+        let (now, later) = rest.split_at(take);
+        *rest = later;
+        now
+    }
+
     /// Wait until at least one byte may go; return how many (≤ `max`) are due now.
     async fn due(&mut self, baud: u32, max: usize) -> usize {
         let frame = Duration::from_nanos(10_000_000_000 / u64::from(baud.max(1)));
@@ -360,12 +372,7 @@ async fn read_task(
         };
         let mut rest = &buf[..n];
         while !rest.is_empty() {
-            let take = match knobs.baud() {
-                Some(baud) => pacer.due(baud, rest.len()).await,
-                None => rest.len(),
-            };
-            let (now, later) = rest.split_at(take);
-            rest = later;
+            let now = pacer.next(knobs.baud(), &mut rest).await;
             let _ = traffic.send(Traffic {
                 dir: Dir::Rx,
                 bytes: now.to_vec(),
@@ -402,12 +409,7 @@ async fn write_task(
         }
         let mut rest = bytes.as_slice();
         while !rest.is_empty() {
-            let take = match knobs.baud() {
-                Some(baud) => pacer.due(baud, rest.len()).await,
-                None => rest.len(),
-            };
-            let (now, later) = rest.split_at(take);
-            rest = later;
+            let now = pacer.next(knobs.baud(), &mut rest).await;
             if wr.write_all(now).await.is_err() {
                 tokio::time::sleep(Duration::from_millis(10)).await;
                 continue;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::{
     config_line, expect_message, fake_broker, free_port, outside_client, outside_subscriber,
-    sim_dialect, sim_quiet, start_rumqttd,
+    publish_from, sim_dialect, sim_quiet, start_rumqttd,
 };
 use rumqttc::QoS;
 
@@ -38,17 +38,11 @@ async fn subscribe_and_receive_byte_exact() {
     .await;
 
     let (outside, _) = outside_client(port, "outside-pub").await;
-    outside
-        .publish("t", QoS::AtLeastOnce, false, "hello")
-        .await
-        .unwrap();
+    publish_from(&outside, "t", QoS::AtLeastOnce, b"hello").await;
     host.expect(b"\r\n+MQTTRECV:\"t\",5,hello\r\n").await;
     // Payload with CR, LF, quotes and a NUL is delivered raw, by length.
     let raw = b"a\r\nb\"c\0,\\".to_vec();
-    outside
-        .publish("we\"ird", QoS::AtMostOnce, false, raw.clone())
-        .await
-        .unwrap();
+    publish_from(&outside, "we\"ird", QoS::AtMostOnce, &raw).await;
     assert_eq!(raw.len(), 9);
     let mut want = b"\r\n+MQTTRECV:\"we\\\"ird\",9,".to_vec();
     want.extend_from_slice(&raw);
@@ -169,10 +163,7 @@ async fn message_during_a_response_waits_for_its_end() {
     let (outside, _) = outside_client(port, "outside-order").await;
     sim.set_latency(Duration::from_millis(400));
     host.send(b"AT+MQTTSTATE\r").await;
-    outside
-        .publish("t", QoS::AtMostOnce, false, "mid")
-        .await
-        .unwrap();
+    publish_from(&outside, "t", QoS::AtMostOnce, b"mid").await;
     host.expect(b"\r\n+MQTTSTATE:1\r\n\r\nOK\r\n\r\n+MQTTRECV:\"t\",3,mid\r\n")
         .await;
 }

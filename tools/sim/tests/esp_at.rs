@@ -5,9 +5,10 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    AWKWARD, Host, assert_latency_delays, assert_noise_corrupts, assert_prompted_data_paced,
-    assert_silence_swallows, capture_broker, expect_message, fake_broker, free_port, next_connect,
-    outside_subscriber, proxy, sim_dialect, sim_open, start_rumqttd,
+    AWKWARD, Host, assert_latency_delays, assert_message_waits_for_data, assert_noise_corrupts,
+    assert_prompted_data_paced, assert_silence_swallows, capture_broker, expect_message,
+    fake_broker, free_port, next_connect, outside_subscriber, proxy, publish_from, sim_dialect,
+    sim_open, start_rumqttd,
 };
 use modem_sim::{Dialect, SimHandle, SimOptions};
 use rumqttc::QoS;
@@ -253,24 +254,18 @@ async fn publish_subscribe_and_receive_byte_exact() {
         format!("+MQTTCONN:0,6,1,\"127.0.0.1\",\"{port}\",\"\",0\r\n\r\nOK\r\n").as_bytes(),
     )
     .await;
-    outside
-        .publish("down", QoS::AtMostOnce, false, AWKWARD)
-        .await
-        .unwrap();
+    publish_from(&outside, "down", QoS::AtMostOnce, AWKWARD).await;
     let head = format!("+MQTTSUBRECV:0,\"down\",{},", AWKWARD.len());
     host.expect(&[head.as_bytes(), AWKWARD, b"\r\n"].concat())
         .await;
 
     // A message that arrives while PUBRAW collects its data waits for +MQTTPUB:OK.
-    host.transact(b"AT+MQTTPUBRAW=0,\"up/x\",3,1,0\r\n", b"\r\nOK\r\n>")
-        .await;
-    outside
-        .publish("down", QoS::AtMostOnce, false, "mid")
-        .await
-        .unwrap();
-    assert!(host.drain_for(Duration::from_millis(300)).await.is_empty());
-    host.transact(b"xyz", b"+MQTTPUB:OK\r\n+MQTTSUBRECV:0,\"down\",3,mid\r\n")
-        .await;
+    let prompt = (
+        &b"AT+MQTTPUBRAW=0,\"up/x\",3,1,0\r\n"[..],
+        &b"\r\nOK\r\n>"[..],
+    );
+    let reply = b"+MQTTPUB:OK\r\n+MQTTSUBRECV:0,\"down\",3,mid\r\n";
+    assert_message_waits_for_data(&mut host, &outside, prompt, reply).await;
 
     host.transact(b"AT+MQTTUNSUB=0,\"down\"\r\n", b"\r\nOK\r\n")
         .await;

@@ -5,9 +5,10 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{
-    AWKWARD, Host, assert_latency_delays, assert_noise_corrupts, assert_prompted_data_paced,
-    assert_silence_swallows, capture_broker, expect_message, fake_broker, free_port, next_connect,
-    outside_subscriber, proxy, sim_dialect, sim_open, start_rumqttd,
+    AWKWARD, Host, assert_latency_delays, assert_message_waits_for_data, assert_noise_corrupts,
+    assert_prompted_data_paced, assert_silence_swallows, capture_broker, expect_message,
+    fake_broker, free_port, next_connect, outside_subscriber, proxy, publish_from, sim_dialect,
+    sim_open, start_rumqttd,
 };
 use modem_sim::{Dialect, SimHandle, SimOptions};
 use rumqttc::QoS;
@@ -266,42 +267,24 @@ async fn publish_subscribe_and_receive_byte_exact() {
         b"\r\nOK\r\n\r\n+QMTSUB: 0,1,0,0,0,1\r\n",
     )
     .await;
-    outside
-        .publish("down", QoS::AtMostOnce, false, AWKWARD)
-        .await
-        .unwrap();
+    publish_from(&outside, "down", QoS::AtMostOnce, AWKWARD).await;
     let head = format!("\r\n+QMTRECV: 0,0,\"down\",{},\"", AWKWARD.len());
     host.expect(&[head.as_bytes(), AWKWARD, b"\"\r\n"].concat())
         .await;
     // Without msg_len_enable the length is absent.
     host.transact(b"AT+QMTCFG=\"recv/mode\",0,0,0\r", b"\r\nOK\r\n")
         .await;
-    outside
-        .publish("other/x", QoS::AtMostOnce, false, "a,b")
-        .await
-        .unwrap();
+    publish_from(&outside, "other/x", QoS::AtMostOnce, b"a,b").await;
     host.expect(b"\r\n+QMTRECV: 0,0,\"other/x\",\"a,b\"\r\n")
         .await;
     host.transact(b"AT+QMTCFG=\"recv/mode\",0,0,1\r", b"\r\nOK\r\n")
         .await;
     // A message that arrives while the prompt collects data waits for the result URC.
-    host.transact(b"AT+QMTPUBEX=0,11,1,0,\"up/x\",3\r", b"\r\n> ")
-        .await;
-    outside
-        .publish("down", QoS::AtMostOnce, false, "mid")
-        .await
-        .unwrap();
-    assert!(host.drain_for(Duration::from_millis(300)).await.is_empty());
-    host.transact(
-        b"xyz",
-        b"\r\nOK\r\n\r\n+QMTPUBEX: 0,11,0\r\n\r\n+QMTRECV: 0,0,\"down\",3,\"mid\"\r\n",
-    )
-    .await;
+    let prompt = (&b"AT+QMTPUBEX=0,11,1,0,\"up/x\",3\r"[..], &b"\r\n> "[..]);
+    let reply = b"\r\nOK\r\n\r\n+QMTPUBEX: 0,11,0\r\n\r\n+QMTRECV: 0,0,\"down\",3,\"mid\"\r\n";
+    assert_message_waits_for_data(&mut host, &outside, prompt, reply).await;
     // A QoS 1 message carries its packet id.
-    outside
-        .publish("q1", QoS::AtLeastOnce, false, "q1")
-        .await
-        .unwrap();
+    publish_from(&outside, "q1", QoS::AtLeastOnce, b"q1").await;
     let got = host.drain_for(Duration::from_millis(500)).await;
     assert!(
         got.starts_with(b"\r\n+QMTRECV: 0,"),

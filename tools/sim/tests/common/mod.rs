@@ -483,3 +483,31 @@ pub async fn assert_noise_corrupts(sim: &SimHandle, host: &mut Host, line: &[u8]
     let got = host.drain_for(Duration::from_millis(300)).await;
     assert!(!got.is_empty() && got != clean, "{got:?}");
 }
+
+/// An outside client publishes `payload` on `topic` with `qos`, not retained.
+pub async fn publish_from(
+    outside: &rumqttc::AsyncClient,
+    topic: &str,
+    qos: rumqttc::QoS,
+    payload: &[u8],
+) {
+    outside
+        .publish(topic, qos, false, payload.to_vec())
+        .await
+        .unwrap();
+}
+
+/// A message that arrives while a prompted command collects its data waits: once `prompt` is
+/// answered with its prompt, an outside client publishes "mid" on "down" and nothing comes,
+/// until the data "xyz" brings `reply` (the command's result, then the message).
+pub async fn assert_message_waits_for_data(
+    host: &mut Host,
+    outside: &rumqttc::AsyncClient,
+    prompt: (&[u8], &[u8]),
+    reply: &[u8],
+) {
+    host.transact(prompt.0, prompt.1).await;
+    publish_from(outside, "down", rumqttc::QoS::AtMostOnce, b"mid").await;
+    assert!(host.drain_for(Duration::from_millis(300)).await.is_empty());
+    host.transact(b"xyz", reply).await;
+}

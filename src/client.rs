@@ -435,23 +435,41 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
     }
 
     /// Reads the incoming messages that a module which keeps them until asked (u-blox's) has
-    /// announced ([`Event::MessagesWaiting`](crate::Event::MessagesWaiting)): they arrive
-    /// through [`Events`](crate::Events) like any other message. Returns how many were
-    /// announced; with modules that push every message (UC8088, ESP-AT, Quectel), 0 at once.
+    /// announced ([`Event::MessagesWaiting`](crate::Event::MessagesWaiting)), one command each:
+    /// they arrive through [`Events`](crate::Events) like any other message. Returns how many
+    /// were read; with modules that push every message (UC8088, ESP-AT, Quectel), 0 at once.
     /// The [`Supervisor`](crate::Supervisor) calls it from `poll`.
+    ///
+    /// A read the modem refuses (`ERROR`, `+CME ERROR`) means it holds nothing more: the count
+    /// is cleared, and the error returned if nothing was read. A read that times out or fails
+    /// on the serial port leaves the count for the next call.
     pub async fn receive_waiting(&mut self) -> Result<u16, Error> {
         if !D::PULL {
             return Ok(0);
         }
-        let count = self.shared.with(|s| core::mem::take(&mut s.waiting));
-        if count > 0 {
-            if let Err(e) = D::fetch(self, count).await {
-                // Still held by the modem: the next call tries again.
-                self.shared.with(|s| s.waiting = s.waiting.max(count));
-                return Err(e);
+        let mut read = 0u16;
+        loop {
+            // The count is the modem's own, and a notice during a read replaces it.
+            let left = self.shared.with(|s| {
+                let left = s.waiting;
+                s.waiting = left.saturating_sub(1);
+                left
+            });
+            if left == 0 {
+                return Ok(read);
+            }
+            match D::fetch(self).await {
+                Ok(()) => read = read.saturating_add(1),
+                Err(e @ (Error::Timeout | Error::Io(_))) => {
+                    self.shared.with(|s| s.waiting = s.waiting.max(left));
+                    return Err(e);
+                }
+                Err(e) => {
+                    self.shared.with(|s| s.waiting = 0);
+                    return if read == 0 { Err(e) } else { Ok(read) };
+                }
             }
         }
-        Ok(count)
     }
 
     /// Whether a module that keeps incoming messages has announced some not yet read.

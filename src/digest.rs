@@ -123,8 +123,11 @@ pub struct Ingress<'a> {
     after_prompt: bool,
     /// What the dialect says unasked.
     grammar: &'static Grammar,
-    /// A message in [`Pieces`] too large for the buffer is being dropped piece by piece.
+    /// The pieces of a message in [`Pieces`] (too large for the buffer, or broken) are being
+    /// dropped by their lengths, from `drop_at` on.
     dropping: bool,
+    /// Where the next piece line is expected while `dropping`.
+    drop_at: usize,
     /// Bytes of it dropped since the last [`Ingress::commit`], which reports them.
     dropped: usize,
 }
@@ -185,6 +188,7 @@ impl<'a> Ingress<'a> {
             after_prompt: false,
             grammar,
             dropping: false,
+            drop_at: 0,
             dropped: 0,
         }
     }
@@ -216,11 +220,14 @@ impl<'a> Ingress<'a> {
         self.need = 0;
         self.discard_line = false;
         self.dropping = false;
+        self.drop_at = 0;
         old + core::mem::take(&mut self.dropped)
     }
 
     /// Makes `n` bytes written into [`Ingress::space`] visible. Bytes belonging to an oversized
-    /// message or an overlong line are dropped here, as they arrive.
+    /// message or an overlong line are dropped here, as they arrive. Returns the bytes dropped:
+    /// these, and those of a message in pieces dropped from the buffer since the last call
+    /// (so it may exceed `n`).
     pub fn commit(&mut self, n: usize) -> usize {
         let n = n.min(self.buf.len() - self.len);
         let start = self.len;
@@ -291,7 +298,7 @@ impl<'a> Ingress<'a> {
             // A message is still arriving.
             return None;
         }
-        if pieces && self.dropping && !self.drop_pieces(grammar, full) {
+        if pieces && !self.pieces_first(grammar, full) {
             return None;
         }
         let (lead, after_lead) = self.line_ends(grammar);
@@ -326,7 +333,7 @@ impl<'a> Ingress<'a> {
         };
 
         if let Some((at, frame)) = urc_at {
-            match self.plan_message(frame, at, full, grammar.urc_crlf, pieces) {
+            match self.plan_message(frame, at, lead, full, grammar.urc_crlf, pieces) {
                 Plan::Wait => return None,
                 Plan::NotAMessage if lead > 0 => {
                     self.consume(lead);
@@ -418,16 +425,18 @@ impl<'a> Ingress<'a> {
     }
 
     /// Decides what to do with an incoming-message URC starting at `at`.
+    /// `lead` is how many line ends stand before it when nothing else does (then `at == lead`).
     fn plan_message(
         &mut self,
         frame: &MessageFrame,
-        at: usize,
+        mut at: usize,
+        lead: usize,
         full: bool,
         crlf: bool,
         pieces: bool,
     ) -> Plan {
         if let Some(p) = frame.pieces.as_ref().filter(|_| pieces) {
-            return self.plan_pieces(frame, p, at, full, crlf);
+            return self.plan_pieces(frame, p, at, lead, full, crlf);
         }
         let buf = &self.buf[..self.len];
         let header = match parse_header(frame, &buf[at..]) {
@@ -435,13 +444,28 @@ impl<'a> Ingress<'a> {
             Err(HeaderError::Incomplete) if !full => return Plan::Wait,
             Err(_) => return Plan::NotAMessage,
         };
-        // Where URCs bring their own leading CRLF, it goes with the message, so a line it split
-        // joins up again; elsewhere that CRLF ends the line before it (ESP-AT's `OK\r\n+MQTT…`).
-        let start = if crlf { at.saturating_sub(2) } else { at };
+        let (topic, quoted) = match header.topic {
+            crate::parse::RawField::Quoted(t) => (t, true),
+            crate::parse::RawField::Bare(t) => (t, false),
+        };
+        // Offsets from `at`, so that the caller can borrow the buffer for the output, and so
+        // that they hold if the message moves to the front.
+        let topic_at = topic.as_ptr() as usize - buf[at..].as_ptr() as usize;
+        let topic_len = topic.len();
+        let (header_len, len) = (header.header_len, header.len);
         // Header, payload, and the CRLF (after a closing quote, if quoted) that must close it: a
         // length that noise changed is caught there instead of cutting the stream wrongly.
         let trailer = frame.trailer();
-        let total = header.header_len + header.len + trailer.len();
+        let total = header_len + len + trailer.len();
+        if at + total > self.buf.len() && lead > 0 && total <= self.buf.len() {
+            // It fits without the line ends before it: drop them, moving what is here.
+            self.consume(lead);
+            self.apply_cut();
+            at = 0;
+        }
+        // Where URCs bring their own leading CRLF, it goes with the message, so a line it split
+        // joins up again; elsewhere that CRLF ends the line before it (ESP-AT's `OK\r\n+MQTT…`).
+        let start = if crlf { at.saturating_sub(2) } else { at };
         // The message must fit where it stands: it is delivered in place.
         if at + total > self.buf.len() {
             // Too large to ever deliver: drop what is here and the rest as it arrives.
@@ -455,53 +479,46 @@ impl<'a> Ingress<'a> {
             return Plan::Wait;
         }
         let end = at + total;
-        if &buf[end - trailer.len()..end] != trailer {
+        if self.buf[end - trailer.len()..end] != *trailer {
             // Broken framing: drop the header; what followed it is judged as lines.
-            self.cut = (at, at + header.header_len);
-            return Plan::Broken {
-                bytes: header.header_len,
-            };
+            self.cut = (at, at + header_len);
+            return Plan::Broken { bytes: header_len };
         }
-        let (topic, quoted) = match header.topic {
-            crate::parse::RawField::Quoted(t) => (t, true),
-            crate::parse::RawField::Bare(t) => (t, false),
-        };
-        // Offsets, so the caller can borrow the buffer for the output.
-        let topic_at = topic.as_ptr() as usize - buf.as_ptr() as usize;
-        let payload_at = at + header.header_len;
         self.cut = (start, end);
         Plan::Deliver {
-            topic: (topic_at, topic_at + topic.len()),
+            topic: (at + topic_at, at + topic_at + topic_len),
             quoted,
-            payload: (payload_at, payload_at + header.len),
+            payload: (at + header_len, at + header_len + len),
         }
     }
 
-    /// Drops the buffered pieces of an oversized [`Pieces`] message, and the rest of the
-    /// current piece as it arrives; `false` while a piece's line is incomplete.
+    /// Drops the buffered pieces of a [`Pieces`] message being dropped (from `drop_at`), and
+    /// the rest of the current piece as it arrives; `false` while a piece's line is incomplete.
+    /// The grammar's (first) pieces frame is the one: a dialect has one.
     fn drop_pieces(&mut self, grammar: &Grammar, full: bool) -> bool {
         let Some((frame, p)) = grammar.pieces() else {
             self.dropping = false;
             return true;
         };
+        let at = self.drop_at;
         while self.dropping && self.skip == 0 {
             // The CRLF that may close a piece.
-            let lead = self.buf[..self.len]
+            let lead = self.buf[at..self.len]
                 .iter()
                 .take_while(|&&b| b == b'\r' || b == b'\n')
                 .count();
             self.dropped += lead;
-            self.consume(lead);
+            self.cut = (at, at + lead);
             self.apply_cut();
-            if self.len == 0 {
+            if self.len <= at {
                 break;
             }
-            let buf = &self.buf[..self.len];
+            let buf = &self.buf[at..self.len];
             let Some(&(head, body)) = [(p.topic, 1), (p.payload, 1), (p.end, 0)]
                 .iter()
                 .find(|(h, _)| buf.starts_with(h) || h.starts_with(buf))
             else {
-                // Not a piece: the framing broke; what follows is judged as lines.
+                // Not a piece: what follows is judged as lines.
                 self.dropping = false;
                 break;
             };
@@ -510,11 +527,11 @@ impl<'a> Ingress<'a> {
                     // The piece's bytes, as much as is here (a CRLF after them goes as any
                     // line end between items does).
                     let piece = if body == 1 { n } else { 0 };
-                    let here = (self.len - line).min(piece);
+                    let here = (buf.len() - line).min(piece);
                     self.skip = piece - here;
                     self.dropped += line + here;
                     self.dropping = body == 1;
-                    self.consume(line + here);
+                    self.cut = (at, at + line + here);
                     self.apply_cut();
                 }
                 Err(HeaderError::Incomplete) if !full => return false,
@@ -524,22 +541,54 @@ impl<'a> Ingress<'a> {
         true
     }
 
+    /// Drops the pieces of a [`Pieces`] message being dropped, or found at the front without
+    /// their head (broken): their bytes go by their lengths, never judged as lines (they could
+    /// fake an answer or a URC). `false` while a piece's line is incomplete.
+    fn pieces_first(&mut self, grammar: &Grammar, full: bool) -> bool {
+        if !self.dropping && self.piece_at_front(grammar) {
+            self.dropping = true;
+            self.drop_at = 0;
+        }
+        !self.dropping || self.drop_pieces(grammar, full)
+    }
+
+    /// Whether a piece line of a [`Pieces`] message stands at the front, after line ends.
+    fn piece_at_front(&self, grammar: &Grammar) -> bool {
+        let buf = &self.buf[..self.len];
+        let lead = buf
+            .iter()
+            .take_while(|&&b| b == b'\r' || b == b'\n')
+            .count();
+        grammar.is_piece_line(&buf[lead..])
+    }
+
     /// [`Ingress::plan_message`] for a message sent in [`Pieces`].
     fn plan_pieces(
         &mut self,
         frame: &MessageFrame,
         pieces: &Pieces,
         at: usize,
+        lead: usize,
         full: bool,
         crlf: bool,
     ) -> Plan {
         let start = if crlf { at.saturating_sub(2) } else { at };
+        let cap = self.buf.len();
         match scan_pieces(frame, pieces, &mut self.buf[at..self.len], false) {
-            Scan::Need { .. } if full => Plan::NotAMessage,
-            Scan::Need { at_least, line } if at + at_least > self.buf.len() => {
-                // Too large to ever deliver: drop its head line now, and its pieces as they come.
+            // Its head line is not complete: it is no message yet.
+            Scan::Need { line: 0, .. } if full => Plan::NotAMessage,
+            Scan::Need { line, at_least } if line > 0 && (full || at + at_least > cap) => {
+                if lead > 0 && at_least <= cap {
+                    // It may fit without the line ends before it.
+                    self.consume(lead);
+                    self.apply_cut();
+                    return self.plan_pieces(frame, pieces, 0, 0, full, crlf);
+                }
+                // Too large to ever deliver: drop its head line now, and its pieces by their
+                // lengths as they come.
                 self.cut = (start, at + line);
                 self.dropping = true;
+                self.drop_at = start;
                 Plan::Oversized { bytes: line }
             }
             Scan::Need { at_least, .. } => {
@@ -548,7 +597,10 @@ impl<'a> Ingress<'a> {
             }
             Scan::Broken { line: 0 } => Plan::NotAMessage,
             Scan::Broken { line } => {
+                // Its pieces go by their lengths, as far as they still make sense.
                 self.cut = (at, at + line);
+                self.dropping = true;
+                self.drop_at = at;
                 Plan::Broken { bytes: line }
             }
             Scan::Done {

@@ -310,8 +310,10 @@ impl<'a, R: ModemReset, const N: usize, const T: usize> Supervisor<'a, R, N, T> 
         result
     }
 
-    /// One supervision step: notices lost links, polls the state when due, and reconnects when
-    /// due. Returns the next thing to tell the application, if any; call again until `None`.
+    /// One supervision step: notices lost links, reads the messages that a module which keeps
+    /// them has announced ([`MqttModem::receive_waiting`]), polls the state when due, and
+    /// reconnects when due. Returns the next thing to tell the application, if any; call again
+    /// until `None`.
     pub async fn poll<W: Write, const RS: usize, const EV: usize, D: Dialect>(
         &mut self,
         modem: &mut MqttModem<'_, W, RS, EV, D>,
@@ -327,6 +329,7 @@ impl<'a, R: ModemReset, const N: usize, const T: usize> Supervisor<'a, R, N, T> 
             Some(LinkHint::Lost) => self.down(LossReason::LinkError),
             None => {}
         }
+        // A module that keeps incoming messages until they are read has announced some.
         if self.link == Link::Up && modem.messages_waiting() {
             let result = modem.receive_waiting().await;
             self.observe(&result, modem);

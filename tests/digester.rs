@@ -56,10 +56,20 @@ fn show(o: &Output<'_>) -> String {
 }
 
 /// Feeds `input` as fast as it fits into a `size`-byte ingress, judging a full buffer with
-/// `full = true` as the runner does, and collects every item. Fails on a stall.
+/// `full = true` as the runner does, and collects every item. Fails on a stall or a loop.
 fn digest_into(size: usize, input: &[u8], pending: Option<Expect<'static>>) -> Vec<String> {
+    digest_into_with(Uc8088::GRAMMAR, size, input, pending)
+}
+
+/// [`digest_into`] for a dialect's `grammar`, reading `chunk` bytes at a time at most.
+fn digest_into_with(
+    grammar: &'static Grammar,
+    size: usize,
+    input: &[u8],
+    pending: Option<Expect<'static>>,
+) -> Vec<String> {
     let mut buf = vec![0u8; size];
-    let mut ing = Ingress::new(&mut buf);
+    let mut ing = Ingress::with_grammar(&mut buf, grammar);
     let mut items = Vec::new();
     let mut rest = input;
     let mut steps = 0;
@@ -82,6 +92,7 @@ fn digest_into(size: usize, input: &[u8], pending: Option<Expect<'static>>) -> V
         rest = &rest[n..];
         while let Some(i) = ing.next(pending, false) {
             items.push(show(&i));
+            assert!(items.len() <= input.len(), "no progress: {items:?}");
         }
     }
     items
@@ -465,9 +476,9 @@ fn pieces_too_large_for_the_buffer_are_dropped_piece_by_piece() {
         assert_eq!(got.len(), 3, "chunk {chunk}: {got:?}");
         assert!(got[0].contains("oversized: true"), "{got:?}");
         assert_eq!(got[1..], ["Final(Ok)", "MSG t false \"after\""]);
-        // Every byte of the dropped message is counted, but for line ends between its lines,
-        // which are never counted as dropped (at most 2 bytes before each of its 6 lines and
-        // after each of its 4 pieces).
+        // Every byte of the dropped message is counted, but for some line ends between its
+        // lines, which go as line ends between any items do (at most 2 bytes before each of its
+        // 6 lines and after each of its 4 pieces).
         let head = got[0]
             .split("bytes: ")
             .nth(1)
@@ -519,6 +530,78 @@ fn pull_notice_and_a_message_read_as_an_answer() {
                 "Final(Ok)"
             ],
             "chunk {chunk}"
+        );
+    }
+}
+
+#[test]
+fn a_message_that_fits_only_without_the_line_ends_before_it_is_delivered() {
+    // 23 bytes of message in a 23-byte buffer, after `OK` and the line ends between them. (A
+    // message right after a line's CR LF is planned where it stands, in case it split that
+    // line: the buffer must hold it from there, as `Ingress::new` says.)
+    for lead in [&b"\r\n\r\n"[..], b"\n\r\n", b"\n\n\r\n"] {
+        let mut input = b"\r\nOK".to_vec();
+        input.extend_from_slice(lead);
+        input.extend_from_slice(b"+MQTTRECV:\"t\",5,hello\r\n");
+        let items = digest_into(23, &input, None);
+        assert_eq!(
+            items.last().map(String::as_str),
+            Some("MSG t true \"hello\""),
+            "{lead:?}: {items:?}"
+        );
+    }
+}
+
+#[test]
+fn a_head_line_that_never_ends_neither_loops_nor_stalls() {
+    // Digits up to the end of the buffer: no message, judged as a line once the buffer is full.
+    let mut input = b"+CMQTTRXSTART: 0,1,".to_vec();
+    input.resize(32, b'0');
+    input.extend_from_slice(b"\r\nOK\r\n");
+    let items = digest_into_with(&SIMCOM, 32, &input, Some(Expect::prefixed(b"")));
+    assert_eq!(
+        items.last().map(String::as_str),
+        Some("Final(Ok)"),
+        "{items:?}"
+    );
+    assert!(
+        !items.iter().any(|i| i.contains("oversized: true")),
+        "{items:?}"
+    );
+}
+
+#[test]
+fn oversized_pieces_inside_an_interrupted_line_leave_the_line_whole() {
+    let mut input = b"\r\n+CMQTTSUB: 0".to_vec();
+    input.extend(simcom_message(b"t", &[b'\n'; 900], 3, true));
+    input.extend_from_slice(b",0\r\n\r\nOK\r\n");
+    for chunk in [1, 8, 64, 1000] {
+        let (got, _) = digest_with(&SIMCOM, &input, chunk, Some(Expect::prefixed(b"+CMQTTSUB")));
+        assert_eq!(got.len(), 3, "chunk {chunk}: {got:?}");
+        assert!(got[0].contains("oversized: true"), "{got:?}");
+        assert_eq!(
+            got[1..],
+            ["INFO +CMQTTSUB: 0,0", "Final(Ok)"],
+            "chunk {chunk}"
+        );
+    }
+}
+
+#[test]
+fn the_pieces_of_a_broken_message_are_dropped_by_length_not_judged() {
+    // A stray line between the pieces breaks the message; the payload piece, which holds an
+    // answer's final line and a link-loss URC, goes by its length.
+    let input = b"\r\n+CMQTTRXSTART: 0,1,26\r\n+CMQTTRXTOPIC: 0,1\r\nt\r\n+CMQTTX: 1\r\n+CMQTTRXPAYLOAD: 0,26\r\nOK\r\n+CMQTTCONNLOST: 0,1\r\n\r\n+CMQTTRXEND: 0\r\n";
+    for chunk in [1, 7, 64] {
+        let (got, _) = digest_with(&SIMCOM, input, chunk, Some(Expect::prefixed(b"+CMQTTSUB")));
+        assert!(
+            got[0].contains("broken_message: true"),
+            "chunk {chunk}: {got:?}"
+        );
+        assert!(
+            !got.iter()
+                .any(|g| g.starts_with("Final") || g.contains("Disconnected")),
+            "chunk {chunk}: {got:?}"
         );
     }
 }

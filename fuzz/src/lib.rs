@@ -126,12 +126,17 @@ pub fn feed_grammar(
     let mut outputs = 0usize;
     let mut chunk_i = 0usize;
     loop {
-        // Drain as the runner does; a full buffer gets one forced judgement at a time.
+        // Drain as the runner does: unforced until nothing more comes, then, if the buffer is
+        // full, one forced judgement.
+        let mut forced = false;
         loop {
-            let full = ing.space().is_empty();
-            let Some(out) = ing.next(pending, full) else {
+            let Some(out) = ing.next(pending, forced) else {
+                if !forced && ing.space().is_empty() {
+                    forced = true;
+                    continue;
+                }
                 // `next` may have freed leading line ends; only no space at all is a stall.
-                let full = full && ing.space().is_empty();
+                let full = ing.space().is_empty();
                 if full && allow_stall() {
                     seen.stalled = true;
                     return seen;
@@ -152,6 +157,7 @@ pub fn feed_grammar(
                 stream.len()
             );
             check_output(&out, pending, buf_size, stream.len(), &mut seen);
+            forced = false;
         }
         assert!(ing.buffered() <= buf_size);
         if fed == stream.len() {

@@ -187,10 +187,13 @@ pub(crate) fn numbers_line(
     let mut out = [0usize; 2];
     for i in 0..fields {
         let digits = buf[at..].iter().take_while(|b| b.is_ascii_digit()).count();
+        if digits > MAX_LEN_DIGITS {
+            return Err(HeaderError::Invalid);
+        }
         if at + digits == buf.len() {
             return Err(HeaderError::Incomplete);
         }
-        if digits == 0 || digits > MAX_LEN_DIGITS {
+        if digits == 0 {
             return Err(HeaderError::Invalid);
         }
         let n = crate::parse::number(&buf[at..at + digits]).ok_or(HeaderError::Invalid)? as usize;

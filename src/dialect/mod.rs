@@ -102,15 +102,14 @@ pub trait Dialect: Sealed + Sized + 'static {
         m: &mut MqttModem<'_, W, R, E, Self>,
         filter: &str,
     ) -> Result<(), Error>;
-    /// Reads `count` messages the modem holds (a [`Dialect::PULL`] dialect). Each answer's
-    /// message line is one of the grammar's [`MessageFrame`]s: the runner queues it as an
-    /// event, as it does an unsolicited one, and the command ends with its final result.
+    /// Reads one message the modem holds (a [`Dialect::PULL`] dialect). The answer's message
+    /// line is one of the grammar's [`MessageFrame`]s: the runner queues it as an event, as it
+    /// does an unsolicited one, and the command ends with its final result.
     #[doc(hidden)]
     async fn fetch<W: Write, const R: usize, const E: usize>(
         m: &mut MqttModem<'_, W, R, E, Self>,
-        count: u16,
     ) -> Result<(), Error> {
-        let _ = (m, count);
+        let _ = m;
         Ok(())
     }
 }

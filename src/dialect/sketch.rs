@@ -56,7 +56,7 @@ fn ublox_session(line: &[u8]) -> Option<SessionUrc> {
 }
 
 /// A test fixture, not a module: the u-blox grammar with the pull hooks ([`Dialect::PULL`],
-/// [`Dialect::fetch`] reading each held message with `AT+UMQTTC=6,1`), and every other call
+/// [`Dialect::fetch`] reading one held message with `AT+UMQTTC=6,1`), and every other call
 /// answered without a byte on the wire, so that the runner, client and supervisor paths of the
 /// pull pattern are tested end to end on a scripted wire.
 #[cfg(feature = "_fixture")]
@@ -167,12 +167,8 @@ mod fixture {
         }
         async fn fetch<W: Write, const R: usize, const E: usize>(
             m: &mut MqttModem<'_, W, R, E, Self>,
-            count: u16,
         ) -> Result<(), Error> {
-            for _ in 0..count {
-                m.send(&ReadOne).await?;
-            }
-            Ok(())
+            m.send(&ReadOne).await.map(drop)
         }
     }
 }

@@ -263,6 +263,12 @@ impl<'a> Ingress<'a> {
             shift_left(self.buf, to..self.len, from);
             self.len -= to - from;
             self.need = 0;
+            // Where dropped pieces continue moves with what follows the cut.
+            if self.drop_at >= to {
+                self.drop_at -= to - from;
+            } else if self.drop_at > from {
+                self.drop_at = from;
+            }
         }
         self.cut = (0, 0);
     }
@@ -500,7 +506,8 @@ impl<'a> Ingress<'a> {
             self.dropping = false;
             return true;
         };
-        let at = self.drop_at;
+        let at = self.drop_at.min(self.len);
+        self.drop_at = at;
         while self.dropping && self.skip == 0 {
             // The CRLF that may close a piece.
             let lead = self.buf[at..self.len]

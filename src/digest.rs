@@ -414,10 +414,7 @@ impl<'a> Ingress<'a> {
     /// cut out with it, instead of shifting the whole message down the buffer now. Returns how
     /// many stay, and that message's frame.
     fn line_ends(&mut self, grammar: &Grammar) -> (usize, Option<&'static MessageFrame>) {
-        let lead = self.buf[..self.len]
-            .iter()
-            .position(|&b| b != b'\r' && b != b'\n')
-            .unwrap_or(self.len);
+        let lead = line_ends_at_front(&self.buf[..self.len]);
         if lead == 0 {
             return (0, None);
         }
@@ -510,10 +507,7 @@ impl<'a> Ingress<'a> {
         self.drop_at = at;
         while self.dropping && self.skip == 0 {
             // The CRLF that may close a piece.
-            let lead = self.buf[at..self.len]
-                .iter()
-                .take_while(|&&b| b == b'\r' || b == b'\n')
-                .count();
+            let lead = line_ends_at_front(&self.buf[at..self.len]);
             self.dropped += lead;
             self.cut = (at, at + lead);
             self.apply_cut();
@@ -562,11 +556,7 @@ impl<'a> Ingress<'a> {
     /// Whether a piece line of a [`Pieces`] message stands at the front, after line ends.
     fn piece_at_front(&self, grammar: &Grammar) -> bool {
         let buf = &self.buf[..self.len];
-        let lead = buf
-            .iter()
-            .take_while(|&&b| b == b'\r' || b == b'\n')
-            .count();
-        grammar.is_piece_line(&buf[lead..])
+        grammar.is_piece_line(&buf[line_ends_at_front(buf)..])
     }
 
     /// [`Ingress::plan_message`] for a message sent in [`Pieces`].
@@ -625,6 +615,13 @@ impl<'a> Ingress<'a> {
             }
         }
     }
+}
+
+/// How many CR and LF bytes `buf` starts with.
+fn line_ends_at_front(buf: &[u8]) -> usize {
+    buf.iter()
+        .take_while(|&&b| b == b'\r' || b == b'\n')
+        .count()
 }
 
 /// What to do with an incoming-message URC.

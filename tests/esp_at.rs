@@ -147,17 +147,7 @@ fn long_credentials_go_through_the_prompt() {
     let config = Config::new("h", 1883, "dev").credentials("user", &password);
     for chunk in CHUNKS {
         esp(
-            vec![
-                ex(b"AT+MQTTCLEAN=0\r\n", OK),
-                ex(b"AT+MQTTUSERCFG=0,1,\"\",\"\",\"\",0,0,\"\"\r\n", OK),
-                ex(b"AT+MQTTLONGCLIENTID=0,3\r\n", b"\r\nOK\r\n\r\n>"),
-                ex(b"dev", OK),
-                ex(b"AT+MQTTLONGUSERNAME=0,4\r\n", b"\r\nOK\r\n\r\n>"),
-                ex(b"user", OK),
-                ex(b"AT+MQTTLONGPASSWORD=0,300\r\n", b"\r\nOK\r\n\r\n>"),
-                ex(password.as_bytes(), OK),
-                ex(b"AT+MQTTCONNCFG=0,60,0,\"\",\"\",0,0\r\n", OK),
-            ],
+            long_fields_script("dev", "user", &password),
             chunk,
             async |m, _, _| m.configure(&config).await.unwrap(),
         );
@@ -398,6 +388,26 @@ fn mqtt_3_1_refused() {
     });
 }
 
+/// `configure` with the client id, user name and password all sent through the LONG* prompts
+/// (USERCFG then carries them empty), keepalive 60 and no last will.
+fn long_fields_script(client_id: &str, user: &str, password: &str) -> Vec<Exchange> {
+    let mut script = vec![
+        ex(b"AT+MQTTCLEAN=0\r\n", OK),
+        ex(b"AT+MQTTUSERCFG=0,1,\"\",\"\",\"\",0,0,\"\"\r\n", OK),
+    ];
+    for (name, value) in [
+        ("CLIENTID", client_id),
+        ("USERNAME", user),
+        ("PASSWORD", password),
+    ] {
+        let line = format!("AT+MQTTLONG{name}=0,{}\r\n", value.len());
+        script.push(ex(line.as_bytes(), b"\r\nOK\r\n\r\n>"));
+        script.push(ex(value.as_bytes(), OK));
+    }
+    script.push(ex(b"AT+MQTTCONNCFG=0,60,0,\"\",\"\",0,0\r\n", OK));
+    script
+}
+
 /// A user name over 64 bytes (USERCFG's own limit) goes through the prompt even when the line
 /// would be short enough.
 #[test]
@@ -405,17 +415,7 @@ fn long_user_name_goes_through_the_prompt() {
     let user = "u".repeat(65);
     let config = Config::new("h", 1883, "dev").credentials(&user, "pw");
     esp(
-        vec![
-            ex(b"AT+MQTTCLEAN=0\r\n", OK),
-            ex(b"AT+MQTTUSERCFG=0,1,\"\",\"\",\"\",0,0,\"\"\r\n", OK),
-            ex(b"AT+MQTTLONGCLIENTID=0,3\r\n", b"\r\nOK\r\n\r\n>"),
-            ex(b"dev", OK),
-            ex(b"AT+MQTTLONGUSERNAME=0,65\r\n", b"\r\nOK\r\n\r\n>"),
-            ex(user.as_bytes(), OK),
-            ex(b"AT+MQTTLONGPASSWORD=0,2\r\n", b"\r\nOK\r\n\r\n>"),
-            ex(b"pw", OK),
-            ex(b"AT+MQTTCONNCFG=0,60,0,\"\",\"\",0,0\r\n", OK),
-        ],
+        long_fields_script("dev", &user, "pw"),
         7,
         async |m, _, _| m.configure(&config).await.unwrap(),
     );

@@ -440,9 +440,10 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
     /// were read; with modules that push every message (UC8088, ESP-AT, Quectel), 0 at once.
     /// The [`Supervisor`](crate::Supervisor) calls it from `poll`.
     ///
-    /// A read the modem refuses (`ERROR`, `+CME ERROR`) means it holds nothing more: the count
-    /// is cleared, and the error returned if nothing was read. A read that times out or fails
-    /// on the serial port leaves the count for the next call.
+    /// A read answered `OK` with no message, or refused (`ERROR`, `+CME ERROR`), means the
+    /// modem holds nothing more: the count is cleared, and a refusal is returned if nothing
+    /// was read. A read that times out or fails on the serial port leaves the count for the
+    /// next call.
     pub async fn receive_waiting(&mut self) -> Result<u16, Error> {
         if !D::PULL {
             return Ok(0);
@@ -453,13 +454,18 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
             let left = self.shared.with(|s| {
                 let left = s.waiting;
                 s.waiting = left.saturating_sub(1);
+                s.fetched = false;
                 left
             });
             if left == 0 {
                 return Ok(read);
             }
             match D::fetch(self).await {
-                Ok(()) => read = read.saturating_add(1),
+                Ok(()) if self.shared.with(|s| s.fetched) => read = read.saturating_add(1),
+                Ok(()) => {
+                    self.shared.with(|s| s.waiting = 0);
+                    return Ok(read);
+                }
                 Err(e @ (Error::Timeout | Error::Io(_))) => {
                     self.shared.with(|s| s.waiting = s.waiting.max(left));
                     return Err(e);

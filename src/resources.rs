@@ -164,6 +164,8 @@ impl Pending {
 }
 
 /// The response slot: what the runner fills and the client reads.
+// Its flags are independent facts about one answer or read, not a state machine in disguise.
+#[allow(clippy::struct_excessive_bools)]
 pub(crate) struct Slot<const N: usize> {
     /// The command waiting for its answer, if one is.
     pub pending: Option<Pending>,
@@ -180,6 +182,9 @@ pub(crate) struct Slot<const N: usize> {
     pub hint: Option<LinkHint>,
     /// Incoming messages the modem holds until they are read (pull dialects).
     pub waiting: u16,
+    /// A held message came in (or was dropped) since the client's last read began (pull
+    /// dialects): a read answered `OK` without one means the modem holds nothing.
+    pub fetched: bool,
     /// Set by the client after a timeout: if a message is holding the ingress back, drop it
     /// and everything buffered before the next read.
     pub unstick: bool,
@@ -231,6 +236,7 @@ impl<const R: usize, const E: usize> Shared<R, E> {
                 unreported: 0,
                 hint: None,
                 waiting: 0,
+                fetched: false,
                 unstick: false,
             })),
             done: Signal::new(),

@@ -139,6 +139,7 @@ fn dispatch<D: Dialect, const R: usize, const E: usize>(shared: &Shared<R, E>, o
             let unreported = &mut s.unreported;
             let queued = match urc {
                 Urc::Message { .. } => {
+                    s.fetched |= D::PULL;
                     let Some(q) = shared.events.push_message(&urc, unreported) else {
                         lost(s, |st| &mut st.dropped_broken);
                         return;
@@ -161,6 +162,7 @@ fn dispatch<D: Dialect, const R: usize, const E: usize>(shared: &Shared<R, E>, o
             oversized,
         } => shared.with(|s| {
             s.stats.discarded_bytes = s.stats.discarded_bytes.saturating_add(bytes as u32);
+            s.fetched |= D::PULL && (broken_message || oversized);
             if broken_message {
                 // Its payload is judged as lines next: it could fake part of the answer.
                 taint(s);

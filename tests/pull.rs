@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{ex, run_dialect};
+use common::{Exchange, Wire, ex, run_dialect};
 use embassy_time::{Duration, with_timeout};
 use mqtt_modem::dialect::sketch::Pull;
 use mqtt_modem::{Config, Error, Event, Events, LinkEvent, Options, Policy, Supervisor, Uc8088};
@@ -23,6 +23,20 @@ fn read_answer(topic: &str, payload: &[u8]) -> Vec<u8> {
     out.extend_from_slice(payload);
     out.extend_from_slice(b"\"\r\n\r\nOK\r\n");
     out
+}
+
+/// A script of reads, one `AT+UMQTTC=6,1` per answer.
+fn reads(answers: &[&[u8]]) -> Vec<Exchange> {
+    answers
+        .iter()
+        .map(|a| ex(b"AT+UMQTTC=6,1\r\n", a))
+        .collect()
+}
+
+/// The modem's notice of `n` held messages, injected, and its event checked.
+async fn notice(wire: &Wire, events: &mut Events<'_, 2048>, n: u16) {
+    wire.inject(format!("\r\n+UUMQTTC: 6,{n}\r\n").as_bytes());
+    assert_eq!(announced(events).await, n);
 }
 
 /// The next event, which must be a message and come within a second.
@@ -50,16 +64,15 @@ fn announced_messages_are_read_into_the_event_stream() {
     for chunk in CHUNKS {
         let got = run_dialect(
             Pull,
-            vec![
-                ex(b"AT+UMQTTC=6,1\r\n", &read_answer("a/b", b"x\r\nOK\r\n\"")),
-                ex(b"AT+UMQTTC=6,1\r\n", &read_answer("c", b"\0,")),
-            ],
+            reads(&[
+                &read_answer("a/b", b"x\r\nOK\r\n\""),
+                &read_answer("c", b"\0,"),
+            ]),
             chunk,
             Options::default(),
             async |m, events, wire| {
                 assert_eq!(m.receive_waiting().await, Ok(0), "nothing announced yet");
-                wire.inject(b"\r\n+UUMQTTC: 6,2\r\n");
-                assert_eq!(announced(events).await, 2);
+                notice(wire, events, 2).await;
                 assert_eq!(m.receive_waiting().await, Ok(2));
                 assert_eq!(m.receive_waiting().await, Ok(0), "all were read");
                 (message(events).await, message(events).await)
@@ -78,12 +91,11 @@ fn announced_messages_are_read_into_the_event_stream() {
 fn a_refused_read_clears_the_count() {
     run_dialect(
         Pull,
-        vec![ex(b"AT+UMQTTC=6,1\r\n", b"\r\nERROR\r\n")],
+        reads(&[b"\r\nERROR\r\n"]),
         64,
         Options::default(),
         async |m, events, wire| {
-            wire.inject(b"\r\n+UUMQTTC: 6,2\r\n");
-            assert_eq!(announced(events).await, 2);
+            notice(wire, events, 2).await;
             // The modem holds nothing after all: one command, not one per announced message.
             assert_eq!(m.receive_waiting().await, Err(Error::Modem));
             assert_eq!(m.receive_waiting().await, Ok(0));
@@ -92,21 +104,36 @@ fn a_refused_read_clears_the_count() {
 }
 
 #[test]
+fn a_read_answered_ok_without_a_message_ends_the_reading() {
+    // u-blox answers a read of nothing with a bare `OK` (as far as hosts' logs show): the
+    // count is cleared after that one read, and the one message before it is counted.
+    let got = run_dialect(
+        Pull,
+        reads(&[&read_answer("m", b"1"), b"\r\nOK\r\n"]),
+        7,
+        Options::default(),
+        async |m, events, wire| {
+            notice(wire, events, 3).await;
+            assert_eq!(m.receive_waiting().await, Ok(1));
+            assert_eq!(m.receive_waiting().await, Ok(0), "no third read");
+            message(events).await
+        },
+    );
+    assert_eq!(got, ("m".into(), b"1".to_vec()));
+}
+
+#[test]
 fn a_timed_out_read_is_tried_again() {
     let got = run_dialect(
         Pull,
-        vec![
-            ex(b"AT+UMQTTC=6,1\r\n", b""),
-            ex(b"AT+UMQTTC=6,1\r\n", &read_answer("t", b"1")),
-        ],
+        reads(&[b"", &read_answer("t", b"1")]),
         64,
         Options {
             max_deadline: Duration::from_millis(100),
             ..Options::default()
         },
         async |m, events, wire| {
-            wire.inject(b"\r\n+UUMQTTC: 6,1\r\n");
-            assert_eq!(announced(events).await, 1);
+            notice(wire, events, 1).await;
             assert_eq!(m.receive_waiting().await, Err(Error::Timeout));
             assert_eq!(m.receive_waiting().await, Ok(1));
             message(events).await
@@ -124,16 +151,11 @@ fn a_notice_during_a_read_costs_at_most_one_refused_read() {
     first.extend_from_slice(b"\r\n+UUMQTTC: 6,1\r\n");
     let got = run_dialect(
         Pull,
-        vec![
-            ex(b"AT+UMQTTC=6,1\r\n", &first),
-            ex(b"AT+UMQTTC=6,1\r\n", &read_answer("b", b"2")),
-            ex(b"AT+UMQTTC=6,1\r\n", b"\r\nERROR\r\n"),
-        ],
+        reads(&[&first, &read_answer("b", b"2"), b"\r\nERROR\r\n"]),
         7,
         Options::default(),
         async |m, events, wire| {
-            wire.inject(b"\r\n+UUMQTTC: 6,2\r\n");
-            assert_eq!(announced(events).await, 2);
+            notice(wire, events, 2).await;
             assert_eq!(m.receive_waiting().await, Ok(2));
             assert_eq!(m.receive_waiting().await, Ok(0));
             let first = message(events).await;
@@ -149,15 +171,14 @@ fn a_notice_during_a_read_costs_at_most_one_refused_read() {
 fn the_supervisor_reads_them_on_its_own() {
     let got = run_dialect(
         Pull,
-        vec![ex(b"AT+UMQTTC=6,1\r\n", &read_answer("s", b"hi"))],
+        reads(&[&read_answer("s", b"hi")]),
         7,
         Options::default(),
         async |m, events, wire| {
             let mut sup =
                 Supervisor::<'_, _, 8, 64>::new(Config::new("h", 1883, "id"), Policy::default());
             assert_eq!(sup.poll(m).await, Some(LinkEvent::Connected));
-            wire.inject(b"\r\n+UUMQTTC: 6,1\r\n");
-            assert_eq!(announced(events).await, 1);
+            notice(wire, events, 1).await;
             assert_eq!(sup.poll(m).await, None);
             message(events).await
         },

@@ -440,10 +440,15 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
     /// were read; with modules that push every message (UC8088, ESP-AT, Quectel), 0 at once.
     /// The [`Supervisor`](crate::Supervisor) calls it from `poll`.
     ///
+    /// A message is read only while the event queue is empty: the modem keeps what the
+    /// application is not ready for, instead of the queue dropping it. So a call reads one
+    /// message, or more while another task takes them from [`Events`](crate::Events); call
+    /// again once the queue has been read.
+    ///
     /// A read answered `OK` with no message, or refused (`ERROR`, `+CME ERROR`), means the
     /// modem holds nothing more: the count is cleared, and a refusal is returned if nothing
-    /// was read. A read that times out or fails on the serial port leaves the count for the
-    /// next call.
+    /// was read. Any other failure (a timeout, the serial port, an answer that noise broke)
+    /// is returned, and the messages still announced are read by the next call.
     pub async fn receive_waiting(&mut self) -> Result<u16, Error> {
         if !D::PULL {
             return Ok(0);
@@ -453,9 +458,12 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
             // The count is the modem's own, and a notice during a read replaces it.
             let left = self.shared.with(|s| {
                 let left = s.waiting;
-                s.waiting = left.saturating_sub(1);
-                s.fetched = false;
-                left
+                if left > 0 && self.shared.events.is_empty() {
+                    s.waiting = left - 1;
+                    s.fetched = false;
+                    return left;
+                }
+                0
             });
             if left == 0 {
                 return Ok(read);
@@ -466,13 +474,17 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
                     self.shared.with(|s| s.waiting = 0);
                     return Ok(read);
                 }
-                Err(e @ (Error::Timeout | Error::Io(_))) => {
-                    self.shared.with(|s| s.waiting = s.waiting.max(left));
-                    return Err(e);
-                }
-                Err(e) => {
+                Err(e @ (Error::Modem | Error::Cme(_) | Error::CmeText(_) | Error::Ext(_))) => {
                     self.shared.with(|s| s.waiting = 0);
                     return if read == 0 { Err(e) } else { Ok(read) };
+                }
+                Err(e) => {
+                    // A timeout or a broken answer: the read is owed again unless a message
+                    // (even a broken one) came; a notice since may have counted higher.
+                    self.shared.with(|s| {
+                        s.waiting = s.waiting.max(left - u16::from(s.fetched));
+                    });
+                    return Err(e);
                 }
             }
         }

@@ -576,10 +576,10 @@ impl<'a> Ingress<'a> {
             Scan::Need { line: 0, .. } if full => Plan::NotAMessage,
             Scan::Need { line, at_least } if line > 0 && (full || at + at_least > cap) => {
                 if lead > 0 && at_least <= cap {
-                    // It may fit without the line ends before it.
+                    // It may fit without the line ends before it, in a buffer no longer full.
                     self.consume(lead);
                     self.apply_cut();
-                    return self.plan_pieces(frame, pieces, 0, 0, full, crlf);
+                    return self.plan_pieces(frame, pieces, 0, 0, false, crlf);
                 }
                 // Too large to ever deliver: drop its head line now, and its pieces by their
                 // lengths as they come.
@@ -594,10 +594,11 @@ impl<'a> Ingress<'a> {
             }
             Scan::Broken { line: 0 } => Plan::NotAMessage,
             Scan::Broken { line } => {
-                // Its pieces go by their lengths, as far as they still make sense.
-                self.cut = (at, at + line);
+                // Its pieces go by their lengths, as far as they still make sense; with its
+                // own leading CR LF, so that a line it split joins up again.
+                self.cut = (start, at + line);
                 self.dropping = true;
-                self.drop_at = at;
+                self.drop_at = start;
                 Plan::Broken { bytes: line }
             }
             Scan::Done {

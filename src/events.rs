@@ -151,6 +151,11 @@ impl<const N: usize> EventQueue<N> {
         self.push(RESTARTED, b"", b"", unreported)
     }
 
+    /// Whether the application has taken every queued event.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.pipe.is_empty()
+    }
+
     pub(crate) fn push_waiting(&self, count: u16, unreported: &mut u32) -> Queued {
         self.push(WAITING, &count.to_le_bytes(), b"", unreported)
     }

@@ -445,6 +445,12 @@ impl<'a> Ingress<'a> {
         let header = match parse_header(frame, &buf[at..]) {
             Ok(h) => h,
             Err(HeaderError::Incomplete) if !full => return Plan::Wait,
+            Err(HeaderError::Incomplete) if lead > 0 => {
+                // The buffer filled before the header ended: the line ends before it make room.
+                self.consume(lead);
+                self.apply_cut();
+                return Plan::Wait;
+            }
             Err(_) => return Plan::NotAMessage,
         };
         let (topic, quoted) = match header.topic {
@@ -465,6 +471,9 @@ impl<'a> Ingress<'a> {
             self.consume(lead);
             self.apply_cut();
             at = 0;
+        }
+        if at + total > self.buf.len() && self.judge_line_first(at, crlf, total) {
+            return Plan::NotAMessage;
         }
         // Where URCs bring their own leading CRLF, it goes with the message, so a line it split
         // joins up again; elsewhere that CRLF ends the line before it (ESP-AT's `OK\r\n+MQTT…`).
@@ -559,6 +568,13 @@ impl<'a> Ingress<'a> {
         grammar.is_piece_line(&buf[line_ends_at_front(buf)..])
     }
 
+    /// Whether a message at `at`, after the first line and too large to deliver where it
+    /// stands, fits once that line is judged: the line is complete when the message brings no
+    /// CR LF of its own (ESP-AT's `OK\r\n+MQTTSUBRECV…`), and `need` bytes fit from the front.
+    fn judge_line_first(&self, at: usize, crlf: bool, need: usize) -> bool {
+        at > 0 && !crlf && need <= self.buf.len()
+    }
+
     /// [`Ingress::plan_message`] for a message sent in [`Pieces`].
     fn plan_pieces(
         &mut self,
@@ -575,6 +591,9 @@ impl<'a> Ingress<'a> {
             // Its head line is not complete: it is no message yet.
             Scan::Need { line: 0, .. } if full => Plan::NotAMessage,
             Scan::Need { line, at_least } if line > 0 && (full || at + at_least > cap) => {
+                if at > lead && self.judge_line_first(at, crlf, at_least) {
+                    return Plan::NotAMessage;
+                }
                 if lead > 0 && at_least <= cap {
                     // It may fit without the line ends before it, in a buffer no longer full.
                     self.consume(lead);

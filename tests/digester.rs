@@ -618,38 +618,85 @@ fn pieces_that_fit_without_the_line_ends_before_them_are_delivered() {
     }
 }
 
-#[test]
-fn pieces_fitting_any_ingress_are_delivered_after_any_answer() {
-    // Seeded pseudo-random cases: topic, payload (full of CR, LF and `OK`), piece count,
-    // CR LF after the pieces or not, an answer before, ingress just big enough or a little
-    // more, read size 1 to 40.
-    let mut seed: u64 = 0x1234_5678;
-    let mut rnd = |n: usize| {
-        seed = seed
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        ((seed >> 33) as usize) % n.max(1)
+/// Every grammar the digester reads: the three dialects' and the two sketched ones.
+fn every_grammar() -> [&'static Grammar; 5] {
+    [
+        Uc8088::GRAMMAR,
+        mqtt_modem::EspAt::GRAMMAR,
+        mqtt_modem::Quectel::GRAMMAR,
+        &SIMCOM,
+        &UBLOX,
+    ]
+}
+
+/// A well-formed message in the framing of [`every_grammar`]`()[g]`: its bytes, how many CR LF
+/// bytes in front of it are its own, and whether its topic is quoted.
+fn message_in(
+    g: usize,
+    topic: &str,
+    payload: &[u8],
+    pieces: usize,
+    crlf: bool,
+) -> (Vec<u8>, usize, bool) {
+    let n = payload.len();
+    let (head, close) = match g {
+        0 => (format!("\r\n+MQTTRECV:\"{topic}\",{n},"), &b"\r\n"[..]),
+        1 => (format!("+MQTTSUBRECV:0,\"{topic}\",{n},"), &b"\r\n"[..]),
+        2 => (
+            format!("\r\n+QMTRECV: 0,0,\"{topic}\",{n},\""),
+            &b"\"\r\n"[..],
+        ),
+        3 => {
+            return (
+                simcom_message(topic.as_bytes(), payload, pieces, crlf),
+                2,
+                false,
+            );
+        }
+        _ => {
+            let both = topic.len() + n;
+            let tl = topic.len();
+            (
+                format!("\r\n+UMQTTC: 6,1,{both},{tl},\"{topic}\",{n},\""),
+                &b"\"\r\n"[..],
+            )
+        }
     };
-    for case in 0..3000 {
-        let topic: Vec<u8> = (0..1 + rnd(20)).map(|i| b'a' + (i % 26) as u8).collect();
-        let payload: Vec<u8> = (0..rnd(120)).map(|_| b"\r\nOK+x"[rnd(6)]).collect();
-        let msg = simcom_message(&topic, &payload, 1 + rnd(4), rnd(2) == 0);
-        let mut input =
-            [&b""[..], b"\r\nOK\r\n", b"\r\n+CMQTTSUB: 0,0\r\n\r\nOK\r\n"][rnd(3)].to_vec();
+    let lead = if head.starts_with("\r\n") { 2 } else { 0 };
+    let mut out = head.into_bytes();
+    out.extend_from_slice(payload);
+    out.extend_from_slice(close);
+    (out, lead, true)
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 20_000, failure_persistence: None, ..Default::default() })]
+
+    /// In every grammar, a well-formed message after any answer, in an ingress that holds it
+    /// (without the line ends before it) with 0 to 7 bytes to spare, read in any chunk size,
+    /// is delivered once and whole: the ingress fills before it is complete, and the line
+    /// ends in front of it make way.
+    #[test]
+    fn a_message_that_fits_is_delivered_whole_in_every_grammar(
+        g in 0usize..5,
+        topic in "[a-z/]{1,20}",
+        payload in proptest::collection::vec(proptest::sample::select(b"\r\nOK+x\",\0".to_vec()), 0..120),
+        pieces in 1usize..5,
+        crlf: bool,
+        before in 0usize..3,
+        slack in 0usize..8,
+        chunk in 1usize..41,
+    ) {
+        let grammar = every_grammar()[g];
+        let (msg, lead, quoted) = message_in(g, &topic, &payload, pieces, crlf);
+        let mut input = [&b""[..], b"\r\nOK\r\n", b"\r\n+MQTTSUB:0\r\n\r\nOK\r\n"][before].to_vec();
         input.extend_from_slice(&msg);
         input.extend_from_slice(b"\r\nOK\r\n");
-        let size = (msg.len() - 2 + rnd(8)).max(32);
-        let chunk = 1 + rnd(40);
-        let items = digest_into_with(&SIMCOM, size, chunk, &input, None);
-        let want = show(&Output::Urc(Urc::Message {
-            topic: &topic,
-            quoted: false,
-            payload: &payload,
-        }));
-        assert!(
-            items.contains(&want),
-            "case {case}: ingress {size}, read {chunk}: {items:?}"
-        );
+        let size = msg.len() - lead + slack;
+        let items = digest_into_with(grammar, size, chunk, &input, None);
+        let want = show(&Output::Urc(Urc::Message { topic: topic.as_bytes(), quoted, payload: &payload }));
+        let got: Vec<_> = items.iter().filter(|i| i.starts_with("MSG")).collect();
+        proptest::prop_assert_eq!(got, vec![&want], "ingress {}: {:?}", size, items);
     }
 }
 
@@ -667,6 +714,35 @@ fn broken_pieces_inside_an_answer_line_leave_the_line_whole() {
         assert!(
             got.contains(&"INFO +CMQTTSUB: 0,0".to_string()),
             "chunk {chunk}: {got:?}"
+        );
+    }
+}
+
+#[test]
+fn a_message_that_fits_only_once_the_line_before_it_is_judged_is_delivered() {
+    // ESP-AT writes its URC right after `OK\r\n`: the message cannot be planned where it
+    // stands in an ingress of its own size, but can once the `OK` has gone.
+    let input = b"\r\nOK\r\n+MQTTSUBRECV:0,\"/\",1,\r\r\n\r\nOK\r\n";
+    for chunk in [1, 7, 100] {
+        let items = digest_into_with(mqtt_modem::EspAt::GRAMMAR, 25, chunk, input, None);
+        assert_eq!(
+            items,
+            ["Final(Ok)", "MSG / true \"\\r\"", "Final(Ok)"],
+            "chunk {chunk}"
+        );
+    }
+}
+
+#[test]
+fn a_header_cut_short_by_a_full_buffer_makes_room_from_the_line_ends() {
+    // The ingress fills with line ends and the start of a header: they make room for it.
+    let input = b"\r\nOK\r\n\r\n+MQTTRECV:\"/\",0,\r\n\r\nOK\r\n";
+    for chunk in [1, 5, 100] {
+        let items = digest_into_with(Uc8088::GRAMMAR, 18, chunk, input, None);
+        assert_eq!(
+            items,
+            ["Final(Ok)", "MSG / true \"\"", "Final(Ok)"],
+            "chunk {chunk}"
         );
     }
 }

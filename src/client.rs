@@ -24,7 +24,7 @@ use crate::digest::Expect;
 use crate::error::{Error, MqttCode};
 use crate::events::Events;
 use crate::parse::mqtt_code;
-use crate::resources::{LinkHint, Outcome, Pending, Resources, Shared, Stats};
+use crate::resources::{LinkHint, Outcome, Pending, Resources, Shared, Slot, Stats};
 use crate::runner::Runner;
 
 /// Timing and encoding choices of the client.
@@ -461,6 +461,7 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
                 if left > 0 && self.shared.events.is_empty() {
                     s.waiting = left - 1;
                     s.fetched = false;
+                    s.noticed = false;
                     return left;
                 }
                 0
@@ -471,11 +472,11 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
             match D::fetch(self).await {
                 Ok(()) if self.shared.with(|s| s.fetched) => read = read.saturating_add(1),
                 Ok(()) => {
-                    self.shared.with(|s| s.waiting = 0);
+                    self.shared.with(held_nothing);
                     return Ok(read);
                 }
                 Err(e @ (Error::Modem | Error::Cme(_) | Error::CmeText(_) | Error::Ext(_))) => {
-                    self.shared.with(|s| s.waiting = 0);
+                    self.shared.with(held_nothing);
                     return if read == 0 { Err(e) } else { Ok(read) };
                 }
                 Err(e) => {
@@ -561,5 +562,13 @@ struct Abandon<'s, const R: usize, const E: usize>(&'s Shared<R, E>);
 impl<const R: usize, const E: usize> Drop for Abandon<'_, R, E> {
     fn drop(&mut self) {
         self.0.abandon();
+    }
+}
+
+/// A pull read found nothing held: the count is cleared, unless a notice came since the read
+/// began (a new message, announced right after the answer).
+fn held_nothing<const N: usize>(s: &mut Slot<N>) {
+    if !s.noticed {
+        s.waiting = 0;
     }
 }

@@ -39,8 +39,9 @@ pub enum Event<'a> {
     /// Another unsolicited `+…` line, raw (empty if it is longer than the buffer given to
     /// [`Events::next`]).
     Unrecognised(&'a [u8]),
-    /// This many messages were lost before this point: the queue was full, their framing was
-    /// broken by noise, or they were larger than the ingress buffer. See [`crate::Stats`].
+    /// This many messages or other events were lost before this point: the queue was full,
+    /// a message's framing was broken by noise, or it was larger than the ingress buffer. See
+    /// [`crate::Stats`].
     Dropped {
         /// How many.
         count: u32,

@@ -185,6 +185,9 @@ pub(crate) struct Slot<const N: usize> {
     /// A held message came in (or was dropped) since the client's last read began (pull
     /// dialects): a read answered `OK` without one means the modem holds nothing.
     pub fetched: bool,
+    /// A notice of held messages came since the client's last read began (pull dialects): its
+    /// count stands, whatever that read's answer says.
+    pub noticed: bool,
     /// Set by the client after a timeout: if a message is holding the ingress back, drop it
     /// and everything buffered before the next read.
     pub unstick: bool,
@@ -237,6 +240,7 @@ impl<const R: usize, const E: usize> Shared<R, E> {
                 hint: None,
                 waiting: 0,
                 fetched: false,
+                noticed: false,
                 unstick: false,
             })),
             done: Signal::new(),

@@ -124,7 +124,10 @@ fn dispatch<D: Dialect, const R: usize, const E: usize>(shared: &Shared<R, E>, o
                     s.note(LinkHint::Lost);
                 }
                 Urc::Restarted => s.note(LinkHint::Restarted),
-                Urc::Waiting(n) => s.waiting = n,
+                Urc::Waiting(n) => {
+                    s.waiting = n;
+                    s.noticed = true;
+                }
                 // An unknown line that looks like the answer's own, or has no clean `+NAME:`
                 // head, may be a garbled line of the answer.
                 Urc::Unrecognised(line)

@@ -310,9 +310,10 @@ impl<'a, R: ModemReset, const N: usize, const T: usize> Supervisor<'a, R, N, T> 
         result
     }
 
-    /// One supervision step: notices lost links, reads the messages that a module which keeps
-    /// them has announced ([`MqttModem::receive_waiting`]), polls the state when due, and
-    /// reconnects when due. Returns the next thing to tell the application, if any; call again
+    /// One supervision step: notices lost links, reads a message that a module which keeps them
+    /// has announced ([`MqttModem::receive_waiting`]: one while the application has taken every
+    /// event, so call `poll` after taking events), polls the state when due, and reconnects
+    /// when due. Returns the next thing to tell the application, if any; call again
     /// until `None`.
     pub async fn poll<W: Write, const RS: usize, const EV: usize, D: Dialect>(
         &mut self,

@@ -187,6 +187,36 @@ fn reading_keeps_pace_with_the_event_queue() {
 }
 
 #[test]
+fn a_notice_right_after_an_empty_or_refused_read_is_kept() {
+    // The read finds nothing, and a new message is announced right after the answer (a line
+    // after the notice lets the runner take it before the client resumes): its count stands.
+    for empty in [&b"\r\nOK\r\n"[..], b"\r\nERROR\r\n"] {
+        let mut first = empty.to_vec();
+        first.extend_from_slice(b"\r\n+UUMQTTC: 6,1\r\n\r\n+CEREG: 5\r\n");
+        let got = run_dialect(
+            Pull,
+            reads(&[&first, &read_answer("n", b"1")]),
+            64,
+            Options::default(),
+            async |m, events, wire| {
+                notice(wire, events, 1).await;
+                let nothing = m.receive_waiting().await;
+                assert!(matches!(nothing, Ok(0) | Err(Error::Modem)), "{nothing:?}");
+                assert_eq!(announced(events).await, 1);
+                let mut buf = [0u8; 64];
+                assert_eq!(
+                    events.next(&mut buf).await,
+                    Event::Unrecognised(b"+CEREG: 5")
+                );
+                assert_eq!(m.receive_waiting().await, Ok(1), "the new message is read");
+                message(events).await
+            },
+        );
+        assert_eq!(got, ("n".into(), b"1".to_vec()));
+    }
+}
+
+#[test]
 fn a_timed_out_read_is_tried_again() {
     let got = run_dialect(
         Pull,

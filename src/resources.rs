@@ -15,7 +15,9 @@ use crate::events::EventQueue;
 /// Every buffer of the driver, sized by the application:
 /// - `INGRESS`: the UART receive buffer; it must hold the largest incoming message to be
 ///   delivered (its `+MQTTRECV` header, payload and closing CRLF). Larger ones are dropped and
-///   counted.
+///   counted. A message that splits a line of an answer (which it can only do with the CRLF
+///   in front of it) is cut out where it stands, so it also needs room for that line's start:
+///   leave a line's worth (about 64 bytes) to spare.
 /// - `RESPONSE`: the information lines of one command's answer. `AT+MQTTCONFIG?` is the
 ///   longest: 256 bytes fit typical settings, credentials at their 256-byte limits need about
 ///   930; a longer answer fails with [`Error::ResponseTooLarge`](crate::Error).

@@ -588,6 +588,12 @@ impl<'a> Ingress<'a> {
         let start = if crlf { at.saturating_sub(2) } else { at };
         let cap = self.buf.len();
         match scan_pieces(frame, pieces, &mut self.buf[at..self.len], false) {
+            // The buffer filled before its head line ended: the line ends before it make room.
+            Scan::Need { line: 0, .. } if full && lead > 0 => {
+                self.consume(lead);
+                self.apply_cut();
+                Plan::Wait
+            }
             // Its head line is not complete: it is no message yet.
             Scan::Need { line: 0, .. } if full => Plan::NotAMessage,
             Scan::Need { line, at_least } if line > 0 && (full || at + at_least > cap) => {

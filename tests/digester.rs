@@ -669,13 +669,32 @@ fn message_in(
     (out, lead, true)
 }
 
+/// What may stand before and between messages: answers, awaited lines, echoes (ending `\r\n`
+/// or `\r\r\n`), bare text, lone line ends and a long run of them. Those holding a final
+/// `OK` are 0 and 9.
+const FRAGMENTS: [&[u8]; 12] = [
+    b"\r\nOK\r\n",
+    b"\r\n+MQTTSUB:0\r\n",
+    b"AT+MQTTSUB=1\r\r\n",
+    b"AT+MQTTSUB=1\r\n",
+    b"+MQTTSUB:0\r\n",
+    b"ucchip\r\n",
+    b"\r\n",
+    b"\r",
+    b"\n",
+    b"OK\r\n",
+    b"+X:1\r\n",
+    b"\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n",
+];
+
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig { cases: 20_000, failure_persistence: None, ..Default::default() })]
 
-    /// In every grammar, a well-formed message after any answer, in an ingress that holds it
-    /// (without the line ends before it) with 0 to 7 bytes to spare, read in any chunk size,
-    /// is delivered once and whole: the ingress fills before it is complete, and the line
-    /// ends in front of it make way.
+    /// In every grammar, one or two well-formed messages among answers, echoes and line ends,
+    /// with or without a command pending, in an ingress that holds one (without the line ends
+    /// before it) with 0 to 7 bytes to spare, read in any chunk size: each is delivered once and
+    /// whole, and every `OK` is still seen. The ingress fills before a message is complete,
+    /// and what is in front of it makes way.
     #[test]
     fn a_message_that_fits_is_delivered_whole_in_every_grammar(
         g in 0usize..5,
@@ -683,20 +702,44 @@ proptest::proptest! {
         payload in proptest::collection::vec(proptest::sample::select(b"\r\nOK+x\",\0".to_vec()), 0..120),
         pieces in 1usize..5,
         crlf: bool,
-        before in 0usize..3,
+        before in proptest::collection::vec(0usize..FRAGMENTS.len(), 0..4),
+        between in proptest::option::of(proptest::collection::vec(0usize..FRAGMENTS.len(), 0..3)),
+        p in 0usize..4,
         slack in 0usize..8,
         chunk in 1usize..41,
     ) {
+        let pending = [
+            None,
+            Some(Expect::prefixed(b"+MQTTSUB")),
+            Some(Expect::text(b"")),
+            Some(Expect { prefix: b"+MQTTSUB", bare: false, prompt: true, last: true }),
+        ][p];
         let grammar = every_grammar()[g];
         let (msg, lead, quoted) = message_in(g, &topic, &payload, pieces, crlf);
-        let mut input = [&b""[..], b"\r\nOK\r\n", b"\r\n+MQTTSUB:0\r\n\r\nOK\r\n"][before].to_vec();
-        input.extend_from_slice(&msg);
+        let mut input = Vec::new();
+        let mut oks = 1;
+        let mut messages = 0;
+        for fragments in [Some(before), between] {
+            let Some(fragments) = fragments else { continue };
+            for f in fragments {
+                input.extend_from_slice(FRAGMENTS[f]);
+                oks += usize::from(f == 0 || f == 9);
+            }
+            // ESP-AT's URCs bring no line end of their own: one must end what is before.
+            if lead == 0 && !input.is_empty() && !input.ends_with(b"\n") {
+                input.extend_from_slice(b"\r\n");
+            }
+            input.extend_from_slice(&msg);
+            messages += 1;
+        }
         input.extend_from_slice(b"\r\nOK\r\n");
         let size = msg.len() - lead + slack;
-        let items = digest_into_with(grammar, size, chunk, &input, None);
+        let items = digest_into_with(grammar, size, chunk, &input, pending);
         let want = show(&Output::Urc(Urc::Message { topic: topic.as_bytes(), quoted, payload: &payload }));
         let got: Vec<_> = items.iter().filter(|i| i.starts_with("MSG")).collect();
-        proptest::prop_assert_eq!(got, vec![&want], "ingress {}: {:?}", size, items);
+        proptest::prop_assert_eq!(got, vec![&want; messages], "ingress {}: {:?}", size, items);
+        let got_oks = items.iter().filter(|i| i.as_str() == "Final(Ok)").count();
+        proptest::prop_assert_eq!(got_oks, oks, "ingress {}: {:?}", size, items);
     }
 }
 
@@ -742,6 +785,30 @@ fn a_header_cut_short_by_a_full_buffer_makes_room_from_the_line_ends() {
         assert_eq!(
             items,
             ["Final(Ok)", "MSG / true \"\"", "Final(Ok)"],
+            "chunk {chunk}"
+        );
+    }
+}
+
+#[test]
+fn a_pieces_head_cut_short_by_a_full_buffer_makes_room_from_the_line_ends() {
+    // An awaited line waits for its next byte while line ends pile up behind it; the ingress
+    // (message + 5) then fills with them and the start of the head line.
+    let msg = simcom_message(b"/", b"0123456789", 1, false);
+    let mut input = b"+CMQTTSUB: 0,0\r\n".to_vec();
+    input.extend_from_slice(&b"\r\n".repeat(44));
+    input.extend_from_slice(&msg);
+    input.extend_from_slice(b"\r\nOK\r\n");
+    let pending = Some(Expect::prefixed(b"+CMQTTSUB"));
+    for chunk in [3, 40] {
+        let items = digest_into_with(&SIMCOM, msg.len() + 5, chunk, &input, pending);
+        assert_eq!(
+            items,
+            [
+                "INFO +CMQTTSUB: 0,0",
+                "MSG / false \"0123456789\"",
+                "Final(Ok)"
+            ],
             "chunk {chunk}"
         );
     }

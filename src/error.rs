@@ -200,6 +200,9 @@ pub enum Feature {
     LastWill,
     /// MQTT 3.1 (the module speaks 3.1.1 only).
     Mqtt31,
+    /// Bare (unquoted) strings, [`Quoting::Unquoted`](crate::Quoting): the module's commands
+    /// take quoted strings only.
+    UnquotedStrings,
 }
 
 impl fmt::Display for Feature {
@@ -208,6 +211,7 @@ impl fmt::Display for Feature {
             Self::CertificateUpload => "certificate upload",
             Self::LastWill => "last will",
             Self::Mqtt31 => "MQTT 3.1",
+            Self::UnquotedStrings => "unquoted strings",
         })
     }
 }

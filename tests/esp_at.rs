@@ -347,6 +347,11 @@ fn refused_before_a_byte() {
                 reason: Invalid::Empty
             })
         );
+        assert_eq!(
+            m.configure(&Config::new("h", 1, "id").quoting(mqtt_modem::Quoting::Unquoted))
+                .await,
+            Err(Error::Unsupported(Feature::UnquotedStrings))
+        );
         assert!(w.sent().is_empty());
     });
 }

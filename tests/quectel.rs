@@ -306,6 +306,11 @@ fn refused_before_a_byte() {
             m.set_tls(Tls::ClientKey(b"k")).await,
             Err(Error::Unsupported(Feature::CertificateUpload))
         );
+        assert_eq!(
+            m.configure(&Config::new("h", 1, "id").quoting(mqtt_modem::Quoting::Unquoted))
+                .await,
+            Err(Error::Unsupported(Feature::UnquotedStrings))
+        );
         assert!(w.sent().is_empty());
     });
 }

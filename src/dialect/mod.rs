@@ -20,10 +20,10 @@ pub use uc8088::Uc8088;
 use embedded_io_async::Write;
 
 use crate::client::{Identity, MqttModem, Tls};
-use crate::command::config::types::Config;
+use crate::command::config::types::{Config, Quoting};
 use crate::command::publish::types::Qos;
 use crate::command::session::types::ConnectionState;
-use crate::error::Error;
+use crate::error::{Error, Feature};
 
 mod sealed {
     pub trait Sealed {}
@@ -179,6 +179,16 @@ pub enum SessionUrc {
     /// The modem holds this many incoming messages until they are read
     /// ([`Dialect::fetch`]; u-blox's `+UUMQTTC: 6,<n>`).
     Waiting(u16),
+}
+
+/// Refuses [`Quoting::Unquoted`] for a dialect whose commands take quoted strings only, so that
+/// the setting is never silently ignored.
+pub(crate) fn quoted_only(config: &Config<'_>) -> Result<(), Error> {
+    if config.quoting == Quoting::Quoted {
+        Ok(())
+    } else {
+        Err(Error::Unsupported(Feature::UnquotedStrings))
+    }
 }
 
 /// The bring-up of modules with the 3GPP basics (UC8088, Quectel): `AT` until it answers, then

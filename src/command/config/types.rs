@@ -11,6 +11,9 @@ pub const MAX_CLIENT_ID_LEN: usize = 128;
 pub const MAX_CREDENTIAL_LEN: usize = 256;
 
 /// How the string fields of `AT+MQTTCONFIG` go on the wire (docs/DIALECTS.md, UC8088 decision 4).
+/// Only the UC8088 has a bare form: ESP-AT and Quectel refuse [`Quoting::Unquoted`] with
+/// [`Error::Unsupported`](crate::Error::Unsupported)`(`[`Feature::UnquotedStrings`](crate::Feature)`)`
+/// before a byte is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
@@ -120,7 +123,7 @@ impl<'a> Config<'a> {
         self
     }
 
-    /// How strings go on the wire.
+    /// How strings go on the wire (UC8088 only; see [`Quoting`]).
     #[must_use]
     pub const fn quoting(mut self, quoting: Quoting) -> Self {
         self.quoting = quoting;

@@ -124,6 +124,7 @@ impl Dialect for EspAt {
         if config.version != MqttVersion::V3_1_1 {
             return Err(Error::Unsupported(Feature::Mqtt31));
         }
+        super::quoted_only(config)?;
         // A link that was up and dropped takes no new connection before it is cleaned; on a
         // fresh module there is nothing to clean and the answer is `ERROR`: either is fine.
         match m.send(&Clean).await {

@@ -144,6 +144,7 @@ impl Dialect for Quectel {
             no_quote(Field::WillTopic, will.topic.as_bytes())?;
             no_quote(Field::WillMessage, will.payload)?;
         }
+        super::quoted_only(config)?;
         for cmd in [
             SetCfg {
                 key: b"version",

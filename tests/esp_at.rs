@@ -73,9 +73,11 @@ fn configure_and_connect_as_the_manual_shows() {
                 OK,
             ),
             ex(b"AT+MQTTCONNCFG=0,120,1,\"\",\"\",0,0\r\n", OK),
+            // The manual's own answer, reconnect flag 1 as it prints it (the driver asks for 0:
+            // the supervisor reconnects).
             ex(
                 b"AT+MQTTCONN=0,\"192.168.3.102\",8883,0\r\n",
-                b"\r\n+MQTTCONNECTED:0,1,\"192.168.3.102\",\"8883\",\"\",0\r\n\r\nOK\r\n",
+                b"\r\n+MQTTCONNECTED:0,1,\"192.168.3.102\",\"8883\",\"\",1\r\n\r\nOK\r\n",
             ),
         ],
         64,
@@ -167,6 +169,8 @@ fn publish_through_the_prompt() {
                 ex(b"AT+MQTTPUBRAW=0,\"t/1\",1,0,1\r\n", b"\r\nOK\r\n\r\n>"),
                 ex(b"x", b"\r\n+MQTTPUB:FAIL\r\n"),
                 ex(b"AT+MQTTPUB=0,\"t/1\",\"\",2,0\r\n", OK),
+                ex(b"AT+MQTTPUBRAW=0,\"t/2\",2,2,1\r\n", b"\r\nOK\r\n\r\n>"),
+                ex(b"q2", b"\r\n+MQTTPUB:OK\r\n"),
             ],
             chunk,
             async |m, _, _| {
@@ -178,6 +182,9 @@ fn publish_through_the_prompt() {
                     Err(Error::Failed { result: -1 })
                 );
                 m.publish("t/1", b"", Qos::ExactlyOnce, false)
+                    .await
+                    .unwrap();
+                m.publish("t/2", b"q2", Qos::ExactlyOnce, true)
                     .await
                     .unwrap();
             },
@@ -377,6 +384,48 @@ fn urc_right_after_ok_without_its_own_crlf() {
         );
         assert_eq!(state, Ok(ConnectionState::Connected), "chunk {chunk}");
         assert_eq!(event, format!("t/x {:?}", b"while answering"));
+    }
+}
+
+/// The manual's own subscriber transcripts, byte for byte: `+MQTTSUBRECV:0,"topic",4,test`
+/// after a subscribe, and a 427-byte message (the manual's PUBRAW example) right after an `OK`.
+#[test]
+fn incoming_as_the_manual_shows() {
+    let json: Vec<u8> = b"{\"headers\": \"x\"}"
+        .iter()
+        .copied()
+        .cycle()
+        .take(427)
+        .collect();
+    let mut reply = b"\r\nOK\r\n+MQTTSUBRECV:0,\"topic\",4,test\r\n".to_vec();
+    reply.extend_from_slice(b"+MQTTSUBRECV:0,\"topic\",427,");
+    reply.extend_from_slice(&json);
+    reply.extend_from_slice(b"\r\n");
+    for chunk in CHUNKS {
+        let got = esp(
+            vec![ex(b"AT+MQTTSUB=0,\"topic\",1\r\n", &reply)],
+            chunk,
+            async |m, ev, _| {
+                m.subscribe("topic", Qos::AtLeastOnce).await.unwrap();
+                let mut got = Vec::new();
+                for _ in 0..2 {
+                    let mut buf = [0u8; 512];
+                    match ev.next(&mut buf).await {
+                        Event::Message(msg) => {
+                            got.push((msg.topic.to_owned(), msg.payload.to_vec()))
+                        }
+                        other => panic!("{other:?}"),
+                    }
+                }
+                got
+            },
+        );
+        assert_eq!(
+            got[0],
+            ("topic".to_owned(), b"test".to_vec()),
+            "chunk {chunk}"
+        );
+        assert_eq!(got[1], ("topic".to_owned(), json.clone()), "chunk {chunk}");
     }
 }
 

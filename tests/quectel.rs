@@ -181,6 +181,8 @@ fn publish_through_the_prompt() {
                     payload,
                     b"\r\nOK\r\n\r\n+QMTPUBEX: 0,7,0\r\n\r\n+QMTPUBEX: 0,1,2\r\n",
                 ),
+                ex(b"AT+QMTPUBEX=0,2,2,0,\"q/2\",2\r", b"\r\n> "),
+                ex(b"q2", b"\r\nOK\r\n\r\n+QMTPUBEX: 0,2,0\r\n"),
             ],
             chunk,
             async |m, _, _| {
@@ -192,6 +194,9 @@ fn publish_through_the_prompt() {
                     Err(Error::Failed { result: 2 })
                 );
                 assert_eq!(m.stats().stale_responses, 1);
+                m.publish("q/2", b"q2", Qos::ExactlyOnce, false)
+                    .await
+                    .unwrap();
             },
         );
     }

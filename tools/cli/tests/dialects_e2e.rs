@@ -1,14 +1,14 @@
-//! The same application code against each dialect: the real driver over a simulated ESP-AT or
-//! Quectel module on a real pty (the simulator parses each dialect's AT text on its own),
-//! bridged to a real mosquitto, checked with mosquitto_pub / mosquitto_sub. Each test runs for
-//! both dialects.
+//! The same application code against each dialect: the real driver over a simulated UC8088,
+//! ESP-AT or Quectel module on a real pty (the simulator parses each dialect's AT text on its
+//! own), bridged to a real mosquitto, checked with mosquitto_pub / mosquitto_sub. The UC8088's
+//! other end-to-end tests are in `driver_e2e.rs` and `faults.rs`.
 
 mod common;
 
 use std::time::Duration;
 
 use common::*;
-use mqtt_modem::{Config, Dialect, EspAt, LinkEvent, Qos, Quectel, Supervisor};
+use mqtt_modem::{Config, Dialect, EspAt, LinkEvent, Qos, Quectel, Supervisor, Uc8088};
 use tokio::time::{Instant, timeout};
 
 fn config(port: u16, id: &str) -> Config<'_> {
@@ -69,6 +69,25 @@ async fn esp_at_binary_and_4kib_round_trip() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quectel_binary_and_4kib_round_trip() {
     binary_round_trip(Quectel, modem_sim::Dialect::Quectel).await;
+}
+
+/// The UC8088 has no prompt: its 4 KiB payload goes inline in `AT+MQTTPUB`, every `"` and `\`
+/// escaped (CR, LF and NUL are refused there); inbound, any byte, read by length.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uc8088_4kib_round_trip() {
+    let base = unique("e2e/dialect/uc4k");
+    let mut dut = connected(Uc8088, modem_sim::Dialect::Uc8088, &unique("uc4k")).await;
+    let mut sub = MosquittoSub::start(&format!("{base}/out")).await;
+    dut.subscribe(&format!("{base}/in"), Qos::AtLeastOnce).await;
+    let text: Vec<u8> = b"a\"b,c\\d{e}".iter().copied().cycle().take(4096).collect();
+    for qos in [Qos::AtMostOnce, Qos::AtLeastOnce] {
+        dut.publish(&format!("{base}/out"), &text, qos, false).await;
+        let (_, p) = sub.next().await.expect("nothing reached mosquitto_sub");
+        assert_bytes(&p, &text);
+        mosquitto_pub(&format!("{base}/in"), &four_kib(), qos as u8, false).await;
+        let (_, p) = dut.message().await;
+        assert_bytes(&p, &four_kib());
+    }
 }
 
 /// A message published while a command is being answered (the module answers slowly): the
@@ -134,6 +153,11 @@ async fn esp_at_message_while_a_command_is_answered() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quectel_message_while_a_command_is_answered() {
     message_during_a_command(Quectel, modem_sim::Dialect::Quectel).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uc8088_message_while_a_command_is_answered() {
+    message_during_a_command(Uc8088, modem_sim::Dialect::Uc8088).await;
 }
 
 /// mosquitto killed and restarted: the supervisor sees the loss, reconnects and

@@ -7,11 +7,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{ArgGroup, Parser, Subcommand, ValueEnum};
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 use mqtt_modem::{
     Config, ConnectionState, Dialect, EspAt, Event, Qos, Quectel, Quoting, Tls, Uc8088,
 };
-use mqtt_modem_cli::{DialectArg, Session};
+use mqtt_modem_cli::{DialectArg, Modem, Session};
 use tokio::time::{Instant, timeout, timeout_at};
 
 /// Bring-up tool for MQTT over a modem's AT+MQTT* commands.
@@ -38,6 +38,35 @@ struct Cli {
     command: Command,
 }
 
+/// The broker and session settings of `config` (and of `connect --host …`).
+#[derive(Args, Debug)]
+struct Broker {
+    /// Broker host name or IP address.
+    #[arg(long, requires_all = ["port", "client_id"])]
+    host: Option<String>,
+    /// Broker port.
+    #[arg(long, requires = "host")]
+    port: Option<u16>,
+    /// MQTT client identifier.
+    #[arg(long, requires = "host")]
+    client_id: Option<String>,
+    /// Keepalive interval in seconds [default: 60].
+    #[arg(long)]
+    keepalive: Option<u16>,
+    /// Resume the previous session (clean session off).
+    #[arg(long)]
+    resume: bool,
+    /// User name.
+    #[arg(long, value_name = "U")]
+    user: Option<String>,
+    /// Password.
+    #[arg(long, value_name = "P")]
+    password: Option<String>,
+    /// Send the strings bare, as in the manual's examples (refuses `,` and `"`).
+    #[arg(long)]
+    unquoted: bool,
+}
+
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Sync with the modem and print manufacturer, model and revision.
@@ -58,39 +87,23 @@ enum Command {
         #[arg(long, conflicts_with_all = ["ca", "client_cert", "client_key"])]
         off: bool,
     },
-    /// Store the broker address and credentials (AT+MQTTCONFIG).
+    /// Store the broker address and credentials (AT+MQTTCONFIG on the UC8088; on ESP-AT and
+    /// Quectel part of the settings stay in the driver, so give them to `connect` instead).
+    #[command(group(ArgGroup::new("to").required(true).args(["host"])))]
     Config {
-        /// Broker host name or IP address.
-        #[arg(long)]
-        host: String,
-        /// Broker port.
-        #[arg(long)]
-        port: u16,
-        /// MQTT client identifier.
-        #[arg(long)]
-        client_id: String,
-        /// Keepalive interval in seconds.
-        #[arg(long, default_value_t = 60)]
-        keepalive: u16,
-        /// Resume the previous session (clean session off).
-        #[arg(long)]
-        resume: bool,
-        /// User name.
-        #[arg(long, value_name = "U")]
-        user: Option<String>,
-        /// Password.
-        #[arg(long, value_name = "P")]
-        password: Option<String>,
-        /// Send the strings bare, as in the manual's examples (refuses `,` and `"`).
-        #[arg(long)]
-        unquoted: bool,
+        #[command(flatten)]
+        broker: Broker,
     },
-    /// Connect to the configured broker.
+    /// Connect to the configured broker; with `--host` (and the other `config` options),
+    /// configure first, in the same run: ESP-AT and Quectel keep the host in the driver, which
+    /// lives only as long as one run of this tool.
     Connect {
         /// Then print the messages that arrive within this many seconds, as `sub` does (a
         /// resumed session's queued messages come right after the connect).
         #[arg(long, value_name = "S")]
         wait: Option<u64>,
+        #[command(flatten)]
+        broker: Broker,
     },
     /// Disconnect from the broker.
     Disconnect,
@@ -214,6 +227,31 @@ async fn print_messages(
         }
     }
     Ok(())
+}
+
+/// `configure` with the `config` options.
+async fn configure<D: Dialect>(
+    limit: Duration,
+    modem: &mut Modem<D>,
+    b: &Broker,
+) -> Result<(), String> {
+    // clap makes `config` require `--host`, and `--host` the port and client id.
+    let (Some(host), Some(port), Some(id)) = (&b.host, b.port, &b.client_id) else {
+        return Err("config: --host, --port and --client-id are needed".into());
+    };
+    let config = Config::new(host, port, id)
+        .keepalive(b.keepalive.unwrap_or(60))
+        .clean_session(!b.resume)
+        .credentials(
+            b.user.as_deref().unwrap_or(""),
+            b.password.as_deref().unwrap_or(""),
+        )
+        .quoting(if b.unquoted {
+            Quoting::Unquoted
+        } else {
+            Quoting::Quoted
+        });
+    call(limit, "config", modem.configure(&config)).await
 }
 
 fn read_pem(path: &PathBuf) -> Result<Vec<u8>, String> {
@@ -341,31 +379,11 @@ async fn run_with<D: Queries>(dialect: D, cli: Cli) -> Result<(), String> {
                 call(limit, what, modem.set_tls(Tls::ClientKey(&pem))).await?;
             }
         }
-        Command::Config {
-            host,
-            port,
-            client_id,
-            keepalive,
-            resume,
-            user,
-            password,
-            unquoted,
-        } => {
-            let config = Config::new(&host, port, &client_id)
-                .keepalive(keepalive)
-                .clean_session(!resume)
-                .credentials(
-                    user.as_deref().unwrap_or(""),
-                    password.as_deref().unwrap_or(""),
-                )
-                .quoting(if unquoted {
-                    Quoting::Unquoted
-                } else {
-                    Quoting::Quoted
-                });
-            call(limit, "config", modem.configure(&config)).await?;
-        }
-        Command::Connect { wait } => {
+        Command::Config { broker } => configure(limit, modem, &broker).await?,
+        Command::Connect { wait, broker } => {
+            if broker.host.is_some() {
+                configure(limit, modem, &broker).await?;
+            }
             call(limit, "connect", modem.connect()).await?;
             if wait.is_some() {
                 print_messages(events, None, wait, &mut say)

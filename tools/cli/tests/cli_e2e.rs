@@ -58,6 +58,102 @@ async fn start_sim() -> (SimHandle, String) {
     (sim, port)
 }
 
+/// `cmd` followed by the options that point it at the shared mosquitto on `port` as `id`.
+fn at_broker<'a>(
+    cmd: &[&'a str],
+    port: &'a str,
+    id: &'a str,
+    user: &'a str,
+    password: &'a str,
+) -> Vec<&'a str> {
+    let mut args = cmd.to_vec();
+    args.extend_from_slice(&["--host", "127.0.0.1", "--port", port, "--client-id", id]);
+    args.extend_from_slice(&["--user", user, "--password", password]);
+    args
+}
+
+/// [`cli_ok`] with `--dialect dialect`.
+async fn cli_in(port: &str, dialect: &str, args: &[&str]) -> String {
+    let mut all = vec!["--dialect", dialect];
+    all.extend_from_slice(args);
+    cli_ok(port, &all).await
+}
+
+/// `sub TOPIC --count 1` run with `global` options prints the message that mosquitto_pub
+/// repeats on `topic` until the CLI (subscribed at some point) exits.
+async fn sub_gets_one(global: &[&str], topic: &str) {
+    let mut child = tokio::process::Command::new(CLI)
+        .args(global)
+        .args(["sub", topic, "--count", "1", "--wait", "20"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(25);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "sub --count 1 did not finish");
+        mosquitto_pub(topic, "héllo, \"sub\"".as_bytes(), 1, false).await;
+        let _ = timeout(Duration::from_millis(200), child.wait()).await;
+    };
+    let out = child.wait_with_output().await.unwrap();
+    assert!(
+        status.success(),
+        "sub failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        format!("{topic}\théllo, \"sub\"\n")
+    );
+}
+
+/// `--dialect esp-at` and `--dialect quectel`: one run of the tool configures and connects
+/// (`connect --host …`: these modules' host lives in the driver), the next ones find the
+/// module connected and publish (a `,` and a `"` in the message) and subscribe through it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_in_every_dialect() {
+    let m = mosquitto();
+    let broker_port = m.port.to_string();
+    for (arg, dialect) in [
+        ("esp-at", modem_sim::Dialect::EspAt),
+        ("quectel", modem_sim::Dialect::Quectel),
+    ] {
+        let sim = Sim::start(SimOptions {
+            dialect,
+            ..SimOptions::default()
+        })
+        .await
+        .unwrap();
+        let path = sim.device_path().to_string_lossy().into_owned();
+        let global = ["--port", path.as_str(), "--dialect", arg];
+        let id = unique("cli-dialect");
+        let connect = at_broker(&["connect"], &broker_port, &id, BARE_USER, BARE_PASSWORD);
+        cli_in(&path, arg, &connect).await;
+        assert_eq!(cli_in(&path, arg, &["state"]).await, "connected\n", "{arg}");
+
+        let topic = unique("e2e/cli/dialect");
+        let mut sub = MosquittoSub::start(&topic).await;
+        let msg = "a,b \"c\"";
+        cli_in(&path, arg, &["pub", &topic, msg, "--qos", "1"]).await;
+        let (t, p) = sub.next().await.expect("mosquitto_sub got nothing");
+        assert_eq!(t, topic, "{arg}");
+        assert_bytes(&p, msg.as_bytes());
+
+        sub_gets_one(&global, &format!("{topic}/in")).await;
+        cli_in(&path, arg, &["disconnect"]).await;
+        assert_eq!(
+            cli_in(&path, arg, &["state"]).await,
+            "disconnected\n",
+            "{arg}"
+        );
+        drop(sim);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cli_commands_against_one_simulated_modem() {
     let m = mosquitto();
@@ -73,21 +169,13 @@ async fn cli_commands_against_one_simulated_modem() {
     assert!(probe.contains("revision: "), "{probe}");
 
     assert_eq!(cli_ok(port, &["state"]).await, "disconnected\n");
-    let config = [
-        "config",
-        "--host",
-        "127.0.0.1",
-        "--port",
+    let config = at_broker(
+        &["config", "--keepalive", "30"],
         &broker_port,
-        "--client-id",
         &id,
-        "--keepalive",
-        "30",
-        "--user",
         USER,
-        "--password",
         PASSWORD,
-    ];
+    );
     cli_ok(port, &config).await;
     let shown = cli_ok(port, &["show", "config"]).await;
     assert!(shown.contains(&format!("client-id: {id}")), "{shown}");
@@ -131,34 +219,7 @@ async fn cli_commands_against_one_simulated_modem() {
 
     // sub --count 1: mosquitto_pub repeats until the CLI (subscribed at some point) exits.
     let in_topic = format!("{base}/in");
-    let mut child = tokio::process::Command::new(CLI)
-        .args([
-            "--port", port, "sub", &in_topic, "--count", "1", "--wait", "20",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(25);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "sub --count 1 did not finish");
-        mosquitto_pub(&in_topic, "héllo, \"sub\"".as_bytes(), 1, false).await;
-        let _ = timeout(Duration::from_millis(200), child.wait()).await;
-    };
-    let out = child.wait_with_output().await.unwrap();
-    assert!(
-        status.success(),
-        "sub failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(
-        String::from_utf8(out.stdout).unwrap(),
-        format!("{in_topic}\théllo, \"sub\"\n")
-    );
+    sub_gets_one(&["--port", port], &in_topic).await;
     let subs = cli_ok(port, &["show", "subs"]).await;
     assert!(subs.contains(&format!("{in_topic}\tqos 0")), "{subs}");
     cli_ok(port, &["unsub", &in_topic]).await;
@@ -385,20 +446,13 @@ async fn cli_config_unquoted() {
     let port = port.as_str();
     let id = unique("cli-unquoted");
     let broker_port = m.port.to_string();
-    let config = [
-        "config",
-        "--unquoted",
-        "--host",
-        "127.0.0.1",
-        "--port",
+    let config = at_broker(
+        &["config", "--unquoted"],
         &broker_port,
-        "--client-id",
         &id,
-        "--user",
         BARE_USER,
-        "--password",
         BARE_PASSWORD,
-    ];
+    );
 
     let mut tap = sim.traffic();
     cli_ok(port, &config).await;
@@ -427,7 +481,7 @@ async fn cli_config_unquoted() {
         (9, "we\"ird", "username"),
         (11, PASSWORD, "password"),
     ] {
-        let mut bad = config;
+        let mut bad = config.clone();
         bad[arg] = value;
         let mut tap = sim.traffic();
         let out = cli(port, &bad).await;

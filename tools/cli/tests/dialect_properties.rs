@@ -251,3 +251,63 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(), failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// The broker host and the last will (topic and message), in both dialects: refused typed
+    /// and named before a byte is written when the dialect cannot carry them (CR, LF, NUL; a
+    /// `"` for Quectel), else read back exactly by the simulator's parsers (ESP-AT escapes
+    /// `\\`, `"` and `,`; Quectel sends them raw).
+    #[test]
+    fn host_and_last_will(host in nasty(30), topic in topic(), message in nasty(30)) {
+        let will = mqtt_modem::Will { topic: &topic, payload: message.as_bytes(), qos: Qos::AtLeastOnce, retain: true };
+        let config = Config::new(&host, 1883, "id").will(will);
+        let fields = [(Field::Host, host.as_str()), (Field::WillTopic, &topic), (Field::WillMessage, &message)];
+        for quote in [false, true] {
+            let (r, sent) = if quote {
+                first_poll(Quectel, async |m| m.configure(&config).await)
+            } else {
+                first_poll(EspAt, async |m| m.configure(&config).await)
+            };
+            // Every field the dialect cannot carry, with its reason: the refusal names one.
+            let bad: Vec<_> = fields.iter().filter_map(|&f| first_bad([f, f, f], quote)).collect();
+            if !bad.is_empty() {
+                match r {
+                    Some(Err(Error::InvalidInput { field, reason })) => {
+                        prop_assert!(bad.contains(&(field, reason)), "{field:?} {reason:?} not in {bad:?}");
+                    }
+                    other => prop_assert!(false, "{other:?}, expected one of {bad:?}"),
+                }
+                prop_assert!(sent.is_empty());
+                continue;
+            }
+            prop_assert!(r.is_none(), "{r:?}");
+            if quote {
+                let l = line(&q::SetWill { will: Some(will) }, b"\r");
+                match qmt::parse(&l) {
+                    Ok(qmt::Command::CfgSet(0, qmt::Cfg::Will(Some(w)))) => {
+                        prop_assert_eq!((w.qos, w.retain), (1, true));
+                        prop_assert_eq!(w.topic, topic.clone());
+                        prop_assert_eq!(w.msg, message.as_bytes().to_vec());
+                    }
+                    other => prop_assert!(false, "{:?} read as {:?}", l.escape_ascii().to_string(), other),
+                }
+                let l = line(&q::Open { host: host.as_bytes(), port: 1883 }, b"\r");
+                prop_assert_eq!(qmt::parse(&l), Ok(qmt::Command::Open { idx: 0, host: host.clone(), port: 1883 }));
+            } else {
+                let l = line(&e::SetConnConfig { keepalive_s: 60, keep_session: false, will: Some(will) }, b"\r\n");
+                match esp::parse(&l) {
+                    Ok(esp::Command::ConnCfg(c)) => {
+                        prop_assert_eq!((c.lwt_qos, c.lwt_retain), (1, true));
+                        prop_assert_eq!(c.lwt_topic, topic.clone());
+                        prop_assert_eq!(c.lwt_msg, message.as_bytes().to_vec());
+                    }
+                    other => prop_assert!(false, "{:?} read as {:?}", l.escape_ascii().to_string(), other),
+                }
+                let l = line(&e::Connect { host: host.as_bytes(), port: 1883 }, b"\r\n");
+                prop_assert_eq!(esp::parse(&l), Ok(esp::Command::Conn { host: host.clone(), port: 1883, reconnect: false }));
+            }
+        }
+    }
+}

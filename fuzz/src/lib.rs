@@ -9,6 +9,7 @@
 
 use arbitrary::{Arbitrary, Unstructured};
 use atat::AtatCmd;
+use mqtt_modem::Will;
 use mqtt_modem::command::Urc;
 use mqtt_modem::command::config::GetConfig;
 use mqtt_modem::command::config::{SetConfig, TestConfig};
@@ -20,10 +21,10 @@ use mqtt_modem::command::subscribe::{GetSubscriptions, Subscribe, TestSubscribe,
 use mqtt_modem::command::tls::types::CertKind;
 use mqtt_modem::command::tls::{GetTls, SetTls, TestTls};
 use mqtt_modem::dialect::Grammar;
-use mqtt_modem::digest::{Expect, Final, Ingress, Output};
 use mqtt_modem::dialect::{esp_at, quectel};
-use mqtt_modem::{Dialect, EspAt, Quectel, Uc8088};
+use mqtt_modem::digest::{Expect, Final, Ingress, Output};
 use mqtt_modem::{CertEncoding, Config, ConnectionState, Error, Qos, Quoting};
+use mqtt_modem::{Dialect, EspAt, Quectel, Uc8088};
 
 /// The simulator's ESP-AT parser (`modem_sim::dialect::esp_at::parse`), the same source file.
 #[allow(dead_code, clippy::all)]
@@ -189,7 +190,10 @@ fn check_output(
     match out {
         Output::Echo => assert!(pending.is_some(), "echo while nothing pending"),
         Output::Prompt => {
-            assert!(pending.is_some_and(|p| p.prompt), "prompt while none awaited");
+            assert!(
+                pending.is_some_and(|p| p.prompt),
+                "prompt while none awaited"
+            );
             seen.others.push("prompt".into());
         }
         Output::Info(line) => {
@@ -241,7 +245,13 @@ fn check_output(
 /// `[pending selector] [size lo] [size hi] [chunk count k] [k chunk sizes] stream...`.
 fn digester_settings(
     data: &[u8],
-) -> (&'static Grammar, Option<Expect<'static>>, usize, Vec<usize>, &[u8]) {
+) -> (
+    &'static Grammar,
+    Option<Expect<'static>>,
+    usize,
+    Vec<usize>,
+    &[u8],
+) {
     let byte = |i: usize| data.get(i).copied().unwrap_or(0);
     let pending = pending_of(byte(0));
     let buf_size = 32 + usize::from(u16::from_le_bytes([byte(1), byte(2)])) % (1500 - 32 + 1);
@@ -669,7 +679,11 @@ fn body_of<C: AtatCmd>(cmd: &C, end: &[u8]) -> Vec<u8> {
 /// whenever the line is one ESP-AT takes (under 256 bytes, fields within its limits).
 fn check_esp_at(i: &EncoderInput) {
     use mqtt_modem::dialect::esp_at::commands as e;
-    let fields = [i.client_id.as_bytes(), i.user.as_bytes(), i.password.as_bytes()];
+    let fields = [
+        i.client_id.as_bytes(),
+        i.user.as_bytes(),
+        i.password.as_bytes(),
+    ];
     let user = e::SetUserConfig {
         client_id: fields[0],
         username: fields[1],
@@ -686,7 +700,11 @@ fn check_esp_at(i: &EncoderInput) {
             match sim_esp_at::parse(&body) {
                 Ok(sim_esp_at::Command::UserCfg(u)) => {
                     assert_eq!(
-                        (u.client_id.as_bytes(), u.username.as_bytes(), u.password.as_bytes()),
+                        (
+                            u.client_id.as_bytes(),
+                            u.username.as_bytes(),
+                            u.password.as_bytes()
+                        ),
                         (fields[0], fields[1], fields[2])
                     );
                 }
@@ -709,7 +727,12 @@ fn check_esp_at(i: &EncoderInput) {
         let body = body_of(&cmd, b"\r\n");
         if body.len() < 255 {
             match sim_esp_at::parse(&body) {
-                Ok(sim_esp_at::Command::PubRaw { topic: t, len, qos, retain }) => {
+                Ok(sim_esp_at::Command::PubRaw {
+                    topic: t,
+                    len,
+                    qos,
+                    retain,
+                }) => {
                     assert_eq!(t.as_bytes(), topic);
                     assert_eq!((len, qos, retain), (i.payload.len(), i.qos % 3, i.retain));
                 }
@@ -728,6 +751,45 @@ fn check_esp_at(i: &EncoderInput) {
             match sim_esp_at::parse(&body) {
                 Ok(sim_esp_at::Command::Unsub(f)) => assert_eq!(f.as_bytes(), filter),
                 other => panic!("UNSUB {body:?} read as {other:?}"),
+            }
+        }
+    }
+    // The host (CONN) and a last will (CONNCFG: the topic, the payload as its message).
+    let host = i.host.as_bytes();
+    if !host.is_empty() && host.len() <= 128 && !line_unsafe(host) {
+        let body = body_of(&e::Connect { host, port: 1883 }, b"\r\n");
+        if body.len() < 255 {
+            match sim_esp_at::parse(&body) {
+                Ok(sim_esp_at::Command::Conn { host: h, port, .. }) => {
+                    assert_eq!((h.as_bytes(), port), (host, 1883));
+                }
+                other => panic!("CONN {body:?} read as {other:?}"),
+            }
+        }
+    }
+    if topic_ok && i.payload.len() <= 128 && !line_unsafe(&i.payload) {
+        let will = Will {
+            topic: &i.topic,
+            payload: &i.payload,
+            qos: qos_of(i.qos),
+            retain: i.retain,
+        };
+        let cmd = e::SetConnConfig {
+            keepalive_s: 60,
+            keep_session: false,
+            will: Some(will),
+        };
+        let body = body_of(&cmd, b"\r\n");
+        if body.len() < 255 {
+            match sim_esp_at::parse(&body) {
+                Ok(sim_esp_at::Command::ConnCfg(c)) => {
+                    assert_eq!(
+                        (c.lwt_topic.as_bytes(), &c.lwt_msg[..]),
+                        (topic, &i.payload[..])
+                    );
+                    assert_eq!((c.lwt_qos, c.lwt_retain), (i.qos % 3, i.retain));
+                }
+                other => panic!("CONNCFG {body:?} read as {other:?}"),
             }
         }
     }
@@ -780,7 +842,11 @@ fn check_quectel(i: &EncoderInput) {
         && i.payload.len() <= 4096
     {
         let qos = qos_of(i.qos);
-        let msgid = if i.qos % 3 == 0 { 0 } else { 1 + u16::from(i.qos) };
+        let msgid = if i.qos % 3 == 0 {
+            0
+        } else {
+            1 + u16::from(i.qos)
+        };
         let cmd = q::Publish {
             msgid,
             qos,
@@ -806,6 +872,38 @@ fn check_quectel(i: &EncoderInput) {
                 );
             }
             other => panic!("QMTPUBEX {body:?} read as {other:?}"),
+        }
+    }
+    // The host (QMTOPEN) and a last will (QMTCFG="will": the topic, the payload as message).
+    let host = i.host.as_bytes();
+    if !host.is_empty() && host.len() <= 100 && sendable(host) {
+        let body = body_of(&q::Open { host, port: 1883 }, b"\r");
+        match sim_quectel::parse(&body) {
+            Ok(sim_quectel::Command::Open { idx, host: h, port }) => {
+                assert_eq!((idx, h.as_bytes(), port), (0, host, 1883));
+            }
+            other => panic!("QMTOPEN {body:?} read as {other:?}"),
+        }
+    }
+    let will_ok = |s: &[u8]| s.len() <= 255 && sendable(s);
+    if !topic.is_empty()
+        && !topic.iter().any(|&b| b == b'+' || b == b'#')
+        && will_ok(topic)
+        && will_ok(&i.payload)
+    {
+        let will = Will {
+            topic: &i.topic,
+            payload: &i.payload,
+            qos: qos_of(i.qos),
+            retain: i.retain,
+        };
+        let body = body_of(&q::SetWill { will: Some(will) }, b"\r");
+        match sim_quectel::parse(&body) {
+            Ok(sim_quectel::Command::CfgSet(0, sim_quectel::Cfg::Will(Some(w)))) => {
+                assert_eq!((w.topic.as_bytes(), &w.msg[..]), (topic, &i.payload[..]));
+                assert_eq!((w.qos, w.retain), (i.qos % 3, i.retain));
+            }
+            other => panic!("QMTCFG will {body:?} read as {other:?}"),
         }
     }
 }

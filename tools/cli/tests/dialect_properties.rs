@@ -311,3 +311,22 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(), failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// ESP-AT's LONG* commands, which carry a client id, user name or password too long for
+    /// `AT+MQTTUSERCFG`: the line announces exactly the field's length in bytes, which the
+    /// simulator reads back for the right field; the bytes themselves follow the prompt raw.
+    #[test]
+    fn esp_at_long_fields(value in nasty(400), which in 0usize..3) {
+        let (command, field) = [
+            (e::LONG_CLIENT_ID, esp::LongField::ClientId),
+            (e::LONG_USERNAME, esp::LongField::Username),
+            (e::LONG_PASSWORD, esp::LongField::Password),
+        ][which];
+        let cmd = e::SetLongField { command, value: value.as_bytes() };
+        let l = line(&cmd, b"\r\n");
+        prop_assert_eq!(esp::parse(&l), Ok(esp::Command::Long(field, value.len())));
+    }
+}

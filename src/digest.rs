@@ -277,6 +277,12 @@ impl<'a> Ingress<'a> {
         self.cut = (0, n);
     }
 
+    /// Drops the first `n` bytes now.
+    fn drop_front(&mut self, n: usize) {
+        self.consume(n);
+        self.apply_cut();
+    }
+
     /// The next recognised item, or `None` when more bytes are needed.
     ///
     /// `pending` says what the information lines of the command awaiting its answer look like,
@@ -307,13 +313,14 @@ impl<'a> Ingress<'a> {
         if pieces && !self.pieces_first(grammar, full) {
             return None;
         }
-        let (lead, after_lead) = self.line_ends(grammar);
+        let (lead, after_lead) = self.line_ends(grammar, full);
+        // Dropped line ends made room.
+        let full = full && self.len == self.buf.len();
         if prompts && self.after_prompt && self.len > 0 {
             // The blank that may follow the prompt arrived on its own.
             self.after_prompt = false;
             if self.buf[0] == b' ' {
-                self.consume(1);
-                self.apply_cut();
+                self.drop_front(1);
             }
         }
         if prompts
@@ -342,8 +349,7 @@ impl<'a> Ingress<'a> {
             match self.plan_message(frame, at, lead, full, grammar.urc_crlf, pieces) {
                 Plan::Wait => return None,
                 Plan::NotAMessage if lead > 0 => {
-                    self.consume(lead);
-                    self.apply_cut();
+                    self.drop_front(lead);
                 }
                 Plan::NotAMessage => {}
                 Plan::Oversized { bytes } => {
@@ -410,21 +416,25 @@ impl<'a> Ingress<'a> {
         Some(item)
     }
 
-    /// Drops the line ends at the front, unless a message follows them: then they stay, to be
-    /// cut out with it, instead of shifting the whole message down the buffer now. Returns how
-    /// many stay, and that message's frame.
-    fn line_ends(&mut self, grammar: &Grammar) -> (usize, Option<&'static MessageFrame>) {
+    /// Drops the line ends at the front, unless a message follows them in a buffer with room:
+    /// then they stay, to be cut out with it, instead of shifting the whole message down the
+    /// buffer now (a full buffer needs their room at once). Returns how many stay, and the
+    /// frame of the message after them.
+    fn line_ends(
+        &mut self,
+        grammar: &Grammar,
+        full: bool,
+    ) -> (usize, Option<&'static MessageFrame>) {
         let lead = line_ends_at_front(&self.buf[..self.len]);
         if lead == 0 {
             return (0, None);
         }
         let frame = grammar.message_at(&self.buf[lead..self.len]);
-        if frame.is_some() {
+        if frame.is_some() && !full {
             return (lead, frame);
         }
-        self.consume(lead);
-        self.apply_cut();
-        (0, None)
+        self.drop_front(lead);
+        (0, frame)
     }
 
     /// Decides what to do with an incoming-message URC starting at `at`.
@@ -445,12 +455,6 @@ impl<'a> Ingress<'a> {
         let header = match parse_header(frame, &buf[at..]) {
             Ok(h) => h,
             Err(HeaderError::Incomplete) if !full => return Plan::Wait,
-            Err(HeaderError::Incomplete) if lead > 0 => {
-                // The buffer filled before the header ended: the line ends before it make room.
-                self.consume(lead);
-                self.apply_cut();
-                return Plan::Wait;
-            }
             Err(_) => return Plan::NotAMessage,
         };
         let (topic, quoted) = match header.topic {
@@ -468,11 +472,10 @@ impl<'a> Ingress<'a> {
         let total = header_len + len + trailer.len();
         if at + total > self.buf.len() && lead > 0 && total <= self.buf.len() {
             // It fits without the line ends before it: drop them, moving what is here.
-            self.consume(lead);
-            self.apply_cut();
+            self.drop_front(lead);
             at = 0;
         }
-        if at + total > self.buf.len() && self.judge_line_first(at, crlf, total) {
+        if at + total > self.buf.len() && self.judge_line_first(at, lead, crlf, total) {
             return Plan::NotAMessage;
         }
         // Where URCs bring their own leading CRLF, it goes with the message, so a line it split
@@ -571,8 +574,8 @@ impl<'a> Ingress<'a> {
     /// Whether a message at `at`, after the first line and too large to deliver where it
     /// stands, fits once that line is judged: the line is complete when the message brings no
     /// CR LF of its own (ESP-AT's `OK\r\n+MQTTSUBRECV…`), and `need` bytes fit from the front.
-    fn judge_line_first(&self, at: usize, crlf: bool, need: usize) -> bool {
-        at > 0 && !crlf && need <= self.buf.len()
+    fn judge_line_first(&self, at: usize, lead: usize, crlf: bool, need: usize) -> bool {
+        at > lead && !crlf && need <= self.buf.len()
     }
 
     /// [`Ingress::plan_message`] for a message sent in [`Pieces`].
@@ -588,22 +591,15 @@ impl<'a> Ingress<'a> {
         let start = if crlf { at.saturating_sub(2) } else { at };
         let cap = self.buf.len();
         match scan_pieces(frame, pieces, &mut self.buf[at..self.len], false) {
-            // The buffer filled before its head line ended: the line ends before it make room.
-            Scan::Need { line: 0, .. } if full && lead > 0 => {
-                self.consume(lead);
-                self.apply_cut();
-                Plan::Wait
-            }
             // Its head line is not complete: it is no message yet.
             Scan::Need { line: 0, .. } if full => Plan::NotAMessage,
             Scan::Need { line, at_least } if line > 0 && (full || at + at_least > cap) => {
-                if at > lead && self.judge_line_first(at, crlf, at_least) {
+                if self.judge_line_first(at, lead, crlf, at_least) {
                     return Plan::NotAMessage;
                 }
                 if lead > 0 && at_least <= cap {
                     // It may fit without the line ends before it, in a buffer no longer full.
-                    self.consume(lead);
-                    self.apply_cut();
+                    self.drop_front(lead);
                     return self.plan_pieces(frame, pieces, 0, 0, false, crlf);
                 }
                 // Too large to ever deliver: drop its head line now, and its pieces by their

@@ -39,11 +39,18 @@ async fn notice(wire: &Wire, events: &mut Events<'_, 2048>, n: u16) {
     assert_eq!(announced(events).await, n);
 }
 
+/// The next event, which must come within a second.
+async fn next<'b>(events: &mut Events<'_, 2048>, buf: &'b mut [u8]) -> Event<'b> {
+    with_timeout(Duration::from_secs(1), events.next(buf))
+        .await
+        .expect("no event within a second")
+}
+
 /// The next event, which must be a message and come within a second.
 async fn message(events: &mut Events<'_, 2048>) -> (String, Vec<u8>) {
     let mut buf = [0u8; 512];
-    match with_timeout(Duration::from_secs(1), events.next(&mut buf)).await {
-        Ok(Event::Message(m)) => (m.topic.to_owned(), m.payload.to_vec()),
+    match next(events, &mut buf).await {
+        Event::Message(m) => (m.topic.to_owned(), m.payload.to_vec()),
         other => panic!("expected a message, got {other:?}"),
     }
 }
@@ -51,8 +58,8 @@ async fn message(events: &mut Events<'_, 2048>) -> (String, Vec<u8>) {
 /// The next event, which must be the modem's notice of held messages: their count.
 async fn announced(events: &mut Events<'_, 2048>) -> u16 {
     let mut buf = [0u8; 16];
-    match with_timeout(Duration::from_secs(1), events.next(&mut buf)).await {
-        Ok(Event::MessagesWaiting { count }) => count,
+    match next(events, &mut buf).await {
+        Event::MessagesWaiting { count } => count,
         other => panic!("expected a notice, got {other:?}"),
     }
 }
@@ -149,10 +156,9 @@ fn a_garbled_read_leaves_the_rest_announced() {
             assert_eq!(m.receive_waiting().await, Err(Error::Protocol));
             assert_eq!(m.receive_waiting().await, Ok(1));
             let mut buf = [0u8; 16];
-            let dropped = with_timeout(Duration::from_secs(1), events.next(&mut buf)).await;
             assert_eq!(
-                dropped,
-                Ok(Event::Dropped { count: 1 }),
+                next(events, &mut buf).await,
+                Event::Dropped { count: 1 },
                 "the broken one, reported"
             );
             let got = message(events).await;
@@ -205,7 +211,7 @@ fn a_notice_right_after_an_empty_or_refused_read_is_kept() {
                 assert_eq!(announced(events).await, 1);
                 let mut buf = [0u8; 64];
                 assert_eq!(
-                    events.next(&mut buf).await,
+                    next(events, &mut buf).await,
                     Event::Unrecognised(b"+CEREG: 5")
                 );
                 assert_eq!(m.receive_waiting().await, Ok(1), "the new message is read");

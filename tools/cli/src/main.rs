@@ -50,9 +50,9 @@ struct Broker {
     /// MQTT client identifier.
     #[arg(long, requires = "host")]
     client_id: Option<String>,
-    /// Keepalive interval in seconds [default: 60].
-    #[arg(long)]
-    keepalive: Option<u16>,
+    /// Keepalive interval in seconds.
+    #[arg(long, default_value_t = 60)]
+    keepalive: u16,
     /// Resume the previous session (clean session off).
     #[arg(long)]
     resume: bool,
@@ -240,7 +240,7 @@ async fn configure<D: Dialect>(
         return Err("config: --host, --port and --client-id are needed".into());
     };
     let config = Config::new(host, port, id)
-        .keepalive(b.keepalive.unwrap_or(60))
+        .keepalive(b.keepalive)
         .clean_session(!b.resume)
         .credentials(
             b.user.as_deref().unwrap_or(""),

@@ -21,7 +21,7 @@ use crate::command::tls::types::CertEncoding;
 use crate::command::{ModemCommand, Wire};
 use crate::dialect::{Dialect, Uc8088};
 use crate::digest::Expect;
-use crate::error::{Error, MqttCode};
+use crate::error::{Detail, Error, ErrorKind};
 use crate::events::Events;
 use crate::parse::mqtt_code;
 use crate::resources::{LinkHint, Outcome, Pending, Resources, Shared, Slot, Stats};
@@ -202,39 +202,46 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
     /// echo off and the dialect's settings (UC8088: `ATE0`, `AT+CMEE=1`, `AT+CFUN=1`, as in
     /// the manual's worked example).
     pub async fn init(&mut self) -> Result<(), Error> {
-        D::init(self).await
+        let result = D::init(self).await;
+        self.settle(result)
     }
 
     /// Manufacturer, model and revision, as far as the dialect reports them.
     pub async fn identify(&mut self) -> Result<Identity, Error> {
-        D::identify(self).await
+        let result = D::identify(self).await;
+        self.settle(result)
     }
 
     /// Stores the broker address, identity and credentials (UC8088: `AT+MQTTCONFIG=…`).
     pub async fn configure(&mut self, config: &Config<'_>) -> Result<(), Error> {
-        D::configure(self, config).await
+        let result = D::configure(self, config).await;
+        self.settle(result)
     }
 
     /// Switches TLS off, or on with one credential (call once per credential). A dialect that
     /// cannot take a credential refuses it before a byte is written.
     pub async fn set_tls(&mut self, tls: Tls<'_>) -> Result<(), Error> {
-        D::set_tls(self, tls).await
+        let result = D::set_tls(self, tls).await;
+        self.settle(result)
     }
 
     /// Connects to the configured broker; a refusal is a typed error (UC8088: a non-zero
-    /// `+MQTTCONNECT:<code>` is [`Error::Mqtt`]).
+    /// `+MQTTCONNECT:<code>` is an [`Error::Module`] whose kind says who refused).
     pub async fn connect(&mut self) -> Result<(), Error> {
-        D::connect(self).await
+        let result = D::connect(self).await;
+        self.settle(result)
     }
 
     /// Whether the modem is connected to the broker.
     pub async fn state(&mut self) -> Result<ConnectionState, Error> {
-        D::state(self).await
+        let result = D::state(self).await;
+        self.settle(result)
     }
 
     /// Disconnects from the broker.
     pub async fn disconnect(&mut self) -> Result<(), Error> {
-        D::disconnect(self).await
+        let result = D::disconnect(self).await;
+        self.settle(result)
     }
 
     /// Publishes `payload` on `topic`. `Ok` only after the modem confirmed it (for QoS 1, once
@@ -246,17 +253,29 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
         qos: Qos,
         retain: bool,
     ) -> Result<(), Error> {
-        D::publish(self, topic, payload, qos, retain).await
+        let result = D::publish(self, topic, payload, qos, retain).await;
+        self.settle(result)
     }
 
     /// Subscribes to `filter`.
     pub async fn subscribe(&mut self, filter: &str, qos: Qos) -> Result<(), Error> {
-        D::subscribe(self, filter, qos).await
+        let result = D::subscribe(self, filter, qos).await;
+        self.settle(result)
     }
 
     /// Unsubscribes from `filter`.
     pub async fn unsubscribe(&mut self, filter: &str) -> Result<(), Error> {
-        D::unsubscribe(self, filter).await
+        let result = D::unsubscribe(self, filter).await;
+        self.settle(result)
+    }
+
+    /// A failure that says the link is down is evidence for the
+    /// [`Supervisor`](crate::Supervisor).
+    fn settle<T>(&self, result: Result<T, Error>) -> Result<T, Error> {
+        if result.as_ref().is_err_and(|e| e.kind() == ErrorKind::Link) {
+            self.shared.with(|s| s.note(LinkHint::Lost));
+        }
+        result
     }
 
     /// `AT` until the modem answers, up to [`Options::sync_attempts`] times.
@@ -309,6 +328,7 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
                 data,
                 pending: Pending::new(info, data.is_some(), cmd.completion()),
                 carries_code: C::CARRIES_CODE,
+                failure: C::FAILURE,
                 deadline: cmd.deadline().min(self.options.max_deadline),
             }
         };
@@ -328,9 +348,6 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
             self.shared.abandon();
         }
         core::mem::forget(guard);
-        if result.as_ref().is_err_and(Error::means_link_lost) {
-            self.shared.with(|s| s.note(LinkHint::Lost));
-        }
         self.dirty = result == Err(Error::Timeout) || self.owed > 0 || self.partial_line;
         self.last_done = Instant::now();
         result
@@ -350,7 +367,7 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
                 self.wait(req.deadline).await?;
             }
         }
-        self.judge(req.pending.info.prefix, req.carries_code)
+        self.judge(req)
     }
 
     /// Writes and flushes under the write timeout.
@@ -394,21 +411,22 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
     }
 
     /// Judges the answer just completed: `Ok` only for a final `OK` (or a completion line)
-    /// with no non-zero MQTT code on a `prefix:<n>` line.
-    fn judge(&mut self, prefix: &'static [u8], carries_code: bool) -> Result<(), Error> {
+    /// with no non-zero code on a `prefix:<n>` line (a failure the dialect reads).
+    fn judge(&mut self, req: &Request<'_>) -> Result<(), Error> {
+        let failed = |detail| Err(Error::module(detail, req.failure));
         self.shared.with(|s| {
             s.pending = None;
             if s.overflow {
                 return Err(Error::ResponseTooLarge);
             }
             let mut code_seen = false;
-            if carries_code {
-                match mqtt_code(&s.info, prefix) {
+            if req.carries_code {
+                match mqtt_code(&s.info, req.pending.info.prefix) {
                     Some(Ok(0)) => code_seen = true,
                     None => {}
                     Some(Ok(n)) => {
-                        let code = u16::try_from(n).unwrap_or(u16::MAX);
-                        return Err(MqttCode::from_wire(code).map_or(Error::Protocol, Error::Mqtt));
+                        let code = i16::try_from(n).unwrap_or(i16::MAX);
+                        return failed(Detail::Result(code));
                     }
                     Some(Err(())) => return Err(Error::Protocol),
                 }
@@ -418,10 +436,10 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
                 // may be lost, so an OK cannot be trusted.
                 Some(Outcome::Ok) if s.tainted && !code_seen => Err(Error::Protocol),
                 Some(Outcome::Ok) => Ok(()),
-                Some(Outcome::Error) => Err(Error::Modem),
-                Some(Outcome::Cme(n)) => Err(Error::Cme(n)),
-                Some(Outcome::CmeText(t)) => Err(Error::CmeText(t)),
-                Some(Outcome::Ext(n)) => Err(Error::Ext(n)),
+                Some(Outcome::Error) => failed(Detail::Error),
+                Some(Outcome::Cme(n)) => failed(Detail::Cme(n)),
+                Some(Outcome::CmeText(t)) => failed(Detail::CmeText(t)),
+                Some(Outcome::Ext(n)) => failed(Detail::Ext(n)),
                 None => Err(Error::Protocol),
             }
         })
@@ -469,13 +487,14 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
             if left == 0 {
                 return Ok(read);
             }
-            match D::fetch(self).await {
+            let fetched = D::fetch(self).await;
+            match self.settle(fetched) {
                 Ok(()) if self.shared.with(|s| s.fetched) => read = read.saturating_add(1),
                 Ok(()) => {
                     self.shared.with(held_nothing);
                     return Ok(read);
                 }
-                Err(e @ (Error::Modem | Error::Cme(_) | Error::CmeText(_) | Error::Ext(_))) => {
+                Err(e @ Error::Module { .. }) => {
                     self.shared.with(held_nothing);
                     return if read == 0 { Err(e) } else { Ok(read) };
                 }
@@ -547,6 +566,7 @@ struct Request<'w> {
     data: Option<&'w [u8]>,
     pending: Pending,
     carries_code: bool,
+    failure: fn(&Detail) -> ErrorKind,
     deadline: Duration,
 }
 

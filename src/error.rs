@@ -91,14 +91,6 @@ impl MqttCode {
             Self::Other(_) => "unknown MQTT code",
         }
     }
-
-    /// Whether this code is evidence of a lost link (codes 5, 8 and 10, per docs/DIALECTS.md).
-    pub const fn means_link_lost(self) -> bool {
-        matches!(
-            self,
-            Self::NetworkError | Self::Timeout | Self::RetryNoResponse
-        )
-    }
 }
 
 impl fmt::Display for MqttCode {
@@ -234,21 +226,103 @@ impl fmt::Display for Invalid {
     }
 }
 
-/// Everything that can go wrong in a driver call.
+/// What the application can do about an error, the same in every dialect: each dialect maps
+/// its own codes to a kind (the table per dialect is in docs/DIALECTS.md, "Errors").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The call's input was refused, by the driver before a byte was written or by the modem
+    /// (a parameter it does not take, a feature it lacks, an answer larger than the
+    /// [`Resources`](crate::Resources)): fix the call; repeating it will not help.
+    Input,
+    /// The broker refused (a CONNACK refusal, a refused subscription): the link works, but the
+    /// broker does not accept what was asked; check the credentials or the filter.
+    Broker,
+    /// The link to the broker is down or unusable (not connected, host unreachable, TCP or
+    /// TLS failure, no acknowledgement): reconnect, with backoff.
+    Link,
+    /// The modem failed the command, or answered what cannot be parsed: bring it up again.
+    Modem,
+    /// No answer before the command's deadline: the modem may be busy, silent or gone.
+    Timeout,
+    /// The serial port failed.
+    Io,
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Input => "input refused",
+            Self::Broker => "broker refused",
+            Self::Link => "link down",
+            Self::Modem => "modem failed",
+            Self::Timeout => "timeout",
+            Self::Io => "serial I/O",
+        })
+    }
+}
+
+/// How the module said that a command failed, as it said it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum Detail {
+    /// A plain `ERROR`.
+    Error,
+    /// `+CME ERROR: <n>`.
+    Cme(u16),
+    /// `+CME ERROR: <text>`, cut to 32 bytes.
+    CmeText(heapless::String<32>),
+    /// `+EXT ERROR: <n>`.
+    Ext(u16),
+    /// A failure code in the command's own result line, as sent (UC8088 `+MQTTCONNECT:5`,
+    /// whose codes [`MqttCode`] names; Quectel `+QMTPUBEX: 0,5,2`), or −1 when the line
+    /// carries none (ESP-AT `+MQTTPUB:FAIL`). Codes per dialect are in docs/DIALECTS.md.
+    Result(i16),
+    /// The broker's CONNACK return code (1 to 5), as the module reported it (Quectel
+    /// `+QMTCONN: 0,0,5`).
+    Connack(u8),
+}
+
+/// The reading of a failure for a command that says nothing more specific: the modem failed it.
+pub(crate) fn modem_failed(_: &Detail) -> ErrorKind {
+    ErrorKind::Modem
+}
+
+/// The reading of a failure for a command that fails only when the link to the broker is down
+/// (not connected, unreachable, no acknowledgement).
+pub(crate) fn link_down(_: &Detail) -> ErrorKind {
+    ErrorKind::Link
+}
+
+impl fmt::Display for Detail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Error => f.write_str("ERROR"),
+            Self::Cme(n) => write!(f, "+CME ERROR: {n}"),
+            Self::CmeText(t) => write!(f, "+CME ERROR: {t}"),
+            Self::Ext(n) => write!(f, "+EXT ERROR: {n}"),
+            Self::Result(n) => write!(f, "result {n}"),
+            Self::Connack(n) => write!(f, "CONNACK {n}"),
+        }
+    }
+}
+
+/// Everything that can go wrong in a driver call. [`Error::kind`] says what to do about it in
+/// any dialect; the variant keeps the detail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum Error {
-    /// The modem reported a non-zero MQTT code, whatever its final line said.
-    Mqtt(MqttCode),
-    /// The modem answered `+CME ERROR: <n>`.
-    Cme(u16),
-    /// The modem answered `+CME ERROR: <text>`; the text is cut to 32 bytes.
-    CmeText(heapless::String<32>),
-    /// The modem answered `+EXT ERROR: <n>`.
-    Ext(u16),
-    /// The modem answered a plain `ERROR`.
-    Modem,
+    /// The module reported that the command failed: what that means for the application (its
+    /// dialect's reading of the code), and the module's own words.
+    Module {
+        /// What the application can do about it.
+        kind: ErrorKind,
+        /// What the module said.
+        detail: Detail,
+    },
     /// No final result arrived before the command's deadline.
     Timeout,
     /// The serial port failed.
@@ -261,16 +335,6 @@ pub enum Error {
     NotConnected,
     /// The module's command set lacks this feature; nothing was written.
     Unsupported(Feature),
-    /// The modem reported, in its own result line or URC, that the operation failed (ESP-AT
-    /// `+MQTTPUB:FAIL`, Quectel `+QMTPUBEX: 0,5,2`): the result code as sent, or −1 when the
-    /// line carries none. Codes per dialect are in docs/DIALECTS.md.
-    Failed {
-        /// The result code.
-        result: i16,
-    },
-    /// The broker refused the connection with this CONNACK return code (1 to 5), as the
-    /// modem reported it (Quectel `+QMTCONN: 0,0,5`).
-    Refused(u8),
     /// An input was refused before anything was written; nothing reached the modem.
     InvalidInput {
         /// The field at fault.
@@ -281,11 +345,25 @@ pub enum Error {
 }
 
 impl Error {
-    /// Whether the error is evidence that the MQTT link is lost (codes 5, 8 and 10).
-    pub const fn means_link_lost(&self) -> bool {
+    /// What the application can do about this error, the same in every dialect.
+    pub const fn kind(&self) -> ErrorKind {
         match self {
-            Self::Mqtt(code) => code.means_link_lost(),
-            _ => false,
+            Self::Module { kind, .. } => *kind,
+            Self::Timeout => ErrorKind::Timeout,
+            Self::Io(_) => ErrorKind::Io,
+            Self::Protocol => ErrorKind::Modem,
+            Self::NotConnected => ErrorKind::Link,
+            Self::ResponseTooLarge | Self::Unsupported(_) | Self::InvalidInput { .. } => {
+                ErrorKind::Input
+            }
+        }
+    }
+
+    /// A failure the module reported, read by `kind_of` (the command's table).
+    pub(crate) fn module(detail: Detail, kind_of: fn(&Detail) -> ErrorKind) -> Self {
+        Self::Module {
+            kind: kind_of(&detail),
+            detail,
         }
     }
 
@@ -297,19 +375,13 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Mqtt(code) => write!(f, "{code}"),
-            Self::Cme(n) => write!(f, "modem error +CME ERROR: {n}"),
-            Self::CmeText(t) => write!(f, "modem error +CME ERROR: {t}"),
-            Self::Ext(n) => write!(f, "modem error +EXT ERROR: {n}"),
-            Self::Modem => f.write_str("modem answered ERROR"),
+            Self::Module { kind, detail } => write!(f, "{kind}: the modem answered {detail}"),
             Self::Timeout => f.write_str("no answer from the modem before the deadline"),
             Self::Io(kind) => write!(f, "serial I/O error: {kind:?}"),
             Self::Protocol => f.write_str("unparseable answer from the modem"),
             Self::ResponseTooLarge => f.write_str("response larger than the response buffer"),
             Self::NotConnected => f.write_str("not connected"),
             Self::Unsupported(feature) => write!(f, "this module has no {feature}"),
-            Self::Failed { result } => write!(f, "the modem reported failure (result {result})"),
-            Self::Refused(code) => write!(f, "the broker refused the connection (CONNACK {code})"),
             Self::InvalidInput { field, reason } => {
                 write!(f, "invalid {}: {reason}", field.name())
             }

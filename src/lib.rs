@@ -76,7 +76,7 @@ pub use command::publish::types::Qos;
 pub use command::session::types::ConnectionState;
 pub use command::tls::types::CertEncoding;
 pub use dialect::{Dialect, EspAt, Quectel, Uc8088};
-pub use error::{Error, Feature, Field, Invalid, MqttCode};
+pub use error::{Detail, Error, ErrorKind, Feature, Field, Invalid, MqttCode};
 pub use events::{Event, Events, Message};
 pub use resources::{LinkHint, Resources, Stats};
 pub use runner::Runner;

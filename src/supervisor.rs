@@ -31,7 +31,7 @@ use crate::command::config::types::Config;
 use crate::command::publish::types::Qos;
 use crate::command::session::types::ConnectionState;
 use crate::dialect::Dialect;
-use crate::error::{Error, MqttCode};
+use crate::error::{Error, ErrorKind};
 use crate::resources::LinkHint;
 
 /// `now + d`, saturating instead of panicking on an absurd duration.
@@ -372,7 +372,7 @@ impl<'a, R: ModemReset, const N: usize, const T: usize> Supervisor<'a, R, N, T> 
         modem: &MqttModem<'_, W, RS, EV, D>,
     ) {
         if let Err(e) = result {
-            if e.means_link_lost() {
+            if e.kind() == ErrorKind::Link {
                 if modem.take_link_hint() == Some(LinkHint::Restarted) {
                     self.needs_bring_up = true;
                     self.down(LossReason::ModemRestarted);
@@ -430,12 +430,7 @@ impl<'a, R: ModemReset, const N: usize, const T: usize> Supervisor<'a, R, N, T> 
             Err(e) => {
                 // Unless the broker side failed (unreachable, refused, no CONNACK), the modem may
                 // have restarted without a banner we saw: bring it up from scratch next time.
-                if !matches!(
-                    e,
-                    Error::Mqtt(
-                        MqttCode::NetworkError | MqttCode::ServerRefused | MqttCode::Timeout
-                    )
-                ) {
+                if !matches!(e.kind(), ErrorKind::Link | ErrorKind::Broker) {
                     self.needs_bring_up = true;
                 }
                 if e == Error::Timeout {
@@ -454,8 +449,8 @@ impl<'a, R: ModemReset, const N: usize, const T: usize> Supervisor<'a, R, N, T> 
         }
     }
 
-    /// Init (after a restart), TLS, configure, connect, re-subscribe. Returns how many
-    /// subscriptions were restored.
+    /// Init and TLS (after a restart), configure (then, or before every reconnect where the
+    /// dialect needs it), connect, re-subscribe. Returns how many subscriptions were restored.
     async fn bring_up<W: Write, const RS: usize, const EV: usize, D: Dialect>(
         &mut self,
         modem: &mut MqttModem<'_, W, RS, EV, D>,
@@ -465,6 +460,8 @@ impl<'a, R: ModemReset, const N: usize, const T: usize> Supervisor<'a, R, N, T> 
             for tls in &self.credentials {
                 modem.set_tls(*tls).await?;
             }
+        }
+        if self.needs_bring_up || D::RECONNECT_CONFIGURES {
             modem.configure(&self.config).await?;
             self.needs_bring_up = false;
         }

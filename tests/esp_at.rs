@@ -6,8 +6,8 @@ mod common;
 
 use common::{Exchange, MockUart, ex, run_dialect};
 use mqtt_modem::{
-    Config, ConnectionState, Error, EspAt, Event, Events, Feature, Field, Invalid, LinkHint,
-    MqttModem, Options, Qos, Tls,
+    Config, ConnectionState, Detail, Error, ErrorKind, EspAt, Event, Events, Feature, Field,
+    Invalid, LinkHint, MqttModem, Options, Qos, Tls,
 };
 
 const OK: &[u8] = b"\r\nOK\r\n";
@@ -179,7 +179,10 @@ fn publish_through_the_prompt() {
                     .unwrap();
                 assert_eq!(
                     m.publish("t/1", b"x", Qos::AtMostOnce, true).await,
-                    Err(Error::Failed { result: -1 })
+                    Err(Error::Module {
+                        kind: ErrorKind::Link,
+                        detail: Detail::Result(-1),
+                    })
                 );
                 m.publish("t/1", b"", Qos::ExactlyOnce, false)
                     .await
@@ -214,7 +217,10 @@ fn large_payload_and_refused_prompt() {
                 .unwrap();
             assert_eq!(
                 m.publish("big", &payload, Qos::AtMostOnce, false).await,
-                Err(Error::Modem)
+                Err(Error::Module {
+                    kind: ErrorKind::Link,
+                    detail: Detail::Error,
+                })
             );
             assert_eq!(m.state().await, Ok(ConnectionState::Disconnected));
         },
@@ -272,7 +278,10 @@ fn incoming_messages_and_link_loss() {
             async |m, ev, _| {
                 assert_eq!(
                     m.publish("t", b"hi", Qos::AtMostOnce, false).await,
-                    Err(Error::Failed { result: -1 })
+                    Err(Error::Module {
+                        kind: ErrorKind::Link,
+                        detail: Detail::Result(-1),
+                    })
                 );
                 let mut buf = [0u8; 256];
                 let mut out = Vec::new();

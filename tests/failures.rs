@@ -5,8 +5,8 @@ mod common;
 
 use common::{ex, run, run_with};
 use mqtt_modem::{
-    Config, ConnectionState, Error, Event, Field, Invalid, Message, MqttCode, Options, Qos,
-    Quoting, Tls,
+    Config, ConnectionState, Detail, Error, ErrorKind, Event, Field, Invalid, Message, MqttCode,
+    Options, Qos, Quoting, Tls,
 };
 
 #[test]
@@ -20,7 +20,20 @@ fn every_mqtt_code_on_connect_is_an_error_whatever_the_final_line() {
                 async |m, _, _| m.connect().await.unwrap_err(),
             );
             let expected = MqttCode::from_wire(code).unwrap();
-            assert_eq!(err, Error::Mqtt(expected), "code {code} then {fin}");
+            // The UC8088's table (docs/DIALECTS.md, "Errors").
+            let kind = match code {
+                5 | 8 | 10 => ErrorKind::Link,
+                9 => ErrorKind::Broker,
+                3 => ErrorKind::Input,
+                _ => ErrorKind::Modem,
+            };
+            let detail = Detail::Result(i16::try_from(code).unwrap());
+            assert_eq!(
+                err,
+                Error::Module { kind, detail },
+                "code {code} then {fin}"
+            );
+            assert_eq!(err.kind(), kind);
             assert_eq!(expected.value(), code);
         }
     }
@@ -38,7 +51,14 @@ fn unknown_code_is_preserved() {
         64,
         async |m, _, _| m.connect().await.unwrap_err(),
     );
-    assert_eq!(err, Error::Mqtt(MqttCode::Other(4242)));
+    assert_eq!(
+        err,
+        Error::Module {
+            kind: ErrorKind::Modem,
+            detail: Detail::Result(4242),
+        }
+    );
+    assert_eq!(MqttCode::from_wire(4242), Some(MqttCode::Other(4242)));
 }
 
 #[test]
@@ -55,11 +75,15 @@ fn publish_code_10_is_link_lost() {
                 .unwrap_err()
         },
     );
-    assert_eq!(err, Error::Mqtt(MqttCode::RetryNoResponse));
-    assert!(err.means_link_lost());
-    assert!(Error::Mqtt(MqttCode::NetworkError).means_link_lost());
-    assert!(Error::Mqtt(MqttCode::Timeout).means_link_lost());
-    assert!(!Error::Mqtt(MqttCode::ServerRefused).means_link_lost());
+    assert_eq!(
+        err,
+        Error::Module {
+            kind: ErrorKind::Link,
+            detail: Detail::Result(10),
+        }
+    );
+    assert_eq!(err.kind(), ErrorKind::Link);
+    assert_eq!(MqttCode::from_wire(10), Some(MqttCode::RetryNoResponse));
 }
 
 #[test]
@@ -72,22 +96,39 @@ fn subscribe_refused_code_9() {
         64,
         async |m, _, _| m.subscribe("t", Qos::ExactlyOnce).await.unwrap_err(),
     );
-    assert_eq!(err, Error::Mqtt(MqttCode::ServerRefused));
+    assert_eq!(
+        err,
+        Error::Module {
+            kind: ErrorKind::Broker,
+            detail: Detail::Result(9),
+        }
+    );
+}
+
+/// A failure the UC8088 reports without a code: the modem's.
+fn modem(detail: Detail) -> Error {
+    Error::Module {
+        kind: ErrorKind::Modem,
+        detail,
+    }
 }
 
 #[test]
 fn error_forms() {
     let cases: [(&[u8], Error); 5] = [
-        (b"\r\nERROR\r\n", Error::Modem),
-        (b"\r\n+CME ERROR: 50\r\n", Error::Cme(50)),
+        (b"\r\nERROR\r\n", modem(Detail::Error)),
+        (b"\r\n+CME ERROR: 50\r\n", modem(Detail::Cme(50))),
         (
             b"\r\n+CME ERROR: operation not allowed\r\n",
-            Error::CmeText("operation not allowed".try_into().unwrap()),
+            modem(Detail::CmeText("operation not allowed".try_into().unwrap())),
         ),
-        (b"\r\n+EXT ERROR: 3\r\n", Error::Ext(3)),
+        (b"\r\n+EXT ERROR: 3\r\n", modem(Detail::Ext(3))),
         (
             b"\r\n+MQTTDISCONNECT:5\r\n\r\nOK\r\n",
-            Error::Mqtt(MqttCode::NetworkError),
+            Error::Module {
+                kind: ErrorKind::Link,
+                detail: Detail::Result(5),
+            },
         ),
     ];
     for (reply, expected) in cases {

@@ -6,8 +6,8 @@ mod common;
 
 use common::{Exchange, MockUart, ex, run_dialect};
 use mqtt_modem::{
-    Config, ConnectionState, Error, Event, Events, Feature, Field, Invalid, LinkHint, MqttModem,
-    Options, Qos, Quectel, Tls,
+    Config, ConnectionState, Detail, Error, ErrorKind, Event, Events, Feature, Field, Invalid,
+    LinkHint, MqttModem, Options, Qos, Quectel, Tls,
 };
 
 const OK: &[u8] = b"\r\nOK\r\n";
@@ -158,9 +158,22 @@ fn connect_results() {
     ]);
     quectel(script, 64, async |m, _, _| {
         m.configure(&Config::new("h", 1883, "id")).await.unwrap();
-        assert_eq!(m.connect().await, Err(Error::Failed { result: -1 }));
-        assert_eq!(m.connect().await, Err(Error::Refused(5)));
-        assert_eq!(m.connect().await, Err(Error::Failed { result: 2 }));
+        let failed = |kind, detail| Err(Error::Module { kind, detail });
+        // +QMTOPEN: 0,-1: the network was not opened.
+        assert_eq!(
+            m.connect().await,
+            failed(ErrorKind::Link, Detail::Result(-1))
+        );
+        // +QMTCONN: 0,0,5: the broker refused (CONNACK 5).
+        assert_eq!(
+            m.connect().await,
+            failed(ErrorKind::Broker, Detail::Connack(5))
+        );
+        // +QMTCONN: 0,2: the packet could not be sent.
+        assert_eq!(
+            m.connect().await,
+            failed(ErrorKind::Link, Detail::Result(2))
+        );
         assert_eq!(m.state().await, Ok(ConnectionState::Disconnected));
     });
 }
@@ -191,7 +204,10 @@ fn publish_through_the_prompt() {
                     .unwrap();
                 assert_eq!(
                     m.publish("data", payload, Qos::AtLeastOnce, true).await,
-                    Err(Error::Failed { result: 2 })
+                    Err(Error::Module {
+                        kind: ErrorKind::Link,
+                        detail: Detail::Result(2),
+                    })
                 );
                 assert_eq!(m.stats().stale_responses, 1);
                 m.publish("q/2", b"q2", Qos::ExactlyOnce, false)
@@ -225,7 +241,10 @@ fn subscribe_unsubscribe_disconnect() {
             m.subscribe("test/#", Qos::AtLeastOnce).await.unwrap();
             assert_eq!(
                 m.subscribe("no/way", Qos::ExactlyOnce).await,
-                Err(Error::Failed { result: 128 })
+                Err(Error::Module {
+                    kind: ErrorKind::Broker,
+                    detail: Detail::Result(128),
+                })
             );
             m.unsubscribe("test/#").await.unwrap();
             m.disconnect().await.unwrap();

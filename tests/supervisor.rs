@@ -9,7 +9,7 @@ use std::rc::Rc;
 use common::{ex, run};
 use embassy_time::{Duration, Instant, Timer};
 use mqtt_modem::{
-    Config, Error, LinkEvent, LossReason, MqttCode, Policy, Qos, ResetPin, Supervisor, Tls,
+    Config, Detail, Error, ErrorKind, LinkEvent, LossReason, Policy, Qos, ResetPin, Supervisor, Tls,
 };
 
 const OK: &[u8] = b"\r\nOK\r\n";
@@ -124,7 +124,13 @@ fn code_10_on_publish_is_reported_and_marks_the_link_down() {
             next_event(&mut sup, m).await,
         )
     });
-    assert_eq!(r, Err(Error::Mqtt(MqttCode::RetryNoResponse)));
+    assert_eq!(
+        r,
+        Err(Error::Module {
+            kind: ErrorKind::Link,
+            detail: Detail::Result(10),
+        })
+    );
     assert_eq!(e1, LinkEvent::Disconnected(LossReason::LinkError));
     assert_eq!(e2, LinkEvent::Connected);
 }
@@ -217,9 +223,10 @@ fn failed_connects_back_off_exponentially_with_jitter() {
     assert_eq!(
         events,
         [
-            LinkEvent::Disconnected(LossReason::ConnectFailed(Error::Mqtt(
-                MqttCode::NetworkError
-            ))),
+            LinkEvent::Disconnected(LossReason::ConnectFailed(Error::Module {
+                kind: ErrorKind::Link,
+                detail: Detail::Result(5),
+            })),
             LinkEvent::Reconnecting { attempt: 1 },
             LinkEvent::Reconnecting { attempt: 2 },
             LinkEvent::Reconnecting { attempt: 3 },
@@ -299,4 +306,267 @@ fn silent_modem_gets_a_reset_pulse() {
     // Two bring-up attempts of two silent `AT` probes each, then the pulse.
     assert!(events.contains(&LinkEvent::ModemReset), "{events:?}");
     assert_eq!(*log.borrow(), ["low", "high"]);
+}
+
+// The same policy in every dialect: a broker that refuses, or cannot be reached, is retried with
+// backoff and no modem re-initialisation (the script holds no `AT`/`ATE0` between the
+// connects); a modem that reboots is brought up from scratch. Each dialect reports these its
+// own way; `Error::kind` reads them alike.
+
+/// Every event until the `n`th `Connected`, and for each wait before a reconnect attempt the
+/// bounds of that wait: the supervisor's deadline less the clock after and before the `poll`
+/// that chose it (so a slow machine widens the bounds, never breaks them). `reboot` is the
+/// boot banner the modem sends once the first connection is up, if any.
+fn supervise<D: mqtt_modem::Dialect>(
+    dialect: D,
+    script: Vec<common::Exchange>,
+    reboot: Option<&'static [u8]>,
+    n: usize,
+) -> (Vec<LinkEvent>, Vec<(Duration, Duration)>) {
+    common::run_dialect(
+        dialect,
+        script,
+        7,
+        mqtt_modem::Options::default(),
+        async |m, _, w| {
+            let mut sup: Supervisor<'_> = Supervisor::new(Config::new("h", 1883, "id"), policy());
+            let (mut events, mut waits) = (Vec::new(), Vec::new());
+            let give_up = Instant::now() + Duration::from_secs(5);
+            while events
+                .iter()
+                .filter(|e| **e == LinkEvent::Connected)
+                .count()
+                < n
+            {
+                assert!(Instant::now() < give_up, "stuck after {events:?}");
+                let before = Instant::now();
+                let event = sup.poll(m).await;
+                let after = Instant::now();
+                let retrying = match &event {
+                    Some(e) => matches!(e, LinkEvent::Disconnected(LossReason::ConnectFailed(_))),
+                    None => matches!(events.last(), Some(LinkEvent::Reconnecting { .. })),
+                };
+                if retrying {
+                    let next = sup.next_deadline();
+                    waits.push((
+                        next.saturating_duration_since(after),
+                        next.saturating_duration_since(before),
+                    ));
+                }
+                match event {
+                    Some(e) => {
+                        if e == LinkEvent::Connected && events.is_empty() {
+                            if let Some(banner) = reboot {
+                                w.inject(banner);
+                            }
+                        }
+                        events.push(e);
+                    }
+                    None => Timer::at(sup.next_deadline()).await,
+                }
+            }
+            (events, waits)
+        },
+    )
+}
+
+/// Each retry waited a backoff: 10 ms doubling, scaled by a jitter in [0.5, 1).
+fn assert_backoff(waits: &[(Duration, Duration)]) {
+    assert_eq!(waits.len(), 2, "{waits:?}");
+    for (&(least, most), base) in waits.iter().zip([10u64, 20]) {
+        assert!(
+            least.as_millis() <= base && most.as_millis() + 1 >= base / 2,
+            "a wait between {least:?} and {most:?} for base {base} ms"
+        );
+    }
+}
+
+/// The events of a connect refused by the broker (`refusal`), then one that could not reach
+/// it, then success, each retry after a backoff.
+fn assert_reconnected_with_backoff(
+    (events, waits): (Vec<LinkEvent>, Vec<(Duration, Duration)>),
+    refusal: Error,
+) {
+    assert_eq!(refusal.kind(), ErrorKind::Broker);
+    assert_eq!(
+        events,
+        [
+            LinkEvent::Disconnected(LossReason::ConnectFailed(refusal)),
+            LinkEvent::Reconnecting { attempt: 1 },
+            LinkEvent::Reconnecting { attempt: 2 },
+            LinkEvent::Connected,
+        ]
+    );
+    assert_backoff(&waits);
+}
+
+/// The events of a modem that reboots once connected: loss, then a full bring-up.
+fn assert_brought_up_again((events, _): (Vec<LinkEvent>, Vec<(Duration, Duration)>)) {
+    assert_eq!(
+        events,
+        [
+            LinkEvent::Connected,
+            LinkEvent::Disconnected(LossReason::ModemRestarted),
+            LinkEvent::Connected,
+        ]
+    );
+}
+
+fn uc8088_bring_up() -> Vec<common::Exchange> {
+    vec![
+        ex(b"AT\r", OK),
+        ex(b"ATE0\r", OK),
+        ex(b"AT+CMEE=1\r", OK),
+        ex(b"AT+CFUN=1\r", OK),
+        ex(b"AT+MQTTCONFIG=\"h\",1883,\"id\",1,60,\"\",\"\"\r", OK),
+    ]
+}
+
+#[test]
+fn uc8088_broker_refusal_and_outage_reconnect_without_reinit() {
+    let mut script = uc8088_bring_up();
+    script.extend([
+        // 9: the server refused; 5: the network is unusable.
+        ex(b"AT+MQTTCONNECT\r", b"\r\n+MQTTCONNECT:9\r\n\r\nERROR\r\n"),
+        ex(b"AT+MQTTCONNECT\r", b"\r\n+MQTTCONNECT:5\r\n\r\nERROR\r\n"),
+        ex(b"AT+MQTTCONNECT\r", b"\r\n+MQTTCONNECT:0\r\n\r\nOK\r\n"),
+    ]);
+    assert_reconnected_with_backoff(
+        supervise(mqtt_modem::Uc8088, script, None, 1),
+        Error::Module {
+            kind: ErrorKind::Broker,
+            detail: Detail::Result(9),
+        },
+    );
+}
+
+#[test]
+fn uc8088_modem_reboot_brings_it_up_again() {
+    let connect = ex(b"AT+MQTTCONNECT\r", b"\r\n+MQTTCONNECT:0\r\n\r\nOK\r\n");
+    let mut script = uc8088_bring_up();
+    script.push(connect.clone());
+    script.extend(uc8088_bring_up());
+    script.push(connect);
+    assert_brought_up_again(supervise(
+        mqtt_modem::Uc8088,
+        script,
+        Some(b"\r\nRDY\r\n"),
+        2,
+    ));
+}
+
+fn esp_at_bring_up() -> Vec<common::Exchange> {
+    let mut script = vec![ex(b"AT\r\n", OK), ex(b"ATE0\r\n", OK)];
+    script.extend(esp_at_configure());
+    script
+}
+
+/// ESP-AT connects again only once cleaned and configured again (docs/DIALECTS.md, ESP-AT).
+fn esp_at_configure() -> Vec<common::Exchange> {
+    vec![
+        ex(b"AT+MQTTCLEAN=0\r\n", b"\r\nERROR\r\n"),
+        ex(b"AT+MQTTUSERCFG=0,1,\"id\",\"\",\"\",0,0,\"\"\r\n", OK),
+        ex(b"AT+MQTTCONNCFG=0,60,0,\"\",\"\",0,0\r\n", OK),
+    ]
+}
+
+const ESP_CONNECT: &[u8] = b"AT+MQTTCONN=0,\"h\",1883,0\r\n";
+const ESP_CONNECTED: &[u8] = b"\r\n+MQTTCONNECTED:0,1,\"h\",\"1883\",\"\",0\r\n\r\nOK\r\n";
+
+/// ESP-AT reports a refused and an unreachable broker alike, with `ERROR` (docs/DIALECTS.md,
+/// "Errors"): both read as the link, and are retried, configured again as ESP-AT needs, without
+/// re-initialising the modem.
+#[test]
+fn esp_at_broker_refusal_and_outage_reconnect_without_reinit() {
+    let mut script = esp_at_bring_up();
+    script.push(ex(ESP_CONNECT, b"\r\nERROR\r\n"));
+    script.extend(esp_at_configure());
+    script.push(ex(ESP_CONNECT, b"\r\n+MQTTDISCONNECTED:0\r\n\r\nERROR\r\n"));
+    script.extend(esp_at_configure());
+    script.push(ex(ESP_CONNECT, ESP_CONNECTED));
+    let (events, waits) = supervise(mqtt_modem::EspAt, script, None, 1);
+    let outage = Error::Module {
+        kind: ErrorKind::Link,
+        detail: Detail::Error,
+    };
+    assert_eq!(
+        events,
+        [
+            LinkEvent::Disconnected(LossReason::ConnectFailed(outage)),
+            LinkEvent::Reconnecting { attempt: 1 },
+            LinkEvent::Reconnecting { attempt: 2 },
+            LinkEvent::Connected,
+        ]
+    );
+    assert_backoff(&waits);
+}
+
+#[test]
+fn esp_at_modem_reboot_brings_it_up_again() {
+    let mut script = esp_at_bring_up();
+    script.push(ex(ESP_CONNECT, ESP_CONNECTED));
+    script.extend(esp_at_bring_up());
+    script.push(ex(ESP_CONNECT, ESP_CONNECTED));
+    assert_brought_up_again(supervise(
+        mqtt_modem::EspAt,
+        script,
+        Some(b"\r\nready\r\n"),
+        2,
+    ));
+}
+
+fn quectel_bring_up() -> Vec<common::Exchange> {
+    vec![
+        ex(b"AT\r", OK),
+        ex(b"ATE0\r", OK),
+        ex(b"AT+CMEE=1\r", OK),
+        ex(b"AT+CFUN=1\r", OK),
+        ex(b"AT+QMTCFG=\"version\",0,4\r", OK),
+        ex(b"AT+QMTCFG=\"keepalive\",0,60\r", OK),
+        ex(b"AT+QMTCFG=\"session\",0,1\r", OK),
+        ex(b"AT+QMTCFG=\"recv/mode\",0,0,1\r", OK),
+        ex(b"AT+QMTCFG=\"will\",0,0\r", OK),
+    ]
+}
+
+const QMTOPEN: &[u8] = b"AT+QMTOPEN=0,\"h\",1883\r";
+const QMTCONN: &[u8] = b"AT+QMTCONN=0,\"id\"\r";
+
+#[test]
+fn quectel_broker_refusal_and_outage_reconnect_without_reinit() {
+    let mut script = quectel_bring_up();
+    script.extend([
+        // CONNACK 5, not authorised: the broker refused.
+        ex(QMTOPEN, b"\r\nOK\r\n\r\n+QMTOPEN: 0,0\r\n"),
+        ex(QMTCONN, b"\r\nOK\r\n\r\n+QMTCONN: 0,0,5\r\n"),
+        // 5: the network connection failed (the broker is down).
+        ex(QMTOPEN, b"\r\nOK\r\n\r\n+QMTOPEN: 0,5\r\n"),
+        ex(QMTOPEN, b"\r\nOK\r\n\r\n+QMTOPEN: 0,0\r\n"),
+        ex(QMTCONN, b"\r\nOK\r\n\r\n+QMTCONN: 0,0,0\r\n"),
+    ]);
+    assert_reconnected_with_backoff(
+        supervise(mqtt_modem::Quectel, script, None, 1),
+        Error::Module {
+            kind: ErrorKind::Broker,
+            detail: Detail::Connack(5),
+        },
+    );
+}
+
+#[test]
+fn quectel_modem_reboot_brings_it_up_again() {
+    let connect = [
+        ex(QMTOPEN, b"\r\nOK\r\n\r\n+QMTOPEN: 0,0\r\n"),
+        ex(QMTCONN, b"\r\nOK\r\n\r\n+QMTCONN: 0,0,0\r\n"),
+    ];
+    let mut script = quectel_bring_up();
+    script.extend(connect.clone());
+    script.extend(quectel_bring_up());
+    script.extend(connect);
+    assert_brought_up_again(supervise(
+        mqtt_modem::Quectel,
+        script,
+        Some(b"\r\nRDY\r\n"),
+        2,
+    ));
 }

@@ -24,6 +24,7 @@ use embassy_time::Duration;
 use embedded_io_async::Write;
 
 use crate::encode::Line;
+use crate::error::{Detail, ErrorKind};
 
 /// What the driver needs to know about a command beyond [`AtatCmd`]: how its answer is
 /// recognised and how it is written.
@@ -39,6 +40,10 @@ pub trait ModemCommand: AtatCmd {
     /// Whether an information line `INFO_PREFIX:<n>` carries an MQTT result code, which makes
     /// the command fail when non-zero whatever the final line says.
     const CARRIES_CODE: bool = false;
+
+    /// What a failure of this command means to the application: the dialect's reading of its
+    /// `ERROR`, `+CME ERROR` or result code. By default, the modem failed it.
+    const FAILURE: fn(&Detail) -> ErrorKind = crate::error::modem_failed;
 
     /// Raw bytes written after the modem's `>` prompt (a prompted command), streamed from the
     /// caller's slice; `None` for a one-line command.
@@ -209,10 +214,14 @@ pub(crate) fn write_line_or_nothing(line: &Line<'_>, buf: &mut [u8]) -> usize {
 /// line from a constant, so it does not carry atat's serializer for each command; a test holds
 /// every constant to what the derive writes.
 macro_rules! fixed {
-    ($ty:ty, $line:expr, info = $prefix:expr $(, code = $code:expr)? $(, bare = $bare:expr)?) => {
+    (
+        $ty:ty, $line:expr, info = $prefix:expr $(, code = $code:expr)? $(, bare = $bare:expr)?
+        $(, failure = $failure:expr)?
+    ) => {
         impl $crate::command::ModemCommand for $ty {
             const INFO_PREFIX: &'static [u8] = $prefix;
             $(const CARRIES_CODE: bool = $code;)?
+            $(const FAILURE: fn(&$crate::error::Detail) -> $crate::error::ErrorKind = $failure;)?
             $(const INFO_BARE: bool = $bare;)?
 
             fn wire(&self) -> $crate::command::Wire<'_> {
@@ -284,6 +293,7 @@ macro_rules! hand_encoded {
             info = $prefix,
             bare = false,
             code = $code,
+            failure = $crate::dialect::uc8088_failure,
             timeout_ms = $ms
         );
     };
@@ -317,7 +327,8 @@ pub(crate) trait Shape {
 macro_rules! shaped {
     (
         $ty:ident $(<$lt:lifetime>)?, $resp:ty, parse = $parse:expr,
-        info = $info:expr, bare = $bare:expr, $(code = $code:expr,)? timeout_ms = $ms:expr
+        info = $info:expr, bare = $bare:expr, $(code = $code:expr,)? $(failure = $failure:expr,)?
+        timeout_ms = $ms:expr
     ) => {
         impl$(<$lt>)? atat::AtatCmd for $ty$(<$lt>)? {
             type Response = $resp;
@@ -340,6 +351,7 @@ macro_rules! shaped {
             const INFO_PREFIX: &'static [u8] = $info;
             const INFO_BARE: bool = $bare;
             $(const CARRIES_CODE: bool = $code;)?
+            $(const FAILURE: fn(&$crate::error::Detail) -> $crate::error::ErrorKind = $failure;)?
 
             fn wire(&self) -> $crate::command::Wire<'_> {
                 $crate::command::Wire::line($crate::command::Shape::line(self))

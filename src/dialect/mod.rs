@@ -16,6 +16,7 @@ pub use frame::{MessageFrame, Pieces};
 pub use quectel::Quectel;
 pub(crate) use uc8088::GRAMMAR as UC8088_GRAMMAR;
 pub use uc8088::Uc8088;
+pub(crate) use uc8088::failure as uc8088_failure;
 
 use embedded_io_async::Write;
 
@@ -52,6 +53,11 @@ pub trait Dialect: Sealed + Sized + 'static {
     /// called and is compiled out.
     #[doc(hidden)]
     const PULL: bool = false;
+    /// Whether a connection that failed or dropped must be configured again before it can
+    /// connect (the [`Supervisor`](crate::Supervisor) then runs `configure` before each
+    /// reconnect, without re-initialising the modem).
+    #[doc(hidden)]
+    const RECONNECT_CONFIGURES: bool = false;
 
     #[doc(hidden)]
     async fn init<W: Write, const R: usize, const E: usize>(

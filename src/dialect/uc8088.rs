@@ -16,7 +16,7 @@ use crate::command::session::{Connect, Disconnect, GetState};
 use crate::command::subscribe::{Subscribe, Unsubscribe};
 use crate::command::tls::SetTls;
 use crate::command::tls::types::CertKind;
-use crate::error::Error;
+use crate::error::{Detail, Error, ErrorKind, MqttCode};
 
 /// What the UC8088 says unasked: `+MQTTRECV` (and ESP-AT's `+MQTTSUBRECV`) messages,
 /// `+MQTTSTATE:<n>` / `+MQTTDISCONNECTED` lines, and the `RDY` boot banner.
@@ -26,6 +26,24 @@ pub(crate) static GRAMMAR: Grammar = Grammar {
     banners: &[b"RDY", b"READY", b"+READY"],
     urc_crlf: true,
 };
+
+/// What a UC8088 failure means: its `+MQTT…:<code>` codes are the AWS IoT SDK's
+/// (docs/DIALECTS.md, "Errors"): 5 (network), 8 (timeout) and 10 (no PUBACK) say the link is
+/// down, 9 that the broker refused, 3 that a parameter was refused; any other failure is the
+/// modem's.
+pub(crate) fn failure(detail: &Detail) -> ErrorKind {
+    let Detail::Result(code) = *detail else {
+        return ErrorKind::Modem;
+    };
+    match u16::try_from(code).ok().and_then(MqttCode::from_wire) {
+        Some(MqttCode::NetworkError | MqttCode::Timeout | MqttCode::RetryNoResponse) => {
+            ErrorKind::Link
+        }
+        Some(MqttCode::ServerRefused) => ErrorKind::Broker,
+        Some(MqttCode::BadParameter) => ErrorKind::Input,
+        _ => ErrorKind::Modem,
+    }
+}
 
 /// UCchip's UC8088 GPRS module (`AT+MQTTCONFIG`, `AT+MQTTCONNECT`, `AT+MQTTPUB`, …).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -20,7 +20,8 @@ fixed!(
     Connect,
     b"AT+MQTTCONNECT\r",
     info = b"+MQTTCONNECT",
-    code = true
+    code = true,
+    failure = crate::dialect::uc8088_failure
 );
 
 /// `AT+MQTTSTATE`: the only source of truth for the link (`+MQTTSTATE:<0|1>`).
@@ -39,5 +40,6 @@ fixed!(
     Disconnect,
     b"AT+MQTTDISCONNECT\r",
     info = b"+MQTTDISCONNECT",
-    code = true
+    code = true,
+    failure = crate::dialect::uc8088_failure
 );

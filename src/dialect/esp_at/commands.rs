@@ -217,6 +217,8 @@ shaped!(
     parse = nothing,
     info = b"+MQTTCONNECTED",
     bare = false,
+    // ERROR: not connected, or the broker unreachable (docs/DIALECTS.md, "Errors").
+    failure = crate::error::link_down,
     timeout_ms = 30000
 );
 
@@ -283,6 +285,8 @@ shaped!(
     parse = parse_pub_outcome,
     info = b"+MQTTPUB",
     bare = false,
+    // ERROR: not connected, or the broker unreachable (docs/DIALECTS.md, "Errors").
+    failure = crate::error::link_down,
     timeout_ms = 10000
 );
 
@@ -320,6 +324,8 @@ shaped!(
     parse = nothing,
     info = b"+MQTTPUB",
     bare = false,
+    // ERROR: not connected, or the broker unreachable (docs/DIALECTS.md, "Errors").
+    failure = crate::error::link_down,
     timeout_ms = 10000
 );
 
@@ -352,6 +358,8 @@ shaped!(
     parse = nothing,
     info = b"+MQTTSUB",
     bare = true,
+    // ERROR: not connected, or the broker unreachable (docs/DIALECTS.md, "Errors").
+    failure = crate::error::link_down,
     timeout_ms = 10000
 );
 
@@ -378,6 +386,8 @@ shaped!(
     parse = nothing,
     info = b"+MQTTUNSUB",
     bare = true,
+    // ERROR: not connected, or the broker unreachable (docs/DIALECTS.md, "Errors").
+    failure = crate::error::link_down,
     timeout_ms = 10000
 );
 

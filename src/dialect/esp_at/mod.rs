@@ -24,7 +24,7 @@ use crate::command::publish::types::{MAX_PAYLOAD_LEN, Qos};
 use crate::command::session::types::ConnectionState;
 use crate::command::subscribe::check_filter;
 use crate::encode::check_string;
-use crate::error::{Error, Feature, Field, Invalid};
+use crate::error::{Detail, Error, Feature, Field, Invalid, link_down};
 use commands::{
     At, Clean, Connect, EchoOff, GetConnection, GetVersion, LONG_CLIENT_ID, LONG_PASSWORD,
     LONG_USERNAME, PublishEmpty, PublishRaw, SetConnConfig, SetLongField, SetUserConfig, Subscribe,
@@ -79,6 +79,9 @@ fn short_topic(field: Field, topic: &str) -> Result<(), Error> {
 impl Dialect for EspAt {
     const GRAMMAR: &'static Grammar = &GRAMMAR;
     const STAGED: bool = true;
+    // With reconnect 0, `AT+MQTTCONN` cannot re-establish a link that dropped until
+    // `AT+MQTTCLEAN` and the configuration are sent again (docs/DIALECTS.md, ESP-AT [E1]).
+    const RECONNECT_CONFIGURES: bool = true;
     type State = State;
 
     async fn init<W: Write, const R: usize, const E: usize>(
@@ -128,7 +131,11 @@ impl Dialect for EspAt {
         // A link that was up and dropped takes no new connection before it is cleaned; on a
         // fresh module there is nothing to clean and the answer is `ERROR`: either is fine.
         match m.send(&Clean).await {
-            Ok(_) | Err(Error::Modem) => {}
+            Ok(_)
+            | Err(Error::Module {
+                detail: Detail::Error,
+                ..
+            }) => {}
             Err(e) => return Err(e),
         }
         let user = SetUserConfig {
@@ -249,7 +256,8 @@ impl Dialect for EspAt {
         if m.send(&cmd).await?.ok {
             Ok(())
         } else {
-            Err(Error::Failed { result: -1 })
+            // `+MQTTPUB:FAIL`: the broker was not reached.
+            Err(Error::module(Detail::Result(-1), link_down))
         }
     }
 

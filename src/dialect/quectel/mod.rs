@@ -23,7 +23,7 @@ use crate::command::publish::types::{MAX_PAYLOAD_LEN, Qos};
 use crate::command::session::types::ConnectionState;
 use crate::command::subscribe::check_filter;
 use crate::encode::check_string;
-use crate::error::{Error, Feature, Field, Invalid};
+use crate::error::{Detail, Error, ErrorKind, Feature, Field, Invalid, link_down};
 use commands::{
     Connect, Disconnect, GetConnection, Open, Publish, SetCfg, SetWill, Subscribe, Unsubscribe,
 };
@@ -86,14 +86,25 @@ fn keep<const N: usize>(into: &mut heapless::String<N>, s: &str) {
 }
 
 /// Judges a result URC whose first number (after the client index, and the message id when
-/// `msgid`) is the result: 0 succeeded.
-fn result_of(n: Numbers, msgid: bool) -> Result<Numbers, Error> {
+/// `msgid`) is the result: 0 succeeded; a failure reads as `kind_of` says.
+fn result_of(n: Numbers, msgid: bool, kind_of: fn(&Detail) -> ErrorKind) -> Result<Numbers, Error> {
     match n.get(usize::from(msgid)) {
         Some(0) => Ok(n),
-        Some(result) => Err(Error::Failed {
-            result: i16::try_from(result).unwrap_or(i16::MAX),
-        }),
+        Some(result) => Err(Error::module(
+            Detail::Result(i16::try_from(result).unwrap_or(i16::MAX)),
+            kind_of,
+        )),
         None => Err(Error::Protocol),
+    }
+}
+
+/// `+QMTOPEN: 0,<result>`: 1 is a wrong parameter, 2 a client index in use; −1 (network not
+/// opened), 3 (PDP context), 4 (domain name) and 5 (connection) say the broker was not reached.
+fn open_failure(detail: &Detail) -> ErrorKind {
+    match detail {
+        Detail::Result(1) => ErrorKind::Input,
+        Detail::Result(2) => ErrorKind::Modem,
+        _ => ErrorKind::Link,
     }
 }
 
@@ -215,7 +226,7 @@ impl Dialect for Quectel {
             })
             .await?;
         if opened.get(0) != Some(2) {
-            result_of(opened, false)?;
+            result_of(opened, false, open_failure)?;
         }
         let id = m.state.client_id.clone();
         let user = m.state.username.clone();
@@ -228,10 +239,13 @@ impl Dialect for Quectel {
                 credentials,
             })
             .await?;
-        let connected = result_of(connected, false)?;
+        let connected = result_of(connected, false, link_down)?;
         match connected.get(1) {
             None | Some(0) => Ok(()),
-            Some(code) => Err(Error::Refused(u8::try_from(code).unwrap_or(u8::MAX))),
+            Some(code) => Err(Error::Module {
+                kind: ErrorKind::Broker,
+                detail: Detail::Connack(u8::try_from(code).unwrap_or(u8::MAX)),
+            }),
         }
     }
 
@@ -250,7 +264,7 @@ impl Dialect for Quectel {
     async fn disconnect<W: Write, const R: usize, const E: usize>(
         m: &mut MqttModem<'_, W, R, E, Self>,
     ) -> Result<(), Error> {
-        result_of(m.send(&Disconnect).await?, false).map(drop)
+        result_of(m.send(&Disconnect).await?, false, link_down).map(drop)
     }
 
     async fn publish<W: Write, const R: usize, const E: usize>(
@@ -282,7 +296,7 @@ impl Dialect for Quectel {
             topic: topic.as_bytes(),
             payload,
         };
-        result_of(m.send(&cmd).await?, true).map(drop)
+        result_of(m.send(&cmd).await?, true, link_down).map(drop)
     }
 
     async fn subscribe<W: Write, const R: usize, const E: usize>(
@@ -298,10 +312,13 @@ impl Dialect for Quectel {
             filter: filter.as_bytes(),
             qos,
         };
-        let granted = result_of(m.send(&cmd).await?, true)?;
+        let granted = result_of(m.send(&cmd).await?, true, link_down)?;
         // 128: the broker refused the subscription.
         match granted.get(2) {
-            Some(128) => Err(Error::Failed { result: 128 }),
+            Some(128) => Err(Error::Module {
+                kind: ErrorKind::Broker,
+                detail: Detail::Result(128),
+            }),
             _ => Ok(()),
         }
     }
@@ -317,6 +334,6 @@ impl Dialect for Quectel {
             msgid,
             filter: filter.as_bytes(),
         };
-        result_of(m.send(&cmd).await?, true).map(drop)
+        result_of(m.send(&cmd).await?, true, link_down).map(drop)
     }
 }

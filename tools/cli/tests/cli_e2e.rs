@@ -235,7 +235,9 @@ async fn cli_commands_against_one_simulated_modem() {
     let refused = cli(port, &["connect"]).await;
     assert!(!refused.ok);
     assert!(
-        refused.stderr.contains("server refused (code 9)"),
+        refused
+            .stderr
+            .contains("broker refused: the modem answered result 9"),
         "{}",
         refused.stderr
     );
@@ -398,7 +400,10 @@ async fn cli_tls_client_certificate() {
     ];
     cli_ok(port, &config).await;
     let refused = cli(port, &["connect"]).await;
-    assert_fails_with(&refused, "connect failed: network unusable (code 5)");
+    assert_fails_with(
+        &refused,
+        "connect failed: link down: the modem answered result 5",
+    );
     assert_eq!(cli_ok(port, &["state"]).await, "disconnected\n");
     drop(sim);
 

@@ -57,7 +57,7 @@ async fn demo_fails_with_a_reason_when_the_broker_is_unreachable() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("connect) failed: network unusable (code 5)"),
+        stderr.contains("connect) failed: link down: the modem answered result 5"),
         "{stderr}"
     );
 }

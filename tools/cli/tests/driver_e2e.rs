@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use mqtt_modem::{Config, ConnectionState, Error, MqttCode, Qos, Tls};
+use mqtt_modem::{Config, ConnectionState, Detail, Error, ErrorKind, MqttCode, Qos, Tls};
 use tokio::time::timeout;
 
 /// Outbound: what the driver publishes arrives at mosquitto_sub byte-exact, QoS 0 and 1.
@@ -143,7 +143,14 @@ async fn tls_with_uploaded_root_ca() {
         .unwrap()
         .unwrap();
     let r = timeout(DEADLINE, modem.connect()).await.unwrap();
-    assert_eq!(r, Err(Error::Mqtt(MqttCode::NetworkError)));
+    assert_eq!(
+        r,
+        Err(Error::Module {
+            kind: ErrorKind::Link,
+            detail: Detail::Result(5),
+        })
+    );
+    assert_eq!(MqttCode::from_wire(5), Some(MqttCode::NetworkError));
 }
 
 /// A wrong password: mosquitto refuses the CONNECT, the driver reports code 9.
@@ -155,8 +162,18 @@ async fn wrong_password_is_server_refused() {
     let modem = &mut dut.session.modem;
     let config = Config::new("127.0.0.1", m.port, &id).credentials(USER, "wrong");
     let err = connect_error(modem, &config).await;
-    assert_eq!(err, Error::Mqtt(MqttCode::ServerRefused));
-    assert_eq!(err.to_string(), "server refused (code 9)");
+    assert_eq!(
+        err,
+        Error::Module {
+            kind: ErrorKind::Broker,
+            detail: Detail::Result(9),
+        }
+    );
+    assert_eq!(MqttCode::from_wire(9), Some(MqttCode::ServerRefused));
+    assert_eq!(
+        err.to_string(),
+        "broker refused: the modem answered result 9"
+    );
     assert_eq!(
         timeout(DEADLINE, modem.state()).await.unwrap().unwrap(),
         ConnectionState::Disconnected
@@ -183,8 +200,14 @@ async fn unreachable_broker_is_network_error() {
     let modem = &mut dut.session.modem;
     let config = Config::new("127.0.0.1", port, "nobody").credentials(USER, PASSWORD);
     let err = connect_error(modem, &config).await;
-    assert_eq!(err, Error::Mqtt(MqttCode::NetworkError));
-    assert!(err.means_link_lost());
+    assert_eq!(
+        err,
+        Error::Module {
+            kind: ErrorKind::Link,
+            detail: Detail::Result(5),
+        }
+    );
+    assert_eq!(err.kind(), ErrorKind::Link);
 }
 
 /// Subscribe and unsubscribe take effect at the broker.

@@ -15,11 +15,11 @@
 //! [`Ingress`] owns the buffer; the runner reads the UART into [`Ingress::space`], calls
 //! [`Ingress::commit`], then drains [`Ingress::next`].
 
-use crate::command::Urc;
-use crate::dialect::frame::{
-    HeaderError, MessageFrame, Pieces, Scan, numbers_line, parse_header, scan_pieces,
+use crate::grammar::frame::{
+    HeaderError, MessageFrame, Pieces, Scan, numbers_line, parse_header, scan_pieces, shift_left,
 };
-use crate::dialect::{Grammar, SessionUrc};
+use crate::grammar::{Grammar, SessionUrc};
+use crate::mqtt::ConnectionState;
 use crate::parse::{after_prefix, number};
 
 /// How a command ended.
@@ -132,51 +132,10 @@ pub struct Ingress<'a> {
     dropped: usize,
 }
 
-/// Moves `buf[from]` down to `buf[to..]` (`to <= from.start`), as `copy_within` would, but
-/// with plain `memcpy`s, so that a firmware links no `memmove` (1.5 KiB on a Cortex-M4).
-/// Pieces no longer than the gap never overlap and are copied straight; with a gap shorter than
-/// [`STEP`] and more to move (the CR LF before a line), [`STEP`] bytes at a time go through the
-/// stack, each piece read whole before it is written.
-pub(crate) fn shift_left(buf: &mut [u8], from: core::ops::Range<usize>, to: usize) {
-    let gap = from.start - to;
-    let (mut src, mut dst) = (from.start, to);
-    while gap > 0 && src < from.end {
-        let rest = from.end - src;
-        let n = if gap >= rest {
-            rest
-        } else if gap >= STEP {
-            gap
-        } else {
-            STEP.min(rest)
-        };
-        if n <= gap {
-            let (head, tail) = buf.split_at_mut(src);
-            head[dst..dst + n].copy_from_slice(&tail[..n]);
-        } else {
-            let mut step = [0u8; STEP];
-            step[..n].copy_from_slice(&buf[src..src + n]);
-            // Opaque to the optimiser, which would otherwise fuse the two copies into the
-            // very `memmove` this avoids.
-            let step = core::hint::black_box(&step);
-            buf[dst..dst + n].copy_from_slice(&step[..n]);
-        }
-        src += n;
-        dst += n;
-    }
-}
-
-/// The piece [`shift_left`] moves through the stack when the gap is smaller.
-const STEP: usize = 32;
-
 impl<'a> Ingress<'a> {
-    /// An empty ingress over `buf`. The buffer must hold the largest incoming message the
-    /// application wants delivered (its header, payload and closing CRLF, from where it starts
-    /// in the buffer); larger ones are dropped and counted.
-    pub fn new(buf: &'a mut [u8]) -> Self {
-        Self::with_grammar(buf, &crate::dialect::UC8088_GRAMMAR)
-    }
-
-    /// An empty ingress over `buf` for a dialect's `grammar`.
+    /// An empty ingress over `buf` for a dialect's `grammar`. The buffer must hold the largest
+    /// incoming message the application wants delivered (its header, payload and closing CRLF,
+    /// from where it starts in the buffer); larger ones are dropped and counted.
     pub fn with_grammar(buf: &'a mut [u8], grammar: &'static Grammar) -> Self {
         Self {
             buf,
@@ -774,5 +733,47 @@ mod tests {
                 }
             }
         }
+    }
+}
+
+/// An unsolicited result code, borrowed from the ingress buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Urc<'a> {
+    /// `+MQTTRECV:"<topic>",<len>,<payload>` or `+MQTTSUBRECV:<id>,"<topic>",<len>,<payload>`.
+    Message {
+        /// The topic as sent: escapes still in place when `quoted`.
+        topic: &'a [u8],
+        /// Whether the topic was quoted (and so may hold `\"` and `\\` escapes).
+        quoted: bool,
+        /// Exactly the announced number of payload bytes.
+        payload: &'a [u8],
+    },
+    /// An unsolicited `+MQTTSTATE:<n>`.
+    State(ConnectionState),
+    /// A line starting with `+MQTTDISCONNECTED`.
+    Disconnected,
+    /// A boot banner (`RDY`, `READY`): the modem restarted and forgot its settings.
+    Restarted,
+    /// The modem holds this many incoming messages until they are read (pull dialects).
+    Waiting(u16),
+    /// Any other unsolicited line starting with `+`, passed on raw so that a user on real
+    /// firmware sees what the firmware actually sends.
+    Unrecognised(&'a [u8]),
+}
+
+impl Urc<'_> {
+    /// Resolves a quoted topic's escapes into `out`; the topic as UTF-8, or `None` if it does not
+    /// fit or is not UTF-8. For other URCs, `None`.
+    pub fn topic_into<'b>(&self, out: &'b mut [u8]) -> Option<&'b str> {
+        let Urc::Message { topic, quoted, .. } = *self else {
+            return None;
+        };
+        let field = if quoted {
+            crate::parse::RawField::Quoted(topic)
+        } else {
+            crate::parse::RawField::Bare(topic)
+        };
+        let n = field.unescape_into(out)?;
+        core::str::from_utf8(&out[..n]).ok()
     }
 }

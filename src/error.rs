@@ -1,103 +1,6 @@
-//! The one error type of the driver, and the modem's MQTT result codes.
+//! The one error type of the driver, and the dialect-neutral reading of a failure.
 
 use core::fmt;
-
-/// An MQTT result code the modem reports in an information line such as `+MQTTCONNECT:9`.
-///
-/// The values are those of the AWS IoT Device SDK's `IotMqttError_t`, which the UC8088
-/// firmware embeds. Codes outside 1–11 are kept as [`MqttCode::Other`], never guessed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-#[non_exhaustive]
-pub enum MqttCode {
-    /// 1: the operation was queued and its result is pending.
-    Pending,
-    /// 2: the MQTT library failed to initialise.
-    InitFailed,
-    /// 3: a parameter was invalid (real firmware also answers this to QoS 2).
-    BadParameter,
-    /// 4: the modem ran out of memory.
-    NoMemory,
-    /// 5: the network is unusable (host unreachable, TCP or TLS failure).
-    NetworkError,
-    /// 6: the operation could not be scheduled (send queue full).
-    SchedulingError,
-    /// 7: a malformed packet was received from the network.
-    BadResponse,
-    /// 8: a blocking operation timed out.
-    Timeout,
-    /// 9: the server refused the CONNECT or a subscription.
-    ServerRefused,
-    /// 10: a QoS 1 PUBLISH got no PUBACK within the retry limit.
-    RetryNoResponse,
-    /// 11: the MQTT library was used before it was initialised.
-    NotInitialized,
-    /// Any other non-zero code, preserved as the modem sent it.
-    Other(u16),
-}
-
-impl MqttCode {
-    /// Maps a non-zero wire value to its code; `0` (success) is not an error and gives `None`.
-    pub const fn from_wire(value: u16) -> Option<Self> {
-        Some(match value {
-            0 => return None,
-            1 => Self::Pending,
-            2 => Self::InitFailed,
-            3 => Self::BadParameter,
-            4 => Self::NoMemory,
-            5 => Self::NetworkError,
-            6 => Self::SchedulingError,
-            7 => Self::BadResponse,
-            8 => Self::Timeout,
-            9 => Self::ServerRefused,
-            10 => Self::RetryNoResponse,
-            11 => Self::NotInitialized,
-            other => Self::Other(other),
-        })
-    }
-
-    /// The number the modem sent.
-    pub const fn value(self) -> u16 {
-        match self {
-            Self::Pending => 1,
-            Self::InitFailed => 2,
-            Self::BadParameter => 3,
-            Self::NoMemory => 4,
-            Self::NetworkError => 5,
-            Self::SchedulingError => 6,
-            Self::BadResponse => 7,
-            Self::Timeout => 8,
-            Self::ServerRefused => 9,
-            Self::RetryNoResponse => 10,
-            Self::NotInitialized => 11,
-            Self::Other(v) => v,
-        }
-    }
-
-    /// A short human description, as a CLI would print it.
-    pub const fn description(self) -> &'static str {
-        match self {
-            Self::Pending => "operation pending",
-            Self::InitFailed => "initialisation failed",
-            Self::BadParameter => "invalid parameter",
-            Self::NoMemory => "out of memory",
-            Self::NetworkError => "network unusable",
-            Self::SchedulingError => "could not be scheduled",
-            Self::BadResponse => "malformed packet from the network",
-            Self::Timeout => "operation timed out in the modem",
-            Self::ServerRefused => "server refused",
-            Self::RetryNoResponse => "no PUBACK within the retry limit",
-            Self::NotInitialized => "MQTT library not initialised",
-            Self::Other(_) => "unknown MQTT code",
-        }
-    }
-}
-
-impl fmt::Display for MqttCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} (code {})", self.description(), self.value())
-    }
-}
 
 /// The input field a validation error refers to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -277,7 +180,7 @@ pub enum Detail {
     /// `+EXT ERROR: <n>`.
     Ext(u16),
     /// A failure code in the command's own result line, as sent (UC8088 `+MQTTCONNECT:5`,
-    /// whose codes [`MqttCode`] names; Quectel `+QMTPUBEX: 0,5,2`), or −1 when the line
+    /// whose codes [`MqttCode`](crate::MqttCode) names; Quectel `+QMTPUBEX: 0,5,2`), or −1 when the line
     /// carries none (ESP-AT `+MQTTPUB:FAIL`). Codes per dialect are in docs/DIALECTS.md.
     Result(i16),
     /// The broker's CONNACK return code (1 to 5), as the module reported it (Quectel

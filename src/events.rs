@@ -9,9 +9,9 @@
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
 use embassy_sync::pipe::Pipe;
 
-use crate::command::Urc;
-use crate::command::publish::types::MAX_TOPIC_LEN;
-use crate::command::session::types::ConnectionState;
+use crate::digest::Urc;
+use crate::mqtt::ConnectionState;
+use crate::mqtt::MAX_TOPIC_LEN;
 
 /// An incoming MQTT message, borrowed from the buffer given to [`Events::next`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

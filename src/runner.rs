@@ -5,8 +5,9 @@ use core::marker::PhantomData;
 use embassy_time::{Instant, Timer};
 use embedded_io_async::Read;
 
-use crate::command::Urc;
-use crate::dialect::{Dialect, Uc8088};
+use crate::dialect::Dialect;
+use crate::dialect::uc8088::Uc8088;
+use crate::digest::Urc;
 use crate::digest::{Final, Ingress, Output};
 use crate::events::Queued;
 use crate::fmt::{debug, warning};

@@ -26,12 +26,13 @@ use embedded_hal::digital::OutputPin;
 use embedded_io_async::Write;
 use heapless::{Deque, String, Vec};
 
-use crate::client::{MqttModem, Tls};
-use crate::command::config::types::Config;
-use crate::command::publish::types::Qos;
-use crate::command::session::types::ConnectionState;
+use crate::client::MqttModem;
 use crate::dialect::Dialect;
 use crate::error::{Error, ErrorKind};
+use crate::mqtt::Config;
+use crate::mqtt::ConnectionState;
+use crate::mqtt::Qos;
+use crate::mqtt::Tls;
 use crate::resources::LinkHint;
 
 /// `now + d`, saturating instead of panicking on an absurd duration.

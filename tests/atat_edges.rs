@@ -4,17 +4,19 @@
 use atat::AtatCmd;
 use atat::atat_derive::AtatCmd as DeriveCmd;
 use mqtt_modem::Qos;
-use mqtt_modem::command::config::{GetConfig, TestConfig};
-use mqtt_modem::command::general::types::{ErrorReporting, FunctionalityLevel};
-use mqtt_modem::command::general::{
+use mqtt_modem::command::{ModemCommand, NoResponse};
+use mqtt_modem::dialect::basic::{
     At, EchoOff, EchoOn, GetFunctionality, GetManufacturer, GetModel, GetRevision,
     SetErrorReporting, SetFunctionality,
 };
-use mqtt_modem::command::publish::{Publish, TestPublish};
-use mqtt_modem::command::session::{Connect, Disconnect, GetState};
-use mqtt_modem::command::subscribe::{GetSubscriptions, Subscribe, TestSubscribe, Unsubscribe};
-use mqtt_modem::command::tls::{GetTls, SetTls, TestTls};
-use mqtt_modem::command::{ModemCommand, NoResponse};
+use mqtt_modem::dialect::basic::{ErrorReporting, FunctionalityLevel};
+use mqtt_modem::dialect::uc8088::commands::{Connect, Disconnect, GetState};
+use mqtt_modem::dialect::uc8088::commands::{GetConfig, TestConfig};
+use mqtt_modem::dialect::uc8088::commands::{
+    GetSubscriptions, Subscribe, TestSubscribe, Unsubscribe,
+};
+use mqtt_modem::dialect::uc8088::commands::{GetTls, SetTls, TestTls};
+use mqtt_modem::dialect::uc8088::commands::{Publish, TestPublish};
 
 /// What a derived command with a string would write: atat's escaping, for contrast.
 #[derive(Clone, DeriveCmd)]

@@ -4,18 +4,18 @@ mod common;
 
 use common::{ex, run};
 use mqtt_modem::command::ModemCommand;
-use mqtt_modem::command::config::{GetConfig, TestConfig};
-use mqtt_modem::command::general::responses::ID_LEN;
-use mqtt_modem::command::general::types::{ErrorReporting, FunctionalityLevel};
-use mqtt_modem::command::general::{
+use mqtt_modem::dialect::uc8088::commands::{GetConfig, TestConfig};
+
+use mqtt_modem::dialect::basic::{
     At, EchoOff, EchoOn, GetFunctionality, GetManufacturer, GetModel, GetRevision,
     SetErrorReporting, SetFunctionality,
 };
-use mqtt_modem::command::publish::TestPublish;
-use mqtt_modem::command::session::GetState;
-use mqtt_modem::command::subscribe::{GetSubscriptions, TestSubscribe};
-use mqtt_modem::command::tls::{GetTls, TestTls};
-use mqtt_modem::{Config, ConnectionState, Qos, Quoting, Tls};
+use mqtt_modem::dialect::basic::{ErrorReporting, FunctionalityLevel};
+use mqtt_modem::dialect::uc8088::commands::GetState;
+use mqtt_modem::dialect::uc8088::commands::TestPublish;
+use mqtt_modem::dialect::uc8088::commands::{GetSubscriptions, TestSubscribe};
+use mqtt_modem::dialect::uc8088::commands::{GetTls, TestTls};
+use mqtt_modem::{Config, ConnectionState, Identification, Qos, Quoting, Tls};
 
 const OK: &[u8] = b"\r\nOK\r\n";
 
@@ -124,7 +124,7 @@ fn identification_spanning_several_lines() {
     }
 }
 
-/// An identification longer than [`ID_LEN`] is cut at a character boundary and flagged;
+/// An identification longer than [`Identification::MAX_LEN`] is cut at a character boundary and flagged;
 /// one larger than the response slot is refused typed; bytes that are not UTF-8 are replaced.
 #[test]
 fn identification_too_long_or_not_utf8() {
@@ -132,7 +132,10 @@ fn identification_too_long_or_not_utf8() {
     let reply = format!("\r\n{line}\r\n+CGMR: {line}\r\n{line}\r\n\r\nOK\r\n");
     let id = one(GetRevision, b"AT+CGMR\r", reply.as_bytes());
     assert!(id.truncated());
-    assert!(id.as_str().len() <= ID_LEN && id.as_str().len() >= ID_LEN - 1);
+    assert!(
+        id.as_str().len() <= Identification::MAX_LEN
+            && id.as_str().len() >= Identification::MAX_LEN - 1
+    );
     assert!(id.as_str().starts_with(&format!("{line}\n")));
     assert!(id.to_string().ends_with('…'));
 

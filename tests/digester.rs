@@ -1,7 +1,7 @@
 //! The digester alone: exact modem output in, recognised items out, quirks included.
 
-use mqtt_modem::command::Urc;
 use mqtt_modem::dialect::Grammar;
+use mqtt_modem::digest::Urc;
 use mqtt_modem::digest::{Expect, Final, Ingress, Output};
 use mqtt_modem::{ConnectionState, Dialect, Uc8088};
 
@@ -195,11 +195,20 @@ fn message_payload_read_by_length() {
     }
 }
 
+/// `+MQTTSUBRECV` is ESP-AT's message, not the UC8088's (which passes it on unrecognised).
 #[test]
 fn esp_at_subrecv_and_unquoted_topic() {
+    let subrecv = b"\r\n+MQTTSUBRECV:0,\"t\",5,hello\r\n";
     assert_eq!(
-        digest(b"\r\n+MQTTSUBRECV:0,\"t\",5,hello\r\n", 3, None),
+        digest_with(mqtt_modem::EspAt::GRAMMAR, subrecv, 3, None).0,
         ["MSG t true \"hello\""]
+    );
+    assert_eq!(
+        digest(subrecv, 3, None),
+        [format!(
+            "Urc({:?})",
+            Urc::Unrecognised(b"+MQTTSUBRECV:0,\"t\",5,hello")
+        )]
     );
     assert_eq!(
         digest(b"\r\n+MQTTRECV:bare/t,3,a\nb\r\n", 3, None),
@@ -539,7 +548,7 @@ fn pull_notice_and_a_message_read_as_an_answer() {
 fn a_message_that_fits_only_without_the_line_ends_before_it_is_delivered() {
     // 23 bytes of message in a 23-byte buffer, after `OK` and the line ends between them. (A
     // message right after a line's CR LF is planned where it stands, in case it split that
-    // line: the buffer must hold it from there, as `Ingress::new` says.)
+    // line: the buffer must hold it from there, as `Ingress::with_grammar` says.)
     for lead in [&b"\r\n\r\n"[..], b"\n\r\n", b"\n\n\r\n"] {
         let mut input = b"\r\nOK".to_vec();
         input.extend_from_slice(lead);

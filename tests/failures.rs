@@ -407,7 +407,7 @@ fn silent_modem_times_out_within_deadline() {
     let opts = Options::default();
     let (err, elapsed) = run_with(vec![ex(b"AT\r", b"")], 64, opts, async |m, _, _| {
         let t = std::time::Instant::now();
-        let e = m.send(&mqtt_modem::command::general::At).await.unwrap_err();
+        let e = m.send(&mqtt_modem::dialect::basic::At).await.unwrap_err();
         (e, t.elapsed())
     });
     assert_eq!(err, Error::Timeout);
@@ -501,8 +501,8 @@ fn debug_never_shows_secrets() {
     let key = b"-----BEGIN PRIVATE KEY-----\nSECRETKEY\n";
     let shown = format!("{:?}", Tls::ClientKey(key));
     assert_eq!(shown, "ClientKey(<redacted, 38 bytes>)");
-    let cmd = mqtt_modem::command::tls::SetTls::upload(
-        mqtt_modem::command::tls::types::CertKind::ClientKey,
+    let cmd = mqtt_modem::dialect::uc8088::commands::SetTls::upload(
+        mqtt_modem::dialect::uc8088::types::CertKind::ClientKey,
         key,
         mqtt_modem::CertEncoding::EscapedNewlines,
     )

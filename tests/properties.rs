@@ -3,11 +3,11 @@
 //! `PROPTEST_CASES` to change it).
 
 use atat::AtatCmd;
-use mqtt_modem::command::config::SetConfig;
-use mqtt_modem::command::publish::Publish;
-use mqtt_modem::command::subscribe::{Subscribe, Unsubscribe};
-use mqtt_modem::command::tls::SetTls;
-use mqtt_modem::command::tls::types::CertKind;
+use mqtt_modem::dialect::uc8088::commands::Publish;
+use mqtt_modem::dialect::uc8088::commands::SetConfig;
+use mqtt_modem::dialect::uc8088::commands::SetTls;
+use mqtt_modem::dialect::uc8088::commands::{Subscribe, Unsubscribe};
+use mqtt_modem::dialect::uc8088::types::CertKind;
 use mqtt_modem::digest::{Expect, Ingress};
 use mqtt_modem::{CertEncoding, Config, Qos, Quoting};
 use proptest::prelude::*;
@@ -213,7 +213,7 @@ proptest! {
         size in 32usize..256,
     ) {
         let mut buf = vec![0u8; size];
-        let mut ing = Ingress::new(&mut buf);
+        let mut ing = Ingress::with_grammar(&mut buf, <mqtt_modem::Uc8088 as mqtt_modem::Dialect>::GRAMMAR);
         let mut rest = &data[..];
         let mut k = 0;
         let mut steps = 0;

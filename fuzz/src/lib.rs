@@ -10,20 +10,22 @@
 use arbitrary::{Arbitrary, Unstructured};
 use atat::AtatCmd;
 use mqtt_modem::Will;
-use mqtt_modem::command::Urc;
-use mqtt_modem::command::config::GetConfig;
-use mqtt_modem::command::config::{SetConfig, TestConfig};
-use mqtt_modem::command::general::responses::ID_LEN;
-use mqtt_modem::command::general::{GetFunctionality, GetManufacturer, GetRevision};
-use mqtt_modem::command::publish::{Publish, TestPublish};
-use mqtt_modem::command::session::{Connect, Disconnect, GetState};
-use mqtt_modem::command::subscribe::{GetSubscriptions, Subscribe, TestSubscribe, Unsubscribe};
-use mqtt_modem::command::tls::types::CertKind;
-use mqtt_modem::command::tls::{GetTls, SetTls, TestTls};
+use mqtt_modem::dialect::uc8088::commands::GetConfig;
+use mqtt_modem::dialect::uc8088::commands::{SetConfig, TestConfig};
+use mqtt_modem::digest::Urc;
+
 use mqtt_modem::dialect::Grammar;
+use mqtt_modem::dialect::basic::{GetFunctionality, GetManufacturer, GetRevision};
+use mqtt_modem::dialect::uc8088::commands::{Connect, Disconnect, GetState};
+use mqtt_modem::dialect::uc8088::commands::{
+    GetSubscriptions, Subscribe, TestSubscribe, Unsubscribe,
+};
+use mqtt_modem::dialect::uc8088::commands::{GetTls, SetTls, TestTls};
+use mqtt_modem::dialect::uc8088::commands::{Publish, TestPublish};
+use mqtt_modem::dialect::uc8088::types::CertKind;
 use mqtt_modem::dialect::{esp_at, quectel};
 use mqtt_modem::digest::{Expect, Final, Ingress, Output};
-use mqtt_modem::{CertEncoding, Config, ConnectionState, Error, Qos, Quoting};
+use mqtt_modem::{CertEncoding, Config, ConnectionState, Error, Identification, Qos, Quoting};
 use mqtt_modem::{Dialect, EspAt, Quectel, Uc8088};
 
 /// The simulator's ESP-AT parser (`modem_sim::dialect::esp_at::parse`), the same source file.
@@ -434,7 +436,13 @@ fn check_framed(
         Some(extra) => stream.len() + usize::from(extra),
         None => buf_size_of(buf),
     };
-    let seen = feed(&stream, pending, buf_size, chunks);
+    // `+MQTTSUBRECV` is ESP-AT's message; the UC8088 reads `+MQTTRECV` only.
+    let grammar = if subrecv.is_some() {
+        <EspAt as Dialect>::GRAMMAR
+    } else {
+        UC8088
+    };
+    let seen = feed_grammar(grammar, &stream, pending, buf_size, chunks);
 
     assert!(
         seen.messages.len() <= 1,
@@ -452,15 +460,14 @@ fn check_framed(
     // command is pending (the digester only waits for a split line then).
     // (A completion line, `last`, is judged at once, by design: a URC splitting it at a read
     // boundary is not joined up; docs/DIALECTS.md, "The seam".)
-    if host_at.is_some() && pending.is_some_and(|p| !p.last) {
-        let expected: Vec<String> = if pending.map(|p| p.prefix) == Some(b"+MQTTSTATE") {
-            vec!["info +MQTTSTATE:1".into(), "final Ok".into()]
+    // ESP-AT writes a message only after a line's end (`urc_crlf` off): it never splits a line.
+    if host_at.is_some() && grammar.urc_crlf && pending.is_some_and(|p| !p.last) {
+        let state_line = if pending.map(|p| p.prefix) == Some(b"+MQTTSTATE") {
+            "info +MQTTSTATE:1".into()
         } else {
-            vec![
-                format!("urc {:?}", Urc::State(ConnectionState::Connected)),
-                "final Ok".into(),
-            ]
+            format!("urc {:?}", Urc::State(ConnectionState::Connected))
         };
+        let expected: Vec<String> = vec![state_line, "final Ok".into()];
         assert_eq!(
             seen.others, expected,
             "the split answer did not join up: {seen:?}"
@@ -521,7 +528,10 @@ pub fn check_responses(data: &[u8]) {
         assert!(subs.len() <= 8 && subs.iter().all(|s| s.filter.len() <= 64));
     }
     if let Ok(id) = GetRevision.parse(Ok(data)) {
-        assert!(id.as_str().len() <= ID_LEN && id.lines().all(|l| !l.contains(['\r', '\n'])));
+        assert!(
+            id.as_str().len() <= Identification::MAX_LEN
+                && id.lines().all(|l| !l.contains(['\r', '\n']))
+        );
     }
     if let Ok(s) = TestPublish.parse(Ok(data)) {
         assert!(s.text.len() <= 128);

@@ -61,7 +61,7 @@ fn seeds_pass() {
 /// parsers) trims them. The driver now refuses blanks at either end of a bare field.
 #[test]
 fn unquoted_blanks_at_the_ends_are_refused() {
-    use mqtt_modem::command::config::SetConfig;
+    use mqtt_modem::dialect::uc8088::commands::SetConfig;
     use mqtt_modem::{Config, Error, Field, Invalid, Quoting};
 
     let refused = |c: Config<'_>| SetConfig::new(&c.quoting(Quoting::Unquoted)).err();
@@ -91,8 +91,8 @@ fn unquoted_blanks_at_the_ends_are_refused() {
 /// would go out as `""` with size 0, the form that clears a slot. It is refused as empty.
 #[test]
 fn stripped_newline_only_cert_is_refused() {
-    use mqtt_modem::command::tls::SetTls;
-    use mqtt_modem::command::tls::types::CertKind;
+    use mqtt_modem::dialect::uc8088::commands::SetTls;
+    use mqtt_modem::dialect::uc8088::types::CertKind;
     use mqtt_modem::{CertEncoding, Error, Field, Invalid};
 
     assert_eq!(

@@ -66,14 +66,14 @@ pub use fixture::Pull;
 mod fixture {
     use embedded_io_async::Write;
 
-    use crate::client::{Identity, MqttModem, Tls};
-    use crate::command::config::types::Config;
-    use crate::command::publish::types::Qos;
-    use crate::command::session::types::ConnectionState;
     use crate::command::{NoResponse, Shape, nothing, shaped};
-    use crate::dialect::{Dialect, Grammar, Sealed};
+    use crate::dialect::{Dialect, Sealed};
     use crate::encode::Line;
     use crate::error::Error;
+    use crate::exchange::{Exchange, Staging};
+    use crate::grammar::Grammar;
+    use crate::identity::Identity;
+    use crate::mqtt::{Config, ConnectionState, Qos, Tls};
 
     /// `AT+UMQTTC=6,1`: reads one held message.
     #[derive(Debug, Clone)]
@@ -100,51 +100,62 @@ mod fixture {
 
     impl Sealed for Pull {}
 
+    impl Staging for Pull {
+        const STAGED: bool = false;
+    }
+
     impl Dialect for Pull {
         const GRAMMAR: &'static Grammar = &super::UBLOX;
-        const STAGED: bool = false;
         const PULL: bool = true;
         type State = ();
 
         async fn init<W: Write, const R: usize, const E: usize>(
-            _: &mut MqttModem<'_, W, R, E, Self>,
+            _: &mut Exchange<'_, W, R, E, Self>,
+            (): &mut (),
         ) -> Result<(), Error> {
             Ok(())
         }
         async fn identify<W: Write, const R: usize, const E: usize>(
-            m: &mut MqttModem<'_, W, R, E, Self>,
+            x: &mut Exchange<'_, W, R, E, Self>,
+            _state: &mut Self::State,
         ) -> Result<Identity, Error> {
-            crate::dialect::identify_3gpp(m).await
+            crate::dialect::basic::identify(x).await
         }
         async fn configure<W: Write, const R: usize, const E: usize>(
-            _: &mut MqttModem<'_, W, R, E, Self>,
+            _: &mut Exchange<'_, W, R, E, Self>,
+            (): &mut (),
             _: &Config<'_>,
         ) -> Result<(), Error> {
             Ok(())
         }
         async fn set_tls<W: Write, const R: usize, const E: usize>(
-            _: &mut MqttModem<'_, W, R, E, Self>,
+            _: &mut Exchange<'_, W, R, E, Self>,
+            (): &mut (),
             _: Tls<'_>,
         ) -> Result<(), Error> {
             Ok(())
         }
         async fn connect<W: Write, const R: usize, const E: usize>(
-            _: &mut MqttModem<'_, W, R, E, Self>,
+            _: &mut Exchange<'_, W, R, E, Self>,
+            (): &mut (),
         ) -> Result<(), Error> {
             Ok(())
         }
         async fn state<W: Write, const R: usize, const E: usize>(
-            _: &mut MqttModem<'_, W, R, E, Self>,
+            _: &mut Exchange<'_, W, R, E, Self>,
+            (): &mut (),
         ) -> Result<ConnectionState, Error> {
             Ok(ConnectionState::Connected)
         }
         async fn disconnect<W: Write, const R: usize, const E: usize>(
-            _: &mut MqttModem<'_, W, R, E, Self>,
+            _: &mut Exchange<'_, W, R, E, Self>,
+            (): &mut (),
         ) -> Result<(), Error> {
             Ok(())
         }
         async fn publish<W: Write, const R: usize, const E: usize>(
-            _: &mut MqttModem<'_, W, R, E, Self>,
+            _: &mut Exchange<'_, W, R, E, Self>,
+            (): &mut (),
             _: &str,
             _: &[u8],
             _: Qos,
@@ -153,22 +164,25 @@ mod fixture {
             Ok(())
         }
         async fn subscribe<W: Write, const R: usize, const E: usize>(
-            _: &mut MqttModem<'_, W, R, E, Self>,
+            _: &mut Exchange<'_, W, R, E, Self>,
+            (): &mut (),
             _: &str,
             _: Qos,
         ) -> Result<(), Error> {
             Ok(())
         }
         async fn unsubscribe<W: Write, const R: usize, const E: usize>(
-            _: &mut MqttModem<'_, W, R, E, Self>,
+            _: &mut Exchange<'_, W, R, E, Self>,
+            (): &mut (),
             _: &str,
         ) -> Result<(), Error> {
             Ok(())
         }
         async fn fetch<W: Write, const R: usize, const E: usize>(
-            m: &mut MqttModem<'_, W, R, E, Self>,
+            x: &mut Exchange<'_, W, R, E, Self>,
+            _state: &mut Self::State,
         ) -> Result<(), Error> {
-            m.send(&ReadOne).await.map(drop)
+            x.send(&ReadOne).await.map(drop)
         }
     }
 }

@@ -2,11 +2,11 @@
 
 use super::responses::{ConnStatus, PubOutcome, parse_conn_status, parse_pub_outcome};
 use super::types::LINK_ID;
-use crate::command::config::types::Will;
-use crate::command::general::responses::Identification;
-use crate::command::publish::types::Qos;
 use crate::command::{Completion, NoResponse, Shape, nothing, shaped};
 use crate::encode::{Line, Param};
+use crate::identity::Identification;
+use crate::mqtt::Qos;
+use crate::mqtt::Will;
 
 /// `AT`: checks that the module answers.
 #[derive(Debug, Clone)]

@@ -14,17 +14,19 @@ mod urc;
 use embedded_io_async::Write;
 
 use super::{Dialect, Grammar, Sealed};
-use crate::client::{Identity, MqttModem, Tls};
 use crate::command::ModemCommand;
-use crate::command::config::types::Config;
-use crate::command::config::types::{MqttVersion, check_will};
-use crate::command::general::responses::Identification;
-use crate::command::publish::check_topic;
-use crate::command::publish::types::{MAX_PAYLOAD_LEN, Qos};
-use crate::command::session::types::ConnectionState;
-use crate::command::subscribe::check_filter;
 use crate::encode::check_string;
 use crate::error::{Detail, Error, Feature, Field, Invalid, link_down};
+use crate::exchange::{Exchange, Staging};
+use crate::identity::Identification;
+use crate::identity::Identity;
+use crate::mqtt::Config;
+use crate::mqtt::ConnectionState;
+use crate::mqtt::Tls;
+use crate::mqtt::check_filter;
+use crate::mqtt::check_topic;
+use crate::mqtt::{MAX_PAYLOAD_LEN, Qos};
+use crate::mqtt::{MqttVersion, check_will};
 use commands::{
     At, Clean, Connect, EchoOff, GetConnection, GetVersion, LONG_CLIENT_ID, LONG_PASSWORD,
     LONG_USERNAME, PublishEmpty, PublishRaw, SetConnConfig, SetLongField, SetUserConfig, Subscribe,
@@ -49,6 +51,10 @@ static GRAMMAR: Grammar = Grammar {
 pub struct EspAt;
 
 impl Sealed for EspAt {}
+
+impl Staging for EspAt {
+    const STAGED: bool = true;
+}
 
 /// The broker address `configure` gave, for `AT+MQTTCONN`.
 #[derive(Debug, Default)]
@@ -78,31 +84,33 @@ fn short_topic(field: Field, topic: &str) -> Result<(), Error> {
 
 impl Dialect for EspAt {
     const GRAMMAR: &'static Grammar = &GRAMMAR;
-    const STAGED: bool = true;
     // With reconnect 0, `AT+MQTTCONN` cannot re-establish a link that dropped until
     // `AT+MQTTCLEAN` and the configuration are sent again (docs/DIALECTS.md, ESP-AT [E1]).
     const RECONNECT_CONFIGURES: bool = true;
     type State = State;
 
     async fn init<W: Write, const R: usize, const E: usize>(
-        m: &mut MqttModem<'_, W, R, E, Self>,
+        x: &mut Exchange<'_, W, R, E, Self>,
+        _state: &mut Self::State,
     ) -> Result<(), Error> {
-        m.sync(&At).await?;
-        m.send(&EchoOff).await.map(drop)
+        x.sync(&At).await?;
+        x.send(&EchoOff).await.map(drop)
     }
 
     async fn identify<W: Write, const R: usize, const E: usize>(
-        m: &mut MqttModem<'_, W, R, E, Self>,
+        x: &mut Exchange<'_, W, R, E, Self>,
+        _state: &mut Self::State,
     ) -> Result<Identity, Error> {
         Ok(Identity {
             manufacturer: Identification::default(),
             model: Identification::default(),
-            revision: m.send(&GetVersion).await?,
+            revision: x.send(&GetVersion).await?,
         })
     }
 
     async fn configure<W: Write, const R: usize, const E: usize>(
-        m: &mut MqttModem<'_, W, R, E, Self>,
+        x: &mut Exchange<'_, W, R, E, Self>,
+        state: &mut Self::State,
         config: &Config<'_>,
     ) -> Result<(), Error> {
         let host = config.host.as_bytes();
@@ -130,7 +138,7 @@ impl Dialect for EspAt {
         super::quoted_only(config)?;
         // A link that was up and dropped takes no new connection before it is cleaned; on a
         // fresh module there is nothing to clean and the answer is `ERROR`: either is fine.
-        match m.send(&Clean).await {
+        match x.send(&Clean).await {
             Ok(_)
             | Err(Error::Module {
                 detail: Detail::Error,
@@ -147,11 +155,11 @@ impl Dialect for EspAt {
             && user.username.len() <= MAX_USERCFG_CREDENTIAL_LEN
             && user.password.len() <= MAX_USERCFG_CREDENTIAL_LEN
         {
-            m.send(&user).await?;
+            x.send(&user).await?;
         } else {
             // Too long for one line, or a credential over 64 bytes: the strings go through the
             // prompted LONG* commands.
-            m.send(&SetUserConfig {
+            x.send(&SetUserConfig {
                 client_id: b"",
                 username: b"",
                 password: b"",
@@ -163,25 +171,26 @@ impl Dialect for EspAt {
                 (LONG_PASSWORD, user.password),
             ] {
                 if !value.is_empty() {
-                    m.send(&SetLongField { command, value }).await?;
+                    x.send(&SetLongField { command, value }).await?;
                 }
             }
         }
-        m.send(&SetConnConfig {
+        x.send(&SetConnConfig {
             keepalive_s: config.keepalive_s,
             keep_session: !config.clean_session,
             will: config.will,
         })
         .await?;
-        m.state.host.clear();
+        state.host.clear();
         // The host was checked to fit.
-        let _ = m.state.host.push_str(config.host);
-        m.state.port = config.port;
+        let _ = state.host.push_str(config.host);
+        state.port = config.port;
         Ok(())
     }
 
     async fn set_tls<W: Write, const R: usize, const E: usize>(
-        _m: &mut MqttModem<'_, W, R, E, Self>,
+        _x: &mut Exchange<'_, W, R, E, Self>,
+        _state: &mut Self::State,
         tls: Tls<'_>,
     ) -> Result<(), Error> {
         match tls {
@@ -192,14 +201,15 @@ impl Dialect for EspAt {
     }
 
     async fn connect<W: Write, const R: usize, const E: usize>(
-        m: &mut MqttModem<'_, W, R, E, Self>,
+        x: &mut Exchange<'_, W, R, E, Self>,
+        state: &mut Self::State,
     ) -> Result<(), Error> {
-        if m.state.host.is_empty() {
+        if state.host.is_empty() {
             return Err(Error::invalid(Field::Host, Invalid::Empty));
         }
-        let host = m.state.host.clone();
-        let port = m.state.port;
-        m.send(&Connect {
+        let host = state.host.clone();
+        let port = state.port;
+        x.send(&Connect {
             host: host.as_bytes(),
             port,
         })
@@ -208,9 +218,10 @@ impl Dialect for EspAt {
     }
 
     async fn state<W: Write, const R: usize, const E: usize>(
-        m: &mut MqttModem<'_, W, R, E, Self>,
+        x: &mut Exchange<'_, W, R, E, Self>,
+        _state: &mut Self::State,
     ) -> Result<ConnectionState, Error> {
-        Ok(if m.send(&GetConnection).await?.connected() {
+        Ok(if x.send(&GetConnection).await?.connected() {
             ConnectionState::Connected
         } else {
             ConnectionState::Disconnected
@@ -218,13 +229,15 @@ impl Dialect for EspAt {
     }
 
     async fn disconnect<W: Write, const R: usize, const E: usize>(
-        m: &mut MqttModem<'_, W, R, E, Self>,
+        x: &mut Exchange<'_, W, R, E, Self>,
+        _state: &mut Self::State,
     ) -> Result<(), Error> {
-        m.send(&Clean).await.map(drop)
+        x.send(&Clean).await.map(drop)
     }
 
     async fn publish<W: Write, const R: usize, const E: usize>(
-        m: &mut MqttModem<'_, W, R, E, Self>,
+        x: &mut Exchange<'_, W, R, E, Self>,
+        _state: &mut Self::State,
         topic: &str,
         payload: &[u8],
         qos: Qos,
@@ -244,7 +257,7 @@ impl Dialect for EspAt {
         if payload.is_empty() {
             let cmd = PublishEmpty { topic, qos, retain };
             fits(&cmd, Field::Topic, MAX_TOPIC_LEN)?;
-            return m.send(&cmd).await.map(drop);
+            return x.send(&cmd).await.map(drop);
         }
         let cmd = PublishRaw {
             topic,
@@ -253,7 +266,7 @@ impl Dialect for EspAt {
             retain,
         };
         fits(&cmd, Field::Topic, MAX_TOPIC_LEN)?;
-        if m.send(&cmd).await?.ok {
+        if x.send(&cmd).await?.ok {
             Ok(())
         } else {
             // `+MQTTPUB:FAIL`: the broker was not reached.
@@ -262,7 +275,8 @@ impl Dialect for EspAt {
     }
 
     async fn subscribe<W: Write, const R: usize, const E: usize>(
-        m: &mut MqttModem<'_, W, R, E, Self>,
+        x: &mut Exchange<'_, W, R, E, Self>,
+        _state: &mut Self::State,
         filter: &str,
         qos: Qos,
     ) -> Result<(), Error> {
@@ -273,11 +287,12 @@ impl Dialect for EspAt {
             qos,
         };
         fits(&cmd, Field::TopicFilter, MAX_TOPIC_LEN)?;
-        m.send(&cmd).await.map(drop)
+        x.send(&cmd).await.map(drop)
     }
 
     async fn unsubscribe<W: Write, const R: usize, const E: usize>(
-        m: &mut MqttModem<'_, W, R, E, Self>,
+        x: &mut Exchange<'_, W, R, E, Self>,
+        _state: &mut Self::State,
         filter: &str,
     ) -> Result<(), Error> {
         check_filter(filter)?;
@@ -286,6 +301,6 @@ impl Dialect for EspAt {
             filter: filter.as_bytes(),
         };
         fits(&cmd, Field::TopicFilter, MAX_TOPIC_LEN)?;
-        m.send(&cmd).await.map(drop)
+        x.send(&cmd).await.map(drop)
     }
 }

@@ -1,8 +1,8 @@
 //! What ESP-AT says unasked: `+MQTTSUBRECV:0,"<topic>",<len>,<payload>` (read by length),
 //! `+MQTTCONNECTED:0,…` and `+MQTTDISCONNECTED:0`, and the `ready` banner.
 
-use crate::command::session::types::ConnectionState;
-use crate::dialect::{MessageFrame, SessionUrc};
+use crate::grammar::{MessageFrame, SessionUrc};
+use crate::mqtt::ConnectionState;
 
 /// `+MQTTSUBRECV:<link id>,"<topic>",<len>,<payload>`.
 pub(crate) const FRAMES: [MessageFrame; 1] = [MessageFrame {

@@ -3,10 +3,10 @@
 
 use super::responses::{Numbers, parse_numbers};
 use super::types::CLIENT;
-use crate::command::config::types::Will;
-use crate::command::publish::types::Qos;
 use crate::command::{Completion, NoResponse, Shape, nothing, shaped};
 use crate::encode::{Line, Param};
+use crate::mqtt::Qos;
+use crate::mqtt::Will;
 
 /// The key `0,<msgid>,` that ties a result URC to its command.
 fn key(msgid: Option<u16>) -> ([u8; 8], usize) {

@@ -14,16 +14,16 @@ mod urc;
 use embedded_io_async::Write;
 
 use super::{Dialect, Grammar, Sealed};
-use crate::client::{Identity, MqttModem, Tls};
-use crate::command::config::types::{
-    Config, MAX_CLIENT_ID_LEN, MAX_CREDENTIAL_LEN, MqttVersion, check_will,
-};
-use crate::command::publish::check_topic;
-use crate::command::publish::types::{MAX_PAYLOAD_LEN, Qos};
-use crate::command::session::types::ConnectionState;
-use crate::command::subscribe::check_filter;
 use crate::encode::check_string;
 use crate::error::{Detail, Error, ErrorKind, Feature, Field, Invalid, link_down};
+use crate::exchange::{Exchange, Staging};
+use crate::identity::Identity;
+use crate::mqtt::ConnectionState;
+use crate::mqtt::Tls;
+use crate::mqtt::check_filter;
+use crate::mqtt::check_topic;
+use crate::mqtt::{Config, MAX_CLIENT_ID_LEN, MAX_CREDENTIAL_LEN, MqttVersion, check_will};
+use crate::mqtt::{MAX_PAYLOAD_LEN, Qos};
 use commands::{
     Connect, Disconnect, GetConnection, Open, Publish, SetCfg, SetWill, Subscribe, Unsubscribe,
 };
@@ -44,6 +44,10 @@ static GRAMMAR: Grammar = Grammar {
 pub struct Quectel;
 
 impl Sealed for Quectel {}
+
+impl Staging for Quectel {
+    const STAGED: bool = true;
+}
 
 /// What `connect` needs from `configure`, and the message-id counter.
 #[derive(Debug, Default)]
@@ -110,23 +114,25 @@ fn open_failure(detail: &Detail) -> ErrorKind {
 
 impl Dialect for Quectel {
     const GRAMMAR: &'static Grammar = &GRAMMAR;
-    const STAGED: bool = true;
     type State = State;
 
     async fn init<W: Write, const R: usize, const E: usize>(
-        m: &mut MqttModem<'_, W, R, E, Self>,
+        x: &mut Exchange<'_, W, R, E, Self>,
+        _state: &mut Self::State,
     ) -> Result<(), Error> {
-        super::init_3gpp(m).await
+        super::basic::init(x).await
     }
 
     async fn identify<W: Write, const R: usize, const E: usize>(
-        m: &mut MqttModem<'_, W, R, E, Self>,
+        x: &mut Exchange<'_, W, R, E, Self>,
+        _state: &mut Self::State,
     ) -> Result<Identity, Error> {
-        super::identify_3gpp(m).await
+        super::basic::identify(x).await
     }
 
     async fn configure<W: Write, const R: usize, const E: usize>(
-        m: &mut MqttModem<'_, W, R, E, Self>,
+        x: &mut Exchange<'_, W, R, E, Self>,
+        state: &mut Self::State,
         config: &Config<'_>,
     ) -> Result<(), Error> {
         check_quoted(Field::Host, config.host.as_bytes(), MAX_HOST_LEN, false)?;
@@ -181,10 +187,10 @@ impl Dialect for Quectel {
                 value: None,
             },
         ] {
-            m.send(&cmd).await?;
+            x.send(&cmd).await?;
         }
-        m.send(&SetWill { will: config.will }).await?;
-        let s = &mut m.state;
+        x.send(&SetWill { will: config.will }).await?;
+        let s = &mut *state;
         keep(&mut s.host, config.host);
         s.port = config.port;
         keep(&mut s.client_id, config.client_id);
@@ -194,11 +200,12 @@ impl Dialect for Quectel {
     }
 
     async fn set_tls<W: Write, const R: usize, const E: usize>(
-        m: &mut MqttModem<'_, W, R, E, Self>,
+        x: &mut Exchange<'_, W, R, E, Self>,
+        _state: &mut Self::State,
         tls: Tls<'_>,
     ) -> Result<(), Error> {
         match tls {
-            Tls::Off => m
+            Tls::Off => x
                 .send(&SetCfg {
                     key: b"ssl",
                     values: &[0],
@@ -211,15 +218,16 @@ impl Dialect for Quectel {
     }
 
     async fn connect<W: Write, const R: usize, const E: usize>(
-        m: &mut MqttModem<'_, W, R, E, Self>,
+        x: &mut Exchange<'_, W, R, E, Self>,
+        state: &mut Self::State,
     ) -> Result<(), Error> {
-        if m.state.host.is_empty() {
+        if state.host.is_empty() {
             return Err(Error::invalid(Field::Host, Invalid::Empty));
         }
-        let host = m.state.host.clone();
-        let port = m.state.port;
+        let host = state.host.clone();
+        let port = state.port;
         // 2: the client is open already (a reconnect after a lost session).
-        let opened = m
+        let opened = x
             .send(&Open {
                 host: host.as_bytes(),
                 port,
@@ -228,12 +236,12 @@ impl Dialect for Quectel {
         if opened.get(0) != Some(2) {
             result_of(opened, false, open_failure)?;
         }
-        let id = m.state.client_id.clone();
-        let user = m.state.username.clone();
-        let password = m.state.password.clone();
+        let id = state.client_id.clone();
+        let user = state.username.clone();
+        let password = state.password.clone();
         let credentials = (!user.is_empty() || !password.is_empty())
             .then_some((user.as_bytes(), password.as_bytes()));
-        let connected = m
+        let connected = x
             .send(&Connect {
                 client_id: id.as_bytes(),
                 credentials,
@@ -250,10 +258,11 @@ impl Dialect for Quectel {
     }
 
     async fn state<W: Write, const R: usize, const E: usize>(
-        m: &mut MqttModem<'_, W, R, E, Self>,
+        x: &mut Exchange<'_, W, R, E, Self>,
+        _state: &mut Self::State,
     ) -> Result<ConnectionState, Error> {
         Ok(
-            if m.send(&GetConnection).await?.get(0) == Some(STATE_CONNECTED) {
+            if x.send(&GetConnection).await?.get(0) == Some(STATE_CONNECTED) {
                 ConnectionState::Connected
             } else {
                 ConnectionState::Disconnected
@@ -262,13 +271,15 @@ impl Dialect for Quectel {
     }
 
     async fn disconnect<W: Write, const R: usize, const E: usize>(
-        m: &mut MqttModem<'_, W, R, E, Self>,
+        x: &mut Exchange<'_, W, R, E, Self>,
+        _state: &mut Self::State,
     ) -> Result<(), Error> {
-        result_of(m.send(&Disconnect).await?, false, link_down).map(drop)
+        result_of(x.send(&Disconnect).await?, false, link_down).map(drop)
     }
 
     async fn publish<W: Write, const R: usize, const E: usize>(
-        m: &mut MqttModem<'_, W, R, E, Self>,
+        x: &mut Exchange<'_, W, R, E, Self>,
+        state: &mut Self::State,
         topic: &str,
         payload: &[u8],
         qos: Qos,
@@ -287,7 +298,7 @@ impl Dialect for Quectel {
         let msgid = if qos == Qos::AtMostOnce {
             0
         } else {
-            m.state.next_msgid()
+            state.next_msgid()
         };
         let cmd = Publish {
             msgid,
@@ -296,23 +307,24 @@ impl Dialect for Quectel {
             topic: topic.as_bytes(),
             payload,
         };
-        result_of(m.send(&cmd).await?, true, link_down).map(drop)
+        result_of(x.send(&cmd).await?, true, link_down).map(drop)
     }
 
     async fn subscribe<W: Write, const R: usize, const E: usize>(
-        m: &mut MqttModem<'_, W, R, E, Self>,
+        x: &mut Exchange<'_, W, R, E, Self>,
+        state: &mut Self::State,
         filter: &str,
         qos: Qos,
     ) -> Result<(), Error> {
         check_filter(filter)?;
         no_quote(Field::TopicFilter, filter.as_bytes())?;
-        let msgid = m.state.next_msgid();
+        let msgid = state.next_msgid();
         let cmd = Subscribe {
             msgid,
             filter: filter.as_bytes(),
             qos,
         };
-        let granted = result_of(m.send(&cmd).await?, true, link_down)?;
+        let granted = result_of(x.send(&cmd).await?, true, link_down)?;
         // 128: the broker refused the subscription.
         match granted.get(2) {
             Some(128) => Err(Error::Module {
@@ -324,16 +336,17 @@ impl Dialect for Quectel {
     }
 
     async fn unsubscribe<W: Write, const R: usize, const E: usize>(
-        m: &mut MqttModem<'_, W, R, E, Self>,
+        x: &mut Exchange<'_, W, R, E, Self>,
+        state: &mut Self::State,
         filter: &str,
     ) -> Result<(), Error> {
         check_filter(filter)?;
         no_quote(Field::TopicFilter, filter.as_bytes())?;
-        let msgid = m.state.next_msgid();
+        let msgid = state.next_msgid();
         let cmd = Unsubscribe {
             msgid,
             filter: filter.as_bytes(),
         };
-        result_of(m.send(&cmd).await?, true, link_down).map(drop)
+        result_of(x.send(&cmd).await?, true, link_down).map(drop)
     }
 }

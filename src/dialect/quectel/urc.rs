@@ -2,7 +2,7 @@
 //! `recv/mode` `0,1`: read by length between the quotes), `+QMTSTAT: 0,<err>` (link lost), and
 //! the `RDY` banner.
 
-use crate::dialect::{MessageFrame, SessionUrc};
+use crate::grammar::{MessageFrame, SessionUrc};
 
 /// `+QMTRECV: <client>,<msgid>,"<topic>",<len>,"<payload>"`.
 pub(crate) const FRAMES: [MessageFrame; 1] = [MessageFrame {

@@ -6,11 +6,12 @@ use std::io::Write as _;
 use std::time::Instant;
 
 use atat::AtatCmd;
-use mqtt_modem::command::publish::Publish;
-use mqtt_modem::command::{ModemCommand, Urc};
+use mqtt_modem::command::ModemCommand;
 use mqtt_modem::dialect::Grammar;
 use mqtt_modem::dialect::esp_at::commands::PublishRaw;
 use mqtt_modem::dialect::quectel::commands::Publish as QmtPublish;
+use mqtt_modem::dialect::uc8088::commands::Publish;
+use mqtt_modem::digest::Urc;
 use mqtt_modem::digest::{Expect, Final, Ingress, Output};
 use mqtt_modem::{Dialect, EspAt, Qos, Quectel, Uc8088};
 
@@ -201,7 +202,10 @@ type Parsed = Option<(std::ops::Range<usize>, std::ops::Range<usize>, usize)>;
 fn publish_driver(iters: u64, topic: &str, payload: &[u8]) -> u64 {
     let mut out = vec![0u8; 2 * payload.len() + 2 * topic.len() + 64];
     let mut ing = [0u8; 256];
-    let mut ingress = Ingress::new(&mut ing);
+    let mut ingress = Ingress::with_grammar(
+        &mut ing,
+        <mqtt_modem::Uc8088 as mqtt_modem::Dialect>::GRAMMAR,
+    );
     let mut sum = 0u64;
     for _ in 0..iters {
         let cmd = Publish::new(black_box(topic), black_box(payload), Qos::AtMostOnce, false)

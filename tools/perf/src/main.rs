@@ -27,7 +27,7 @@ use std::time::Duration;
 use cpu::{Op, Which};
 use dialect::{Kind, Script};
 use mqtt_modem::Qos;
-use mqtt_modem::command::publish::Publish;
+use mqtt_modem::dialect::uc8088::commands::Publish;
 use plotters::style::RGBColor;
 use throughput::{Run, TOPIC, payload};
 

@@ -2,8 +2,8 @@
 //! application's tasks hold and the payload sizes those buffers allow, in each dialect.
 
 use embedded_io_adapters::tokio_1::FromTokio;
-use mqtt_modem::command::Urc;
-use mqtt_modem::command::publish::types::MAX_PAYLOAD_LEN;
+use mqtt_modem::MAX_PAYLOAD_LEN;
+use mqtt_modem::digest::Urc;
 use mqtt_modem::digest::{Ingress, Output};
 use mqtt_modem::{
     Dialect, EspAt, Events, MqttModem, Options, Qos, Quectel, Resources, Runner, Uc8088,

@@ -1,14 +1,15 @@
-//! General commands the manual's worked example uses for bring-up: `AT`, `ATE0`, `AT+CMEE`,
-//! `AT+CFUN`, and the identification commands `AT+CGMI`, `AT+CGMM`, `AT+CGMR`.
+//! The bring-up commands of ITU-T V.25ter and 3GPP TS 27.007 that several modules share (the
+//! UC8088 manual's worked example uses them; Quectel's modules take the same): `AT`, `ATE0`,
+//! `AT+CMEE`, `AT+CFUN`, and the identification commands `AT+CGMI`, `AT+CGMM`, `AT+CGMR`.
 
-pub mod responses;
-pub mod types;
+use atat::atat_derive::{AtatCmd, AtatEnum, AtatResp};
+use embedded_io_async::Write;
 
-use atat::atat_derive::AtatCmd;
-
-use super::{ModemCommand, NoResponse, Wire, fixed, fixed_answer, nothing};
+use crate::command::{ModemCommand, NoResponse, Wire, fixed, fixed_answer, nothing};
 use crate::encode::{Line, Param};
-use responses::{Functionality, Identification};
+use crate::error::Error;
+use crate::exchange::{Exchange, Staging};
+use crate::identity::{Identification, Identity};
 
 /// Declares an identification command: any number of bare or `+NAME:` lines, read into an
 /// [`Identification`].
@@ -20,7 +21,6 @@ macro_rules! identification {
         );
     };
 }
-use types::{ErrorReporting, FunctionalityLevel};
 
 /// `AT`: checks that the modem answers. Used to synchronise the line.
 #[derive(Debug, Clone, AtatCmd)]
@@ -99,4 +99,65 @@ impl ModemCommand for SetFunctionality {
     fn wire(&self) -> Wire<'_> {
         Wire::line(Line::new(b"AT+CFUN=", &[Param::Int(self.fun as u32)]))
     }
+}
+
+/// `AT+CMEE` modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, AtatEnum)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum ErrorReporting {
+    /// 0: plain `ERROR`.
+    Disabled = 0,
+    /// 1: `+CME ERROR: <n>` with a number.
+    Numeric = 1,
+    /// 2: `+CME ERROR: <text>`.
+    Verbose = 2,
+}
+
+/// `AT+CFUN` levels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, AtatEnum)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum FunctionalityLevel {
+    /// 0: minimum functionality.
+    Minimum = 0,
+    /// 1: full functionality, required before MQTT use.
+    Full = 1,
+    /// 4: radio off (flight mode).
+    RadioOff = 4,
+}
+
+/// `+CFUN: <fun>`.
+#[derive(Debug, Clone, PartialEq, Eq, AtatResp)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Functionality {
+    /// The level as a number (1 = full).
+    pub fun: u8,
+}
+
+/// The bring-up of modules with the 3GPP basics (UC8088, Quectel): `AT` until it answers, then
+/// `ATE0`, `AT+CMEE=1` and `AT+CFUN=1`.
+pub(crate) async fn init<W: Write, const R: usize, const E: usize, S: Staging>(
+    x: &mut Exchange<'_, W, R, E, S>,
+) -> Result<(), Error> {
+    x.sync(&At).await?;
+    x.send(&EchoOff).await?;
+    x.send(&SetErrorReporting {
+        mode: ErrorReporting::Numeric,
+    })
+    .await?;
+    x.send(&SetFunctionality {
+        fun: FunctionalityLevel::Full,
+    })
+    .await
+    .map(drop)
+}
+
+/// `AT+CGMI`, `AT+CGMM` and `AT+CGMR` (UC8088, Quectel).
+pub(crate) async fn identify<W: Write, const R: usize, const E: usize, S: Staging>(
+    x: &mut Exchange<'_, W, R, E, S>,
+) -> Result<Identity, Error> {
+    Ok(Identity {
+        manufacturer: x.send(&GetManufacturer).await?,
+        model: x.send(&GetModel).await?,
+        revision: x.send(&GetRevision).await?,
+    })
 }

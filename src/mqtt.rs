@@ -1,6 +1,53 @@
-//! The connection settings `AT+MQTTCONFIG` carries, with a builder.
+//! The MQTT vocabulary every dialect shares: the connection settings, quality of service, the
+//! link's state, and the checks every topic and filter passes before a byte is written.
 
 use core::fmt;
+
+use crate::encode::check_string;
+use crate::error::{Error, Field, Invalid};
+
+/// The longest topic accepted, in bytes (MQTT allows 65535; modem line buffers do not).
+pub const MAX_TOPIC_LEN: usize = 256;
+/// The longest publish payload accepted, in bytes, in every dialect (before any escaping). A
+/// module's firmware may take less; no manual read states a smaller limit.
+pub const MAX_PAYLOAD_LEN: usize = 4096;
+
+/// MQTT quality of service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Qos {
+    /// 0: at most once.
+    #[default]
+    AtMostOnce = 0,
+    /// 1: at least once.
+    AtLeastOnce = 1,
+    /// 2: exactly once. Every dialect's manual lists it, but UC8088 firmware built on the AWS
+    /// IoT MQTT library may refuse it (probably with code 3).
+    ExactlyOnce = 2,
+}
+
+impl Qos {
+    /// The QoS for a wire value 0–2.
+    pub const fn from_wire(v: u32) -> Option<Self> {
+        match v {
+            0 => Some(Self::AtMostOnce),
+            1 => Some(Self::AtLeastOnce),
+            2 => Some(Self::ExactlyOnce),
+            _ => None,
+        }
+    }
+}
+
+impl TryFrom<u8> for Qos {
+    type Error = crate::Error;
+
+    fn try_from(v: u8) -> Result<Self, Self::Error> {
+        Self::from_wire(u32::from(v)).ok_or(crate::Error::InvalidInput {
+            field: crate::Field::Qos,
+            reason: crate::Invalid::OutOfRange,
+        })
+    }
+}
 
 /// The longest host name accepted (a DNS name is at most 253 bytes).
 pub const MAX_HOST_LEN: usize = 253;
@@ -10,7 +57,8 @@ pub const MAX_CLIENT_ID_LEN: usize = 128;
 /// The longest user name or password accepted (OneNET-style signed passwords are ~150 bytes).
 pub const MAX_CREDENTIAL_LEN: usize = 256;
 
-/// How the string fields of `AT+MQTTCONFIG` go on the wire (docs/DIALECTS.md, UC8088 decision 4).
+/// How the string fields of the configuration go on the wire (UC8088's `AT+MQTTCONFIG`,
+/// docs/DIALECTS.md, UC8088 decision 4).
 /// Only the UC8088 has a bare form: ESP-AT and Quectel refuse [`Quoting::Unquoted`] with
 /// [`Error::Unsupported`](crate::Error::Unsupported)`(`[`Feature::UnquotedStrings`](crate::Feature)`)`
 /// before a byte is written.
@@ -21,11 +69,13 @@ pub enum Quoting {
     /// Every string quoted, `\` and `"` escaped: any character but CR, LF and NUL is safe.
     #[default]
     Quoted,
-    /// The manual's example style, bare strings; a field holding `,` or `"` is refused.
+    /// The UC8088 manual's example style, bare strings; a field holding `,` or `"` is refused.
     Unquoted,
 }
 
-/// The settings of `AT+MQTTCONFIG`. Build with [`Config::new`] and the chained setters.
+/// The broker to connect to and how: address, identity, credentials, session, keepalive, last
+/// will. Build with [`Config::new`] and the chained setters; each dialect refuses, before a
+/// byte is written, what its module cannot take.
 ///
 /// `Debug` never shows the password.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -64,7 +114,7 @@ pub struct Will<'a> {
     /// The message.
     pub payload: &'a [u8],
     /// Its quality of service.
-    pub qos: crate::command::publish::types::Qos,
+    pub qos: Qos,
     /// Whether the broker retains it.
     pub retain: bool,
 }
@@ -201,10 +251,105 @@ impl fmt::Debug for Redacted {
 /// bytes, its message of at most `max` bytes, neither holding CR, LF or NUL.
 pub(crate) fn check_will(will: &Will<'_>, max: usize) -> Result<(), crate::error::Error> {
     use crate::error::{Error, Field};
-    crate::command::publish::check_topic(will.topic).map_err(|e| match e {
+    check_topic(will.topic).map_err(|e| match e {
         Error::InvalidInput { reason, .. } => Error::invalid(Field::WillTopic, reason),
         other => other,
     })?;
     crate::encode::check_string(Field::WillTopic, will.topic.as_bytes(), max, false, true)?;
     crate::encode::check_string(Field::WillMessage, will.payload, max, true, true)
+}
+
+/// Whether the module is connected to the broker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum ConnectionState {
+    /// 0: not connected (or the connection failed).
+    Disconnected,
+    /// 1: connected to the broker.
+    Connected,
+}
+
+/// `connected` or `disconnected`.
+impl core::fmt::Display for ConnectionState {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Self::Disconnected => "disconnected",
+            Self::Connected => "connected",
+        })
+    }
+}
+
+/// A publish topic: non-empty, within length, no `+` or `#`, no CR/LF/NUL.
+pub(crate) fn check_topic(topic: &str) -> Result<(), Error> {
+    check_string(Field::Topic, topic.as_bytes(), MAX_TOPIC_LEN, false, true)?;
+    if memchr::memchr2(b'+', b'#', topic.as_bytes()).is_some() {
+        return Err(Error::invalid(Field::Topic, Invalid::Wildcard));
+    }
+    Ok(())
+}
+
+/// A topic filter: non-empty, within length, no CR/LF/NUL; `+` only as a whole level, `#`
+/// only as the whole last level.
+pub(crate) fn check_filter(filter: &str) -> Result<(), Error> {
+    check_string(
+        Field::TopicFilter,
+        filter.as_bytes(),
+        MAX_TOPIC_LEN,
+        false,
+        true,
+    )?;
+    let mut levels = filter.split('/').peekable();
+    while let Some(level) = levels.next() {
+        let last = levels.peek().is_none();
+        let ok = match level {
+            "+" => true,
+            "#" => last,
+            _ => !level.contains(['+', '#']),
+        };
+        if !ok {
+            return Err(Error::invalid(
+                Field::TopicFilter,
+                Invalid::MisplacedWildcard,
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A TLS setting for [`MqttModem::set_tls`](crate::MqttModem::set_tls). `Debug` shows only the lengths of the PEM texts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Tls<'a> {
+    /// Plain TCP.
+    Off,
+    /// TLS on, with this root CA (PEM) to verify the broker.
+    RootCa(&'a [u8]),
+    /// TLS on, with this client certificate (PEM).
+    ClientCert(&'a [u8]),
+    /// TLS on, with this client private key (PEM). Never logged.
+    ClientKey(&'a [u8]),
+}
+
+impl core::fmt::Debug for Tls<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Off => f.write_str("Off"),
+            Self::RootCa(p) => write!(f, "RootCa({} bytes)", p.len()),
+            Self::ClientCert(p) => write!(f, "ClientCert({} bytes)", p.len()),
+            Self::ClientKey(p) => write!(f, "ClientKey(<redacted, {} bytes>)", p.len()),
+        }
+    }
+}
+
+#[cfg(feature = "defmt")]
+#[allow(clippy::match_same_arms)]
+impl defmt::Format for Tls<'_> {
+    fn format(&self, f: defmt::Formatter) {
+        match self {
+            Self::Off => defmt::write!(f, "Off"),
+            Self::RootCa(p) => defmt::write!(f, "RootCa({} bytes)", p.len()),
+            Self::ClientCert(p) => defmt::write!(f, "ClientCert({} bytes)", p.len()),
+            Self::ClientKey(p) => defmt::write!(f, "ClientKey(<redacted, {} bytes>)", p.len()),
+        }
+    }
 }

@@ -1,24 +1,28 @@
-//! What the general commands answer.
+//! Who the modem says it is.
 
-use atat::atat_derive::AtatResp;
-
-/// `+CFUN: <fun>`.
-#[derive(Debug, Clone, PartialEq, Eq, AtatResp)]
+/// The modem's identification, from `AT+CGMI`, `AT+CGMM` and `AT+CGMR`; each answer may span
+/// several lines (see [`Identification`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct Functionality {
-    /// The level as a number (1 = full).
-    pub fun: u8,
+#[non_exhaustive]
+pub struct Identity {
+    /// Manufacturer (`ucchip`).
+    pub manufacturer: Identification,
+    /// Model (`8088`).
+    pub model: Identification,
+    /// Firmware revision.
+    pub revision: Identification,
 }
 
 /// Most bytes of text an [`Identification`] keeps.
-pub const ID_LEN: usize = 192;
+const ID_LEN: usize = 192;
 
 /// What an identification command (`AT+CGMI`, `AT+CGMM`, `AT+CGMR`) answered: every
 /// information line, in order, each with its `+NAME:` head (if it had one) removed, joined by
 /// `\n`. Modems answer in one line (`ucchip`) or several (software version, hardware version,
 /// maker); none is dropped.
 ///
-/// At most [`ID_LEN`] bytes are kept: a longer answer is cut at a character boundary and
+/// At most [`Identification::MAX_LEN`] bytes are kept: a longer answer is cut at a character boundary and
 /// [`Identification::truncated`] says so. Bytes that are not UTF-8 become U+FFFD. An answer
 /// larger than the response slot is refused as [`Error::ResponseTooLarge`](crate::Error).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -31,6 +35,9 @@ pub struct Identification {
 impl atat::AtatResp for Identification {}
 
 impl Identification {
+    /// Most bytes of text kept; a longer answer is cut and [`Identification::truncated`].
+    pub const MAX_LEN: usize = ID_LEN;
+
     /// Reads the information lines of an answer, stripping `prefix:` (and one space) where a
     /// line has it.
     pub(crate) fn from_answer(resp: &[u8], prefix: &[u8]) -> Self {
@@ -83,7 +90,7 @@ impl Identification {
         self.lines().next().unwrap_or("")
     }
 
-    /// Whether the answer was longer than [`ID_LEN`] bytes and was cut.
+    /// Whether the answer was longer than [`Identification::MAX_LEN`] bytes and was cut.
     pub fn truncated(&self) -> bool {
         self.truncated
     }

@@ -8,17 +8,6 @@
 //! one private encoder, because atat escapes `"` as `\22` where the manual wants `\"`, and so that
 //! big parameters stream from the caller's slice.
 
-pub mod config;
-pub mod general;
-pub mod publish;
-pub mod session;
-pub mod subscribe;
-pub mod tls;
-mod urc;
-
-#[doc(hidden)]
-pub use urc::Urc;
-
 use atat::{AtatCmd, AtatResp};
 use embassy_time::Duration;
 use embedded_io_async::Write;
@@ -268,37 +257,6 @@ macro_rules! test_form {
     };
 }
 pub(crate) use test_form;
-
-/// Implements [`AtatCmd`] and [`ModemCommand`] for a hand-encoded UC8088 command with
-/// `LINE_PREFIX` and `fn params()`, through its [`Shape`]. Its answer is the final result alone
-/// ([`NoResponse`]); an MQTT code line is the client's.
-macro_rules! hand_encoded {
-    ($ty:ident, $prefix:expr, code = $code:expr, timeout_ms = $ms:expr) => {
-        impl<'a> $ty<'a> {
-            fn line(&self) -> $crate::encode::Line<'a> {
-                $crate::encode::Line::new(Self::LINE_PREFIX, &self.params())
-            }
-        }
-
-        impl $crate::command::Shape for $ty<'_> {
-            fn line(&self) -> $crate::encode::Line<'_> {
-                $ty::line(self)
-            }
-        }
-
-        $crate::command::shaped!(
-            $ty<'a>,
-            $crate::command::NoResponse,
-            parse = $crate::command::nothing,
-            info = $prefix,
-            bare = false,
-            code = $code,
-            failure = $crate::dialect::uc8088_failure,
-            timeout_ms = $ms
-        );
-    };
-}
-pub(crate) use hand_encoded;
 
 /// Parses the final-result-only answer of a command; information lines (an MQTT code line,
 /// checked by the client) carry nothing more. In the shape atat's derive `parse = ...` wants.

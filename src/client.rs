@@ -17,7 +17,7 @@ use crate::events::Events;
 use crate::exchange::{Exchange, Options};
 use crate::identity::Identity;
 use crate::mqtt::{Config, ConnectionState, Qos, Tls};
-use crate::resources::{LinkHint, Resources, Shared, Slot, Stats};
+use crate::resources::{Inner, LinkHint, Resources, Shared, Stats};
 use crate::runner::Runner;
 
 /// The application's handle on the modem. Create it with [`MqttModem::new`], spawn the
@@ -169,7 +169,9 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
     /// [`Supervisor`](crate::Supervisor).
     fn settle<T>(&self, result: Result<T, Error>) -> Result<T, Error> {
         if result.as_ref().is_err_and(|e| e.kind() == ErrorKind::Link) {
-            self.exchange.shared().with(|s| s.note(LinkHint::Lost));
+            self.exchange
+                .shared()
+                .with(|s| s.watch.note(LinkHint::Lost));
         }
         result
     }
@@ -182,14 +184,14 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
 
     /// Counters of everything dropped or discarded so far.
     pub fn stats(&self) -> Stats {
-        self.exchange.shared().with(|s| s.stats)
+        self.exchange.shared().with(|s| s.watch.stats)
     }
 
     /// Takes the evidence about the link gathered since the last call: unsolicited
     /// `+MQTTSTATE:0`, `+MQTTDISCONNECTED`, a boot banner, or codes 5, 8, 10 on a command.
     /// The [`Supervisor`](crate::Supervisor) uses it; an application without one may too.
     pub fn take_link_hint(&self) -> Option<LinkHint> {
-        self.exchange.shared().with(|s| s.hint.take())
+        self.exchange.shared().with(|s| s.watch.hint.take())
     }
 
     /// Reads the incoming messages that a module which keeps them until asked (u-blox's) has
@@ -215,6 +217,7 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
         loop {
             // The count is the modem's own, and a notice during a read replaces it.
             let left = self.exchange.shared().with(|s| {
+                let s = &mut s.watch;
                 let left = s.waiting;
                 if left > 0 && self.exchange.shared().events.is_empty() {
                     s.waiting = left - 1;
@@ -229,7 +232,7 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
             }
             let fetched = D::fetch(&mut self.exchange, &mut self.state).await;
             match self.settle(fetched) {
-                Ok(()) if self.exchange.shared().with(|s| s.fetched) => {
+                Ok(()) if self.exchange.shared().with(|s| s.watch.fetched) => {
                     read = read.saturating_add(1);
                 }
                 Ok(()) => {
@@ -244,6 +247,7 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
                     // A timeout or a broken answer: the read is owed again unless a message
                     // (even a broken one) came; a notice since may have counted higher.
                     self.exchange.shared().with(|s| {
+                        let s = &mut s.watch;
                         s.waiting = s.waiting.max(left - u16::from(s.fetched));
                     });
                     return Err(e);
@@ -254,14 +258,14 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
 
     /// Whether a module that keeps incoming messages has announced some not yet read.
     pub(crate) fn messages_waiting(&self) -> bool {
-        D::PULL && self.exchange.shared().with(|s| s.waiting > 0)
+        D::PULL && self.exchange.shared().with(|s| s.watch.waiting > 0)
     }
 }
 
 /// A pull read found nothing held: the count is cleared, unless a notice came since the read
 /// began (a new message, announced right after the answer).
-fn held_nothing<const N: usize>(s: &mut Slot<N>) {
-    if !s.noticed {
-        s.waiting = 0;
+fn held_nothing<const N: usize>(s: &mut Inner<N>) {
+    if !s.watch.noticed {
+        s.watch.waiting = 0;
     }
 }

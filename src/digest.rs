@@ -15,6 +15,7 @@
 //! [`Ingress`] owns the buffer; the runner reads the UART into [`Ingress::space`], calls
 //! [`Ingress::commit`], then drains [`Ingress::next`].
 
+use crate::error::Detail;
 use crate::grammar::frame::{
     HeaderError, MessageFrame, Pieces, Scan, numbers_line, parse_header, scan_pieces, shift_left,
 };
@@ -22,20 +23,27 @@ use crate::grammar::{Grammar, SessionUrc};
 use crate::mqtt::ConnectionState;
 use crate::parse::{after_prefix, number};
 
-/// How a command ended.
+/// How a command ended: `OK`, or the failure the module reported (`ERROR`,
+/// `+CME ERROR: <n|text>`, `+EXT ERROR: <n>`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub enum Final<'a> {
+pub enum Final {
     /// `OK`.
     Ok,
-    /// `ERROR`.
-    Error,
-    /// `+CME ERROR: <n>`.
-    Cme(u16),
-    /// `+CME ERROR: <text>`.
-    CmeText(&'a [u8]),
-    /// `+EXT ERROR: <n>`.
-    Ext(u16),
+    /// A failure, as the module said it.
+    Failed(Detail),
+}
+
+/// The text of a `+CME ERROR: <text>`, cut to 32 bytes at a character boundary; bytes that are
+/// not UTF-8 make it `?`.
+fn cme_text(text: &[u8]) -> heapless::String<32> {
+    let mut s = heapless::String::new();
+    for c in core::str::from_utf8(text).unwrap_or("?").chars() {
+        if s.push(c).is_err() {
+            break;
+        }
+    }
+    s
 }
 
 /// One thing the digester recognised.
@@ -46,7 +54,7 @@ pub enum Output<'a> {
     /// An information line of the pending command.
     Info(&'a [u8]),
     /// The final result of the pending command (or a stale one, if none is pending).
-    Final(Final<'a>),
+    Final(Final),
     /// The `>` prompt that asks for the pending command's raw data.
     Prompt,
     /// An unsolicited result code.
@@ -652,21 +660,23 @@ fn classify<'l>(
 ) -> Output<'l> {
     match line {
         b"OK" => return Output::Final(Final::Ok),
-        b"ERROR" => return Output::Final(Final::Error),
+        b"ERROR" => return Output::Final(Final::Failed(Detail::Error)),
         _ => {}
     }
     if let Some(rest) = after_prefix(line, b"+CME ERROR") {
         let code = number(rest).and_then(|n| u16::try_from(n).ok());
-        return Output::Final(code.map_or(Final::CmeText(rest), Final::Cme));
+        return Output::Final(Final::Failed(
+            code.map_or_else(|| Detail::CmeText(cme_text(rest)), Detail::Cme),
+        ));
     }
     if let Some(rest) = after_prefix(line, b"+EXT ERROR") {
         return Output::Final(match number(rest).and_then(|n| u16::try_from(n).ok()) {
-            Some(n) => Final::Ext(n),
-            None => Final::Error,
+            Some(n) => Final::Failed(Detail::Ext(n)),
+            None => Final::Failed(Detail::Error),
         });
     }
     if after_prefix(line, b"+CMS ERROR").is_some() {
-        return Output::Final(Final::Error);
+        return Output::Final(Final::Failed(Detail::Error));
     }
     if pieces && grammar.is_piece_line(line) {
         // A piece of a message whose framing broke: its head line went before.

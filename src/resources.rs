@@ -2,15 +2,12 @@
 
 use core::cell::RefCell;
 
+use crate::events::EventQueue;
+use crate::exchange::slot::{Pending, Slot};
 use embassy_sync::blocking_mutex::Mutex;
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
 use embassy_sync::signal::Signal;
 use embassy_time::Instant;
-use heapless::{String, Vec};
-
-use crate::command::Completion;
-use crate::digest::{Expect, Final};
-use crate::events::EventQueue;
 
 /// Every buffer of the driver, sized by the application:
 /// - `INGRESS`: the UART receive buffer; it must hold the largest incoming message to be
@@ -74,108 +71,20 @@ pub struct Stats {
     pub read_errors: u32,
 }
 
-/// A final result, owned.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Outcome {
-    Ok,
-    Error,
-    Cme(u16),
-    CmeText(String<32>),
-    Ext(u16),
+/// Evidence that the MQTT link is gone, gathered from URCs and command results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum LinkHint {
+    /// An unsolicited `+MQTTSTATE:0` or `+MQTTDISCONNECTED`, or code 5, 8 or 10 on a command.
+    Lost,
+    /// A boot banner: the modem restarted and forgot its settings.
+    Restarted,
 }
 
-impl From<&Final<'_>> for Outcome {
-    fn from(f: &Final<'_>) -> Self {
-        match *f {
-            Final::Ok => Self::Ok,
-            Final::Error => Self::Error,
-            Final::Cme(n) => Self::Cme(n),
-            Final::CmeText(t) => {
-                let mut s = String::new();
-                for c in core::str::from_utf8(t).unwrap_or("?").chars() {
-                    if s.push(c).is_err() {
-                        break;
-                    }
-                }
-                Self::CmeText(s)
-            }
-            Final::Ext(n) => Self::Ext(n),
-        }
-    }
-}
-
-/// Where a command's answer stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Phase {
-    /// Waiting for the `>` prompt (an `OK` before it is not the end).
-    Prompt,
-    /// Waiting for the final result.
-    Final,
-    /// Waiting for the completion line.
-    Completion,
-}
-
-/// The command waiting for its answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Pending {
-    /// What its information lines look like.
-    pub info: Expect<'static>,
-    pub phase: Phase,
-    pub completion: Option<Completion>,
-}
-
-impl Pending {
-    /// A command whose answer is `info` lines, then (after the prompt, when `prompted`) its
-    /// final result and/or `completion`.
-    pub fn new(info: Expect<'static>, prompted: bool, completion: Option<Completion>) -> Self {
-        Self {
-            info,
-            phase: if prompted {
-                Phase::Prompt
-            } else {
-                Phase::Final
-            },
-            completion,
-        }
-    }
-
-    /// What the digester looks for now.
-    pub fn expect(&self) -> Expect<'static> {
-        match (self.phase, self.completion) {
-            (Phase::Prompt, _) => Expect {
-                prompt: true,
-                ..self.info
-            },
-            (Phase::Completion, Some(c)) => Expect {
-                prefix: c.prefix,
-                bare: false,
-                prompt: false,
-                last: true,
-            },
-            _ => self.info,
-        }
-    }
-
-    /// The phase after the prompt.
-    pub fn after_prompt(&self) -> Phase {
-        match self.completion {
-            Some(c) if !c.after_final => Phase::Completion,
-            _ => Phase::Final,
-        }
-    }
-}
-
-/// The response slot: what the runner fills and the client reads.
-// Its flags are independent facts about one answer or read, not a state machine in disguise.
-#[allow(clippy::struct_excessive_bools)]
-pub(crate) struct Slot<const N: usize> {
-    /// The command waiting for its answer, if one is.
-    pub pending: Option<Pending>,
-    pub info: Vec<u8, N>,
-    pub overflow: bool,
-    /// Noise or a garbled `+MQTT` line arrived during the answer: a line of it may be lost.
-    pub tainted: bool,
-    pub outcome: Option<Outcome>,
+/// What the runner notices for the client and the supervisor besides command answers: when
+/// the line was last busy, the loss counters, the link hint and held messages.
+pub(crate) struct Watch {
     pub last_rx: Instant,
     pub stats: Stats,
     /// Losses not yet reported through an [`Event::Dropped`](crate::Event).
@@ -195,27 +104,24 @@ pub(crate) struct Slot<const N: usize> {
     pub unstick: bool,
 }
 
-/// Evidence that the MQTT link is gone, gathered from URCs and command results.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-#[non_exhaustive]
-pub enum LinkHint {
-    /// An unsolicited `+MQTTSTATE:0` or `+MQTTDISCONNECTED`, or code 5, 8 or 10 on a command.
-    Lost,
-    /// A boot banner: the modem restarted and forgot its settings.
-    Restarted,
-}
-
-impl<const N: usize> Slot<N> {
+impl Watch {
     /// Records `hint`, keeping the stronger of two (a restart implies a lost link).
     pub fn note(&mut self, hint: LinkHint) {
         self.hint = self.hint.max(Some(hint));
     }
 }
 
+/// What the client and the runner share under one lock.
+pub(crate) struct Inner<const RESPONSE: usize> {
+    /// The answer to the command in flight.
+    pub slot: Slot<RESPONSE>,
+    pub watch: Watch,
+}
+
 /// The state the client and the runner share.
 pub(crate) struct Shared<const RESPONSE: usize, const EVENTS: usize> {
-    pub slot: Mutex<CriticalSectionRawMutex, RefCell<Slot<RESPONSE>>>,
+    inner: Mutex<CriticalSectionRawMutex, RefCell<Inner<RESPONSE>>>,
+    /// The runner's signal to the client: a prompt, a final result or a completion line.
     pub done: Signal<CriticalSectionRawMutex, ()>,
     pub events: EventQueue<EVENTS>,
 }
@@ -223,53 +129,45 @@ pub(crate) struct Shared<const RESPONSE: usize, const EVENTS: usize> {
 impl<const R: usize, const E: usize> Shared<R, E> {
     const fn new() -> Self {
         Self {
-            slot: Mutex::new(RefCell::new(Slot {
-                pending: None,
-                info: Vec::new(),
-                overflow: false,
-                tainted: false,
-                outcome: None,
-                last_rx: Instant::from_ticks(0),
-                stats: Stats {
-                    dropped_queue_full: 0,
-                    dropped_broken: 0,
-                    dropped_oversized: 0,
-                    stale_responses: 0,
-                    discarded_bytes: 0,
-                    read_errors: 0,
+            inner: Mutex::new(RefCell::new(Inner {
+                slot: Slot::new(),
+                watch: Watch {
+                    last_rx: Instant::from_ticks(0),
+                    stats: Stats {
+                        dropped_queue_full: 0,
+                        dropped_broken: 0,
+                        dropped_oversized: 0,
+                        stale_responses: 0,
+                        discarded_bytes: 0,
+                        read_errors: 0,
+                    },
+                    unreported: 0,
+                    hint: None,
+                    waiting: 0,
+                    fetched: false,
+                    noticed: false,
+                    unstick: false,
                 },
-                unreported: 0,
-                hint: None,
-                waiting: 0,
-                fetched: false,
-                noticed: false,
-                unstick: false,
             })),
             done: Signal::new(),
             events: EventQueue::new(),
         }
     }
 
-    /// Runs `f` on the slot under the lock.
-    pub fn with<T>(&self, f: impl FnOnce(&mut Slot<R>) -> T) -> T {
-        self.slot.lock(|s| f(&mut s.borrow_mut()))
+    /// Runs `f` on the shared state under the lock.
+    pub fn with<T>(&self, f: impl FnOnce(&mut Inner<R>) -> T) -> T {
+        self.inner.lock(|s| f(&mut s.borrow_mut()))
     }
 
-    /// A command is about to be written: clear the slot and wait for its answer.
+    /// A command is about to be written: open the slot for its answer.
     pub fn begin(&self, pending: Pending) {
         // Reset first: a final result stored after this point is this command's, and signals.
         self.done.reset();
-        self.with(|s| {
-            s.pending = Some(pending);
-            s.info.clear();
-            s.overflow = false;
-            s.tainted = false;
-            s.outcome = None;
-        });
+        self.with(|s| s.slot.begin(pending));
     }
 
     /// The command gave up (timeout, cancellation): answers from now on are stale.
     pub fn abandon(&self) {
-        self.with(|s| s.pending = None);
+        self.with(|s| s.slot.abandon());
     }
 }

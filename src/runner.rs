@@ -8,11 +8,11 @@ use embedded_io_async::Read;
 use crate::dialect::Dialect;
 use crate::dialect::uc8088::Uc8088;
 use crate::digest::Urc;
-use crate::digest::{Final, Ingress, Output};
+use crate::digest::{Ingress, Output};
 use crate::events::Queued;
+use crate::exchange::slot::Delivery;
 use crate::fmt::{debug, warning};
-use crate::parse::lines;
-use crate::resources::{LinkHint, Outcome, Phase, Shared, Slot};
+use crate::resources::{Inner, LinkHint, Shared, Watch};
 
 /// Owns the UART's receive half. Spawn [`Runner::run`] once, in its own task; it never returns.
 pub struct Runner<'a, R, const RESPONSE: usize, const EVENTS: usize, D: Dialect = Uc8088> {
@@ -54,8 +54,8 @@ impl<'a, R: Read, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
                 // changed by noise) has been holding the line back: what came before is stale.
                 // One lock per read on this hot path; a second only when bytes were dropped.
                 let fresh = self.shared.with(|s| {
-                    s.last_rx = Instant::now();
-                    core::mem::take(&mut s.unstick)
+                    s.watch.last_rx = Instant::now();
+                    core::mem::take(&mut s.watch.unstick)
                 });
                 let dropped = if fresh && self.ingress.stuck() {
                     self.ingress.commit_fresh(n)
@@ -64,16 +64,18 @@ impl<'a, R: Read, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
                 };
                 if dropped > 0 {
                     self.shared.with(|s| {
-                        s.stats.discarded_bytes =
-                            s.stats.discarded_bytes.saturating_add(dropped as u32);
+                        let stats = &mut s.watch.stats;
+                        stats.discarded_bytes =
+                            stats.discarded_bytes.saturating_add(dropped as u32);
                     });
                 }
             }
             Err(e) => {
                 let kind = embedded_io::Error::kind(&e);
                 warning!("serial read error {:?}", kind);
-                self.shared
-                    .with(|s| s.stats.read_errors = s.stats.read_errors.saturating_add(1));
+                self.shared.with(|s| {
+                    s.watch.stats.read_errors = s.watch.stats.read_errors.saturating_add(1);
+                });
                 Timer::after_millis(1).await;
             }
         }
@@ -81,10 +83,7 @@ impl<'a, R: Read, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
 
     fn drain(&mut self, full: bool) {
         loop {
-            let pending = self.shared.with(|s| {
-                s.pending
-                    .map(|p| if D::STAGED { p.expect() } else { p.info })
-            });
+            let pending = self.shared.with(|s| s.slot.expect(D::STAGED));
             let pieces = const { D::GRAMMAR.has_pieces() };
             let Some(out) = self
                 .ingress
@@ -102,157 +101,90 @@ impl<'a, R: Read, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
 }
 
 fn dispatch<D: Dialect, const R: usize, const E: usize>(shared: &Shared<R, E>, out: Output<'_>) {
-    match out {
-        Output::Echo => {}
-        Output::Info(line) => {
-            if shared.with(|s| on_info::<R>(s, line, D::STAGED)) {
-                shared.done.signal(());
-            }
-        }
-        Output::Prompt => {
-            if D::STAGED && shared.with(on_prompt) {
-                shared.done.signal(());
-            }
-        }
-        Output::Final(f) => {
-            if shared.with(|s| on_final(s, &f, D::STAGED)) {
-                shared.done.signal(());
-            }
-        }
-        Output::Urc(urc) => shared.with(|s| {
-            match urc {
-                Urc::State(crate::ConnectionState::Disconnected) | Urc::Disconnected => {
-                    s.note(LinkHint::Lost);
-                }
-                Urc::Restarted => s.note(LinkHint::Restarted),
-                Urc::Waiting(n) => {
-                    s.waiting = n;
-                    s.noticed = true;
-                }
-                // An unknown line that looks like the answer's own, or has no clean `+NAME:`
-                // head, may be a garbled line of the answer.
-                Urc::Unrecognised(line)
-                    if s.pending.is_some_and(|p| {
-                        resembles(line, p.expect().prefix) || !clean_head(line)
-                    }) =>
-                {
-                    taint(s);
-                }
-                _ => {}
-            }
-            let unreported = &mut s.unreported;
-            let queued = match urc {
-                Urc::Message { .. } => {
-                    s.fetched |= D::PULL;
-                    let Some(q) = shared.events.push_message(&urc, unreported) else {
-                        lost(s, |st| &mut st.dropped_broken);
-                        return;
-                    };
-                    q
-                }
-                Urc::State(state) => shared.events.push_state(state, unreported),
-                Urc::Disconnected => shared.events.push_disconnected(unreported),
-                Urc::Restarted => shared.events.push_restarted(unreported),
-                Urc::Waiting(n) => shared.events.push_waiting(n, unreported),
-                Urc::Unrecognised(line) => shared.events.push_unrecognised(line, unreported),
-            };
-            if queued == Queued::Full {
-                lost(s, |st| &mut st.dropped_queue_full);
-            }
-        }),
+    let delivered = match out {
+        Output::Info(line) => shared.with(|s| s.slot.info(line, D::STAGED)),
+        Output::Prompt if D::STAGED => shared.with(|s| s.slot.prompt()),
+        Output::Echo | Output::Prompt => return,
+        Output::Final(f) => shared.with(|s| s.slot.result(f, D::STAGED)),
+        Output::Urc(urc) => return shared.with(|s| on_urc::<D, R, E>(shared, s, &urc)),
         Output::Discarded {
             bytes,
             broken_message,
             oversized,
-        } => shared.with(|s| {
-            s.stats.discarded_bytes = s.stats.discarded_bytes.saturating_add(bytes as u32);
-            s.fetched |= D::PULL && (broken_message || oversized);
-            if broken_message {
-                // Its payload is judged as lines next: it could fake part of the answer.
-                taint(s);
-                lost(s, |st| &mut st.dropped_broken);
-            } else if oversized {
-                lost(s, |st| &mut st.dropped_oversized);
-            } else if s.pending.is_some() && s.outcome.is_none() && bytes > 0 {
-                // An overlong line while a command waits is part of its answer; noise may
-                // have eaten a line of it.
-                s.overflow |= bytes >= R;
-                taint(s);
-            }
+        } => {
+            return shared.with(|s| {
+                let w = &mut s.watch;
+                w.stats.discarded_bytes = w.stats.discarded_bytes.saturating_add(bytes as u32);
+                w.fetched |= D::PULL && (broken_message || oversized);
+                if broken_message {
+                    // Its payload is judged as lines next: it could fake part of the answer.
+                    s.slot.taint();
+                    lost(w, |st| &mut st.dropped_broken);
+                } else if oversized {
+                    lost(w, |st| &mut st.dropped_oversized);
+                } else {
+                    s.slot.discarded(bytes);
+                }
+            });
+        }
+    };
+    match delivered {
+        Delivery::Wake => shared.done.signal(()),
+        Delivery::Kept => {}
+        Delivery::Stale => shared.with(|s| {
+            let stale = &mut s.watch.stats.stale_responses;
+            *stale = stale.saturating_add(1);
+            debug!("stale answer discarded");
         }),
     }
 }
 
-/// Stores an information line of the pending answer; `true` when it is the completion line
-/// that ends the answer.
-fn on_info<const R: usize>(s: &mut Slot<R>, line: &[u8], staged: bool) -> bool {
-    let Some(p) = s.pending.filter(|_| s.outcome.is_none()) else {
-        return false;
-    };
-    let completion = p
-        .completion
-        .filter(|_| staged && p.phase == Phase::Completion);
-    if completion.is_some_and(|c| !c.matches(line)) {
-        // The completion of an earlier command that gave up waiting for it.
-        s.stats.stale_responses = s.stats.stale_responses.saturating_add(1);
-        return false;
-    }
-    if s.info.len() + line.len() + 2 <= R {
-        let _ = s.info.extend_from_slice(line);
-        let _ = s.info.extend_from_slice(b"\r\n");
-    } else {
-        s.overflow = true;
-    }
-    if completion.is_some() {
-        s.outcome = Some(Outcome::Ok);
-    }
-    completion.is_some()
-}
-
-/// The `>` prompt: `true` when the pending command was waiting for it.
-fn on_prompt<const R: usize>(s: &mut Slot<R>) -> bool {
-    match s.pending.as_mut() {
-        Some(p) if p.phase == Phase::Prompt && s.outcome.is_none() => {
-            p.phase = p.after_prompt();
-            true
+/// An unsolicited result code: evidence for the link hint, and an event for the application.
+fn on_urc<D: Dialect, const R: usize, const E: usize>(
+    shared: &Shared<R, E>,
+    s: &mut Inner<R>,
+    urc: &Urc<'_>,
+) {
+    let w = &mut s.watch;
+    match *urc {
+        Urc::State(crate::ConnectionState::Disconnected) | Urc::Disconnected => {
+            w.note(LinkHint::Lost);
         }
-        _ => false,
-    }
-}
-
-/// A final result: `true` when it ends the pending answer. An `OK` before a prompt (ESP-AT)
-/// or before a completion line only moves the answer on.
-fn on_final<const R: usize>(s: &mut Slot<R>, f: &Final<'_>, staged: bool) -> bool {
-    let ok = *f == Final::Ok;
-    match s.pending.as_mut() {
-        Some(_) if s.outcome.is_none() && !staged => {
-            s.outcome = Some(Outcome::from(f));
-            return true;
+        Urc::Restarted => w.note(LinkHint::Restarted),
+        Urc::Waiting(n) => {
+            w.waiting = n;
+            w.noticed = true;
         }
-        Some(p) if s.outcome.is_none() => match p.phase {
-            Phase::Prompt if ok => return false,
-            Phase::Final if ok && p.completion.is_some() => {
-                // Its completion line may have come before the OK: then it is complete.
-                if p.completion
-                    .is_some_and(|c| lines(&s.info).any(|l| c.matches(l)))
-                {
-                    s.outcome = Some(Outcome::Ok);
-                    return true;
-                }
-                p.phase = Phase::Completion;
-                return false;
-            }
-            Phase::Completion if ok => {}
-            _ => {
-                s.outcome = Some(Outcome::from(f));
-                return true;
-            }
-        },
+        // An unknown line that looks like the answer's own, or has no clean `+NAME:` head,
+        // may be a garbled line of the answer.
+        Urc::Unrecognised(line)
+            if s.slot
+                .expected_prefix(D::STAGED)
+                .is_some_and(|prefix| resembles(line, prefix) || !clean_head(line)) =>
+        {
+            s.slot.taint();
+        }
         _ => {}
     }
-    s.stats.stale_responses = s.stats.stale_responses.saturating_add(1);
-    debug!("stale final result discarded");
-    false
+    let unreported = &mut w.unreported;
+    let queued = match *urc {
+        Urc::Message { .. } => {
+            w.fetched |= D::PULL;
+            let Some(q) = shared.events.push_message(urc, unreported) else {
+                lost(w, |st| &mut st.dropped_broken);
+                return;
+            };
+            q
+        }
+        Urc::State(state) => shared.events.push_state(state, unreported),
+        Urc::Disconnected => shared.events.push_disconnected(unreported),
+        Urc::Restarted => shared.events.push_restarted(unreported),
+        Urc::Waiting(n) => shared.events.push_waiting(n, unreported),
+        Urc::Unrecognised(line) => shared.events.push_unrecognised(line, unreported),
+    };
+    if queued == Queued::Full {
+        lost(w, |st| &mut st.dropped_queue_full);
+    }
 }
 
 /// Whether `line` starts like `prefix` but for at most two edits (noise flips or inserts
@@ -296,18 +228,11 @@ fn clean_head(line: &[u8]) -> bool {
             .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
 }
 
-/// Marks the pending answer as possibly incomplete.
-fn taint<const R: usize>(s: &mut Slot<R>) {
-    if s.pending.is_some() && s.outcome.is_none() {
-        s.tainted = true;
-    }
-}
-
 /// Counts a lost message in `counter` and in the losses to report.
-fn lost<const R: usize>(s: &mut Slot<R>, counter: impl FnOnce(&mut crate::Stats) -> &mut u32) {
-    let c = counter(&mut s.stats);
+fn lost(w: &mut Watch, counter: impl FnOnce(&mut crate::Stats) -> &mut u32) {
+    let c = counter(&mut w.stats);
     *c = c.saturating_add(1);
-    s.unreported = s.unreported.saturating_add(1);
+    w.unreported = w.unreported.saturating_add(1);
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 use mqtt_modem::dialect::Grammar;
 use mqtt_modem::digest::Urc;
 use mqtt_modem::digest::{Expect, Final, Ingress, Output};
-use mqtt_modem::{ConnectionState, Dialect, Uc8088};
+use mqtt_modem::{ConnectionState, Detail, Dialect, Uc8088};
 
 /// Feeds `input` in chunks of `chunk` bytes and collects every item (as owned debug text), with
 /// `pending` as the command waiting.
@@ -145,21 +145,23 @@ fn colon_with_and_without_space() {
 #[test]
 fn every_error_form() {
     let none: Option<Expect<'static>> = Some(Expect::prefixed(b""));
-    assert_eq!(digest(b"\r\nERROR\r\n", 64, none), ["Final(Error)"]);
+    assert_eq!(digest(b"\r\nERROR\r\n", 64, none), ["Final(Failed(Error))"]);
     assert_eq!(
         digest(b"\r\n+CME ERROR: 50\r\n", 64, none),
-        ["Final(Cme(50))"]
+        ["Final(Failed(Cme(50)))"]
     );
     assert_eq!(
         digest(b"\r\n+CME ERROR: operation not allowed\r\n", 64, none),
         [format!(
             "{:?}",
-            Output::Final(Final::CmeText(b"operation not allowed"))
+            Output::Final(Final::Failed(Detail::CmeText(
+                "operation not allowed".try_into().unwrap()
+            )))
         )]
     );
     assert_eq!(
         digest(b"\r\n+EXT ERROR: 7\r\n", 64, none),
-        ["Final(Ext(7))"]
+        ["Final(Failed(Ext(7)))"]
     );
 }
 

@@ -25,7 +25,9 @@ use mqtt_modem::dialect::uc8088::commands::{Publish, TestPublish};
 use mqtt_modem::dialect::uc8088::types::CertKind;
 use mqtt_modem::dialect::{esp_at, quectel};
 use mqtt_modem::digest::{Expect, Final, Ingress, Output};
-use mqtt_modem::{CertEncoding, Config, ConnectionState, Error, Identification, Qos, Quoting};
+use mqtt_modem::{
+    CertEncoding, Config, ConnectionState, Detail, Error, Identification, Qos, Quoting,
+};
 use mqtt_modem::{Dialect, EspAt, Quectel, Uc8088};
 
 /// The simulator's ESP-AT parser (`modem_sim::dialect::esp_at::parse`), the same source file.
@@ -208,8 +210,8 @@ fn check_output(
                 .push(format!("info {}", String::from_utf8_lossy(line)));
         }
         Output::Final(f) => {
-            if let Final::CmeText(t) = f {
-                assert!(t.len() <= buf_size && no_terminators(t));
+            if let Final::Failed(Detail::CmeText(t)) = &f {
+                assert!(t.len() <= buf_size && no_terminators(t.as_bytes()));
             }
             seen.others.push(format!("final {f:?}"));
         }

@@ -7,6 +7,8 @@
 //!
 //! Dialects talk to the modem through an [`Exchange`] only; it knows no module's commands.
 
+pub(crate) mod slot;
+
 use core::marker::PhantomData;
 
 use embassy_time::{Duration, Instant, Timer, with_deadline};
@@ -16,8 +18,8 @@ use crate::command::{ModemCommand, Wire};
 use crate::digest::Expect;
 use crate::encode::CertEncoding;
 use crate::error::{Detail, Error, ErrorKind};
-use crate::parse::mqtt_code;
-use crate::resources::{Outcome, Pending, Shared};
+use crate::resources::Shared;
+use slot::Pending;
 
 /// Timing and encoding choices of the client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,7 +161,7 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, S: Staging>
         };
         self.exchange(&request).await?;
         self.shared
-            .with(|s| cmd.parse(Ok(&s.info)))
+            .with(|s| cmd.parse(Ok(s.slot.lines())))
             .map_err(|_| Error::Protocol)
     }
 
@@ -185,7 +187,7 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, S: Staging>
         // A dialect without staged commands compiles none of this.
         if let Some(data) = req.data.filter(|_| S::STAGED) {
             // Woken with no outcome: the prompt came (an error would have been the outcome).
-            if self.shared.with(|s| s.outcome.is_none()) {
+            if self.shared.with(|s| s.slot.waiting()) {
                 self.owed = data.len();
                 self.write(Out::Bytes(data)).await?;
                 self.owed = 0;
@@ -235,45 +237,16 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, S: Staging>
         self.partial_line = true;
     }
 
-    /// Judges the answer just completed: `Ok` only for a final `OK` (or a completion line)
-    /// with no non-zero code on a `prefix:<n>` line (a failure the dialect reads).
+    /// Judges the answer just completed (see [`Slot::verdict`](slot::Slot::verdict)).
     fn judge(&mut self, req: &Request<'_>) -> Result<(), Error> {
-        let failed = |detail| Err(Error::module(detail, req.failure));
-        self.shared.with(|s| {
-            s.pending = None;
-            if s.overflow {
-                return Err(Error::ResponseTooLarge);
-            }
-            let mut code_seen = false;
-            if req.carries_code {
-                match mqtt_code(&s.info, req.pending.info.prefix) {
-                    Some(Ok(0)) => code_seen = true,
-                    None => {}
-                    Some(Ok(n)) => {
-                        let code = i16::try_from(n).unwrap_or(i16::MAX);
-                        return failed(Detail::Result(code));
-                    }
-                    Some(Err(())) => return Err(Error::Protocol),
-                }
-            }
-            match s.outcome.take() {
-                // Noise arrived inside the answer: a line of it (a value, or a non-zero code)
-                // may be lost, so an OK cannot be trusted.
-                Some(Outcome::Ok) if s.tainted && !code_seen => Err(Error::Protocol),
-                Some(Outcome::Ok) => Ok(()),
-                Some(Outcome::Error) => failed(Detail::Error),
-                Some(Outcome::Cme(n)) => failed(Detail::Cme(n)),
-                Some(Outcome::CmeText(t)) => failed(Detail::CmeText(t)),
-                Some(Outcome::Ext(n)) => failed(Detail::Ext(n)),
-                None => Err(Error::Protocol),
-            }
-        })
+        self.shared
+            .with(|s| s.slot.verdict(req.carries_code, req.failure))
     }
 
     /// Brings the line back to a known state after a command that did not complete.
     async fn resync(&mut self) {
         self.shared.abandon();
-        self.shared.with(|s| s.unstick = true);
+        self.shared.with(|s| s.watch.unstick = true);
         if self.owed > 0 {
             // The modem still counts raw data of a prompted command that was cut short: give
             // it the rest (zeros), so that it leaves data mode; its answer is stale.
@@ -296,7 +269,7 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, S: Staging>
         let start = Instant::now();
         let give_up = after(start, self.options.resync_max);
         loop {
-            let last_rx = self.shared.with(|s| s.last_rx).max(start);
+            let last_rx = self.shared.with(|s| s.watch.last_rx).max(start);
             let quiet_from = after(last_rx, self.options.resync_quiet);
             let now = Instant::now();
             if now >= quiet_from || now >= give_up {

@@ -16,11 +16,11 @@
 //! [`Ingress::commit`], then drains [`Ingress::next`].
 
 use crate::error::Detail;
+use crate::events::Event;
+use crate::grammar::Grammar;
 use crate::grammar::frame::{
     HeaderError, MessageFrame, Pieces, Scan, numbers_line, parse_header, scan_pieces, shift_left,
 };
-use crate::grammar::{Grammar, SessionUrc};
-use crate::mqtt::ConnectionState;
 use crate::parse::{after_prefix, number};
 
 /// How a command ended: `OK`, or the failure the module reported (`ERROR`,
@@ -57,8 +57,11 @@ pub enum Output<'a> {
     Final(Final),
     /// The `>` prompt that asks for the pending command's raw data.
     Prompt,
-    /// An unsolicited result code.
-    Urc(Urc<'a>),
+    /// An incoming message.
+    Message(RawMessage<'a>),
+    /// Anything else the modem said unasked, in the application's event vocabulary (a state
+    /// change, a lost link, a restart, held messages, an unrecognised line).
+    Event(Event<'a>),
     /// Bytes that are not part of anything: noise, a stray line, or a message whose framing
     /// broke (`broken_message`), or one too large for the buffer (`oversized`).
     Discarded {
@@ -338,7 +341,7 @@ impl<'a> Ingress<'a> {
                     quoted,
                     payload,
                 } => {
-                    return Some(Output::Urc(Urc::Message {
+                    return Some(Output::Message(RawMessage {
                         topic: &self.buf[topic.0..topic.1],
                         quoted,
                         payload: &self.buf[payload.0..payload.1],
@@ -695,7 +698,7 @@ fn classify<'l>(
     }
     // A restart is a restart, even while a plain-text answer (`AT+CGMM`) is awaited.
     if grammar.banners.contains(&line) {
-        return Output::Urc(Urc::Restarted);
+        return Output::Event(Event::Restarted);
     }
     if let Some(expect) = pending {
         if is_echo(line) {
@@ -705,15 +708,11 @@ fn classify<'l>(
             return Output::Info(line);
         }
     }
-    if let Some(urc) = (grammar.session)(line) {
-        return Output::Urc(match urc {
-            SessionUrc::State(s) => Urc::State(s),
-            SessionUrc::Disconnected => Urc::Disconnected,
-            SessionUrc::Waiting(n) => Urc::Waiting(n),
-        });
+    if let Some(event) = (grammar.session)(line) {
+        return Output::Event(event);
     }
     if line.starts_with(b"+") {
-        return Output::Urc(Urc::Unrecognised(line));
+        return Output::Event(Event::Unrecognised(line));
     }
     Output::Discarded {
         bytes: line.len(),
@@ -746,42 +745,25 @@ mod tests {
     }
 }
 
-/// An unsolicited result code, borrowed from the ingress buffer.
+/// An incoming message as the modem framed it, borrowed from the ingress buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Urc<'a> {
-    /// `+MQTTRECV:"<topic>",<len>,<payload>` or `+MQTTSUBRECV:<id>,"<topic>",<len>,<payload>`.
-    Message {
-        /// The topic as sent: escapes still in place when `quoted`.
-        topic: &'a [u8],
-        /// Whether the topic was quoted (and so may hold `\"` and `\\` escapes).
-        quoted: bool,
-        /// Exactly the announced number of payload bytes.
-        payload: &'a [u8],
-    },
-    /// An unsolicited `+MQTTSTATE:<n>`.
-    State(ConnectionState),
-    /// A line starting with `+MQTTDISCONNECTED`.
-    Disconnected,
-    /// A boot banner (`RDY`, `READY`): the modem restarted and forgot its settings.
-    Restarted,
-    /// The modem holds this many incoming messages until they are read (pull dialects).
-    Waiting(u16),
-    /// Any other unsolicited line starting with `+`, passed on raw so that a user on real
-    /// firmware sees what the firmware actually sends.
-    Unrecognised(&'a [u8]),
+pub struct RawMessage<'a> {
+    /// The topic as sent: escapes still in place when `quoted`.
+    pub topic: &'a [u8],
+    /// Whether the topic was quoted (and so may hold `\"` and `\\` escapes).
+    pub quoted: bool,
+    /// Exactly the announced number of payload bytes.
+    pub payload: &'a [u8],
 }
 
-impl Urc<'_> {
-    /// Resolves a quoted topic's escapes into `out`; the topic as UTF-8, or `None` if it does not
-    /// fit or is not UTF-8. For other URCs, `None`.
+impl RawMessage<'_> {
+    /// Resolves a quoted topic's escapes into `out`; the topic as UTF-8, or `None` if it does
+    /// not fit or is not UTF-8.
     pub fn topic_into<'b>(&self, out: &'b mut [u8]) -> Option<&'b str> {
-        let Urc::Message { topic, quoted, .. } = *self else {
-            return None;
-        };
-        let field = if quoted {
-            crate::parse::RawField::Quoted(topic)
+        let field = if self.quoted {
+            crate::parse::RawField::Quoted(self.topic)
         } else {
-            crate::parse::RawField::Bare(topic)
+            crate::parse::RawField::Bare(self.topic)
         };
         let n = field.unescape_into(out)?;
         core::str::from_utf8(&out[..n]).ok()

@@ -9,9 +9,7 @@
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
 use embassy_sync::pipe::Pipe;
 
-use crate::digest::Urc;
 use crate::mqtt::ConnectionState;
-use crate::mqtt::MAX_TOPIC_LEN;
 
 /// An incoming MQTT message, borrowed from the buffer given to [`Events::next`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,16 +21,19 @@ pub struct Message<'a> {
     pub payload: &'a [u8],
 }
 
-/// Something the modem said unasked.
+/// Something the modem said unasked, the same in every dialect: each dialect's grammar reads
+/// its own lines into these (docs/DIALECTS.md, "The seam").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum Event<'a> {
     /// A message on a subscribed topic.
     Message(Message<'a>),
-    /// An unsolicited `+MQTTSTATE:<n>`.
+    /// The module reported the link's state unasked (UC8088 `+MQTTSTATE:<n>`, ESP-AT
+    /// `+MQTTCONNECTED:…`).
     StateChanged(ConnectionState),
-    /// An unsolicited `+MQTTDISCONNECTED…` line.
+    /// The module reported the link lost (UC8088 and ESP-AT `+MQTTDISCONNECTED…`, Quectel
+    /// `+QMTSTAT:`).
     Disconnected,
     /// A boot banner: the modem restarted and forgot its settings.
     Restarted,
@@ -61,6 +62,7 @@ pub enum Event<'a> {
     },
 }
 
+/// The kinds of queued frame, one per [`Event`] variant.
 const MESSAGE: u8 = 1;
 const STATE: u8 = 2;
 const DISCONNECTED: u8 = 3;
@@ -68,8 +70,71 @@ const RESTARTED: u8 = 4;
 const UNRECOGNISED: u8 = 5;
 const DROPPED: u8 = 6;
 const WAITING: u8 = 7;
+const TOO_LARGE: u8 = 8;
 /// kind, topic length (u16), payload length (u16).
 const HEADER: usize = 5;
+
+/// How an event goes into the queue: its kind and its two byte runs (a message's topic and
+/// payload; a value or a line in the first otherwise), small values written into `scratch`.
+/// The one encoder, read back by [`decode`].
+fn encode<'e>(event: &Event<'e>, scratch: &'e mut [u8; 4]) -> (u8, &'e [u8], &'e [u8]) {
+    let (kind, n) = match *event {
+        Event::Message(m) => return (MESSAGE, m.topic.as_bytes(), m.payload),
+        Event::Unrecognised(line) => return (UNRECOGNISED, line, b""),
+        Event::StateChanged(state) => {
+            scratch[0] = u8::from(state == ConnectionState::Connected);
+            (STATE, 1)
+        }
+        Event::Disconnected => (DISCONNECTED, 0),
+        Event::Restarted => (RESTARTED, 0),
+        Event::MessagesWaiting { count } => {
+            scratch[..2].copy_from_slice(&count.to_le_bytes());
+            (WAITING, 2)
+        }
+        Event::Dropped { count } => {
+            *scratch = count.to_le_bytes();
+            (DROPPED, 4)
+        }
+        Event::TooLargeForBuffer { len } => {
+            *scratch = u32::try_from(len).unwrap_or(u32::MAX).to_le_bytes();
+            (TOO_LARGE, 4)
+        }
+    };
+    (kind, &scratch[..n], b"")
+}
+
+/// The event a frame of `kind` holds, `a` and `b` its two byte runs (a message's topic and
+/// payload; otherwise `a` alone). The one decoder of what [`encode`] wrote.
+fn decode<'b>(kind: u8, a: &'b [u8], b: &'b [u8]) -> Event<'b> {
+    let le = |n: usize| {
+        let mut v = [0u8; 4];
+        let n = n.min(a.len());
+        v[..n].copy_from_slice(&a[..n]);
+        u32::from_le_bytes(v)
+    };
+    match kind {
+        MESSAGE => match core::str::from_utf8(a) {
+            Ok(topic) => Event::Message(Message { topic, payload: b }),
+            // The runner only queues UTF-8 topics.
+            Err(_) => Event::Dropped { count: 1 },
+        },
+        STATE => Event::StateChanged(if a.first() == Some(&1) {
+            ConnectionState::Connected
+        } else {
+            ConnectionState::Disconnected
+        }),
+        DISCONNECTED => Event::Disconnected,
+        RESTARTED => Event::Restarted,
+        UNRECOGNISED => Event::Unrecognised(a),
+        WAITING => Event::MessagesWaiting {
+            count: le(2) as u16,
+        },
+        TOO_LARGE => Event::TooLargeForBuffer {
+            len: le(4) as usize,
+        },
+        _ => Event::Dropped { count: le(4) },
+    }
+}
 
 /// The event pipe. Single producer (the runner), single consumer ([`Events`]).
 pub(crate) struct EventQueue<const N: usize> {
@@ -92,7 +157,7 @@ impl<const N: usize> EventQueue<N> {
 
     /// Queues one frame if it fits whole, with a [`Event::Dropped`] frame first when
     /// `unreported` losses are pending and there is room for both.
-    pub(crate) fn push(&self, kind: u8, a: &[u8], b: &[u8], unreported: &mut u32) -> Queued {
+    fn push_frame(&self, kind: u8, a: &[u8], b: &[u8], unreported: &mut u32) -> Queued {
         let size = HEADER + a.len() + b.len();
         let lost_size = if *unreported > 0 { HEADER + 4 } else { 0 };
         if a.len() > usize::from(u16::MAX)
@@ -102,7 +167,9 @@ impl<const N: usize> EventQueue<N> {
             return Queued::Full;
         }
         if *unreported > 0 {
-            self.write_frame(DROPPED, &unreported.to_le_bytes(), b"");
+            let mut scratch = [0u8; 4];
+            let (kind, a, b) = encode(&Event::Dropped { count: *unreported }, &mut scratch);
+            self.write_frame(kind, a, b);
             *unreported = 0;
         }
         self.write_frame(kind, a, b);
@@ -125,44 +192,17 @@ impl<const N: usize> EventQueue<N> {
         }
     }
 
-    /// Queues an incoming message, its topic's escapes resolved; `None` if the topic is too
-    /// long or not UTF-8 (broken framing), or `urc` is not a message.
-    pub(crate) fn push_message(&self, urc: &Urc<'_>, unreported: &mut u32) -> Option<Queued> {
-        let Urc::Message { payload, .. } = *urc else {
-            return None;
-        };
-        let mut buf = [0u8; MAX_TOPIC_LEN];
-        let topic = urc.topic_into(&mut buf)?;
-        Some(self.push(MESSAGE, topic.as_bytes(), payload, unreported))
-    }
-
-    pub(crate) fn push_state(&self, state: ConnectionState, unreported: &mut u32) -> Queued {
-        let v = match state {
-            ConnectionState::Disconnected => 0,
-            ConnectionState::Connected => 1,
-        };
-        self.push(STATE, &[v], b"", unreported)
-    }
-
-    pub(crate) fn push_disconnected(&self, unreported: &mut u32) -> Queued {
-        self.push(DISCONNECTED, b"", b"", unreported)
-    }
-
-    pub(crate) fn push_restarted(&self, unreported: &mut u32) -> Queued {
-        self.push(RESTARTED, b"", b"", unreported)
+    /// Queues an event if it fits whole, with an [`Event::Dropped`] first when `unreported`
+    /// losses are pending and there is room for both.
+    pub(crate) fn push(&self, event: &Event<'_>, unreported: &mut u32) -> Queued {
+        let mut scratch = [0u8; 4];
+        let (kind, a, b) = encode(event, &mut scratch);
+        self.push_frame(kind, a, b, unreported)
     }
 
     /// Whether the application has taken every queued event.
     pub(crate) fn is_empty(&self) -> bool {
         self.pipe.is_empty()
-    }
-
-    pub(crate) fn push_waiting(&self, count: u16, unreported: &mut u32) -> Queued {
-        self.push(WAITING, &count.to_le_bytes(), b"", unreported)
-    }
-
-    pub(crate) fn push_unrecognised(&self, line: &[u8], unreported: &mut u32) -> Queued {
-        self.push(UNRECOGNISED, line, b"", unreported)
     }
 
     async fn read_exact(&self, mut buf: &mut [u8]) {
@@ -214,36 +254,7 @@ impl<'a, const N: usize> Events<'a, N> {
         }
         let buf = &mut buf[..a + b];
         self.queue.read_exact(buf).await;
-        let buf: &'b [u8] = buf;
-        match kind {
-            MESSAGE => match core::str::from_utf8(&buf[..a]) {
-                Ok(topic) => Event::Message(Message {
-                    topic,
-                    payload: &buf[a..],
-                }),
-                // The runner only queues UTF-8 topics.
-                Err(_) => Event::Dropped { count: 1 },
-            },
-            STATE => Event::StateChanged(if buf.first() == Some(&1) {
-                ConnectionState::Connected
-            } else {
-                ConnectionState::Disconnected
-            }),
-            DISCONNECTED => Event::Disconnected,
-            RESTARTED => Event::Restarted,
-            UNRECOGNISED => Event::Unrecognised(buf),
-            WAITING => Event::MessagesWaiting {
-                count: buf
-                    .get(..2)
-                    .and_then(|b| b.try_into().ok())
-                    .map_or(0, u16::from_le_bytes),
-            },
-            _ => Event::Dropped {
-                count: buf
-                    .get(..4)
-                    .and_then(|b| b.try_into().ok())
-                    .map_or(0, u32::from_le_bytes),
-            },
-        }
+        let (a, b) = buf.split_at(a);
+        decode(kind, a, b)
     }
 }

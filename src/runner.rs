@@ -7,11 +7,12 @@ use embedded_io_async::Read;
 
 use crate::dialect::Dialect;
 use crate::dialect::uc8088::Uc8088;
-use crate::digest::Urc;
-use crate::digest::{Ingress, Output};
+use crate::digest::{Ingress, Output, RawMessage};
 use crate::events::Queued;
+use crate::events::{Event, Message};
 use crate::exchange::slot::Delivery;
 use crate::fmt::{debug, warning};
+use crate::mqtt::MAX_TOPIC_LEN;
 use crate::resources::{Inner, LinkHint, Shared, Watch};
 
 /// Owns the UART's receive half. Spawn [`Runner::run`] once, in its own task; it never returns.
@@ -106,7 +107,10 @@ fn dispatch<D: Dialect, const R: usize, const E: usize>(shared: &Shared<R, E>, o
         Output::Prompt if D::STAGED => shared.with(|s| s.slot.prompt()),
         Output::Echo | Output::Prompt => return,
         Output::Final(f) => shared.with(|s| s.slot.result(f, D::STAGED)),
-        Output::Urc(urc) => return shared.with(|s| on_urc::<D, R, E>(shared, s, &urc)),
+        Output::Event(event) => return shared.with(|s| on_event::<D, R, E>(shared, s, &event)),
+        Output::Message(message) => {
+            return shared.with(|s| on_message::<D, R, E>(shared, &mut s.watch, &message));
+        }
         Output::Discarded {
             bytes,
             broken_message,
@@ -139,25 +143,26 @@ fn dispatch<D: Dialect, const R: usize, const E: usize>(shared: &Shared<R, E>, o
     }
 }
 
-/// An unsolicited result code: evidence for the link hint, and an event for the application.
-fn on_urc<D: Dialect, const R: usize, const E: usize>(
+/// Something the modem said unasked: evidence for the link hint, and an event for the
+/// application.
+fn on_event<D: Dialect, const R: usize, const E: usize>(
     shared: &Shared<R, E>,
     s: &mut Inner<R>,
-    urc: &Urc<'_>,
+    event: &Event<'_>,
 ) {
     let w = &mut s.watch;
-    match *urc {
-        Urc::State(crate::ConnectionState::Disconnected) | Urc::Disconnected => {
+    match *event {
+        Event::StateChanged(crate::ConnectionState::Disconnected) | Event::Disconnected => {
             w.note(LinkHint::Lost);
         }
-        Urc::Restarted => w.note(LinkHint::Restarted),
-        Urc::Waiting(n) => {
-            w.waiting = n;
+        Event::Restarted => w.note(LinkHint::Restarted),
+        Event::MessagesWaiting { count } => {
+            w.waiting = count;
             w.noticed = true;
         }
         // An unknown line that looks like the answer's own, or has no clean `+NAME:` head,
         // may be a garbled line of the answer.
-        Urc::Unrecognised(line)
+        Event::Unrecognised(line)
             if s.slot
                 .expected_prefix(D::STAGED)
                 .is_some_and(|prefix| resembles(line, prefix) || !clean_head(line)) =>
@@ -166,23 +171,28 @@ fn on_urc<D: Dialect, const R: usize, const E: usize>(
         }
         _ => {}
     }
-    let unreported = &mut w.unreported;
-    let queued = match *urc {
-        Urc::Message { .. } => {
-            w.fetched |= D::PULL;
-            let Some(q) = shared.events.push_message(urc, unreported) else {
-                lost(w, |st| &mut st.dropped_broken);
-                return;
-            };
-            q
-        }
-        Urc::State(state) => shared.events.push_state(state, unreported),
-        Urc::Disconnected => shared.events.push_disconnected(unreported),
-        Urc::Restarted => shared.events.push_restarted(unreported),
-        Urc::Waiting(n) => shared.events.push_waiting(n, unreported),
-        Urc::Unrecognised(line) => shared.events.push_unrecognised(line, unreported),
+    if shared.events.push(event, &mut w.unreported) == Queued::Full {
+        lost(w, |st| &mut st.dropped_queue_full);
+    }
+}
+
+/// An incoming message, for the application.
+fn on_message<D: Dialect, const R: usize, const E: usize>(
+    shared: &Shared<R, E>,
+    w: &mut Watch,
+    message: &RawMessage<'_>,
+) {
+    w.fetched |= D::PULL;
+    let mut buf = [0u8; MAX_TOPIC_LEN];
+    // A topic too long or not UTF-8 once its escapes are resolved: the framing broke.
+    let Some(topic) = message.topic_into(&mut buf) else {
+        return lost(w, |st| &mut st.dropped_broken);
     };
-    if queued == Queued::Full {
+    let event = Event::Message(Message {
+        topic,
+        payload: message.payload,
+    });
+    if shared.events.push(&event, &mut w.unreported) == Queued::Full {
         lost(w, |st| &mut st.dropped_queue_full);
     }
 }

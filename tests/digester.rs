@@ -1,9 +1,8 @@
 //! The digester alone: exact modem output in, recognised items out, quirks included.
 
 use mqtt_modem::dialect::Grammar;
-use mqtt_modem::digest::Urc;
-use mqtt_modem::digest::{Expect, Final, Ingress, Output};
-use mqtt_modem::{ConnectionState, Detail, Dialect, Uc8088};
+use mqtt_modem::digest::{Expect, Final, Ingress, Output, RawMessage};
+use mqtt_modem::{ConnectionState, Detail, Dialect, Event, Uc8088};
 
 /// Feeds `input` in chunks of `chunk` bytes and collects every item (as owned debug text), with
 /// `pending` as the command waiting.
@@ -40,7 +39,7 @@ fn digest_with(
 
 fn show(o: &Output<'_>) -> String {
     match o {
-        Output::Urc(Urc::Message {
+        Output::Message(RawMessage {
             topic,
             quoted,
             payload,
@@ -135,7 +134,7 @@ fn colon_with_and_without_space() {
     assert_eq!(
         digest(b"\r\n+CFUN: 1\r\n\r\n+MQTTSTATE:1\r\n\r\nOK\r\n", 64, STATE),
         [
-            "Urc(Unrecognised([43, 67, 70, 85, 78, 58, 32, 49]))",
+            "Event(Unrecognised([43, 67, 70, 85, 78, 58, 32, 49]))",
             "INFO +MQTTSTATE:1",
             "Final(Ok)"
         ]
@@ -208,8 +207,8 @@ fn esp_at_subrecv_and_unquoted_topic() {
     assert_eq!(
         digest(subrecv, 3, None),
         [format!(
-            "Urc({:?})",
-            Urc::Unrecognised(b"+MQTTSUBRECV:0,\"t\",5,hello")
+            "{:?}",
+            Output::Event(Event::Unrecognised(b"+MQTTSUBRECV:0,\"t\",5,hello"))
         )]
     );
     assert_eq!(
@@ -224,18 +223,18 @@ fn unsolicited_state_disconnect_banner_and_unknown() {
         digest(b"\r\n+MQTTSTATE:0\r\n", 64, None),
         [format!(
             "{:?}",
-            Output::Urc(Urc::State(ConnectionState::Disconnected))
+            Output::Event(Event::StateChanged(ConnectionState::Disconnected))
         )]
     );
     assert_eq!(
         digest(b"\r\n+MQTTDISCONNECTED: 5\r\n\r\nRDY\r\n", 64, None),
-        ["Urc(Disconnected)", "Urc(Restarted)"]
+        ["Event(Disconnected)", "Event(Restarted)"]
     );
     assert_eq!(
         digest(b"\r\n+MQTTPING:1\r\n", 64, None),
         [format!(
             "{:?}",
-            Output::Urc(Urc::Unrecognised(b"+MQTTPING:1"))
+            Output::Event(Event::Unrecognised(b"+MQTTPING:1"))
         )]
     );
 }
@@ -380,7 +379,7 @@ fn boot_banner_is_a_restart_even_during_a_plain_text_answer() {
             64,
             Some(Expect::prefixed(b""))
         ),
-        ["Urc(Restarted)", "INFO 8088", "Final(Ok)"]
+        ["Event(Restarted)", "INFO 8088", "Final(Ok)"]
     );
 }
 
@@ -394,18 +393,18 @@ fn text_answers_take_bare_and_own_prefixed_lines() {
         [
             "INFO +CGMR: R01",
             "INFO HW 2",
-            "Urc(State(Disconnected))",
-            "Urc(Unrecognised([43, 67, 71, 77, 82, 88, 58, 49]))",
+            "Event(StateChanged(Disconnected))",
+            "Event(Unrecognised([43, 67, 71, 77, 82, 88, 58, 49]))",
             "Final(Ok)"
         ]
     );
     assert_eq!(
         digest(reply, 64, Some(Expect::prefixed(b""))),
         [
-            "Urc(Unrecognised([43, 67, 71, 77, 82, 58, 32, 82, 48, 49]))",
+            "Event(Unrecognised([43, 67, 71, 77, 82, 58, 32, 82, 48, 49]))",
             "INFO HW 2",
-            "Urc(State(Disconnected))",
-            "Urc(Unrecognised([43, 67, 71, 77, 82, 88, 58, 49]))",
+            "Event(StateChanged(Disconnected))",
+            "Event(Unrecognised([43, 67, 71, 77, 82, 88, 58, 49]))",
             "Final(Ok)"
         ]
     );
@@ -467,7 +466,7 @@ fn pieces_inside_an_answer_and_an_empty_payload() {
             [
                 "INFO +CMQTTSUB: 0,0",
                 "MSG t false \"\"",
-                "Urc(Disconnected)",
+                "Event(Disconnected)",
                 "Final(Ok)",
                 "MSG t false \"x\""
             ],
@@ -537,7 +536,7 @@ fn pull_notice_and_a_message_read_as_an_answer() {
         assert_eq!(
             got,
             [
-                "Urc(Waiting(2))",
+                "Event(MessagesWaiting { count: 2 })",
                 "MSG a/b/c true \"x\\r\\nOK\\r\\n\\\"\"",
                 "Final(Ok)"
             ],
@@ -746,7 +745,7 @@ proptest::proptest! {
         input.extend_from_slice(b"\r\nOK\r\n");
         let size = msg.len() - lead + slack;
         let items = digest_into_with(grammar, size, chunk, &input, pending);
-        let want = show(&Output::Urc(Urc::Message { topic: topic.as_bytes(), quoted, payload: &payload }));
+        let want = show(&Output::Message(RawMessage { topic: topic.as_bytes(), quoted, payload: &payload }));
         let got: Vec<_> = items.iter().filter(|i| i.starts_with("MSG")).collect();
         proptest::prop_assert_eq!(got, vec![&want; messages], "ingress {}: {:?}", size, items);
         let got_oks = items.iter().filter(|i| i.as_str() == "Final(Ok)").count();

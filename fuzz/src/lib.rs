@@ -12,7 +12,6 @@ use atat::AtatCmd;
 use mqtt_modem::Will;
 use mqtt_modem::dialect::uc8088::commands::GetConfig;
 use mqtt_modem::dialect::uc8088::commands::{SetConfig, TestConfig};
-use mqtt_modem::digest::Urc;
 
 use mqtt_modem::dialect::Grammar;
 use mqtt_modem::dialect::basic::{GetFunctionality, GetManufacturer, GetRevision};
@@ -26,7 +25,7 @@ use mqtt_modem::dialect::uc8088::types::CertKind;
 use mqtt_modem::dialect::{esp_at, quectel};
 use mqtt_modem::digest::{Expect, Final, Ingress, Output};
 use mqtt_modem::{
-    CertEncoding, Config, ConnectionState, Detail, Error, Identification, Qos, Quoting,
+    CertEncoding, Config, ConnectionState, Detail, Error, Event, Identification, Qos, Quoting,
 };
 use mqtt_modem::{Dialect, EspAt, Quectel, Uc8088};
 
@@ -77,7 +76,7 @@ pub fn pending_of(selector: u8) -> Option<Expect<'static>> {
 /// What one run of the digester saw.
 #[derive(Debug, Default)]
 pub struct Seen {
-    /// Every delivered message: (topic resolved by `Urc::topic_into`, payload).
+    /// Every delivered message: (topic resolved by `RawMessage::topic_into`, payload).
     pub messages: Vec<(Option<String>, Vec<u8>)>,
     /// Every other output, rendered for comparison (`Echo` and `Discarded` left out).
     pub others: Vec<String>,
@@ -215,22 +214,24 @@ fn check_output(
             }
             seen.others.push(format!("final {f:?}"));
         }
-        Output::Urc(urc) => {
-            if let Urc::Message { topic, payload, .. } = urc {
-                assert!(payload.len() <= input_len, "payload longer than the input");
-                assert!(payload.len() <= buf_size, "payload longer than the buffer");
-                assert!(topic.len() <= input_len && topic.len() <= buf_size);
-                let mut out = [0u8; 1024];
-                let t = urc.topic_into(&mut out).map(str::to_owned);
-                seen.messages.push((t, payload.to_vec()));
-            } else {
-                if let Urc::Unrecognised(l) = urc {
-                    assert!(l.len() <= buf_size && no_terminators(l));
-                }
-                // A non-message URC never resolves a topic.
-                assert!(urc.topic_into(&mut [0u8; 64]).is_none());
-                seen.others.push(format!("urc {urc:?}"));
+        Output::Message(m) => {
+            let (topic, payload) = (m.topic, m.payload);
+            assert!(payload.len() <= input_len, "payload longer than the input");
+            assert!(payload.len() <= buf_size, "payload longer than the buffer");
+            assert!(topic.len() <= input_len && topic.len() <= buf_size);
+            let mut out = [0u8; 1024];
+            let t = m.topic_into(&mut out).map(str::to_owned);
+            seen.messages.push((t, payload.to_vec()));
+        }
+        Output::Event(event) => {
+            if let Event::Unrecognised(l) = event {
+                assert!(l.len() <= buf_size && no_terminators(l));
             }
+            assert!(
+                !matches!(event, Event::Message(_)),
+                "a message outside its frame"
+            );
+            seen.others.push(format!("urc {event:?}"));
         }
         Output::Discarded {
             bytes, oversized, ..
@@ -467,7 +468,7 @@ fn check_framed(
         let state_line = if pending.map(|p| p.prefix) == Some(b"+MQTTSTATE") {
             "info +MQTTSTATE:1".into()
         } else {
-            format!("urc {:?}", Urc::State(ConnectionState::Connected))
+            format!("urc {:?}", Event::StateChanged(ConnectionState::Connected))
         };
         let expected: Vec<String> = vec![state_line, "final Ok".into()];
         assert_eq!(

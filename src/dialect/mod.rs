@@ -11,7 +11,7 @@ pub mod quectel;
 pub mod sketch;
 pub mod uc8088;
 
-pub use crate::grammar::{Grammar, MessageFrame, Pieces, SessionUrc};
+pub use crate::grammar::{Grammar, MessageFrame, Pieces};
 
 use embedded_io_async::Write;
 
@@ -39,7 +39,7 @@ pub trait Dialect: Sealed + Staging + Sized + 'static {
     #[doc(hidden)]
     type State: Default;
     /// Whether the modem keeps incoming messages until they are read with a command (it
-    /// announces them with [`SessionUrc::Waiting`]); without, [`Dialect::fetch`] is never
+    /// announces them with [`Event::MessagesWaiting`](crate::Event::MessagesWaiting)); without, [`Dialect::fetch`] is never
     /// called and is compiled out.
     #[doc(hidden)]
     const PULL: bool = false;

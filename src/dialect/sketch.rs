@@ -2,7 +2,8 @@
 //! tables the one digester reads: the seam's [`Pieces`] and pull patterns, tested and fuzzed
 //! before a dialect uses them. Not dialects: no commands go with them.
 
-use super::{Grammar, MessageFrame, Pieces, SessionUrc};
+use super::{Grammar, MessageFrame, Pieces};
+use crate::events::Event;
 use crate::parse::number;
 
 /// SIMCom's `AT+CMQTT*`: a message in pieces (`+CMQTTRXSTART: 0,<topic len>,<payload len>`,
@@ -24,9 +25,9 @@ pub static SIMCOM: Grammar = Grammar {
     urc_crlf: true,
 };
 
-fn simcom_session(line: &[u8]) -> Option<SessionUrc> {
+fn simcom_session(line: &[u8]) -> Option<Event<'static>> {
     line.starts_with(b"+CMQTTCONNLOST:")
-        .then_some(SessionUrc::Disconnected)
+        .then_some(Event::Disconnected)
 }
 
 /// u-blox's `AT+UMQTTC`: `+UUMQTTC: 6,<n>` announces held messages; `AT+UMQTTC=6,1` reads one
@@ -45,14 +46,14 @@ pub static UBLOX: Grammar = Grammar {
     urc_crlf: true,
 };
 
-fn ublox_session(line: &[u8]) -> Option<SessionUrc> {
+fn ublox_session(line: &[u8]) -> Option<Event<'static>> {
     if let Some(n) = line.strip_prefix(b"+UUMQTTC: 6,") {
         return number(n)
             .and_then(|n| u16::try_from(n).ok())
-            .map(SessionUrc::Waiting);
+            .map(|count| Event::MessagesWaiting { count });
     }
     line.starts_with(b"+UUMQTTC: 0,")
-        .then_some(SessionUrc::Disconnected)
+        .then_some(Event::Disconnected)
 }
 
 /// A test fixture, not a module: the u-blox grammar with the pull hooks ([`Dialect::PULL`],

@@ -5,7 +5,7 @@ pub(crate) mod frame;
 
 pub use frame::{MessageFrame, Pieces};
 
-use crate::mqtt::ConnectionState;
+use crate::events::Event;
 
 /// How the runner recognises a dialect's unsolicited output.
 #[derive(Debug)]
@@ -13,7 +13,7 @@ pub struct Grammar {
     /// The incoming-message URCs, read by length.
     pub messages: &'static [MessageFrame],
     /// Recognises an unsolicited session line (state change, link loss).
-    pub session: fn(&[u8]) -> Option<SessionUrc>,
+    pub session: fn(&[u8]) -> Option<Event<'static>>,
     /// Boot banners: the modem restarted and forgot its settings.
     pub banners: &'static [&'static [u8]],
     /// Whether a URC brings its own leading CRLF (`\r\n+MQTTRECV:…\r\n`, as V.25ter frames
@@ -60,16 +60,4 @@ impl Grammar {
                 .any(|h| line.starts_with(h))
         })
     }
-}
-
-/// An unsolicited session event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SessionUrc {
-    /// The link's state, reported unasked.
-    State(ConnectionState),
-    /// The link is gone.
-    Disconnected,
-    /// The modem holds this many incoming messages until they are read
-    /// ([`Dialect::fetch`](crate::Dialect::fetch); u-blox's `+UUMQTTC: 6,<n>`).
-    Waiting(u16),
 }

@@ -1,7 +1,8 @@
 //! What ESP-AT says unasked: `+MQTTSUBRECV:0,"<topic>",<len>,<payload>` (read by length),
 //! `+MQTTCONNECTED:0,…` and `+MQTTDISCONNECTED:0`, and the `ready` banner.
 
-use crate::grammar::{MessageFrame, SessionUrc};
+use crate::events::Event;
+use crate::grammar::MessageFrame;
 use crate::mqtt::ConnectionState;
 
 /// `+MQTTSUBRECV:<link id>,"<topic>",<len>,<payload>`.
@@ -14,11 +15,11 @@ pub(crate) const FRAMES: [MessageFrame; 1] = [MessageFrame {
 }];
 
 /// `+MQTTDISCONNECTED:<link id>` (link lost) and `+MQTTCONNECTED:<link id>,…` (link up).
-pub(crate) fn session(line: &[u8]) -> Option<SessionUrc> {
+pub(crate) fn session(line: &[u8]) -> Option<Event<'static>> {
     if line.starts_with(b"+MQTTDISCONNECTED:") {
-        Some(SessionUrc::Disconnected)
+        Some(Event::Disconnected)
     } else if line.starts_with(b"+MQTTCONNECTED:") {
-        Some(SessionUrc::State(ConnectionState::Connected))
+        Some(Event::StateChanged(ConnectionState::Connected))
     } else {
         None
     }

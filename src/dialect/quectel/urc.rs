@@ -2,7 +2,8 @@
 //! `recv/mode` `0,1`: read by length between the quotes), `+QMTSTAT: 0,<err>` (link lost), and
 //! the `RDY` banner.
 
-use crate::grammar::{MessageFrame, SessionUrc};
+use crate::events::Event;
+use crate::grammar::MessageFrame;
 
 /// `+QMTRECV: <client>,<msgid>,"<topic>",<len>,"<payload>"`.
 pub(crate) const FRAMES: [MessageFrame; 1] = [MessageFrame {
@@ -14,7 +15,7 @@ pub(crate) const FRAMES: [MessageFrame; 1] = [MessageFrame {
 }];
 
 /// `+QMTSTAT: <client>,<err>`: the client closed the connection.
-pub(crate) fn session(line: &[u8]) -> Option<SessionUrc> {
+pub(crate) fn session(line: &[u8]) -> Option<Event<'static>> {
     line.starts_with(b"+QMTSTAT:")
-        .then_some(SessionUrc::Disconnected)
+        .then_some(Event::Disconnected)
 }

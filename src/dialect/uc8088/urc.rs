@@ -4,7 +4,8 @@
 //! `+MQTTDISCONNECTED…`.
 
 use super::types::state;
-use crate::grammar::{MessageFrame, SessionUrc};
+use crate::events::Event;
+use crate::grammar::MessageFrame;
 use crate::parse::{after_prefix, number};
 
 /// `+MQTTRECV:"<topic>",<len>,<payload>`.
@@ -17,12 +18,12 @@ pub(crate) const FRAMES: [MessageFrame; 1] = [MessageFrame {
 }];
 
 /// Recognises an unsolicited session line.
-pub(crate) fn session(line: &[u8]) -> Option<SessionUrc> {
+pub(crate) fn session(line: &[u8]) -> Option<Event<'static>> {
     if line.starts_with(b"+MQTTDISCONNECTED") {
-        return Some(SessionUrc::Disconnected);
+        return Some(Event::Disconnected);
     }
     after_prefix(line, b"+MQTTSTATE")
         .and_then(number)
         .and_then(state)
-        .map(SessionUrc::State)
+        .map(Event::StateChanged)
 }

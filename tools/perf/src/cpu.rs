@@ -11,7 +11,7 @@ use mqtt_modem::dialect::Grammar;
 use mqtt_modem::dialect::esp_at::commands::PublishRaw;
 use mqtt_modem::dialect::quectel::commands::Publish as QmtPublish;
 use mqtt_modem::dialect::uc8088::commands::Publish;
-use mqtt_modem::digest::Urc;
+use mqtt_modem::digest::RawMessage;
 use mqtt_modem::digest::{Expect, Final, Ingress, Output};
 use mqtt_modem::{Dialect, EspAt, Qos, Quectel, Uc8088};
 
@@ -255,7 +255,7 @@ fn incoming_driver(iters: u64, urc: &[u8], grammar: &'static Grammar) -> u64 {
         ingress.commit(urc.len());
         loop {
             match ingress.next(None, false) {
-                Some(Output::Urc(Urc::Message { topic, payload, .. })) => {
+                Some(Output::Message(RawMessage { topic, payload, .. })) => {
                     sum += black_box(topic).len() as u64 + black_box(payload).len() as u64;
                     break;
                 }
@@ -294,7 +294,7 @@ fn chunked_driver(iters: u64, urc: &[u8], chunk: usize, grammar: &'static Gramma
             space[..part.len()].copy_from_slice(part);
             ingress.commit(part.len());
             while let Some(out) = ingress.next(None, false) {
-                if let Output::Urc(Urc::Message { topic, payload, .. }) = out {
+                if let Output::Message(RawMessage { topic, payload, .. }) = out {
                     sum += black_box(topic).len() as u64 + black_box(payload).len() as u64;
                 }
             }
@@ -604,7 +604,7 @@ mod tests {
             let mut ingress = Ingress::with_grammar(&mut buf, grammar(kind));
             feed(&mut ingress, &u);
             match ingress.next(None, false) {
-                Some(Output::Urc(Urc::Message {
+                Some(Output::Message(RawMessage {
                     topic,
                     payload: got,
                     ..

@@ -3,7 +3,7 @@
 
 use embedded_io_adapters::tokio_1::FromTokio;
 use mqtt_modem::MAX_PAYLOAD_LEN;
-use mqtt_modem::digest::Urc;
+use mqtt_modem::digest::RawMessage;
 use mqtt_modem::digest::{Ingress, Output};
 use mqtt_modem::{
     Dialect, EspAt, Events, MqttModem, Options, Qos, Quectel, Resources, Runner, Uc8088,
@@ -109,7 +109,7 @@ fn delivered(kind: Kind, size: usize, payload: usize) -> bool {
                 continue;
             }
             while let Some(out) = ingress.next(None, full) {
-                if let Output::Urc(Urc::Message { payload: p, .. }) = out {
+                if let Output::Message(RawMessage { payload: p, .. }) = out {
                     return p.len() == payload;
                 }
                 if full {

@@ -5,7 +5,6 @@
 
 use embedded_io_async::{Read, Write};
 
-use crate::command::ModemCommand;
 use crate::dialect::Dialect;
 use crate::dialect::uc8088::Uc8088;
 use crate::dialect::uc8088::{
@@ -177,8 +176,12 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
     }
 
     /// Sends any command and returns its parsed answer (see [`Exchange::send`]).
+    #[cfg(feature = "_internal")]
     #[doc(hidden)]
-    pub async fn send<C: ModemCommand>(&mut self, cmd: &C) -> Result<C::Response, Error> {
+    pub async fn send<C: crate::command::ModemCommand>(
+        &mut self,
+        cmd: &C,
+    ) -> Result<C::Response, Error> {
         self.exchange.send(cmd).await
     }
 

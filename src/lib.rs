@@ -3,15 +3,22 @@
 //! ([`EspAt`]) and Quectel's QMT ([`Quectel`]) command sets, chosen at compile time
 //! ([`Dialect`], [`MqttModem::with_dialect`]).
 //!
-//! # Data flow
-//! [`MqttModem::new`] splits the UART in two. The [`Runner`] owns the receive half: it reads
-//! into the ingress buffer, and its digester ([`digest`]) sorts the bytes into command answers,
-//! which go to the response slot, and unsolicited messages, which go to the event queue read
-//! through [`Events`]. The [`MqttModem`] owns the transmit half: each call validates its
-//! inputs, streams one command line from the caller's slices, and waits for its answer with an
-//! `embassy-time` deadline; a call that is several commands in a dialect (ESP-AT's configure,
-//! Quectel's connect) sends them in order. All memory lives in one [`Resources`] the
-//! application provides.
+//! # Layers
+//! Data flows one way: UART → digester → response slot or event queue → client.
+//! - [`Runner`] (the receive half) reads the UART into the ingress buffer; its digester sorts
+//!   the bytes, by the dialect's grammar, into answers to the command in flight, which move the
+//!   response slot on, and unsolicited output, which becomes an [`Event`] in the queue read
+//!   through [`Events`].
+//! - [`MqttModem`] (the transmit half) checks each call's inputs and runs the dialect's
+//!   commands for it through the exchange, which writes one command at a time (its data after
+//!   a `>` prompt), waits for its result or completion line under an `embassy-time` deadline,
+//!   and re-synchronises after a command that did not complete. A call that is several
+//!   commands in a dialect (ESP-AT's configure, Quectel's connect) sends them in order.
+//! - A [`Dialect`] (zero-sized, sealed) supplies its commands, its grammar and its reading of
+//!   failures; the core knows no module's codes. Every failure has an [`ErrorKind`] that means
+//!   the same in every dialect.
+//! - [`Supervisor`] keeps the link up from [`LinkEvent`]s and error kinds.
+//! - All memory lives in one [`Resources`] the application provides.
 //!
 //! ```ignore
 //! static RES: StaticCell<Resources> = StaticCell::new();
@@ -35,9 +42,10 @@
 //! logs nothing without them.
 //!
 //! # Stability
-//! Enums and structs that will grow as dialects are added are `#[non_exhaustive]`. The
-//! digester is public only so that the crate's tests, fuzz targets and benchmarks can drive
-//! it; it is hidden from this documentation and carries no semver guarantee.
+//! Enums and structs that will grow as dialects are added are `#[non_exhaustive]`. The command
+//! structs, the dialects' internals and the digester are private; the `_internal` feature
+//! makes them public for the crate's own tests, fuzz targets, benchmarks and simulator only,
+//! hidden from this documentation and with no semver guarantee.
 #![no_std]
 #![deny(missing_docs)]
 #![warn(clippy::pedantic)]
@@ -56,11 +64,21 @@ compile_error!("mqtt-modem: enable the `defmt` or the `log` feature, not both");
 
 mod fmt;
 
+/// Declares modules that are public only with the `_internal` feature (for the crate's own
+/// tests, fuzz targets, benchmarks and simulator), private otherwise.
+macro_rules! internal {
+    ($($name:ident),* $(,)?) => {$(
+        #[cfg(feature = "_internal")]
+        #[doc(hidden)]
+        pub mod $name;
+        #[cfg(not(feature = "_internal"))]
+        #[allow(dead_code)]
+        mod $name;
+    )*};
+}
+
 mod client;
-pub mod command;
-pub mod dialect;
-#[doc(hidden)]
-pub mod digest;
+internal!(command, dialect, digest);
 mod encode;
 mod error;
 mod events;
@@ -78,6 +96,7 @@ pub use dialect::Dialect;
 pub use dialect::esp_at::EspAt;
 pub use dialect::quectel::Quectel;
 pub use dialect::uc8088::Uc8088;
+pub use dialect::uc8088::responses::{StoredConfig, Subscription, Subscriptions};
 pub use dialect::uc8088::types::MqttCode;
 pub use encode::CertEncoding;
 pub use error::{Detail, Error, ErrorKind, Feature, Field, Invalid};

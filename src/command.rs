@@ -179,8 +179,7 @@ impl AtatResp for Syntax {}
 
 /// Parses a test-form answer: the first line with `prefix`, text after the colon.
 pub(crate) fn parse_syntax(resp: &[u8], prefix: &[u8]) -> Result<Syntax, atat::Error> {
-    let line = crate::parse::lines(resp)
-        .find_map(|l| crate::parse::after_prefix(l, prefix))
+    let line = crate::parse::info_line(resp, prefix)
         .ok_or(atat::Error::Parse)?;
     let text = core::str::from_utf8(line).map_err(|_| atat::Error::Parse)?;
     let mut out = heapless::String::new();

@@ -62,16 +62,24 @@ pub enum Output<'a> {
     /// Anything else the modem said unasked, in the application's event vocabulary (a state
     /// change, a lost link, a restart, held messages, an unrecognised line).
     Event(Event<'a>),
-    /// Bytes that are not part of anything: noise, a stray line, or a message whose framing
-    /// broke (`broken_message`), or one too large for the buffer (`oversized`).
+    /// Bytes that are not part of anything.
     Discarded {
         /// How many bytes were thrown away.
         bytes: usize,
-        /// The bytes started like an incoming message whose header did not parse.
-        broken_message: bool,
-        /// A well-framed incoming message larger than the ingress buffer.
-        oversized: bool,
+        /// What they were.
+        what: Discard,
     },
+}
+
+/// What discarded bytes were.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Discard {
+    /// Noise, a stray line, or an overlong line.
+    Noise,
+    /// The start of an incoming message whose header did not parse (noise broke its framing).
+    BrokenMessage,
+    /// A well-framed incoming message larger than the ingress buffer.
+    Oversized,
 }
 
 /// How the pending command's information lines are told apart from unsolicited lines.
@@ -325,15 +333,13 @@ impl<'a> Ingress<'a> {
                 Plan::Oversized { bytes } => {
                     return Some(Output::Discarded {
                         bytes,
-                        broken_message: false,
-                        oversized: true,
+                        what: Discard::Oversized,
                     });
                 }
                 Plan::Broken { bytes } => {
                     return Some(Output::Discarded {
                         bytes,
-                        broken_message: true,
-                        oversized: false,
+                        what: Discard::BrokenMessage,
                     });
                 }
                 Plan::Deliver {
@@ -357,18 +363,18 @@ impl<'a> Ingress<'a> {
             }
             // A line longer than the whole buffer: drop it up to its end.
             let bytes = self.len;
-            let broken_message = buf.starts_with(b"+MQTT");
+            let what = if grammar.is_message_line(buf) {
+                Discard::BrokenMessage
+            } else {
+                Discard::Noise
+            };
             self.discard_line = true;
             self.cut = (0, bytes);
             if pending.is_some() && is_echo(buf) {
                 // The echo of a long command line (echo still on): not part of the answer.
                 return Some(Output::Echo);
             }
-            return Some(Output::Discarded {
-                bytes,
-                broken_message,
-                oversized: false,
-            });
+            return Some(Output::Discarded { bytes, what });
         };
         // Nothing but line-end bytes after it yet: the next line has not started.
         let at_end = buf[end..].iter().all(|&b| b == b'\r' || b == b'\n');
@@ -685,15 +691,13 @@ fn classify<'l>(
         // A piece of a message whose framing broke: its head line went before.
         return Output::Discarded {
             bytes: line.len(),
-            broken_message: false,
-            oversized: false,
+            what: Discard::Noise,
         };
     }
     if grammar.is_message_line(line) {
         return Output::Discarded {
             bytes: line.len(),
-            broken_message: true,
-            oversized: false,
+            what: Discard::BrokenMessage,
         };
     }
     // A restart is a restart, even while a plain-text answer (`AT+CGMM`) is awaited.
@@ -716,8 +720,7 @@ fn classify<'l>(
     }
     Output::Discarded {
         bytes: line.len(),
-        broken_message: false,
-        oversized: false,
+        what: Discard::Noise,
     }
 }
 

@@ -11,6 +11,7 @@
 use embedded_io_async::Write;
 
 use crate::error::{Error, Field, Invalid};
+use crate::mqtt::Quoting;
 
 /// How certificate line breaks go on the wire (the manual does not say; docs/DIALECTS.md, UC8088 decision 5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -276,15 +277,24 @@ pub(crate) fn check_line_safe(field: Field, s: &[u8]) -> Result<(), Error> {
     Ok(())
 }
 
+/// Whether a string parameter may be empty.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Empty {
+    /// An empty string is a valid value (a user name, a payload).
+    Allowed,
+    /// The parameter must hold something (a host, a topic).
+    Refused,
+}
+
 /// Checks a string parameter: length limits, line safety, and for unquoted mode no `,` or `"`.
 pub(crate) fn check_string(
     field: Field,
     s: &[u8],
     max: usize,
-    allow_empty: bool,
-    quoted: bool,
+    empty: Empty,
+    quoting: Quoting,
 ) -> Result<(), Error> {
-    if s.is_empty() && !allow_empty {
+    if s.is_empty() && empty == Empty::Refused {
         return Err(Error::invalid(field, Invalid::Empty));
     }
     if s.len() > max {
@@ -294,7 +304,8 @@ pub(crate) fn check_string(
     // Bare, a comma or quote would shift or open a parameter, and blanks at either end may be
     // trimmed by the modem's parser.
     let blank = |b: Option<&u8>| matches!(b, Some(b' ' | b'\t'));
-    if !quoted && (memchr::memchr2(b',', b'"', s).is_some() || blank(s.first()) || blank(s.last()))
+    if quoting == Quoting::Unquoted
+        && (memchr::memchr2(b',', b'"', s).is_some() || blank(s.first()) || blank(s.last()))
     {
         return Err(Error::invalid(field, Invalid::NeedsQuoting));
     }
@@ -302,8 +313,8 @@ pub(crate) fn check_string(
 }
 
 /// The string parameter in the requested style.
-pub(crate) fn string_param(s: &[u8], quoted: bool) -> Param<'_> {
-    if quoted {
+pub(crate) fn string_param(s: &[u8], quoting: Quoting) -> Param<'_> {
+    if quoting == Quoting::Quoted {
         Param::Quoted(s)
     } else {
         Param::Unquoted(s)

@@ -3,8 +3,9 @@
 
 use core::fmt;
 
-use crate::encode::check_string;
+use crate::encode::{Empty, check_string};
 use crate::error::{Error, Field, Invalid};
+use crate::fmt::Redacted;
 
 /// The longest topic accepted, in bytes (MQTT allows 65535; modem line buffers do not).
 pub const MAX_TOPIC_LEN: usize = 256;
@@ -223,27 +224,15 @@ impl defmt::Format for Config<'_> {
     fn format(&self, f: defmt::Formatter) {
         defmt::write!(
             f,
-            "Config {{ host: {=str}, port: {}, client_id: {=str}, clean_session: {}, keepalive_s: {}, username: {=str}, password: <redacted> }}",
+            "Config {{ host: {=str}, port: {}, client_id: {=str}, clean_session: {}, keepalive_s: {}, username: {=str}, password: {} }}",
             self.host,
             self.port,
             self.client_id,
             self.clean_session,
             self.keepalive_s,
-            self.username
+            self.username,
+            Redacted(self.password.len())
         );
-    }
-}
-
-/// Shows that a secret is there without showing it.
-pub(crate) struct Redacted(pub usize);
-
-impl fmt::Debug for Redacted {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.0 == 0 {
-            f.write_str("\"\"")
-        } else {
-            f.write_str("<redacted>")
-        }
     }
 }
 
@@ -255,8 +244,20 @@ pub(crate) fn check_will(will: &Will<'_>, max: usize) -> Result<(), crate::error
         Error::InvalidInput { reason, .. } => Error::invalid(Field::WillTopic, reason),
         other => other,
     })?;
-    crate::encode::check_string(Field::WillTopic, will.topic.as_bytes(), max, false, true)?;
-    crate::encode::check_string(Field::WillMessage, will.payload, max, true, true)
+    check_string(
+        Field::WillTopic,
+        will.topic.as_bytes(),
+        max,
+        Empty::Refused,
+        Quoting::Quoted,
+    )?;
+    check_string(
+        Field::WillMessage,
+        will.payload,
+        max,
+        Empty::Allowed,
+        Quoting::Quoted,
+    )
 }
 
 /// Whether the module is connected to the broker.
@@ -282,7 +283,13 @@ impl core::fmt::Display for ConnectionState {
 
 /// A publish topic: non-empty, within length, no `+` or `#`, no CR/LF/NUL.
 pub(crate) fn check_topic(topic: &str) -> Result<(), Error> {
-    check_string(Field::Topic, topic.as_bytes(), MAX_TOPIC_LEN, false, true)?;
+    check_string(
+        Field::Topic,
+        topic.as_bytes(),
+        MAX_TOPIC_LEN,
+        Empty::Refused,
+        Quoting::Quoted,
+    )?;
     if memchr::memchr2(b'+', b'#', topic.as_bytes()).is_some() {
         return Err(Error::invalid(Field::Topic, Invalid::Wildcard));
     }
@@ -296,8 +303,8 @@ pub(crate) fn check_filter(filter: &str) -> Result<(), Error> {
         Field::TopicFilter,
         filter.as_bytes(),
         MAX_TOPIC_LEN,
-        false,
-        true,
+        Empty::Refused,
+        Quoting::Quoted,
     )?;
     let mut levels = filter.split('/').peekable();
     while let Some(level) = levels.next() {
@@ -336,7 +343,7 @@ impl core::fmt::Debug for Tls<'_> {
             Self::Off => f.write_str("Off"),
             Self::RootCa(p) => write!(f, "RootCa({} bytes)", p.len()),
             Self::ClientCert(p) => write!(f, "ClientCert({} bytes)", p.len()),
-            Self::ClientKey(p) => write!(f, "ClientKey(<redacted, {} bytes>)", p.len()),
+            Self::ClientKey(p) => write!(f, "ClientKey({:?})", Redacted(p.len())),
         }
     }
 }
@@ -349,7 +356,7 @@ impl defmt::Format for Tls<'_> {
             Self::Off => defmt::write!(f, "Off"),
             Self::RootCa(p) => defmt::write!(f, "RootCa({} bytes)", p.len()),
             Self::ClientCert(p) => defmt::write!(f, "ClientCert({} bytes)", p.len()),
-            Self::ClientKey(p) => defmt::write!(f, "ClientKey(<redacted, {} bytes>)", p.len()),
+            Self::ClientKey(p) => defmt::write!(f, "ClientKey({})", Redacted(p.len())),
         }
     }
 }

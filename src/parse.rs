@@ -15,6 +15,42 @@ pub(crate) fn lines(resp: &[u8]) -> impl Iterator<Item = &[u8]> {
         .filter(|l| !l.is_empty())
 }
 
+/// The text after `prefix:` of the first answer line that has that head (the "prefix, then
+/// fields" shape every information line has).
+pub(crate) fn info_line<'a>(resp: &'a [u8], prefix: &[u8]) -> Option<&'a [u8]> {
+    lines(resp).find_map(|l| after_prefix(l, prefix))
+}
+
+/// The number of the first `prefix:<n>` answer line (`+MQTTSTATE:1`), if it has one.
+pub(crate) fn info_number(resp: &[u8], prefix: &[u8]) -> Option<u32> {
+    info_line(resp, prefix).and_then(number)
+}
+
+/// How a quoted string ends when it is not closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unclosed {
+    /// The text ran out after this many bytes (the closing quote may still come).
+    Short(usize),
+    /// A CR or LF came first: it is not a quoted string.
+    LineEnd,
+}
+
+/// Where the quoted string whose body `text` starts (after its opening quote) closes: the index
+/// of its closing `"`; a `\` escapes the byte after it. The one scanner of quoted strings, for
+/// answer fields and message topics alike.
+pub(crate) fn closing_quote(text: &[u8]) -> Result<usize, Unclosed> {
+    let mut i = 0;
+    loop {
+        match text.get(i) {
+            None => return Err(Unclosed::Short(i)),
+            Some(b'\\') => i += 2,
+            Some(b'"') => return Ok(i),
+            Some(b'\r' | b'\n') => return Err(Unclosed::LineEnd),
+            Some(_) => i += 1,
+        }
+    }
+}
+
 /// A decimal number that fits `u32`, with nothing else around it.
 pub(crate) fn number(text: &[u8]) -> Option<u32> {
     if text.is_empty() || text.len() > 10 {
@@ -105,25 +141,17 @@ impl<'a> Iterator for Fields<'a> {
     fn next(&mut self) -> Option<Self::Item> {
         let text = self.rest.take()?;
         if let Some(body) = text.strip_prefix(b"\"") {
-            let mut i = 0;
-            while i < body.len() {
-                match body[i] {
-                    b'\\' => i += 2,
-                    b'"' => {
-                        let after = &body[i + 1..];
-                        return Some(match after {
-                            [] => Some(RawField::Quoted(&body[..i])),
-                            [b',', tail @ ..] => {
-                                self.rest = Some(tail);
-                                Some(RawField::Quoted(&body[..i]))
-                            }
-                            _ => None,
-                        });
-                    }
-                    _ => i += 1,
+            let Ok(i) = closing_quote(body) else {
+                return Some(None);
+            };
+            return Some(match &body[i + 1..] {
+                [] => Some(RawField::Quoted(&body[..i])),
+                [b',', tail @ ..] => {
+                    self.rest = Some(tail);
+                    Some(RawField::Quoted(&body[..i]))
                 }
-            }
-            return Some(None);
+                _ => None,
+            });
         }
         match text.iter().position(|&b| b == b',') {
             Some(comma) => {
@@ -138,8 +166,7 @@ impl<'a> Iterator for Fields<'a> {
 /// The MQTT code of the first `prefix:<n>` line in `resp`, if there is one and it is a number.
 /// `Some(Err(()))` when such a line exists but does not carry a bare number.
 pub(crate) fn mqtt_code(resp: &[u8], prefix: &[u8]) -> Option<Result<u32, ()>> {
-    let line = lines(resp).find_map(|l| after_prefix(l, prefix))?;
-    Some(number(line).ok_or(()))
+    Some(number(info_line(resp, prefix)?).ok_or(()))
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use embedded_io_async::Read;
 
 use crate::dialect::Dialect;
 use crate::dialect::uc8088::Uc8088;
-use crate::digest::{Ingress, Output, RawMessage};
+use crate::digest::{Discard, Ingress, Output, RawMessage};
 use crate::events::Queued;
 use crate::events::{Event, Message};
 use crate::exchange::slot::Delivery;
@@ -111,23 +111,19 @@ fn dispatch<D: Dialect, const R: usize, const E: usize>(shared: &Shared<R, E>, o
         Output::Message(message) => {
             return shared.with(|s| on_message::<D, R, E>(shared, &mut s.watch, &message));
         }
-        Output::Discarded {
-            bytes,
-            broken_message,
-            oversized,
-        } => {
+        Output::Discarded { bytes, what } => {
             return shared.with(|s| {
                 let w = &mut s.watch;
                 w.stats.discarded_bytes = w.stats.discarded_bytes.saturating_add(bytes as u32);
-                w.fetched |= D::PULL && (broken_message || oversized);
-                if broken_message {
-                    // Its payload is judged as lines next: it could fake part of the answer.
-                    s.slot.taint();
-                    lost(w, |st| &mut st.dropped_broken);
-                } else if oversized {
-                    lost(w, |st| &mut st.dropped_oversized);
-                } else {
-                    s.slot.discarded(bytes);
+                w.fetched |= D::PULL && what != Discard::Noise;
+                match what {
+                    Discard::BrokenMessage => {
+                        // Its payload is judged as lines next: it could fake part of the answer.
+                        s.slot.taint();
+                        lost(w, |st| &mut st.dropped_broken);
+                    }
+                    Discard::Oversized => lost(w, |st| &mut st.dropped_oversized),
+                    Discard::Noise => s.slot.discarded(bytes),
                 }
             });
         }

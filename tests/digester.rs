@@ -249,9 +249,9 @@ fn garbage_between_lines_is_discarded_and_counted() {
     assert_eq!(
         got,
         [
-            "Discarded { bytes: 4, broken_message: false, oversized: false }",
+            "Discarded { bytes: 4, what: Noise }",
             "INFO +MQTTSTATE:1",
-            "Discarded { bytes: 6, broken_message: false, oversized: false }",
+            "Discarded { bytes: 6, what: Noise }",
             "Final(Ok)"
         ]
     );
@@ -260,10 +260,7 @@ fn garbage_between_lines_is_discarded_and_counted() {
 #[test]
 fn broken_message_header_is_dropped_not_delivered() {
     let got = digest(b"\r\n+MQTTRECV:\"t\",x5,hello\r\n", 64, None);
-    assert_eq!(
-        got,
-        ["Discarded { bytes: 22, broken_message: true, oversized: false }"]
-    );
+    assert_eq!(got, ["Discarded { bytes: 22, what: BrokenMessage }"]);
 }
 
 #[test]
@@ -273,7 +270,7 @@ fn oversized_message_is_skipped_by_length() {
     input.extend_from_slice(b"\r\n+MQTTRECV:\"t\",2,ok\r\n");
     let got = digest(&input, 100, None);
     assert_eq!(got.len(), 2, "{got:?}");
-    assert!(got[0].contains("oversized: true"), "{got:?}");
+    assert!(got[0].contains("what: Oversized"), "{got:?}");
     assert_eq!(got[1], "MSG t true \"ok\"");
 }
 
@@ -345,7 +342,7 @@ fn message_that_cannot_fit_after_a_partial_line_does_not_stall() {
     let input = b"ab\r\n+MQTTRECV:\"t\",12,0123456789ab\r\nOK\r\n";
     let items = digest_into(32, input, Some(Expect::prefixed(b"")));
     assert!(
-        items.iter().any(|i| i.contains("oversized: true")),
+        items.iter().any(|i| i.contains("what: Oversized")),
         "{items:?}"
     );
     // The message took the CRLF that framed it, so the fragment before it joined what followed
@@ -363,7 +360,7 @@ fn wrong_length_is_caught_by_the_closing_crlf() {
         None,
     );
     assert_eq!(got.len(), 3, "{got:?}");
-    assert!(got[0].contains("broken_message: true"), "{got:?}");
+    assert!(got[0].contains("what: BrokenMessage"), "{got:?}");
     assert!(
         got[1].starts_with("Discarded"),
         "the payload is judged as a line: {got:?}"
@@ -485,7 +482,7 @@ fn pieces_too_large_for_the_buffer_are_dropped_piece_by_piece() {
     for chunk in [1, 7, 100, 600, 2000] {
         let (got, dropped) = digest_with(&SIMCOM, &input, chunk, Some(Expect::prefixed(b"")));
         assert_eq!(got.len(), 3, "chunk {chunk}: {got:?}");
-        assert!(got[0].contains("oversized: true"), "{got:?}");
+        assert!(got[0].contains("what: Oversized"), "{got:?}");
         assert_eq!(got[1..], ["Final(Ok)", "MSG t false \"after\""]);
         // Every byte of the dropped message is counted, but for some line ends between its
         // lines, which go as line ends between any items do (at most 2 bytes before each of its
@@ -512,7 +509,7 @@ fn a_piece_with_a_wrong_length_is_broken_not_delivered() {
             .to_vec();
     input.extend(simcom_message(b"t", b"ok", 1, true));
     let (got, _) = digest_with(&SIMCOM, &input, 64, None);
-    assert!(got[0].contains("broken_message: true"), "{got:?}");
+    assert!(got[0].contains("what: BrokenMessage"), "{got:?}");
     assert_eq!(
         got.last().map(String::as_str),
         Some("MSG t false \"ok\""),
@@ -576,7 +573,7 @@ fn a_head_line_that_never_ends_neither_loops_nor_stalls() {
         "{items:?}"
     );
     assert!(
-        !items.iter().any(|i| i.contains("oversized: true")),
+        !items.iter().any(|i| i.contains("what: Oversized")),
         "{items:?}"
     );
 }
@@ -589,7 +586,7 @@ fn oversized_pieces_inside_an_interrupted_line_leave_the_line_whole() {
     for chunk in [1, 8, 64, 1000] {
         let (got, _) = digest_with(&SIMCOM, &input, chunk, Some(Expect::prefixed(b"+CMQTTSUB")));
         assert_eq!(got.len(), 3, "chunk {chunk}: {got:?}");
-        assert!(got[0].contains("oversized: true"), "{got:?}");
+        assert!(got[0].contains("what: Oversized"), "{got:?}");
         assert_eq!(
             got[1..],
             ["INFO +CMQTTSUB: 0,0", "Final(Ok)"],
@@ -606,7 +603,7 @@ fn the_pieces_of_a_broken_message_are_dropped_by_length_not_judged() {
     for chunk in [1, 7, 64] {
         let (got, _) = digest_with(&SIMCOM, input, chunk, Some(Expect::prefixed(b"+CMQTTSUB")));
         assert!(
-            got[0].contains("broken_message: true"),
+            got[0].contains("what: BrokenMessage"),
             "chunk {chunk}: {got:?}"
         );
         assert!(

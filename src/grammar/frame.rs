@@ -5,7 +5,7 @@
 //! `\r\nOK\r\n`.
 
 use crate::mqtt::MAX_TOPIC_LEN;
-use crate::parse::RawField;
+use crate::parse::{RawField, Unclosed, closing_quote};
 
 /// How one dialect frames its incoming-message URC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -250,19 +250,13 @@ pub(crate) fn parse_header<'b>(
         None => return Err(HeaderError::Incomplete),
         Some(b'"') => {
             let body = at + 1;
-            let mut i = body;
-            loop {
-                match buf.get(i) {
-                    None => return Err(too_long_or_incomplete(i - body)),
-                    Some(b'\\') => i += 2,
-                    Some(b'"') => break,
-                    Some(b'\r' | b'\n') => return Err(HeaderError::Invalid),
-                    Some(_) => i += 1,
-                }
-                if i - body > 2 * MAX_TOPIC_LEN {
-                    return Err(HeaderError::Invalid);
-                }
-            }
+            let i = match closing_quote(&buf[body..]) {
+                // No topic is this long, escaped: the framing is broken.
+                Ok(n) if n > 2 * MAX_TOPIC_LEN => return Err(HeaderError::Invalid),
+                Ok(n) => body + n,
+                Err(Unclosed::Short(n)) => return Err(too_long_or_incomplete(n)),
+                Err(Unclosed::LineEnd) => return Err(HeaderError::Invalid),
+            };
             at = i + 1;
             match buf.get(at) {
                 None => return Err(HeaderError::Incomplete),

@@ -15,18 +15,12 @@ use embedded_io_async::Write;
 
 use super::{Dialect, Grammar, Sealed};
 use crate::command::ModemCommand;
-use crate::encode::check_string;
+use crate::encode::{Empty, check_string};
 use crate::error::{Detail, Error, Feature, Field, Invalid, link_down};
 use crate::exchange::{Exchange, Staging};
 use crate::identity::Identification;
 use crate::identity::Identity;
-use crate::mqtt::Config;
-use crate::mqtt::ConnectionState;
-use crate::mqtt::Tls;
-use crate::mqtt::check_filter;
-use crate::mqtt::check_topic;
-use crate::mqtt::{MAX_PAYLOAD_LEN, Qos};
-use crate::mqtt::{MqttVersion, check_will};
+use crate::mqtt::{Config, ConnectionState, MAX_PAYLOAD_LEN, MqttVersion, Qos, Quoting, Tls, check_filter, check_topic, check_will};
 use commands::{
     At, Clean, Connect, EchoOff, GetConnection, GetVersion, LONG_CLIENT_ID, LONG_PASSWORD,
     LONG_USERNAME, PublishEmpty, PublishRaw, SetConnConfig, SetLongField, SetUserConfig, Subscribe,
@@ -114,7 +108,7 @@ impl Dialect for EspAt {
         config: &Config<'_>,
     ) -> Result<(), Error> {
         let host = config.host.as_bytes();
-        check_string(Field::Host, host, MAX_HOST_LEN, false, true)?;
+        check_string(Field::Host, host, MAX_HOST_LEN, Empty::Refused, Quoting::Quoted)?;
         if config.port == 0 {
             return Err(Error::invalid(Field::Port, Invalid::OutOfRange));
         }
@@ -122,12 +116,12 @@ impl Dialect for EspAt {
             return Err(Error::invalid(Field::Keepalive, Invalid::OutOfRange));
         }
         let fields = [
-            (Field::ClientId, config.client_id.as_bytes(), false),
-            (Field::Username, config.username.as_bytes(), true),
-            (Field::Password, config.password.as_bytes(), true),
+            (Field::ClientId, config.client_id.as_bytes(), Empty::Refused),
+            (Field::Username, config.username.as_bytes(), Empty::Allowed),
+            (Field::Password, config.password.as_bytes(), Empty::Allowed),
         ];
-        for (field, value, allow_empty) in fields {
-            check_string(field, value, MAX_LONG_FIELD_LEN, allow_empty, true)?;
+        for (field, value, empty) in fields {
+            check_string(field, value, MAX_LONG_FIELD_LEN, empty, Quoting::Quoted)?;
         }
         if let Some(will) = &config.will {
             check_will(will, MAX_TOPIC_LEN)?;

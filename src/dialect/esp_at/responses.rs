@@ -2,7 +2,7 @@
 
 use atat::AtatResp;
 
-use crate::parse::{RawField, after_prefix, fields, lines};
+use crate::parse::{RawField, fields, info_line};
 
 /// `+MQTTCONN:<link id>,<state>,…`: states 4, 5 and 6 are connected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,8 +24,7 @@ impl ConnStatus {
 
 /// Reads `+MQTTCONN:0,<state>,…`.
 pub(crate) fn parse_conn_status(resp: &[u8]) -> Result<ConnStatus, atat::Error> {
-    let line = lines(resp)
-        .find_map(|l| after_prefix(l, b"+MQTTCONN"))
+    let line = info_line(resp, b"+MQTTCONN")
         .ok_or(atat::Error::Parse)?;
     let mut f = fields(line);
     let _link = f.next();
@@ -50,7 +49,7 @@ impl AtatResp for PubOutcome {}
 
 /// Reads `+MQTTPUB:OK|FAIL`; anything else is a parse error.
 pub(crate) fn parse_pub_outcome(resp: &[u8]) -> Result<PubOutcome, atat::Error> {
-    match lines(resp).find_map(|l| after_prefix(l, b"+MQTTPUB")) {
+    match info_line(resp, b"+MQTTPUB") {
         Some(b"OK") => Ok(PubOutcome { ok: true }),
         Some(b"FAIL") => Ok(PubOutcome { ok: false }),
         _ => Err(atat::Error::Parse),

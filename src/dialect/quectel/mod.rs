@@ -14,16 +14,11 @@ mod urc;
 use embedded_io_async::Write;
 
 use super::{Dialect, Grammar, Sealed};
-use crate::encode::check_string;
+use crate::encode::{Empty, check_string};
 use crate::error::{Detail, Error, ErrorKind, Feature, Field, Invalid, link_down};
 use crate::exchange::{Exchange, Staging};
 use crate::identity::Identity;
-use crate::mqtt::ConnectionState;
-use crate::mqtt::Tls;
-use crate::mqtt::check_filter;
-use crate::mqtt::check_topic;
-use crate::mqtt::{Config, MAX_CLIENT_ID_LEN, MAX_CREDENTIAL_LEN, MqttVersion, check_will};
-use crate::mqtt::{MAX_PAYLOAD_LEN, Qos};
+use crate::mqtt::{Config, ConnectionState, MAX_CLIENT_ID_LEN, MAX_CREDENTIAL_LEN, MAX_PAYLOAD_LEN, MqttVersion, Qos, Quoting, Tls, check_filter, check_topic, check_will};
 use commands::{
     Connect, Disconnect, GetConnection, Open, Publish, SetCfg, SetWill, Subscribe, Unsubscribe,
 };
@@ -69,8 +64,8 @@ impl State {
 }
 
 /// A quoted string Quectel can carry: no `"` (it has no escape), no CR, LF or NUL.
-fn check_quoted(field: Field, s: &[u8], max: usize, allow_empty: bool) -> Result<(), Error> {
-    check_string(field, s, max, allow_empty, true)?;
+fn check_quoted(field: Field, s: &[u8], max: usize, empty: Empty) -> Result<(), Error> {
+    check_string(field, s, max, empty, Quoting::Quoted)?;
     no_quote(field, s)
 }
 
@@ -135,7 +130,7 @@ impl Dialect for Quectel {
         state: &mut Self::State,
         config: &Config<'_>,
     ) -> Result<(), Error> {
-        check_quoted(Field::Host, config.host.as_bytes(), MAX_HOST_LEN, false)?;
+        check_quoted(Field::Host, config.host.as_bytes(), MAX_HOST_LEN, Empty::Refused)?;
         if config.port == 0 {
             return Err(Error::invalid(Field::Port, Invalid::OutOfRange));
         }
@@ -143,18 +138,18 @@ impl Dialect for Quectel {
             return Err(Error::invalid(Field::Keepalive, Invalid::OutOfRange));
         }
         let id = config.client_id.as_bytes();
-        check_quoted(Field::ClientId, id, MAX_CLIENT_ID_LEN, false)?;
+        check_quoted(Field::ClientId, id, MAX_CLIENT_ID_LEN, Empty::Refused)?;
         check_quoted(
             Field::Username,
             config.username.as_bytes(),
             MAX_CREDENTIAL_LEN,
-            true,
+            Empty::Allowed,
         )?;
         check_quoted(
             Field::Password,
             config.password.as_bytes(),
             MAX_CREDENTIAL_LEN,
-            true,
+            Empty::Allowed,
         )?;
         if let Some(will) = &config.will {
             check_will(will, MAX_WILL_LEN)?;

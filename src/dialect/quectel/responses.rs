@@ -3,7 +3,7 @@
 
 use atat::AtatResp;
 
-use crate::parse::{after_prefix, lines};
+use crate::parse::info_line;
 
 /// The numbers of a `+QMT…: <client>,…` line, after the client index (at most three).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -36,7 +36,7 @@ fn signed(text: &[u8]) -> Option<i32> {
 /// (none) when there is no such line. A field that is not a number is a parse error.
 pub(crate) fn parse_numbers(resp: &[u8], prefix: &[u8]) -> Result<Numbers, atat::Error> {
     let mut out = Numbers::default();
-    let Some(line) = lines(resp).find_map(|l| after_prefix(l, prefix)) else {
+    let Some(line) = info_line(resp, prefix) else {
         return Ok(out);
     };
     for (i, field) in line.split(|&b| b == b',').enumerate() {

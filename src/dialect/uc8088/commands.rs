@@ -15,8 +15,9 @@ use super::responses::{
 };
 use super::types::{CertKind, MAX_CERT_LEN};
 use crate::command::{ModemCommand, NoResponse, Wire, fixed, nothing, test_form};
-use crate::encode::{CertEncoding, Param, check_string, string_param};
+use crate::encode::{CertEncoding, Empty, Param, check_string, string_param};
 use crate::error::{Error, Field, Invalid};
+use crate::fmt::Redacted;
 use crate::mqtt::{
     Config, MAX_CLIENT_ID_LEN, MAX_CREDENTIAL_LEN, MAX_HOST_LEN, MAX_PAYLOAD_LEN, MqttVersion, Qos,
     Quoting, check_filter, check_topic,
@@ -72,13 +73,12 @@ impl<'a> SetConfig<'a> {
         if config.version != MqttVersion::V3_1_1 {
             return Err(Error::Unsupported(crate::error::Feature::Mqtt31));
         }
-        let quoted = config.quoting == Quoting::Quoted;
-        check_string(
+                check_string(
             Field::Host,
             config.host.as_bytes(),
             MAX_HOST_LEN,
-            false,
-            quoted,
+            Empty::Refused,
+            config.quoting,
         )?;
         if config.port == 0 {
             return Err(Error::invalid(Field::Port, Invalid::OutOfRange));
@@ -87,8 +87,8 @@ impl<'a> SetConfig<'a> {
             Field::ClientId,
             config.client_id.as_bytes(),
             MAX_CLIENT_ID_LEN,
-            false,
-            quoted,
+            Empty::Refused,
+            config.quoting,
         )?;
         if config.keepalive_s == 0 {
             return Err(Error::invalid(Field::Keepalive, Invalid::OutOfRange));
@@ -97,30 +97,30 @@ impl<'a> SetConfig<'a> {
             Field::Username,
             config.username.as_bytes(),
             MAX_CREDENTIAL_LEN,
-            true,
-            quoted,
+            Empty::Allowed,
+            config.quoting,
         )?;
         check_string(
             Field::Password,
             config.password.as_bytes(),
             MAX_CREDENTIAL_LEN,
-            true,
-            quoted,
+            Empty::Allowed,
+            config.quoting,
         )?;
         Ok(Self { config: *config })
     }
 
     fn params(&self) -> [Param<'a>; 7] {
         let c = &self.config;
-        let quoted = c.quoting == Quoting::Quoted;
+        let quoting = c.quoting;
         [
-            string_param(c.host.as_bytes(), quoted),
+            string_param(c.host.as_bytes(), quoting),
             Param::Int(u32::from(c.port)),
-            string_param(c.client_id.as_bytes(), quoted),
+            string_param(c.client_id.as_bytes(), quoting),
             Param::Int(u32::from(c.clean_session)),
             Param::Int(u32::from(c.keepalive_s)),
-            string_param(c.username.as_bytes(), quoted),
-            string_param(c.password.as_bytes(), quoted),
+            string_param(c.username.as_bytes(), quoting),
+            string_param(c.password.as_bytes(), quoting),
         ]
     }
 }
@@ -161,7 +161,7 @@ impl core::fmt::Debug for SetTls<'_> {
         f.debug_struct("SetTls")
             .field("enabled", &self.enabled)
             .field("kind", &self.kind)
-            .field("content_len", &self.content.len())
+            .field("content", &Redacted(self.content.len()))
             .field("encoding", &self.encoding)
             .finish()
     }
@@ -306,7 +306,13 @@ impl<'a> Publish<'a> {
     /// Validates the topic (non-empty, no wildcards) and the payload.
     pub fn new(topic: &'a str, payload: &'a [u8], qos: Qos, retain: bool) -> Result<Self, Error> {
         check_topic(topic)?;
-        check_string(Field::Payload, payload, MAX_PAYLOAD_LEN, true, true)?;
+        check_string(
+            Field::Payload,
+            payload,
+            MAX_PAYLOAD_LEN,
+            Empty::Allowed,
+            Quoting::Quoted,
+        )?;
         Ok(Self {
             topic,
             payload,

@@ -9,7 +9,7 @@ use super::types::state;
 use crate::mqtt::{
     Config, ConnectionState, MAX_CLIENT_ID_LEN, MAX_CREDENTIAL_LEN, MAX_HOST_LEN, Qos,
 };
-use crate::parse::{RawField, after_prefix, fields, lines, number};
+use crate::parse::{RawField, after_prefix, fields, info_line, info_number, lines};
 
 /// `+MQTTCONFIG:<host>,<port>,<client id>,<clean>,<keepalive>,<user>,<password>`, as the modem
 /// stores it. The modem echoes the fields bare; the password is taken as everything after the
@@ -59,8 +59,7 @@ impl defmt::Format for StoredConfig {
 }
 
 pub(crate) fn parse_stored_config(resp: &[u8]) -> Result<StoredConfig, atat::Error> {
-    let text = lines(resp)
-        .find_map(|l| after_prefix(l, b"+MQTTCONFIG"))
+    let text = info_line(resp, b"+MQTTCONFIG")
         .ok_or(atat::Error::Parse)?;
     let mut f = fields(text);
     let mut next = || f.next().flatten().ok_or(atat::Error::Parse);
@@ -112,8 +111,7 @@ pub struct TlsStatus {
 impl AtatResp for TlsStatus {}
 
 pub(crate) fn parse_tls_status(resp: &[u8]) -> Result<TlsStatus, atat::Error> {
-    lines(resp)
-        .find_map(|l| after_prefix(l, b"+MQTTTLS"))
+    info_line(resp, b"+MQTTTLS")
         .and_then(|text| fields(text).next().flatten())
         .and_then(crate::parse::RawField::number)
         .and_then(|n| u8::try_from(n).ok())
@@ -137,9 +135,7 @@ pub struct Connected;
 impl AtatResp for Connected {}
 
 pub(crate) fn parse_connected(resp: &[u8]) -> Result<Connected, atat::Error> {
-    match lines(resp)
-        .find_map(|l| after_prefix(l, b"+MQTTCONNECT"))
-        .and_then(number)
+    match info_number(resp, b"+MQTTCONNECT")
     {
         Some(0) => Ok(Connected),
         _ => Err(atat::Error::Parse),
@@ -158,9 +154,7 @@ impl AtatResp for State {}
 
 /// The manual's STATE example shows a bare `OK`; a missing line is an error, not a state.
 pub(crate) fn parse_state(resp: &[u8]) -> Result<State, atat::Error> {
-    lines(resp)
-        .find_map(|l| after_prefix(l, b"+MQTTSTATE"))
-        .and_then(number)
+    info_number(resp, b"+MQTTSTATE")
         .and_then(state)
         .map(|state| State { state })
         .ok_or(atat::Error::Parse)

@@ -198,75 +198,17 @@ pub(crate) fn write_line_or_nothing(line: &Line<'_>, buf: &mut [u8]) -> usize {
     line.write_into(buf).unwrap_or(0)
 }
 
-/// Implements [`ModemCommand`] for a derived command without parameters. The driver writes its
-/// line from a constant, so it does not carry atat's serializer for each command; a test holds
-/// every constant to what the derive writes.
-macro_rules! fixed {
-    (
-        $ty:ty, $line:expr, info = $prefix:expr $(, code = $code:expr)? $(, bare = $bare:expr)?
-        $(, failure = $failure:expr)?
-    ) => {
-        impl $crate::command::ModemCommand for $ty {
-            const INFO_PREFIX: &'static [u8] = $prefix;
-            $(const CARRIES_CODE: bool = $code;)?
-            $(const FAILURE: fn(&$crate::error::Detail) -> $crate::error::ErrorKind = $failure;)?
-            $(const INFO_BARE: bool = $bare;)?
-
-            fn wire(&self) -> $crate::command::Wire<'_> {
-                $crate::command::Wire::fixed_static($line)
-            }
-        }
-    };
-}
-pub(crate) use fixed;
-
-/// Declares a derived command without parameters whose answer (`$resp`) is read by `$parse`
-/// from its `prefix:` lines (and bare lines too with `bare = true`); its line is written from
-/// a constant.
-macro_rules! fixed_answer {
-    (
-        $(#[$doc:meta])* $ty:ident, $cmd:literal, $line:literal, $prefix:literal, $resp:ty,
-        bare = $bare:expr, $parse:expr
-    ) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, atat::atat_derive::AtatCmd)]
-        #[at_cmd($cmd, $resp, timeout_ms = 1000, parse = Self::parse_answer)]
-        pub struct $ty;
-
-        impl $ty {
-            fn parse_answer(resp: &[u8]) -> Result<$resp, atat::Error> {
-                let parse: fn(&[u8]) -> Result<$resp, atat::Error> = $parse;
-                parse(resp)
-            }
-        }
-
-        $crate::command::fixed!($ty, $line, info = $prefix, bare = $bare);
-    };
-}
-pub(crate) use fixed_answer;
-
-/// Declares a test form (`AT+X=?`): a derived command answering [`Syntax`], its line written
-/// from a constant, its answer read from the `prefix:` line.
-macro_rules! test_form {
-    ($(#[$doc:meta])* $ty:ident, $cmd:literal, $line:literal, $prefix:literal) => {
-        $crate::command::fixed_answer!(
-            $(#[$doc])* $ty, $cmd, $line, $prefix, $crate::command::Syntax, bare = false,
-            |resp| $crate::command::parse_syntax(resp, $prefix)
-        );
-    };
-}
-pub(crate) use test_form;
-
 /// Parses the final-result-only answer of a command; information lines (an MQTT code line,
-/// checked by the client) carry nothing more. In the shape atat's derive `parse = ...` wants.
+/// checked by the exchange) carry nothing more. In the shape atat's derive `parse = ...` wants.
 #[allow(clippy::unnecessary_wraps)]
 pub(crate) fn nothing(_resp: &[u8]) -> Result<NoResponse, atat::Error> {
     Ok(NoResponse)
 }
 
-/// The parts of a hand-encoded command of a dialect that vary: its line, and for a prompted
-/// command its raw data and the line that completes it.
-pub(crate) trait Shape {
+/// How a command with parameters is written by the crate's encoder (its line begins with
+/// `Self::AT`, which [`command!`] defines from the head), and for a prompted command its raw
+/// data and the line that completes it.
+pub(crate) trait Encode {
     /// The command line.
     fn line(&self) -> Line<'_>;
     /// Raw bytes written after the `>` prompt.
@@ -279,20 +221,122 @@ pub(crate) trait Shape {
     }
 }
 
-/// Implements [`AtatCmd`] and [`ModemCommand`] for a command described by its [`Shape`]:
-/// its answer `$resp` is read by `$parse` from its `info:` lines (and bare lines if `bare`).
-macro_rules! shaped {
+/// The first of two things, or the second when the first is absent (a macro default).
+macro_rules! or {
+    ($given:expr, $default:expr) => {
+        $given
+    };
+    (, $default:expr) => {
+        $default
+    };
+}
+pub(crate) use or;
+
+/// Declares a command, the one way every dialect does: its head is written once, and with it,
+/// next to the struct, its answer (type, parse function, the prefix of its information lines,
+/// whether bare lines belong to it too), whether a `<prefix>:<n>` line carries a result code,
+/// what a failure means ([`ModemCommand::FAILURE`]), and its timeout.
+///
+/// - `derived struct X …`: a command atat can encode (no string parameters). The struct is
+///   `#[derive(AtatCmd)]` with `#[at_cmd(<head>, …)]`; the driver writes the same line,
+///   `AT<head>` then its `params` after `=`, without atat's serializer (a test holds the two
+///   equal). Lines end in CR, or as `end` says (atat's `termination`: ESP-AT's CR LF).
+/// - `encoded X`: a command with string parameters, declared beside it with an [`Encode`],
+///   written by the crate's encoder (which escapes as the vendor's manual asks, and streams big
+///   parameters from the caller's slices). `Self::AT` is `AT<head>=`, and a completion line's
+///   head is `Self::HEAD`.
+///
+/// The information lines' prefix is the head unless `info` says otherwise.
+macro_rules! command {
     (
-        $ty:ident $(<$lt:lifetime>)?, $resp:ty, parse = $parse:expr,
-        info = $info:expr, bare = $bare:expr, $(code = $code:expr,)? $(failure = $failure:expr,)?
-        timeout_ms = $ms:expr
+        $(#[$attr:meta])*
+        derived struct $ty:ident $body:tt
+        at = $head:tt,
+        end = $end:tt,
+        $(params = |$s:ident| $params:expr,)?
+        answer = $resp:ty, parse = $parse:expr,
+        $(info = $info:literal,)?
+        $(bare = $bare:expr,)?
+        $(code = $code:expr,)?
+        $(failure = $failure:expr,)?
+        $(completion = $completion:expr,)?
+        timeout_ms = $ms:tt $(,)?
     ) => {
+        $(#[$attr])*
+        #[derive(Debug, Clone, atat::atat_derive::AtatCmd)]
+        #[at_cmd(
+            $head,
+            $resp,
+            timeout_ms = $ms,
+            termination = $end,
+            parse = Self::parse_answer
+        )]
+        pub struct $ty $body
+
+        impl $ty {
+            fn parse_answer(resp: &[u8]) -> Result<$resp, atat::Error> {
+                let parse: fn(&[u8]) -> Result<$resp, atat::Error> = $parse;
+                parse(resp)
+            }
+        }
+
+        impl $crate::command::ModemCommand for $ty {
+            const INFO_PREFIX: &'static [u8] = $crate::command::or!($($info)?, $head).as_bytes();
+            $(const INFO_BARE: bool = $bare;)?
+            $(const CARRIES_CODE: bool = $code;)?
+            $(const FAILURE: fn(&$crate::error::Detail) -> $crate::error::ErrorKind = $failure;)?
+
+            fn wire(&self) -> $crate::command::Wire<'_> {
+                $crate::command::derived_wire!(self, $head, $end $(, |$s| $params)?)
+            }
+
+            $(
+                fn completion(&self) -> Option<$crate::command::Completion> {
+                    Some($completion)
+                }
+            )?
+        }
+    };
+    (
+        $(#[$attr:meta])*
+        derived struct $ty:ident $body:tt
+        at = $head:tt,
+        $($rest:tt)*
+    ) => {
+        $crate::command::command!(
+            $(#[$attr])*
+            derived struct $ty $body
+            at = $head,
+            end = "\r",
+            $($rest)*
+        );
+    };
+    (
+        $(#[$attr:meta])*
+        encoded $ty:ident $(<$lt:lifetime>)?,
+        at = $head:tt,
+        answer = $resp:ty, parse = $parse:expr,
+        $(info = $info:literal,)?
+        $(bare = $bare:expr,)?
+        $(code = $code:expr,)?
+        $(failure = $failure:expr,)?
+        timeout_ms = $ms:tt $(,)?
+    ) => {
+        impl$(<$lt>)? $ty$(<$lt>)? {
+            /// How the line begins: `AT<head>=`.
+            #[allow(dead_code)]
+            const AT: &'static [u8] = concat!("AT", $head, "=").as_bytes();
+            /// The head, which a completion line begins with too.
+            #[allow(dead_code)]
+            const HEAD: &'static [u8] = $head.as_bytes();
+        }
+
         impl$(<$lt>)? atat::AtatCmd for $ty$(<$lt>)? {
             type Response = $resp;
             const MAX_TIMEOUT_MS: u32 = $ms;
 
             fn write(&self, buf: &mut [u8]) -> usize {
-                $crate::command::write_line_or_nothing(&$crate::command::Shape::line(self), buf)
+                $crate::command::write_line_or_nothing(&$crate::command::Encode::line(self), buf)
             }
 
             fn parse(
@@ -305,23 +349,37 @@ macro_rules! shaped {
         }
 
         impl$(<$lt>)? $crate::command::ModemCommand for $ty$(<$lt>)? {
-            const INFO_PREFIX: &'static [u8] = $info;
-            const INFO_BARE: bool = $bare;
+            const INFO_PREFIX: &'static [u8] = $crate::command::or!($($info)?, $head).as_bytes();
+            $(const INFO_BARE: bool = $bare;)?
             $(const CARRIES_CODE: bool = $code;)?
             $(const FAILURE: fn(&$crate::error::Detail) -> $crate::error::ErrorKind = $failure;)?
 
             fn wire(&self) -> $crate::command::Wire<'_> {
-                $crate::command::Wire::line($crate::command::Shape::line(self))
+                $crate::command::Wire::line($crate::command::Encode::line(self))
             }
 
             fn data(&self) -> Option<&[u8]> {
-                $crate::command::Shape::raw(self)
+                $crate::command::Encode::raw(self)
             }
 
             fn completion(&self) -> Option<$crate::command::Completion> {
-                $crate::command::Shape::done(self)
+                $crate::command::Encode::done(self)
             }
         }
     };
 }
-pub(crate) use shaped;
+pub(crate) use command;
+
+/// The line of a derived command: a constant `AT<head><end>`, or `AT<head>=` and its numeric
+/// parameters, without atat's serializer.
+macro_rules! derived_wire {
+    ($self:ident, $head:tt, $end:tt) => {
+        $crate::command::Wire::fixed_static(concat!("AT", $head, $end).as_bytes())
+    };
+    ($self:ident, $head:tt, $end:tt, |$s:ident| $params:expr) => {{
+        let $s = $self;
+        let line = $crate::encode::Line::new(concat!("AT", $head, "=").as_bytes(), &$params);
+        $crate::command::Wire::line(if $end == "\r\n" { line.crlf() } else { line })
+    }};
+}
+pub(crate) use derived_wire;

@@ -2,104 +2,113 @@
 //! UC8088 manual's worked example uses them; Quectel's modules take the same): `AT`, `ATE0`,
 //! `AT+CMEE`, `AT+CFUN`, and the identification commands `AT+CGMI`, `AT+CGMM`, `AT+CGMR`.
 
-use atat::atat_derive::{AtatCmd, AtatEnum, AtatResp};
+use atat::atat_derive::{AtatEnum, AtatResp};
 use embedded_io_async::Write;
 
-use crate::command::{ModemCommand, NoResponse, Wire, fixed, fixed_answer, nothing};
-use crate::encode::{Line, Param};
+use crate::command::{NoResponse, command, nothing};
+use crate::encode::Param;
 use crate::error::Error;
 use crate::exchange::{Exchange, Staging};
 use crate::identity::{Identification, Identity};
+use crate::parse::info_number;
 
-/// Declares an identification command: any number of bare or `+NAME:` lines, read into an
-/// [`Identification`].
-macro_rules! identification {
-    ($(#[$doc:meta])* $ty:ident, $cmd:literal, $line:literal, $prefix:literal) => {
-        fixed_answer!(
-            $(#[$doc])* $ty, $cmd, $line, $prefix, Identification, bare = true,
-            |resp| Ok(Identification::from_answer(resp, $prefix))
-        );
-    };
-}
-
-/// `AT`: checks that the modem answers. Used to synchronise the line.
-#[derive(Debug, Clone, AtatCmd)]
-#[at_cmd("", NoResponse, parse = nothing, timeout_ms = 300)]
-pub struct At;
-
-/// `ATE0`: echo off. The digester copes with echo either way; off halves the receive traffic.
-#[derive(Debug, Clone, AtatCmd)]
-#[at_cmd("E0", NoResponse, parse = nothing, timeout_ms = 1000)]
-pub struct EchoOff;
-
-/// `ATE1`: echo on (the modem's power-up default).
-#[derive(Debug, Clone, AtatCmd)]
-#[at_cmd("E1", NoResponse, parse = nothing, timeout_ms = 1000)]
-pub struct EchoOn;
-
-/// `AT+CMEE=<n>`: how errors are reported.
-#[derive(Debug, Clone, AtatCmd)]
-#[at_cmd("+CMEE", NoResponse, parse = nothing, timeout_ms = 1000)]
-pub struct SetErrorReporting {
-    /// The reporting mode.
-    pub mode: ErrorReporting,
-}
-
-/// `AT+CFUN=<fun>`: sets the functionality level; `1` (full) must precede MQTT use.
-#[derive(Debug, Clone, AtatCmd)]
-#[at_cmd("+CFUN", NoResponse, parse = nothing, timeout_ms = 10000)]
-pub struct SetFunctionality {
-    /// The level to set.
-    pub fun: FunctionalityLevel,
-}
-
-/// `AT+CFUN?`: reads the functionality level (`+CFUN: 1`, with a space).
-#[derive(Debug, Clone, AtatCmd)]
-#[at_cmd("+CFUN?", Functionality, timeout_ms = 1000)]
-pub struct GetFunctionality;
-
-identification!(
-    /// `AT+CGMI`: manufacturer identification (`ucchip`).
-    GetManufacturer,
-    "+CGMI",
-    b"AT+CGMI\r",
-    b"+CGMI"
-);
-identification!(
-    /// `AT+CGMM`: model identification (`8088`).
-    GetModel,
-    "+CGMM",
-    b"AT+CGMM\r",
-    b"+CGMM"
-);
-identification!(
-    /// `AT+CGMR`: firmware revision.
-    GetRevision,
-    "+CGMR",
-    b"AT+CGMR\r",
-    b"+CGMR"
+command!(
+    /// `AT`: checks that the modem answers. Used to synchronise the line.
+    derived struct At;
+    at = "",
+    answer = NoResponse,
+    parse = nothing,
+    timeout_ms = 300,
 );
 
-fixed!(At, b"AT\r", info = b"");
-fixed!(EchoOff, b"ATE0\r", info = b"");
-fixed!(EchoOn, b"ATE1\r", info = b"");
-fixed!(GetFunctionality, b"AT+CFUN?\r", info = b"+CFUN");
+command!(
+    /// `ATE0`: echo off. The digester copes with echo either way; off halves the receive traffic.
+    derived struct EchoOff;
+    at = "E0",
+    answer = NoResponse,
+    parse = nothing,
+    info = "",
+    timeout_ms = 1000,
+);
 
-impl ModemCommand for SetErrorReporting {
-    const INFO_PREFIX: &'static [u8] = b"+CMEE";
+command!(
+    /// `ATE1`: echo on (the modem's power-up default).
+    derived struct EchoOn;
+    at = "E1",
+    answer = NoResponse,
+    parse = nothing,
+    info = "",
+    timeout_ms = 1000,
+);
 
-    fn wire(&self) -> Wire<'_> {
-        Wire::line(Line::new(b"AT+CMEE=", &[Param::Int(self.mode as u32)]))
+command!(
+    /// `AT+CMEE=<n>`: how errors are reported.
+    derived struct SetErrorReporting {
+        /// The reporting mode.
+        pub mode: ErrorReporting,
     }
-}
+    at = "+CMEE",
+    params = |c| [Param::Int(c.mode as u32)],
+    answer = NoResponse,
+    parse = nothing,
+    timeout_ms = 1000,
+);
 
-impl ModemCommand for SetFunctionality {
-    const INFO_PREFIX: &'static [u8] = b"+CFUN";
-
-    fn wire(&self) -> Wire<'_> {
-        Wire::line(Line::new(b"AT+CFUN=", &[Param::Int(self.fun as u32)]))
+command!(
+    /// `AT+CFUN=<fun>`: sets the functionality level; `1` (full) must precede MQTT use.
+    derived struct SetFunctionality {
+        /// The level to set.
+        pub fun: FunctionalityLevel,
     }
-}
+    at = "+CFUN",
+    params = |c| [Param::Int(c.fun as u32)],
+    answer = NoResponse,
+    parse = nothing,
+    timeout_ms = 10000,
+);
+
+command!(
+    /// `AT+CFUN?`: reads the functionality level (`+CFUN: 1`, with a space).
+    derived struct GetFunctionality;
+    at = "+CFUN?",
+    answer = Functionality,
+    parse = |resp| {
+        let fun = info_number(resp, b"+CFUN").and_then(|n| u8::try_from(n).ok());
+        fun.map(|fun| Functionality { fun }).ok_or(atat::Error::Parse)
+    },
+    info = "+CFUN",
+    timeout_ms = 1000,
+);
+
+command!(
+    /// `AT+CGMI`: manufacturer identification (`ucchip`); any number of bare or `+CGMI:` lines.
+    derived struct GetManufacturer;
+    at = "+CGMI",
+    answer = Identification,
+    parse = |resp| Ok(Identification::from_answer(resp, b"+CGMI")),
+    bare = true,
+    timeout_ms = 1000,
+);
+
+command!(
+    /// `AT+CGMM`: model identification (`8088`); any number of bare or `+CGMM:` lines.
+    derived struct GetModel;
+    at = "+CGMM",
+    answer = Identification,
+    parse = |resp| Ok(Identification::from_answer(resp, b"+CGMM")),
+    bare = true,
+    timeout_ms = 1000,
+);
+
+command!(
+    /// `AT+CGMR`: firmware revision; any number of bare or `+CGMR:` lines.
+    derived struct GetRevision;
+    at = "+CGMR",
+    answer = Identification,
+    parse = |resp| Ok(Identification::from_answer(resp, b"+CGMR")),
+    bare = true,
+    timeout_ms = 1000,
+);
 
 /// `AT+CMEE` modes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, AtatEnum)]

@@ -67,9 +67,9 @@ pub use fixture::Pull;
 mod fixture {
     use embedded_io_async::Write;
 
-    use crate::command::{NoResponse, Shape, nothing, shaped};
+    use crate::command::{Encode, NoResponse, command, nothing};
     use crate::dialect::{Dialect, Sealed};
-    use crate::encode::Line;
+    use crate::encode::{Line, Param};
     use crate::error::Error;
     use crate::exchange::{Exchange, Staging};
     use crate::grammar::Grammar;
@@ -80,19 +80,18 @@ mod fixture {
     #[derive(Debug, Clone)]
     pub struct ReadOne;
 
-    impl Shape for ReadOne {
+    impl Encode for ReadOne {
         fn line(&self) -> Line<'_> {
-            Line::new(b"AT+UMQTTC=6,1", &[]).crlf()
+            Line::new(Self::AT, &[Param::Int(6), Param::Int(1)]).crlf()
         }
     }
 
-    shaped!(
-        ReadOne,
-        NoResponse,
+    command!(
+        encoded ReadOne,
+        at = "+UMQTTC",
+        answer = NoResponse,
         parse = nothing,
-        info = b"+UMQTTC",
-        bare = false,
-        timeout_ms = 1000
+        timeout_ms = 1000,
     );
 
     /// The pull fixture (see [`super`]).

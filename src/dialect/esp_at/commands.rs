@@ -2,67 +2,42 @@
 
 use super::responses::{ConnStatus, PubOutcome, parse_conn_status, parse_pub_outcome};
 use super::types::LINK_ID;
-use crate::command::{Completion, NoResponse, Shape, nothing, shaped};
+use crate::command::{Completion, Encode, ModemCommand, NoResponse, command, nothing};
 use crate::encode::{Line, Param};
 use crate::identity::Identification;
 use crate::mqtt::Qos;
 use crate::mqtt::Will;
 
-/// `AT`: checks that the module answers.
-#[derive(Debug, Clone)]
-pub struct At;
-
-impl Shape for At {
-    fn line(&self) -> Line<'_> {
-        Line::new(b"AT", &[]).crlf()
-    }
-}
-
-shaped!(
-    At,
-    NoResponse,
+command!(
+    /// `AT`: checks that the module answers.
+    derived struct At;
+    at = "",
+    end = "\r\n",
+    answer = NoResponse,
     parse = nothing,
-    info = b"",
-    bare = true,
-    timeout_ms = 300
+    timeout_ms = 300,
 );
 
-/// `ATE0`: echo off.
-#[derive(Debug, Clone)]
-pub struct EchoOff;
-
-impl Shape for EchoOff {
-    fn line(&self) -> Line<'_> {
-        Line::new(b"ATE0", &[]).crlf()
-    }
-}
-
-shaped!(
-    EchoOff,
-    NoResponse,
+command!(
+    /// `ATE0`: echo off.
+    derived struct EchoOff;
+    at = "E0",
+    end = "\r\n",
+    answer = NoResponse,
     parse = nothing,
-    info = b"",
-    bare = true,
-    timeout_ms = 1000
+    info = "",
+    timeout_ms = 1000,
 );
 
-/// `AT+GMR`: the firmware's versions, several bare lines.
-#[derive(Debug, Clone)]
-pub struct GetVersion;
-
-impl Shape for GetVersion {
-    fn line(&self) -> Line<'_> {
-        Line::new(b"AT+GMR", &[]).crlf()
-    }
-}
-
-shaped!(
-    GetVersion,
-    Identification,
+command!(
+    /// `AT+GMR`: the firmware's versions, several bare lines.
+    derived struct GetVersion;
+    at = "+GMR",
+    end = "\r\n",
+    answer = Identification,
     parse = |resp| Ok(Identification::from_answer(resp, b"+GMR")),
-    info = b"+GMR",
     bare = true,
-    timeout_ms = 1000
+    timeout_ms = 1000,
 );
 
 /// `AT+MQTTUSERCFG=0,1,"<client id>","<user>","<password>",0,0,""`: plain TCP, no
@@ -77,10 +52,9 @@ pub struct SetUserConfig<'a> {
     pub password: &'a [u8],
 }
 
-impl Shape for SetUserConfig<'_> {
+impl Encode for SetUserConfig<'_> {
     fn line(&self) -> Line<'_> {
-        Line::new(
-            b"AT+MQTTUSERCFG=",
+        Line::new(Self::AT,
             &[
                 Param::Int(LINK_ID),
                 Param::Int(1),
@@ -95,13 +69,12 @@ impl Shape for SetUserConfig<'_> {
     }
 }
 
-shaped!(
-    SetUserConfig<'a>,
-    NoResponse,
+command!(
+    encoded SetUserConfig<'a>,
+    at = "+MQTTUSERCFG",
+    answer = NoResponse,
     parse = nothing,
-    info = b"+MQTTUSERCFG",
-    bare = false,
-    timeout_ms = 1000
+    timeout_ms = 1000,
 );
 
 /// `AT+MQTTLONGCLIENTID=0,<len>` (or `LONGUSERNAME`, `LONGPASSWORD`), then after `>` the
@@ -121,7 +94,7 @@ pub const LONG_USERNAME: &[u8] = b"AT+MQTTLONGUSERNAME=";
 /// `AT+MQTTLONGPASSWORD=`.
 pub const LONG_PASSWORD: &[u8] = b"AT+MQTTLONGPASSWORD=";
 
-impl Shape for SetLongField<'_> {
+impl Encode for SetLongField<'_> {
     fn line(&self) -> Line<'_> {
         Line::new(
             self.command,
@@ -135,13 +108,12 @@ impl Shape for SetLongField<'_> {
     }
 }
 
-shaped!(
-    SetLongField<'a>,
-    NoResponse,
+command!(
+    encoded SetLongField<'a>,
+    at = "+MQTTLONG",
+    answer = NoResponse,
     parse = nothing,
-    info = b"+MQTTLONG",
-    bare = false,
-    timeout_ms = 2000
+    timeout_ms = 2000,
 );
 
 /// `AT+MQTTCONNCFG=0,<keepalive>,<disable_clean_session>,"<lwt_topic>","<lwt_msg>",<lwt_qos>,<lwt_retain>`
@@ -156,13 +128,12 @@ pub struct SetConnConfig<'a> {
     pub will: Option<Will<'a>>,
 }
 
-impl Shape for SetConnConfig<'_> {
+impl Encode for SetConnConfig<'_> {
     fn line(&self) -> Line<'_> {
         let (topic, msg, qos, retain) = self.will.map_or((&b""[..], &b""[..], 0, false), |w| {
             (w.topic.as_bytes(), w.payload, w.qos as u32, w.retain)
         });
-        Line::new(
-            b"AT+MQTTCONNCFG=",
+        Line::new(Self::AT,
             &[
                 Param::Int(LINK_ID),
                 Param::Int(u32::from(self.keepalive_s)),
@@ -177,13 +148,12 @@ impl Shape for SetConnConfig<'_> {
     }
 }
 
-shaped!(
-    SetConnConfig<'a>,
-    NoResponse,
+command!(
+    encoded SetConnConfig<'a>,
+    at = "+MQTTCONNCFG",
+    answer = NoResponse,
     parse = nothing,
-    info = b"+MQTTCONNCFG",
-    bare = false,
-    timeout_ms = 1000
+    timeout_ms = 1000,
 );
 
 /// `AT+MQTTCONN=0,"<host>",<port>,0`: connects, without the module's own reconnection.
@@ -196,10 +166,9 @@ pub struct Connect<'a> {
     pub port: u16,
 }
 
-impl Shape for Connect<'_> {
+impl Encode for Connect<'_> {
     fn line(&self) -> Line<'_> {
-        Line::new(
-            b"AT+MQTTCONN=",
+        Line::new(Self::AT,
             &[
                 Param::Int(LINK_ID),
                 Param::QuotedComma(self.host),
@@ -211,34 +180,26 @@ impl Shape for Connect<'_> {
     }
 }
 
-shaped!(
-    Connect<'a>,
-    NoResponse,
+command!(
+    encoded Connect<'a>,
+    at = "+MQTTCONN",
+    answer = NoResponse,
     parse = nothing,
-    info = b"+MQTTCONNECTED",
-    bare = false,
+    info = "+MQTTCONNECTED",
     // ERROR: not connected, or the broker unreachable (docs/DIALECTS.md, "Errors").
     failure = crate::error::link_down,
-    timeout_ms = 30000
+    timeout_ms = 30000,
 );
 
-/// `AT+MQTTCONN?`: the link's state.
-#[derive(Debug, Clone)]
-pub struct GetConnection;
-
-impl Shape for GetConnection {
-    fn line(&self) -> Line<'_> {
-        Line::new(b"AT+MQTTCONN?", &[]).crlf()
-    }
-}
-
-shaped!(
-    GetConnection,
-    ConnStatus,
+command!(
+    /// `AT+MQTTCONN?`: the link's state.
+    derived struct GetConnection;
+    at = "+MQTTCONN?",
+    end = "\r\n",
+    answer = ConnStatus,
     parse = parse_conn_status,
-    info = b"+MQTTCONN",
-    bare = false,
-    timeout_ms = 1000
+    info = "+MQTTCONN",
+    timeout_ms = 1000,
 );
 
 /// `AT+MQTTPUBRAW=0,"<topic>",<len>,<qos>,<retain>`: `OK`, `>`, the payload's raw bytes, then
@@ -255,10 +216,9 @@ pub struct PublishRaw<'a> {
     pub retain: bool,
 }
 
-impl Shape for PublishRaw<'_> {
+impl Encode for PublishRaw<'_> {
     fn line(&self) -> Line<'_> {
-        Line::new(
-            b"AT+MQTTPUBRAW=",
+        Line::new(Self::AT,
             &[
                 Param::Int(LINK_ID),
                 Param::QuotedComma(self.topic),
@@ -275,19 +235,19 @@ impl Shape for PublishRaw<'_> {
     }
 
     fn done(&self) -> Option<Completion> {
-        Some(Completion::new(b"+MQTTPUB", b"", false))
+        Some(Completion::new(<Self as ModemCommand>::INFO_PREFIX, b"", false))
     }
 }
 
-shaped!(
-    PublishRaw<'a>,
-    PubOutcome,
+command!(
+    encoded PublishRaw<'a>,
+    at = "+MQTTPUBRAW",
+    answer = PubOutcome,
     parse = parse_pub_outcome,
-    info = b"+MQTTPUB",
-    bare = false,
+    info = "+MQTTPUB",
     // ERROR: not connected, or the broker unreachable (docs/DIALECTS.md, "Errors").
     failure = crate::error::link_down,
-    timeout_ms = 10000
+    timeout_ms = 10000,
 );
 
 /// `AT+MQTTPUB=0,"<topic>","",<qos>,<retain>`: an empty message (the raw form needs a length
@@ -302,10 +262,9 @@ pub struct PublishEmpty<'a> {
     pub retain: bool,
 }
 
-impl Shape for PublishEmpty<'_> {
+impl Encode for PublishEmpty<'_> {
     fn line(&self) -> Line<'_> {
-        Line::new(
-            b"AT+MQTTPUB=",
+        Line::new(Self::AT,
             &[
                 Param::Int(LINK_ID),
                 Param::QuotedComma(self.topic),
@@ -318,15 +277,14 @@ impl Shape for PublishEmpty<'_> {
     }
 }
 
-shaped!(
-    PublishEmpty<'a>,
-    NoResponse,
+command!(
+    encoded PublishEmpty<'a>,
+    at = "+MQTTPUB",
+    answer = NoResponse,
     parse = nothing,
-    info = b"+MQTTPUB",
-    bare = false,
     // ERROR: not connected, or the broker unreachable (docs/DIALECTS.md, "Errors").
     failure = crate::error::link_down,
-    timeout_ms = 10000
+    timeout_ms = 10000,
 );
 
 /// `AT+MQTTSUB=0,"<filter>",<qos>`; `ALREADY SUBSCRIBE` before `OK` is success.
@@ -338,10 +296,9 @@ pub struct Subscribe<'a> {
     pub qos: Qos,
 }
 
-impl Shape for Subscribe<'_> {
+impl Encode for Subscribe<'_> {
     fn line(&self) -> Line<'_> {
-        Line::new(
-            b"AT+MQTTSUB=",
+        Line::new(Self::AT,
             &[
                 Param::Int(LINK_ID),
                 Param::QuotedComma(self.filter),
@@ -352,15 +309,15 @@ impl Shape for Subscribe<'_> {
     }
 }
 
-shaped!(
-    Subscribe<'a>,
-    NoResponse,
+command!(
+    encoded Subscribe<'a>,
+    at = "+MQTTSUB",
+    answer = NoResponse,
     parse = nothing,
-    info = b"+MQTTSUB",
     bare = true,
     // ERROR: not connected, or the broker unreachable (docs/DIALECTS.md, "Errors").
     failure = crate::error::link_down,
-    timeout_ms = 10000
+    timeout_ms = 10000,
 );
 
 /// `AT+MQTTUNSUB=0,"<filter>"`; `NO UNSUBSCRIBE` before `OK` is success.
@@ -370,42 +327,40 @@ pub struct Unsubscribe<'a> {
     pub filter: &'a [u8],
 }
 
-impl Shape for Unsubscribe<'_> {
+impl Encode for Unsubscribe<'_> {
     fn line(&self) -> Line<'_> {
-        Line::new(
-            b"AT+MQTTUNSUB=",
+        Line::new(Self::AT,
             &[Param::Int(LINK_ID), Param::QuotedComma(self.filter)],
         )
         .crlf()
     }
 }
 
-shaped!(
-    Unsubscribe<'a>,
-    NoResponse,
+command!(
+    encoded Unsubscribe<'a>,
+    at = "+MQTTUNSUB",
+    answer = NoResponse,
     parse = nothing,
-    info = b"+MQTTUNSUB",
     bare = true,
     // ERROR: not connected, or the broker unreachable (docs/DIALECTS.md, "Errors").
     failure = crate::error::link_down,
-    timeout_ms = 10000
+    timeout_ms = 10000,
 );
 
 /// `AT+MQTTCLEAN=0`: closes the connection and frees the link.
 #[derive(Debug, Clone)]
 pub struct Clean;
 
-impl Shape for Clean {
+impl Encode for Clean {
     fn line(&self) -> Line<'_> {
-        Line::new(b"AT+MQTTCLEAN=", &[Param::Int(LINK_ID)]).crlf()
+        Line::new(Self::AT, &[Param::Int(LINK_ID)]).crlf()
     }
 }
 
-shaped!(
-    Clean,
-    NoResponse,
+command!(
+    encoded Clean,
+    at = "+MQTTCLEAN",
+    answer = NoResponse,
     parse = nothing,
-    info = b"+MQTTCLEAN",
-    bare = false,
-    timeout_ms = 5000
+    timeout_ms = 5000,
 );

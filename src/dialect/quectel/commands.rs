@@ -3,7 +3,7 @@
 
 use super::responses::{Numbers, parse_numbers};
 use super::types::CLIENT;
-use crate::command::{Completion, NoResponse, Shape, nothing, shaped};
+use crate::command::{Completion, Encode, NoResponse, command, nothing};
 use crate::encode::{Line, Param};
 use crate::mqtt::Qos;
 use crate::mqtt::Will;
@@ -52,7 +52,7 @@ pub struct SetCfg {
     pub value: Option<u32>,
 }
 
-impl Shape for SetCfg {
+impl Encode for SetCfg {
     fn line(&self) -> Line<'_> {
         let mut params = [Param::Int(0); 4];
         params[0] = Param::QuotedRaw(self.key);
@@ -64,17 +64,16 @@ impl Shape for SetCfg {
                 n += 1;
             }
         }
-        Line::new(b"AT+QMTCFG=", &params[..n])
+        Line::new(Self::AT, &params[..n])
     }
 }
 
-shaped!(
-    SetCfg,
-    NoResponse,
+command!(
+    encoded SetCfg,
+    at = "+QMTCFG",
+    answer = NoResponse,
     parse = nothing,
-    info = b"+QMTCFG",
-    bare = false,
-    timeout_ms = 1000
+    timeout_ms = 1000,
 );
 
 /// `AT+QMTCFG="will",0,1,<qos>,<retain>,"<topic>","<message>"`, or `AT+QMTCFG="will",0,0`
@@ -85,12 +84,11 @@ pub struct SetWill<'a> {
     pub will: Option<Will<'a>>,
 }
 
-impl Shape for SetWill<'_> {
+impl Encode for SetWill<'_> {
     fn line(&self) -> Line<'_> {
         let head = [Param::QuotedRaw(b"will"), Param::Int(CLIENT)];
         match self.will {
-            Some(w) => Line::new(
-                b"AT+QMTCFG=",
+            Some(w) => Line::new(Self::AT,
                 &[
                     head[0],
                     head[1],
@@ -101,18 +99,17 @@ impl Shape for SetWill<'_> {
                     Param::QuotedRaw(w.payload),
                 ],
             ),
-            None => Line::new(b"AT+QMTCFG=", &[head[0], head[1], Param::Int(0)]),
+            None => Line::new(Self::AT, &[head[0], head[1], Param::Int(0)]),
         }
     }
 }
 
-shaped!(
-    SetWill<'a>,
-    NoResponse,
+command!(
+    encoded SetWill<'a>,
+    at = "+QMTCFG",
+    answer = NoResponse,
     parse = nothing,
-    info = b"+QMTCFG",
-    bare = false,
-    timeout_ms = 1000
+    timeout_ms = 1000,
 );
 
 /// `AT+QMTOPEN=0,"<host>",<port>` → `OK`, then `+QMTOPEN: 0,<result>` (0 opened).
@@ -124,10 +121,9 @@ pub struct Open<'a> {
     pub port: u16,
 }
 
-impl Shape for Open<'_> {
+impl Encode for Open<'_> {
     fn line(&self) -> Line<'_> {
-        Line::new(
-            b"AT+QMTOPEN=",
+        Line::new(Self::AT,
             &[
                 Param::Int(CLIENT),
                 Param::QuotedRaw(self.host),
@@ -137,17 +133,16 @@ impl Shape for Open<'_> {
     }
 
     fn done(&self) -> Option<Completion> {
-        Some(result_urc(b"+QMTOPEN", None))
+        Some(result_urc(Self::HEAD, None))
     }
 }
 
-shaped!(
-    Open<'a>,
-    Numbers,
+command!(
+    encoded Open<'a>,
+    at = "+QMTOPEN",
+    answer = Numbers,
     parse = |r| parse_numbers(r, b"+QMTOPEN"),
-    info = b"+QMTOPEN",
-    bare = false,
-    timeout_ms = 75000
+    timeout_ms = 75000,
 );
 
 /// `AT+QMTCONN=0,"<client id>"[,"<user>","<password>"]` → `OK`, then
@@ -160,12 +155,11 @@ pub struct Connect<'a> {
     pub credentials: Option<(&'a [u8], &'a [u8])>,
 }
 
-impl Shape for Connect<'_> {
+impl Encode for Connect<'_> {
     fn line(&self) -> Line<'_> {
         let id = [Param::Int(CLIENT), Param::QuotedRaw(self.client_id)];
         match self.credentials {
-            Some((user, password)) => Line::new(
-                b"AT+QMTCONN=",
+            Some((user, password)) => Line::new(Self::AT,
                 &[
                     id[0],
                     id[1],
@@ -173,65 +167,54 @@ impl Shape for Connect<'_> {
                     Param::QuotedRaw(password),
                 ],
             ),
-            None => Line::new(b"AT+QMTCONN=", &id),
+            None => Line::new(Self::AT, &id),
         }
     }
 
     fn done(&self) -> Option<Completion> {
-        Some(result_urc(b"+QMTCONN", None))
+        Some(result_urc(Self::HEAD, None))
     }
 }
 
-shaped!(
-    Connect<'a>,
-    Numbers,
+command!(
+    encoded Connect<'a>,
+    at = "+QMTCONN",
+    answer = Numbers,
     parse = |r| parse_numbers(r, b"+QMTCONN"),
-    info = b"+QMTCONN",
-    bare = false,
-    timeout_ms = 20000
+    timeout_ms = 20000,
 );
 
-/// `AT+QMTCONN?` → `+QMTCONN: 0,<state>` (3 connected) then `OK`; a bare `OK` when the
-/// client is not open.
-#[derive(Debug, Clone)]
-pub struct GetConnection;
-
-impl Shape for GetConnection {
-    fn line(&self) -> Line<'_> {
-        Line::new(b"AT+QMTCONN?", &[])
-    }
-}
-
-shaped!(
-    GetConnection,
-    Numbers,
-    parse = |r| parse_numbers(r, b"+QMTCONN"),
-    info = b"+QMTCONN",
-    bare = false,
-    timeout_ms = 1000
+command!(
+    /// `AT+QMTCONN?` → `+QMTCONN: 0,<state>` (3: connected), or a bare `OK` when the client is
+    /// not open.
+    derived struct GetConnection;
+    at = "+QMTCONN?",
+    answer = Numbers,
+    parse = |resp| parse_numbers(resp, b"+QMTCONN"),
+    info = "+QMTCONN",
+    timeout_ms = 1000,
 );
 
 /// `AT+QMTDISC=0` → `OK`, then `+QMTDISC: 0,<result>`.
 #[derive(Debug, Clone)]
 pub struct Disconnect;
 
-impl Shape for Disconnect {
+impl Encode for Disconnect {
     fn line(&self) -> Line<'_> {
-        Line::new(b"AT+QMTDISC=", &[Param::Int(CLIENT)])
+        Line::new(Self::AT, &[Param::Int(CLIENT)])
     }
 
     fn done(&self) -> Option<Completion> {
-        Some(result_urc(b"+QMTDISC", None))
+        Some(result_urc(Self::HEAD, None))
     }
 }
 
-shaped!(
-    Disconnect,
-    Numbers,
+command!(
+    encoded Disconnect,
+    at = "+QMTDISC",
+    answer = Numbers,
     parse = |r| parse_numbers(r, b"+QMTDISC"),
-    info = b"+QMTDISC",
-    bare = false,
-    timeout_ms = 20000
+    timeout_ms = 20000,
 );
 
 /// `AT+QMTPUBEX=0,<msgid>,<qos>,<retain>,"<topic>",<len>` → `>`, the payload's raw bytes,
@@ -250,10 +233,9 @@ pub struct Publish<'a> {
     pub payload: &'a [u8],
 }
 
-impl Shape for Publish<'_> {
+impl Encode for Publish<'_> {
     fn line(&self) -> Line<'_> {
-        Line::new(
-            b"AT+QMTPUBEX=",
+        Line::new(Self::AT,
             &[
                 Param::Int(CLIENT),
                 Param::Int(u32::from(self.msgid)),
@@ -270,17 +252,16 @@ impl Shape for Publish<'_> {
     }
 
     fn done(&self) -> Option<Completion> {
-        Some(result_urc(b"+QMTPUBEX", Some(self.msgid)))
+        Some(result_urc(Self::HEAD, Some(self.msgid)))
     }
 }
 
-shaped!(
-    Publish<'a>,
-    Numbers,
+command!(
+    encoded Publish<'a>,
+    at = "+QMTPUBEX",
+    answer = Numbers,
     parse = |r| parse_numbers(r, b"+QMTPUBEX"),
-    info = b"+QMTPUBEX",
-    bare = false,
-    timeout_ms = 20000
+    timeout_ms = 20000,
 );
 
 /// `AT+QMTSUB=0,<msgid>,"<filter>",<qos>` → `OK`, then
@@ -295,10 +276,9 @@ pub struct Subscribe<'a> {
     pub qos: Qos,
 }
 
-impl Shape for Subscribe<'_> {
+impl Encode for Subscribe<'_> {
     fn line(&self) -> Line<'_> {
-        Line::new(
-            b"AT+QMTSUB=",
+        Line::new(Self::AT,
             &[
                 Param::Int(CLIENT),
                 Param::Int(u32::from(self.msgid)),
@@ -309,17 +289,16 @@ impl Shape for Subscribe<'_> {
     }
 
     fn done(&self) -> Option<Completion> {
-        Some(result_urc(b"+QMTSUB", Some(self.msgid)))
+        Some(result_urc(Self::HEAD, Some(self.msgid)))
     }
 }
 
-shaped!(
-    Subscribe<'a>,
-    Numbers,
+command!(
+    encoded Subscribe<'a>,
+    at = "+QMTSUB",
+    answer = Numbers,
     parse = |r| parse_numbers(r, b"+QMTSUB"),
-    info = b"+QMTSUB",
-    bare = false,
-    timeout_ms = 20000
+    timeout_ms = 20000,
 );
 
 /// `AT+QMTUNS=0,<msgid>,"<filter>"` → `OK`, then `+QMTUNS: 0,<msgid>,<result>`.
@@ -331,10 +310,9 @@ pub struct Unsubscribe<'a> {
     pub filter: &'a [u8],
 }
 
-impl Shape for Unsubscribe<'_> {
+impl Encode for Unsubscribe<'_> {
     fn line(&self) -> Line<'_> {
-        Line::new(
-            b"AT+QMTUNS=",
+        Line::new(Self::AT,
             &[
                 Param::Int(CLIENT),
                 Param::Int(u32::from(self.msgid)),
@@ -344,15 +322,14 @@ impl Shape for Unsubscribe<'_> {
     }
 
     fn done(&self) -> Option<Completion> {
-        Some(result_urc(b"+QMTUNS", Some(self.msgid)))
+        Some(result_urc(Self::HEAD, Some(self.msgid)))
     }
 }
 
-shaped!(
-    Unsubscribe<'a>,
-    Numbers,
+command!(
+    encoded Unsubscribe<'a>,
+    at = "+QMTUNS",
+    answer = Numbers,
     parse = |r| parse_numbers(r, b"+QMTUNS"),
-    info = b"+QMTUNS",
-    bare = false,
-    timeout_ms = 20000
+    timeout_ms = 20000,
 );

@@ -7,51 +7,21 @@
 //! because atat escapes `"` as `\22` where the manual wants `\"`, and so that big parameters
 //! stream from the caller's slice.
 
-use atat::atat_derive::AtatCmd;
-
 use super::responses::{
     Connected, State, StoredConfig, Subscriptions, TlsStatus, parse_connected, parse_state,
     parse_stored_config, parse_subscriptions, parse_tls_status,
 };
 use super::types::{CertKind, MAX_CERT_LEN};
-use crate::command::{ModemCommand, NoResponse, Wire, fixed, nothing, test_form};
-use crate::encode::{CertEncoding, Empty, Param, check_string, string_param};
+use crate::command::{
+    Encode, ModemCommand, NoResponse, Syntax, Wire, command, nothing, parse_syntax,
+};
+use crate::encode::{CertEncoding, Empty, Line, Param, check_string, string_param};
 use crate::error::{Error, Field, Invalid};
 use crate::fmt::Redacted;
 use crate::mqtt::{
     Config, MAX_CLIENT_ID_LEN, MAX_CREDENTIAL_LEN, MAX_HOST_LEN, MAX_PAYLOAD_LEN, MqttVersion, Qos,
     Quoting, check_filter, check_topic,
 };
-
-/// Implements [`AtatCmd`] and [`ModemCommand`] for a hand-encoded UC8088 command with
-/// `LINE_PREFIX` and `fn params()`, through its [`Shape`]. Its answer is the final result alone
-/// ([`NoResponse`]); an MQTT code line is the client's.
-macro_rules! hand_encoded {
-    ($ty:ident, $prefix:expr, code = $code:expr, timeout_ms = $ms:expr) => {
-        impl<'a> $ty<'a> {
-            fn line(&self) -> $crate::encode::Line<'a> {
-                $crate::encode::Line::new(Self::LINE_PREFIX, &self.params())
-            }
-        }
-
-        impl $crate::command::Shape for $ty<'_> {
-            fn line(&self) -> $crate::encode::Line<'_> {
-                $ty::line(self)
-            }
-        }
-
-        $crate::command::shaped!(
-            $ty<'a>,
-            $crate::command::NoResponse,
-            parse = $crate::command::nothing,
-            info = $prefix,
-            bare = false,
-            code = $code,
-            failure = super::types::failure,
-            timeout_ms = $ms
-        );
-    };
-}
 
 /// `AT+MQTTCONFIG=<host>,<port>,<client id>,<clean>,<keepalive>,<user>,<password>`.
 ///
@@ -63,7 +33,6 @@ pub struct SetConfig<'a> {
 }
 
 impl<'a> SetConfig<'a> {
-    const LINE_PREFIX: &'static [u8] = b"AT+MQTTCONFIG=";
 
     /// Validates every field; nothing is written for a refused config.
     pub fn new(config: &Config<'a>) -> Result<Self, Error> {
@@ -125,21 +94,40 @@ impl<'a> SetConfig<'a> {
     }
 }
 
-hand_encoded!(SetConfig, b"+MQTTCONFIG", code = true, timeout_ms = 2000);
+impl Encode for SetConfig<'_> {
+    fn line(&self) -> Line<'_> {
+        Line::new(Self::AT, &self.params())
+    }
+}
 
-/// `AT+MQTTCONFIG?`: reads the stored settings.
-#[derive(Debug, Clone, AtatCmd)]
-#[at_cmd("+MQTTCONFIG?", StoredConfig, timeout_ms = 1000, parse = parse_stored_config)]
-pub struct GetConfig;
+command!(
+    encoded SetConfig<'a>,
+    at = "+MQTTCONFIG",
+    answer = NoResponse,
+    parse = nothing,
+    code = true,
+    failure = super::types::failure,
+    timeout_ms = 2000,
+);
 
-fixed!(GetConfig, b"AT+MQTTCONFIG?\r", info = b"+MQTTCONFIG");
+command!(
+    /// `AT+MQTTCONFIG?`: reads the stored settings.
+    derived struct GetConfig;
+    at = "+MQTTCONFIG?",
+    answer = StoredConfig,
+    parse = parse_stored_config,
+    info = "+MQTTCONFIG",
+    timeout_ms = 1000,
+);
 
-test_form!(
+command!(
     /// `AT+MQTTCONFIG=?`: the modem's syntax for `AT+MQTTCONFIG`.
-    TestConfig,
-    "+MQTTCONFIG=?",
-    b"AT+MQTTCONFIG=?\r",
-    b"+MQTTCONFIG"
+    derived struct TestConfig;
+    at = "+MQTTCONFIG=?",
+    answer = Syntax,
+    parse = |resp| parse_syntax(resp, b"+MQTTCONFIG"),
+    info = "+MQTTCONFIG",
+    timeout_ms = 1000,
 );
 
 /// `AT+MQTTTLS=<tls>,<type>,"<content>",<size>`: uploads one credential and switches TLS on,
@@ -168,7 +156,6 @@ impl core::fmt::Debug for SetTls<'_> {
 }
 
 impl<'a> SetTls<'a> {
-    const LINE_PREFIX: &'static [u8] = b"AT+MQTTTLS=";
 
     /// TLS on, uploading `content` (PEM text, at most 1536 bytes, no NUL).
     pub fn upload(
@@ -235,56 +222,73 @@ impl<'a> SetTls<'a> {
     }
 }
 
-hand_encoded!(SetTls, b"+MQTTTLS", code = true, timeout_ms = 5000);
+impl Encode for SetTls<'_> {
+    fn line(&self) -> Line<'_> {
+        Line::new(Self::AT, &self.params())
+    }
+}
 
-/// `AT+MQTTTLS?`: reads whether TLS is on.
-#[derive(Debug, Clone, AtatCmd)]
-#[at_cmd("+MQTTTLS?", TlsStatus, timeout_ms = 1000, parse = parse_tls_status)]
-pub struct GetTls;
+command!(
+    encoded SetTls<'a>,
+    at = "+MQTTTLS",
+    answer = NoResponse,
+    parse = nothing,
+    code = true,
+    failure = super::types::failure,
+    timeout_ms = 5000,
+);
 
-fixed!(GetTls, b"AT+MQTTTLS?\r", info = b"+MQTTTLS");
+command!(
+    /// `AT+MQTTTLS?`: reads whether TLS is on.
+    derived struct GetTls;
+    at = "+MQTTTLS?",
+    answer = TlsStatus,
+    parse = parse_tls_status,
+    info = "+MQTTTLS",
+    timeout_ms = 1000,
+);
 
-test_form!(
+command!(
     /// `AT+MQTTTLS=?`: the modem's syntax for `AT+MQTTTLS`.
-    TestTls,
-    "+MQTTTLS=?",
-    b"AT+MQTTTLS=?\r",
-    b"+MQTTTLS"
+    derived struct TestTls;
+    at = "+MQTTTLS=?",
+    answer = Syntax,
+    parse = |resp| parse_syntax(resp, b"+MQTTTLS"),
+    info = "+MQTTTLS",
+    timeout_ms = 1000,
 );
 
-/// `AT+MQTTCONNECT`: connects with the stored settings; answers `+MQTTCONNECT:<code>`.
-///
-/// The modem's own connect timeout is 5 s; the driver waits 5 s plus a 2 s margin.
-#[derive(Debug, Clone, AtatCmd)]
-#[at_cmd("+MQTTCONNECT", Connected, timeout_ms = 7000, parse = parse_connected)]
-pub struct Connect;
-
-fixed!(
-    Connect,
-    b"AT+MQTTCONNECT\r",
-    info = b"+MQTTCONNECT",
+command!(
+    /// `AT+MQTTCONNECT`: connects with the stored settings; answers `+MQTTCONNECT:<code>`.
+    ///
+    /// The modem's own connect timeout is 5 s; the driver waits 5 s plus a 2 s margin.
+    derived struct Connect;
+    at = "+MQTTCONNECT",
+    answer = Connected,
+    parse = parse_connected,
     code = true,
-    failure = super::types::failure
+    failure = super::types::failure,
+    timeout_ms = 7000,
 );
 
-/// `AT+MQTTSTATE`: the only source of truth for the link (`+MQTTSTATE:<0|1>`).
-#[derive(Debug, Clone, AtatCmd)]
-#[at_cmd("+MQTTSTATE", State, timeout_ms = 1000, parse = parse_state)]
-pub struct GetState;
+command!(
+    /// `AT+MQTTSTATE`: the only source of truth for the link (`+MQTTSTATE:<0|1>`).
+    derived struct GetState;
+    at = "+MQTTSTATE",
+    answer = State,
+    parse = parse_state,
+    timeout_ms = 1000,
+);
 
-fixed!(GetState, b"AT+MQTTSTATE\r", info = b"+MQTTSTATE");
-
-/// `AT+MQTTDISCONNECT`: closes the MQTT connection.
-#[derive(Debug, Clone, AtatCmd)]
-#[at_cmd("+MQTTDISCONNECT", NoResponse, parse = nothing, timeout_ms = 3000)]
-pub struct Disconnect;
-
-fixed!(
-    Disconnect,
-    b"AT+MQTTDISCONNECT\r",
-    info = b"+MQTTDISCONNECT",
+command!(
+    /// `AT+MQTTDISCONNECT`: closes the MQTT connection.
+    derived struct Disconnect;
+    at = "+MQTTDISCONNECT",
+    answer = NoResponse,
+    parse = nothing,
     code = true,
-    failure = super::types::failure
+    failure = super::types::failure,
+    timeout_ms = 3000,
 );
 
 /// `AT+MQTTPUB="<topic>",<qos>,<retain>,"<message>"`, topic and message quoted with `\"` and
@@ -301,7 +305,6 @@ pub struct Publish<'a> {
 }
 
 impl<'a> Publish<'a> {
-    const LINE_PREFIX: &'static [u8] = b"AT+MQTTPUB=";
 
     /// Validates the topic (non-empty, no wildcards) and the payload.
     pub fn new(topic: &'a str, payload: &'a [u8], qos: Qos, retain: bool) -> Result<Self, Error> {
@@ -336,14 +339,30 @@ impl<'a> Publish<'a> {
     }
 }
 
-hand_encoded!(Publish, b"+MQTTPUB", code = true, timeout_ms = 10000);
+impl Encode for Publish<'_> {
+    fn line(&self) -> Line<'_> {
+        Line::new(Self::AT, &self.params())
+    }
+}
 
-test_form!(
+command!(
+    encoded Publish<'a>,
+    at = "+MQTTPUB",
+    answer = NoResponse,
+    parse = nothing,
+    code = true,
+    failure = super::types::failure,
+    timeout_ms = 10000,
+);
+
+command!(
     /// `AT+MQTTPUB=?`: the modem's syntax for `AT+MQTTPUB` (note the manual's `;`).
-    TestPublish,
-    "+MQTTPUB=?",
-    b"AT+MQTTPUB=?\r",
-    b"+MQTTPUB"
+    derived struct TestPublish;
+    at = "+MQTTPUB=?",
+    answer = Syntax,
+    parse = |resp| parse_syntax(resp, b"+MQTTPUB"),
+    info = "+MQTTPUB",
+    timeout_ms = 1000,
 );
 
 /// `AT+MQTTSUB="<filter>",<qos>` (manual example: `AT+MQTTSUB="topic1",1`).
@@ -354,7 +373,6 @@ pub struct Subscribe<'a> {
 }
 
 impl<'a> Subscribe<'a> {
-    const LINE_PREFIX: &'static [u8] = b"AT+MQTTSUB=";
 
     /// Validates the filter: wildcards only where MQTT allows them.
     pub fn new(filter: &'a str, qos: Qos) -> Result<Self, Error> {
@@ -370,7 +388,21 @@ impl<'a> Subscribe<'a> {
     }
 }
 
-hand_encoded!(Subscribe, b"+MQTTSUB", code = true, timeout_ms = 7000);
+impl Encode for Subscribe<'_> {
+    fn line(&self) -> Line<'_> {
+        Line::new(Self::AT, &self.params())
+    }
+}
+
+command!(
+    encoded Subscribe<'a>,
+    at = "+MQTTSUB",
+    answer = NoResponse,
+    parse = nothing,
+    code = true,
+    failure = super::types::failure,
+    timeout_ms = 7000,
+);
 
 /// `AT+MQTTUNSUB="<filter>"`.
 #[derive(Debug, Clone)]
@@ -379,7 +411,6 @@ pub struct Unsubscribe<'a> {
 }
 
 impl<'a> Unsubscribe<'a> {
-    const LINE_PREFIX: &'static [u8] = b"AT+MQTTUNSUB=";
 
     /// Validates the filter as [`Subscribe::new`] does.
     pub fn new(filter: &'a str) -> Result<Self, Error> {
@@ -392,7 +423,21 @@ impl<'a> Unsubscribe<'a> {
     }
 }
 
-hand_encoded!(Unsubscribe, b"+MQTTUNSUB", code = true, timeout_ms = 7000);
+impl Encode for Unsubscribe<'_> {
+    fn line(&self) -> Line<'_> {
+        Line::new(Self::AT, &self.params())
+    }
+}
+
+command!(
+    encoded Unsubscribe<'a>,
+    at = "+MQTTUNSUB",
+    answer = NoResponse,
+    parse = nothing,
+    code = true,
+    failure = super::types::failure,
+    timeout_ms = 7000,
+);
 
 /// `AT+MQTTSUB?`: the current subscriptions, one `+MQTTSUB:<topic>,<qos>` line each; at most
 /// `N` of them with filters of at most `T` bytes, else a parse error.
@@ -430,10 +475,12 @@ impl<const N: usize, const T: usize> ModemCommand for GetSubscriptions<N, T> {
     }
 }
 
-test_form!(
+command!(
     /// `AT+MQTTSUB=?`: the modem's syntax for `AT+MQTTSUB`.
-    TestSubscribe,
-    "+MQTTSUB=?",
-    b"AT+MQTTSUB=?\r",
-    b"+MQTTSUB"
+    derived struct TestSubscribe;
+    at = "+MQTTSUB=?",
+    answer = Syntax,
+    parse = |resp| parse_syntax(resp, b"+MQTTSUB"),
+    info = "+MQTTSUB",
+    timeout_ms = 1000,
 );

@@ -11,7 +11,7 @@ use crate::dialect::uc8088::{
     self,
     responses::{StoredConfig, Subscriptions},
 };
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
 use crate::events::Events;
 use crate::exchange::{Exchange, Options};
 use crate::identity::Identity;
@@ -89,46 +89,39 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
     /// echo off and the dialect's settings (UC8088: `ATE0`, `AT+CMEE=1`, `AT+CFUN=1`, as in
     /// the manual's worked example).
     pub async fn init(&mut self) -> Result<(), Error> {
-        let result = D::init(&mut self.exchange, &mut self.state).await;
-        self.settle(result)
+        D::init(&mut self.exchange, &mut self.state).await
     }
 
     /// Manufacturer, model and revision, as far as the dialect reports them.
     pub async fn identify(&mut self) -> Result<Identity, Error> {
-        let result = D::identify(&mut self.exchange, &mut self.state).await;
-        self.settle(result)
+        D::identify(&mut self.exchange, &mut self.state).await
     }
 
     /// Stores the broker address, identity and credentials (UC8088: `AT+MQTTCONFIG=…`).
     pub async fn configure(&mut self, config: &Config<'_>) -> Result<(), Error> {
-        let result = D::configure(&mut self.exchange, &mut self.state, config).await;
-        self.settle(result)
+        D::configure(&mut self.exchange, &mut self.state, config).await
     }
 
     /// Switches TLS off, or on with one credential (call once per credential). A dialect that
     /// cannot take a credential refuses it before a byte is written.
     pub async fn set_tls(&mut self, tls: Tls<'_>) -> Result<(), Error> {
-        let result = D::set_tls(&mut self.exchange, &mut self.state, tls).await;
-        self.settle(result)
+        D::set_tls(&mut self.exchange, &mut self.state, tls).await
     }
 
     /// Connects to the configured broker; a refusal is a typed error (UC8088: a non-zero
     /// `+MQTTCONNECT:<code>` is an [`Error::Module`] whose kind says who refused).
     pub async fn connect(&mut self) -> Result<(), Error> {
-        let result = D::connect(&mut self.exchange, &mut self.state).await;
-        self.settle(result)
+        D::connect(&mut self.exchange, &mut self.state).await
     }
 
     /// Whether the modem is connected to the broker.
     pub async fn state(&mut self) -> Result<ConnectionState, Error> {
-        let result = D::state(&mut self.exchange, &mut self.state).await;
-        self.settle(result)
+        D::state(&mut self.exchange, &mut self.state).await
     }
 
     /// Disconnects from the broker.
     pub async fn disconnect(&mut self) -> Result<(), Error> {
-        let result = D::disconnect(&mut self.exchange, &mut self.state).await;
-        self.settle(result)
+        D::disconnect(&mut self.exchange, &mut self.state).await
     }
 
     /// Publishes `payload` on `topic`. `Ok` only after the modem confirmed it (for QoS 1, once
@@ -140,7 +133,7 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
         qos: Qos,
         retain: bool,
     ) -> Result<(), Error> {
-        let result = D::publish(
+        D::publish(
             &mut self.exchange,
             &mut self.state,
             topic,
@@ -148,31 +141,17 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
             qos,
             retain,
         )
-        .await;
-        self.settle(result)
+        .await
     }
 
     /// Subscribes to `filter`.
     pub async fn subscribe(&mut self, filter: &str, qos: Qos) -> Result<(), Error> {
-        let result = D::subscribe(&mut self.exchange, &mut self.state, filter, qos).await;
-        self.settle(result)
+        D::subscribe(&mut self.exchange, &mut self.state, filter, qos).await
     }
 
     /// Unsubscribes from `filter`.
     pub async fn unsubscribe(&mut self, filter: &str) -> Result<(), Error> {
-        let result = D::unsubscribe(&mut self.exchange, &mut self.state, filter).await;
-        self.settle(result)
-    }
-
-    /// A failure that says the link is down is evidence for the
-    /// [`Supervisor`](crate::Supervisor).
-    fn settle<T>(&self, result: Result<T, Error>) -> Result<T, Error> {
-        if result.as_ref().is_err_and(|e| e.kind() == ErrorKind::Link) {
-            self.exchange
-                .shared()
-                .with(|s| s.watch.note(LinkHint::Lost));
-        }
-        result
+        D::unsubscribe(&mut self.exchange, &mut self.state, filter).await
     }
 
     /// Sends any command and returns its parsed answer (see [`Exchange::send`]).
@@ -233,8 +212,7 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
             if left == 0 {
                 return Ok(read);
             }
-            let fetched = D::fetch(&mut self.exchange, &mut self.state).await;
-            match self.settle(fetched) {
+            match D::fetch(&mut self.exchange, &mut self.state).await {
                 Ok(()) if self.exchange.shared().with(|s| s.watch.fetched) => {
                     read = read.saturating_add(1);
                 }

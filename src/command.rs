@@ -52,12 +52,9 @@ pub trait ModemCommand: AtatCmd {
         Duration::from_millis(u64::from(Self::MAX_TIMEOUT_MS))
     }
 
-    /// The command line to write. The default goes through [`AtatCmd::write`] into a 64-byte
-    /// buffer, which every fixed command of this crate fits (a derived `write` would panic on
-    /// a longer one); commands with string parameters stream from the caller's slices instead.
-    fn wire(&self) -> Wire<'_> {
-        Wire::fixed(self)
-    }
+    /// The command line to write: a constant for a fixed command, the encoder's line (streamed
+    /// from the caller's slices) otherwise; never atat's serializer.
+    fn wire(&self) -> Wire<'_>;
 }
 
 /// A line that completes a command after (or instead of) its final result, tied to the command
@@ -101,17 +98,9 @@ pub struct Wire<'a>(WireKind<'a>);
 enum WireKind<'a> {
     Line(Line<'a>),
     Static(&'static [u8]),
-    Fixed { bytes: [u8; 64], len: usize },
 }
 
 impl<'a> Wire<'a> {
-    /// A short fixed line, written by `cmd`'s [`AtatCmd::write`] into 64 bytes.
-    pub fn fixed<C: AtatCmd + ?Sized>(cmd: &C) -> Self {
-        let mut bytes = [0u8; 64];
-        let len = cmd.write(&mut bytes);
-        Self(WireKind::Fixed { bytes, len })
-    }
-
     /// A constant line, terminator included.
     pub const fn fixed_static(line: &'static [u8]) -> Self {
         Self(WireKind::Static(line))
@@ -125,10 +114,6 @@ impl<'a> Wire<'a> {
                 buf.get_mut(..b.len())?.copy_from_slice(b);
                 Some(b.len())
             }
-            WireKind::Fixed { bytes, len } => {
-                buf.get_mut(..*len)?.copy_from_slice(&bytes[..*len]);
-                Some(*len)
-            }
         }
     }
 
@@ -141,7 +126,6 @@ impl<'a> Wire<'a> {
         match &self.0 {
             WireKind::Line(l) => l.encoded_len(),
             WireKind::Static(b) => b.len(),
-            WireKind::Fixed { len, .. } => *len,
         }
     }
 
@@ -154,7 +138,6 @@ impl<'a> Wire<'a> {
         match &self.0 {
             WireKind::Line(l) => l.write_to(w).await,
             WireKind::Static(b) => w.write_all(b).await,
-            WireKind::Fixed { bytes, len } => w.write_all(&bytes[..*len]).await,
         }
     }
 }

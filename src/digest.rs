@@ -34,9 +34,9 @@ pub enum Final {
     Failed(Detail),
 }
 
-/// The text of a `+CME ERROR: <text>`, cut to 32 bytes at a character boundary; bytes that are
+/// The text of a `+CME ERROR: <text>`, cut to 16 bytes at a character boundary; bytes that are
 /// not UTF-8 make it `?`.
-fn cme_text(text: &[u8]) -> heapless::String<32> {
+fn cme_text(text: &[u8]) -> heapless::String<16, u8> {
     let mut s = heapless::String::new();
     for c in core::str::from_utf8(text).unwrap_or("?").chars() {
         if s.push(c).is_err() {

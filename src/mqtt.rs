@@ -290,7 +290,7 @@ pub(crate) fn check_topic(topic: &str) -> Result<(), Error> {
         Empty::Refused,
         Quoting::Quoted,
     )?;
-    if memchr::memchr2(b'+', b'#', topic.as_bytes()).is_some() {
+    if crate::encode::find2(b'+', b'#', topic.as_bytes()).is_some() {
         return Err(Error::invalid(Field::Topic, Invalid::Wildcard));
     }
     Ok(())

@@ -17,6 +17,7 @@ pub(crate) fn lines(resp: &[u8]) -> impl Iterator<Item = &[u8]> {
 
 /// The text after `prefix:` of the first answer line that has that head (the "prefix, then
 /// fields" shape every information line has).
+#[inline(never)]
 pub(crate) fn info_line<'a>(resp: &'a [u8], prefix: &[u8]) -> Option<&'a [u8]> {
     lines(resp).find_map(|l| after_prefix(l, prefix))
 }

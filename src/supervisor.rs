@@ -434,7 +434,7 @@ impl<'a, R: ModemReset, const N: usize, const T: usize> Supervisor<'a, R, N, T> 
                 if !matches!(e.kind(), ErrorKind::Link | ErrorKind::Broker) {
                     self.needs_bring_up = true;
                 }
-                if e == Error::Timeout {
+                if matches!(e, Error::Timeout) {
                     self.silent = self.silent.saturating_add(1);
                     if self.silent >= self.policy.silent_limit && self.reset.available() {
                         self.reset.reset().await;

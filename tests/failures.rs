@@ -120,7 +120,8 @@ fn error_forms() {
         (b"\r\n+CME ERROR: 50\r\n", modem(Detail::Cme(50))),
         (
             b"\r\n+CME ERROR: operation not allowed\r\n",
-            modem(Detail::CmeText("operation not allowed".try_into().unwrap())),
+            // The text cut to its first 16 bytes.
+            modem(Detail::CmeText("operation not al".try_into().unwrap())),
         ),
         (b"\r\n+EXT ERROR: 3\r\n", modem(Detail::Ext(3))),
         (

@@ -18,7 +18,7 @@ use crate::command::{ModemCommand, Wire};
 use crate::digest::Expect;
 use crate::encode::CertEncoding;
 use crate::error::{Detail, Error, ErrorKind};
-use crate::resources::Shared;
+use crate::resources::{LinkHint, Shared};
 use slot::Pending;
 
 /// Timing and encoding choices of the client.
@@ -171,11 +171,12 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, S: Staging>
         // If this future is dropped while the command is in flight, its answer is stale.
         let guard = Abandon(self.shared);
         let result = self.converse(req).await;
-        if result.is_err() {
+        if let Err(e) = &result {
             self.shared.abandon();
+            self.noted(e);
         }
         core::mem::forget(guard);
-        self.dirty = result == Err(Error::Timeout) || self.owed > 0 || self.partial_line;
+        self.dirty = matches!(result, Err(Error::Timeout)) || self.owed > 0 || self.partial_line;
         self.last_done = Instant::now();
         result
     }
@@ -220,6 +221,24 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, S: Staging>
         with_deadline(after(Instant::now(), deadline), self.shared.done.wait())
             .await
             .map_err(|_| Error::Timeout)
+    }
+
+    /// A failure the module reported in a command's own result line (which the dialect reads
+    /// after the exchange): its detail read by `kind_of`, and, like every failure the exchange
+    /// judges, evidence for the link hint when it says the link is down.
+    pub(crate) fn failed(&self, detail: Detail, kind_of: fn(&Detail) -> ErrorKind) -> Error {
+        let e = Error::module(detail, kind_of);
+        self.noted(&e);
+        e
+    }
+
+    /// A failure that says the link is down is evidence for the
+    /// [`Supervisor`](crate::Supervisor) (the link hint).
+    #[inline(never)]
+    fn noted(&self, e: &Error) {
+        if e.kind() == ErrorKind::Link {
+            self.shared.with(|s| s.watch.note(LinkHint::Lost));
+        }
     }
 
     /// Re-synchronises if needed, keeps the command gap, and opens the response slot.

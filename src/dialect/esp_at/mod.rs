@@ -264,7 +264,7 @@ impl Dialect for EspAt {
             Ok(())
         } else {
             // `+MQTTPUB:FAIL`: the broker was not reached.
-            Err(Error::module(Detail::Result(-1), link_down))
+            Err(x.failed(Detail::Result(-1), link_down))
         }
     }
 

@@ -86,10 +86,15 @@ fn keep<const N: usize>(into: &mut heapless::String<N>, s: &str) {
 
 /// Judges a result URC whose first number (after the client index, and the message id when
 /// `msgid`) is the result: 0 succeeded; a failure reads as `kind_of` says.
-fn result_of(n: Numbers, msgid: bool, kind_of: fn(&Detail) -> ErrorKind) -> Result<Numbers, Error> {
+fn result_of<W: Write, const R: usize, const E: usize>(
+    x: &Exchange<'_, W, R, E, Quectel>,
+    n: Numbers,
+    msgid: bool,
+    kind_of: fn(&Detail) -> ErrorKind,
+) -> Result<Numbers, Error> {
     match n.get(usize::from(msgid)) {
         Some(0) => Ok(n),
-        Some(result) => Err(Error::module(
+        Some(result) => Err(x.failed(
             Detail::Result(i16::try_from(result).unwrap_or(i16::MAX)),
             kind_of,
         )),
@@ -229,7 +234,7 @@ impl Dialect for Quectel {
             })
             .await?;
         if opened.get(0) != Some(2) {
-            result_of(opened, false, open_failure)?;
+            result_of(x, opened, false, open_failure)?;
         }
         let id = state.client_id.clone();
         let user = state.username.clone();
@@ -242,7 +247,7 @@ impl Dialect for Quectel {
                 credentials,
             })
             .await?;
-        let connected = result_of(connected, false, link_down)?;
+        let connected = result_of(x, connected, false, link_down)?;
         match connected.get(1) {
             None | Some(0) => Ok(()),
             Some(code) => Err(Error::Module {
@@ -269,7 +274,8 @@ impl Dialect for Quectel {
         x: &mut Exchange<'_, W, R, E, Self>,
         _state: &mut Self::State,
     ) -> Result<(), Error> {
-        result_of(x.send(&Disconnect).await?, false, link_down).map(drop)
+        let done = x.send(&Disconnect).await?;
+        result_of(x, done, false, link_down).map(drop)
     }
 
     async fn publish<W: Write, const R: usize, const E: usize>(
@@ -302,7 +308,10 @@ impl Dialect for Quectel {
             topic: topic.as_bytes(),
             payload,
         };
-        result_of(x.send(&cmd).await?, true, link_down).map(drop)
+        {
+            let done = x.send(&cmd).await?;
+            result_of(x, done, true, link_down)
+        }.map(drop)
     }
 
     async fn subscribe<W: Write, const R: usize, const E: usize>(
@@ -319,7 +328,10 @@ impl Dialect for Quectel {
             filter: filter.as_bytes(),
             qos,
         };
-        let granted = result_of(x.send(&cmd).await?, true, link_down)?;
+        let granted = {
+            let done = x.send(&cmd).await?;
+            result_of(x, done, true, link_down)
+        }?;
         // 128: the broker refused the subscription.
         match granted.get(2) {
             Some(128) => Err(Error::Module {
@@ -342,6 +354,9 @@ impl Dialect for Quectel {
             msgid,
             filter: filter.as_bytes(),
         };
-        result_of(x.send(&cmd).await?, true, link_down).map(drop)
+        {
+            let done = x.send(&cmd).await?;
+            result_of(x, done, true, link_down)
+        }.map(drop)
     }
 }

@@ -34,6 +34,8 @@ fn signed(text: &[u8]) -> Option<i32> {
 
 /// Reads the first `prefix:` line's numbers after the client index; `Numbers::default()`
 /// (none) when there is no such line. A field that is not a number is a parse error.
+// Out of line: every Quectel command parses its result this way (a copy each costs flash).
+#[inline(never)]
 pub(crate) fn parse_numbers(resp: &[u8], prefix: &[u8]) -> Result<Numbers, atat::Error> {
     let mut out = Numbers::default();
     let Some(line) = info_line(resp, prefix) else {

@@ -5,7 +5,7 @@
 use atat::atat_derive::{AtatEnum, AtatResp};
 use embedded_io_async::Write;
 
-use crate::command::{NoResponse, command, nothing};
+use crate::command::{ModemCommand, NoResponse, command, nothing};
 use crate::encode::Param;
 use crate::error::Error;
 use crate::exchange::{Exchange, Staging};
@@ -73,7 +73,8 @@ command!(
     at = "+CFUN?",
     answer = Functionality,
     parse = |resp| {
-        let fun = info_number(resp, b"+CFUN").and_then(|n| u8::try_from(n).ok());
+        let fun = info_number(resp, <Self as ModemCommand>::INFO_PREFIX)
+            .and_then(|n| u8::try_from(n).ok());
         fun.map(|fun| Functionality { fun }).ok_or(atat::Error::Parse)
     },
     info = "+CFUN",
@@ -85,7 +86,7 @@ command!(
     derived struct GetManufacturer;
     at = "+CGMI",
     answer = Identification,
-    parse = |resp| Ok(Identification::from_answer(resp, b"+CGMI")),
+    parse = |resp| Ok(Identification::from_answer(resp, <Self as ModemCommand>::INFO_PREFIX)),
     bare = true,
     timeout_ms = 1000,
 );
@@ -95,7 +96,7 @@ command!(
     derived struct GetModel;
     at = "+CGMM",
     answer = Identification,
-    parse = |resp| Ok(Identification::from_answer(resp, b"+CGMM")),
+    parse = |resp| Ok(Identification::from_answer(resp, <Self as ModemCommand>::INFO_PREFIX)),
     bare = true,
     timeout_ms = 1000,
 );
@@ -105,7 +106,7 @@ command!(
     derived struct GetRevision;
     at = "+CGMR",
     answer = Identification,
-    parse = |resp| Ok(Identification::from_answer(resp, b"+CGMR")),
+    parse = |resp| Ok(Identification::from_answer(resp, <Self as ModemCommand>::INFO_PREFIX)),
     bare = true,
     timeout_ms = 1000,
 );

@@ -35,7 +35,7 @@ command!(
     at = "+GMR",
     end = "\r\n",
     answer = Identification,
-    parse = |resp| Ok(Identification::from_answer(resp, b"+GMR")),
+    parse = |resp| Ok(Identification::from_answer(resp, <Self as ModemCommand>::INFO_PREFIX)),
     bare = true,
     timeout_ms = 1000,
 );

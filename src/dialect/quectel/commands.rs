@@ -3,7 +3,7 @@
 
 use super::responses::{Numbers, parse_numbers};
 use super::types::CLIENT;
-use crate::command::{Completion, Encode, NoResponse, command, nothing};
+use crate::command::{Completion, Encode, ModemCommand, NoResponse, command, nothing};
 use crate::encode::{Line, Param};
 use crate::mqtt::Qos;
 use crate::mqtt::Will;
@@ -141,7 +141,7 @@ command!(
     encoded Open<'a>,
     at = "+QMTOPEN",
     answer = Numbers,
-    parse = |r| parse_numbers(r, b"+QMTOPEN"),
+    parse = |r| parse_numbers(r, Self::HEAD),
     timeout_ms = 75000,
 );
 
@@ -180,7 +180,7 @@ command!(
     encoded Connect<'a>,
     at = "+QMTCONN",
     answer = Numbers,
-    parse = |r| parse_numbers(r, b"+QMTCONN"),
+    parse = |r| parse_numbers(r, Self::HEAD),
     timeout_ms = 20000,
 );
 
@@ -190,7 +190,7 @@ command!(
     derived struct GetConnection;
     at = "+QMTCONN?",
     answer = Numbers,
-    parse = |resp| parse_numbers(resp, b"+QMTCONN"),
+    parse = |resp| parse_numbers(resp, <Self as ModemCommand>::INFO_PREFIX),
     info = "+QMTCONN",
     timeout_ms = 1000,
 );
@@ -213,7 +213,7 @@ command!(
     encoded Disconnect,
     at = "+QMTDISC",
     answer = Numbers,
-    parse = |r| parse_numbers(r, b"+QMTDISC"),
+    parse = |r| parse_numbers(r, Self::HEAD),
     timeout_ms = 20000,
 );
 
@@ -260,7 +260,7 @@ command!(
     encoded Publish<'a>,
     at = "+QMTPUBEX",
     answer = Numbers,
-    parse = |r| parse_numbers(r, b"+QMTPUBEX"),
+    parse = |r| parse_numbers(r, Self::HEAD),
     timeout_ms = 20000,
 );
 
@@ -297,7 +297,7 @@ command!(
     encoded Subscribe<'a>,
     at = "+QMTSUB",
     answer = Numbers,
-    parse = |r| parse_numbers(r, b"+QMTSUB"),
+    parse = |r| parse_numbers(r, Self::HEAD),
     timeout_ms = 20000,
 );
 
@@ -330,6 +330,6 @@ command!(
     encoded Unsubscribe<'a>,
     at = "+QMTUNS",
     answer = Numbers,
-    parse = |r| parse_numbers(r, b"+QMTUNS"),
+    parse = |r| parse_numbers(r, Self::HEAD),
     timeout_ms = 20000,
 );

@@ -125,7 +125,7 @@ command!(
     derived struct TestConfig;
     at = "+MQTTCONFIG=?",
     answer = Syntax,
-    parse = |resp| parse_syntax(resp, b"+MQTTCONFIG"),
+    parse = |resp| parse_syntax(resp, <Self as ModemCommand>::INFO_PREFIX),
     info = "+MQTTCONFIG",
     timeout_ms = 1000,
 );
@@ -253,7 +253,7 @@ command!(
     derived struct TestTls;
     at = "+MQTTTLS=?",
     answer = Syntax,
-    parse = |resp| parse_syntax(resp, b"+MQTTTLS"),
+    parse = |resp| parse_syntax(resp, <Self as ModemCommand>::INFO_PREFIX),
     info = "+MQTTTLS",
     timeout_ms = 1000,
 );
@@ -360,7 +360,7 @@ command!(
     derived struct TestPublish;
     at = "+MQTTPUB=?",
     answer = Syntax,
-    parse = |resp| parse_syntax(resp, b"+MQTTPUB"),
+    parse = |resp| parse_syntax(resp, <Self as ModemCommand>::INFO_PREFIX),
     info = "+MQTTPUB",
     timeout_ms = 1000,
 );
@@ -480,7 +480,7 @@ command!(
     derived struct TestSubscribe;
     at = "+MQTTSUB=?",
     answer = Syntax,
-    parse = |resp| parse_syntax(resp, b"+MQTTSUB"),
+    parse = |resp| parse_syntax(resp, <Self as ModemCommand>::INFO_PREFIX),
     info = "+MQTTSUB",
     timeout_ms = 1000,
 );

@@ -11,7 +11,6 @@
 use embedded_io_async::Write;
 
 use crate::error::{Error, Field, Invalid};
-use crate::mqtt::Quoting;
 
 /// How certificate line breaks go on the wire (the manual does not say; docs/DIALECTS.md, UC8088 decision 5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -275,6 +274,22 @@ pub(crate) fn check_line_safe(field: Field, s: &[u8]) -> Result<(), Error> {
         return Err(Error::invalid(field, Invalid::LineBreakOrNul));
     }
     Ok(())
+}
+
+/// How the string fields of the configuration go on the wire (UC8088's `AT+MQTTCONFIG`,
+/// docs/DIALECTS.md, UC8088 decision 4).
+/// Only the UC8088 has a bare form: ESP-AT and Quectel refuse [`Quoting::Unquoted`] with
+/// [`Error::Unsupported`](crate::Error::Unsupported)`(`[`Feature::UnquotedStrings`](crate::Feature)`)`
+/// before a byte is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum Quoting {
+    /// Every string quoted, `\` and `"` escaped: any character but CR, LF and NUL is safe.
+    #[default]
+    Quoted,
+    /// The UC8088 manual's example style, bare strings; a field holding `,` or `"` is refused.
+    Unquoted,
 }
 
 /// `memchr2`, compiled once: the crate calls it for topics, fields and payloads alike, and each

@@ -3,7 +3,7 @@
 
 use core::fmt;
 
-use crate::encode::{Empty, check_string};
+use crate::encode::{Empty, Quoting, check_string};
 use crate::error::{Error, Field, Invalid};
 use crate::fmt::Redacted;
 
@@ -57,22 +57,6 @@ pub const MAX_HOST_LEN: usize = 253;
 pub const MAX_CLIENT_ID_LEN: usize = 128;
 /// The longest user name or password accepted (OneNET-style signed passwords are ~150 bytes).
 pub const MAX_CREDENTIAL_LEN: usize = 256;
-
-/// How the string fields of the configuration go on the wire (UC8088's `AT+MQTTCONFIG`,
-/// docs/DIALECTS.md, UC8088 decision 4).
-/// Only the UC8088 has a bare form: ESP-AT and Quectel refuse [`Quoting::Unquoted`] with
-/// [`Error::Unsupported`](crate::Error::Unsupported)`(`[`Feature::UnquotedStrings`](crate::Feature)`)`
-/// before a byte is written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-#[non_exhaustive]
-pub enum Quoting {
-    /// Every string quoted, `\` and `"` escaped: any character but CR, LF and NUL is safe.
-    #[default]
-    Quoted,
-    /// The UC8088 manual's example style, bare strings; a field holding `,` or `"` is refused.
-    Unquoted,
-}
 
 /// The broker to connect to and how: address, identity, credentials, session, keepalive, last
 /// will. Build with [`Config::new`] and the chained setters; each dialect refuses, before a

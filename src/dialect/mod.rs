@@ -18,7 +18,8 @@ use embedded_io_async::Write;
 use crate::error::{Error, Feature};
 use crate::exchange::{Exchange, Staging};
 use crate::identity::Identity;
-use crate::mqtt::{Config, ConnectionState, Qos, Quoting, Tls};
+use crate::encode::Quoting;
+use crate::mqtt::{Config, ConnectionState, Qos, Tls};
 
 mod sealed {
     pub trait Sealed {}

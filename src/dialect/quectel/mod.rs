@@ -14,11 +14,11 @@ mod urc;
 use embedded_io_async::Write;
 
 use super::{Dialect, Grammar, Sealed};
-use crate::encode::{Empty, check_string};
+use crate::encode::{Empty, check_string, Quoting};
 use crate::error::{Detail, Error, ErrorKind, Feature, Field, Invalid, link_down};
 use crate::exchange::{Exchange, Staging};
 use crate::identity::Identity;
-use crate::mqtt::{Config, ConnectionState, MAX_CLIENT_ID_LEN, MAX_CREDENTIAL_LEN, MAX_PAYLOAD_LEN, MqttVersion, Qos, Quoting, Tls, check_filter, check_topic, check_will};
+use crate::mqtt::{Config, ConnectionState, MAX_CLIENT_ID_LEN, MAX_CREDENTIAL_LEN, MAX_PAYLOAD_LEN, MqttVersion, Qos, Tls, check_filter, check_topic, check_will};
 use commands::{
     Connect, Disconnect, GetConnection, Open, Publish, SetCfg, SetWill, Subscribe, Unsubscribe,
 };

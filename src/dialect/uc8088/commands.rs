@@ -15,13 +15,10 @@ use super::types::{CertKind, MAX_CERT_LEN};
 use crate::command::{
     Encode, ModemCommand, NoResponse, Syntax, Wire, command, nothing, parse_syntax,
 };
-use crate::encode::{CertEncoding, Empty, Line, Param, check_string, string_param};
+use crate::encode::{CertEncoding, Empty, Line, Param, check_string, string_param, Quoting};
 use crate::error::{Error, Field, Invalid};
 use crate::fmt::Redacted;
-use crate::mqtt::{
-    Config, MAX_CLIENT_ID_LEN, MAX_CREDENTIAL_LEN, MAX_HOST_LEN, MAX_PAYLOAD_LEN, MqttVersion, Qos,
-    Quoting, check_filter, check_topic,
-};
+use crate::mqtt::{Config, MAX_CLIENT_ID_LEN, MAX_CREDENTIAL_LEN, MAX_HOST_LEN, MAX_PAYLOAD_LEN, MqttVersion, Qos, check_filter, check_topic};
 
 /// `AT+MQTTCONFIG=<host>,<port>,<client id>,<clean>,<keepalive>,<user>,<password>`.
 ///

@@ -11,7 +11,7 @@ use crate::dialect::uc8088::{
     self,
     responses::{StoredConfig, Subscriptions},
 };
-use crate::error::Error;
+use crate::error::{Detail, Error};
 use crate::events::Events;
 use crate::exchange::{Exchange, Options};
 use crate::identity::Identity;
@@ -169,8 +169,9 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
         self.exchange.shared().with(|s| s.watch.stats)
     }
 
-    /// Takes the evidence about the link gathered since the last call: unsolicited
-    /// `+MQTTSTATE:0`, `+MQTTDISCONNECTED`, a boot banner, or codes 5, 8, 10 on a command.
+    /// Takes the evidence about the link gathered since the last call: the module said it
+    /// unasked (UC8088 `+MQTTSTATE:0`, `+MQTTDISCONNECTED`, Quectel `+QMTSTAT`, …), a boot
+    /// banner, or a command failed with [`ErrorKind::Link`](crate::ErrorKind::Link).
     /// The [`Supervisor`](crate::Supervisor) uses it; an application without one may too.
     pub fn take_link_hint(&self) -> Option<LinkHint> {
         self.exchange.shared().with(|s| s.watch.hint.take())
@@ -220,7 +221,13 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
                     self.exchange.shared().with(held_nothing);
                     return Ok(read);
                 }
-                Err(e @ Error::Module { .. }) => {
+                // A refusal (`ERROR`, `+CME ERROR`): the modem holds nothing more.
+                Err(
+                    e @ Error::Module {
+                        detail: Detail::Error | Detail::Cme(_) | Detail::CmeText(_) | Detail::Ext(_),
+                        ..
+                    },
+                ) => {
                     self.exchange.shared().with(held_nothing);
                     return if read == 0 { Err(e) } else { Ok(read) };
                 }

@@ -1,12 +1,11 @@
-//! Typed AT commands, one folder per command group of the UC8088 manual's MQTT chapter (plus
-//! the general bring-up commands). Each folder holds the command structs (`mod.rs`), the
-//! values they take (`types.rs`), what the modem answers (`responses.rs`) and, where the group
-//! has them, its unsolicited result codes (`urc.rs`).
+//! What the exchange asks of a command ([`ModemCommand`]), the line it writes ([`Wire`]), the
+//! line that completes it ([`Completion`]), and [`command!`], the one way every dialect declares
+//! its commands (in `src/dialect/<name>/commands.rs`).
 //!
 //! Commands whose text atat's derive writes byte for byte as the manual does (no string
-//! parameters) are derived. Commands with strings are written by hand through
-//! one private encoder, because atat escapes `"` as `\22` where the manual wants `\"`, and so that
-//! big parameters stream from the caller's slice.
+//! parameters) are derived. Commands with strings are written through the crate's encoder,
+//! because atat escapes `"` as `\22` where the vendors' manuals want `\"` (or no escape), and
+//! so that big parameters stream from the caller's slice.
 
 use atat::{AtatCmd, AtatResp};
 use embassy_time::Duration;
@@ -162,8 +161,7 @@ impl AtatResp for Syntax {}
 
 /// Parses a test-form answer: the first line with `prefix`, text after the colon.
 pub(crate) fn parse_syntax(resp: &[u8], prefix: &[u8]) -> Result<Syntax, atat::Error> {
-    let line = crate::parse::info_line(resp, prefix)
-        .ok_or(atat::Error::Parse)?;
+    let line = crate::parse::info_line(resp, prefix).ok_or(atat::Error::Parse)?;
     let text = core::str::from_utf8(line).map_err(|_| atat::Error::Parse)?;
     let mut out = heapless::String::new();
     for c in text.chars() {

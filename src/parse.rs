@@ -164,9 +164,10 @@ impl<'a> Iterator for Fields<'a> {
     }
 }
 
-/// The MQTT code of the first `prefix:<n>` line in `resp`, if there is one and it is a number.
+/// The result code of the first `prefix:<n>` line in `resp` (UC8088 `+MQTTCONNECT:5`), if there is
+/// one and it is a number.
 /// `Some(Err(()))` when such a line exists but does not carry a bare number.
-pub(crate) fn mqtt_code(resp: &[u8], prefix: &[u8]) -> Option<Result<u32, ()>> {
+pub(crate) fn result_code(resp: &[u8], prefix: &[u8]) -> Option<Result<u32, ()>> {
     Some(number(info_line(resp, prefix)?).ok_or(()))
 }
 

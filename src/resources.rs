@@ -11,13 +11,13 @@ use embassy_time::Instant;
 
 /// Every buffer of the driver, sized by the application:
 /// - `INGRESS`: the UART receive buffer; it must hold the largest incoming message to be
-///   delivered (its `+MQTTRECV` header, payload and closing CRLF). Larger ones are dropped and
+///   delivered (its header, such as `+MQTTRECV:…`, payload and closing CRLF). Larger ones are dropped and
 ///   counted. A message that splits a line of an answer (which it can only do with the CRLF
 ///   in front of it) is cut out where it stands, so it also needs room for that line's start:
 ///   leave a line's worth (about 64 bytes) to spare.
-/// - `RESPONSE`: the information lines of one command's answer. `AT+MQTTCONFIG?` is the
-///   longest: 256 bytes fit typical settings, credentials at their 256-byte limits need about
-///   930; a longer answer fails with [`Error::ResponseTooLarge`](crate::Error).
+/// - `RESPONSE`: the information lines of one command's answer. The UC8088's `AT+MQTTCONFIG?`
+///   is the longest: 256 bytes fit typical settings, credentials at their 256-byte limits need
+///   about 930; a longer answer fails with [`Error::ResponseTooLarge`](crate::Error).
 /// - `EVENTS`: the queue of incoming messages and events waiting for the application.
 ///
 /// Put one in a `static` (for example with `static_cell`) and hand it to
@@ -76,7 +76,8 @@ pub struct Stats {
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum LinkHint {
-    /// An unsolicited `+MQTTSTATE:0` or `+MQTTDISCONNECTED`, or code 5, 8 or 10 on a command.
+    /// The module reported the link lost unasked, or a command failed with
+    /// [`ErrorKind::Link`](crate::ErrorKind::Link).
     Lost,
     /// A boot banner: the modem restarted and forgot its settings.
     Restarted,

@@ -1,10 +1,12 @@
 //! Connection supervision, optional and `no_std`.
 //!
-//! The UC8088 has no URC for a lost connection: `AT+MQTTSTATE` is the only source of truth. The
-//! [`Supervisor`] polls it, and also treats an unsolicited `+MQTTSTATE:0`, `+MQTTDISCONNECTED`,
-//! a boot banner, and codes 5, 8 and 10 on a command as a lost link. It reconnects with
-//! exponential backoff and jitter, re-applies TLS and the configuration after a modem restart,
-//! re-subscribes every topic at its QoS, and can pulse a reset pin when the modem stays silent.
+//! Not every module reports a lost connection (the UC8088 has no URC for it): the
+//! [`Supervisor`] polls the link's state, and also treats what the module says unasked
+//! (`Event::Disconnected`, a state change to disconnected), a boot banner, and any call that
+//! fails with [`ErrorKind::Link`] as a lost link. It reconnects with exponential backoff and
+//! jitter; only a failure that is neither the link's nor the broker's (by [`Error::kind`])
+//! brings the modem up from scratch, re-applying TLS and the configuration. It re-subscribes
+//! every topic at its QoS, and can pulse a reset pin when the modem stays silent.
 //!
 //! It owns no task: the application calls [`Supervisor::poll`] whenever
 //! [`Supervisor::next_deadline`] passes (and after handling events), for example
@@ -44,7 +46,8 @@ fn later(d: Duration) -> Instant {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Policy {
-    /// How often to poll `AT+MQTTSTATE`; `None` means half the keepalive.
+    /// How often to poll the link's state (UC8088 `AT+MQTTSTATE`); `None` means half the
+    /// keepalive.
     pub poll_interval: Option<Duration>,
     /// The first reconnect delay; it doubles after each failure.
     pub backoff_initial: Duration,
@@ -73,10 +76,9 @@ impl Default for Policy {
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum LossReason {
-    /// `AT+MQTTSTATE` answered 0.
+    /// A poll of the link's state answered disconnected.
     StatePolled,
-    /// The modem said so unasked (`+MQTTSTATE:0`, `+MQTTDISCONNECTED`) or a command failed
-    /// with code 5, 8 or 10.
+    /// The module said so unasked, or a call failed with [`ErrorKind::Link`].
     LinkError,
     /// The modem restarted (boot banner) and forgot its settings.
     ModemRestarted,

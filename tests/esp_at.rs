@@ -483,3 +483,35 @@ fn long_user_name_goes_through_the_prompt() {
         async |m, _, _| m.configure(&config).await.unwrap(),
     );
 }
+
+/// A plain `ERROR` to `AT+MQTTSUB` (a full table of 10 filters, a refused filter) is the
+/// modem's, not the link's: no link hint, so a supervisor does not reconnect for it; an `ERROR`
+/// to `AT+MQTTCONN` is the link's (docs/DIALECTS.md, "Errors").
+#[test]
+fn subscribe_error_is_the_modems_and_connect_error_the_links() {
+    esp(
+        vec![
+            ex(b"AT+MQTTSUB=0,\"t\",1\r\n", b"\r\nERROR\r\n"),
+            ex(b"AT+MQTTCLEAN=0\r\n", OK),
+            ex(b"AT+MQTTUSERCFG=0,1,\"id\",\"\",\"\",0,0,\"\"\r\n", OK),
+            ex(b"AT+MQTTCONNCFG=0,60,0,\"\",\"\",0,0\r\n", OK),
+            ex(b"AT+MQTTCONN=0,\"h\",1883,0\r\n", b"\r\nERROR\r\n"),
+        ],
+        7,
+        async |m, _, _| {
+            let refused = m.subscribe("t", Qos::AtLeastOnce).await.unwrap_err();
+            assert_eq!(
+                refused,
+                Error::Module {
+                    kind: ErrorKind::Modem,
+                    detail: Detail::Error
+                }
+            );
+            assert_eq!(m.take_link_hint(), None);
+            m.configure(&Config::new("h", 1883, "id")).await.unwrap();
+            let down = m.connect().await.unwrap_err();
+            assert_eq!(down.kind(), ErrorKind::Link);
+            assert_eq!(m.take_link_hint(), Some(LinkHint::Lost));
+        },
+    );
+}

@@ -15,10 +15,10 @@ pub use crate::grammar::{Grammar, MessageFrame, Pieces};
 
 use embedded_io_async::Write;
 
+use crate::encode::Quoting;
 use crate::error::{Error, Feature};
 use crate::exchange::{Exchange, Staging};
 use crate::identity::Identity;
-use crate::encode::Quoting;
 use crate::mqtt::{Config, ConnectionState, Qos, Tls};
 
 mod sealed {

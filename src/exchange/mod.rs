@@ -130,7 +130,7 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, S: Staging>
     /// - `Ok` only when the modem's final result was `OK` and no information line carried a
     ///   non-zero MQTT code;
     /// - a final result that arrives after this command's deadline is discarded (counted in
-    ///   [`Stats::stale_responses`]) and not given to a later command: after a timeout, an
+    ///   [`Stats::stale_responses`](crate::Stats::stale_responses)) and not given to a later command: after a timeout, an
     ///   I/O error or a dropped future, the next call first ends any half-written line with CR
     ///   and waits until the line has been quiet for [`Options::resync_quiet`] (at most
     ///   [`Options::resync_max`]; an answer later still than that, on a line busy the whole

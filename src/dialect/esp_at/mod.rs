@@ -15,12 +15,15 @@ use embedded_io_async::Write;
 
 use super::{Dialect, Grammar, Sealed};
 use crate::command::ModemCommand;
-use crate::encode::{Empty, check_string, Quoting};
+use crate::encode::{Empty, Quoting, check_string};
 use crate::error::{Detail, Error, Feature, Field, Invalid, link_down};
 use crate::exchange::{Exchange, Staging};
 use crate::identity::Identification;
 use crate::identity::Identity;
-use crate::mqtt::{Config, ConnectionState, MAX_PAYLOAD_LEN, MqttVersion, Qos, Tls, check_filter, check_topic, check_will};
+use crate::mqtt::{
+    Config, ConnectionState, MAX_PAYLOAD_LEN, MqttVersion, Qos, Tls, check_filter, check_topic,
+    check_will,
+};
 use commands::{
     At, Clean, Connect, EchoOff, GetConnection, GetVersion, LONG_CLIENT_ID, LONG_PASSWORD,
     LONG_USERNAME, PublishEmpty, PublishRaw, SetConnConfig, SetLongField, SetUserConfig, Subscribe,
@@ -108,7 +111,13 @@ impl Dialect for EspAt {
         config: &Config<'_>,
     ) -> Result<(), Error> {
         let host = config.host.as_bytes();
-        check_string(Field::Host, host, MAX_HOST_LEN, Empty::Refused, Quoting::Quoted)?;
+        check_string(
+            Field::Host,
+            host,
+            MAX_HOST_LEN,
+            Empty::Refused,
+            Quoting::Quoted,
+        )?;
         if config.port == 0 {
             return Err(Error::invalid(Field::Port, Invalid::OutOfRange));
         }

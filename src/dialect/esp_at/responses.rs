@@ -24,8 +24,7 @@ impl ConnStatus {
 
 /// Reads `+MQTTCONN:0,<state>,…`.
 pub(crate) fn parse_conn_status(resp: &[u8]) -> Result<ConnStatus, atat::Error> {
-    let line = info_line(resp, b"+MQTTCONN")
-        .ok_or(atat::Error::Parse)?;
+    let line = info_line(resp, b"+MQTTCONN").ok_or(atat::Error::Parse)?;
     let mut f = fields(line);
     let _link = f.next();
     let state = f

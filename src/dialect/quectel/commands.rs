@@ -88,7 +88,8 @@ impl Encode for SetWill<'_> {
     fn line(&self) -> Line<'_> {
         let head = [Param::QuotedRaw(b"will"), Param::Int(CLIENT)];
         match self.will {
-            Some(w) => Line::new(Self::AT,
+            Some(w) => Line::new(
+                Self::AT,
                 &[
                     head[0],
                     head[1],
@@ -123,7 +124,8 @@ pub struct Open<'a> {
 
 impl Encode for Open<'_> {
     fn line(&self) -> Line<'_> {
-        Line::new(Self::AT,
+        Line::new(
+            Self::AT,
             &[
                 Param::Int(CLIENT),
                 Param::QuotedRaw(self.host),
@@ -159,7 +161,8 @@ impl Encode for Connect<'_> {
     fn line(&self) -> Line<'_> {
         let id = [Param::Int(CLIENT), Param::QuotedRaw(self.client_id)];
         match self.credentials {
-            Some((user, password)) => Line::new(Self::AT,
+            Some((user, password)) => Line::new(
+                Self::AT,
                 &[
                     id[0],
                     id[1],
@@ -235,7 +238,8 @@ pub struct Publish<'a> {
 
 impl Encode for Publish<'_> {
     fn line(&self) -> Line<'_> {
-        Line::new(Self::AT,
+        Line::new(
+            Self::AT,
             &[
                 Param::Int(CLIENT),
                 Param::Int(u32::from(self.msgid)),
@@ -278,7 +282,8 @@ pub struct Subscribe<'a> {
 
 impl Encode for Subscribe<'_> {
     fn line(&self) -> Line<'_> {
-        Line::new(Self::AT,
+        Line::new(
+            Self::AT,
             &[
                 Param::Int(CLIENT),
                 Param::Int(u32::from(self.msgid)),
@@ -312,7 +317,8 @@ pub struct Unsubscribe<'a> {
 
 impl Encode for Unsubscribe<'_> {
     fn line(&self) -> Line<'_> {
-        Line::new(Self::AT,
+        Line::new(
+            Self::AT,
             &[
                 Param::Int(CLIENT),
                 Param::Int(u32::from(self.msgid)),

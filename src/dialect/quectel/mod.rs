@@ -14,11 +14,14 @@ mod urc;
 use embedded_io_async::Write;
 
 use super::{Dialect, Grammar, Sealed};
-use crate::encode::{Empty, check_string, Quoting};
+use crate::encode::{Empty, Quoting, check_string};
 use crate::error::{Detail, Error, ErrorKind, Feature, Field, Invalid, link_down};
 use crate::exchange::{Exchange, Staging};
 use crate::identity::Identity;
-use crate::mqtt::{Config, ConnectionState, MAX_CLIENT_ID_LEN, MAX_CREDENTIAL_LEN, MAX_PAYLOAD_LEN, MqttVersion, Qos, Tls, check_filter, check_topic, check_will};
+use crate::mqtt::{
+    Config, ConnectionState, MAX_CLIENT_ID_LEN, MAX_CREDENTIAL_LEN, MAX_PAYLOAD_LEN, MqttVersion,
+    Qos, Tls, check_filter, check_topic, check_will,
+};
 use commands::{
     Connect, Disconnect, GetConnection, Open, Publish, SetCfg, SetWill, Subscribe, Unsubscribe,
 };
@@ -102,12 +105,12 @@ fn result_of<W: Write, const R: usize, const E: usize>(
     }
 }
 
-/// `+QMTOPEN: 0,<result>`: 1 is a wrong parameter, 2 a client index in use; −1 (network not
-/// opened), 3 (PDP context), 4 (domain name) and 5 (connection) say the broker was not reached.
+/// `+QMTOPEN: 0,<result>`: 1 is a wrong parameter; −1 (network not opened), 3 (PDP context), 4
+/// (domain name) and 5 (connection) say the broker was not reached. (2, the client index in
+/// use, is taken as already open: `connect` goes on.)
 fn open_failure(detail: &Detail) -> ErrorKind {
     match detail {
         Detail::Result(1) => ErrorKind::Input,
-        Detail::Result(2) => ErrorKind::Modem,
         _ => ErrorKind::Link,
     }
 }
@@ -135,7 +138,12 @@ impl Dialect for Quectel {
         state: &mut Self::State,
         config: &Config<'_>,
     ) -> Result<(), Error> {
-        check_quoted(Field::Host, config.host.as_bytes(), MAX_HOST_LEN, Empty::Refused)?;
+        check_quoted(
+            Field::Host,
+            config.host.as_bytes(),
+            MAX_HOST_LEN,
+            Empty::Refused,
+        )?;
         if config.port == 0 {
             return Err(Error::invalid(Field::Port, Invalid::OutOfRange));
         }
@@ -311,7 +319,8 @@ impl Dialect for Quectel {
         {
             let done = x.send(&cmd).await?;
             result_of(x, done, true, link_down)
-        }.map(drop)
+        }
+        .map(drop)
     }
 
     async fn subscribe<W: Write, const R: usize, const E: usize>(
@@ -357,6 +366,7 @@ impl Dialect for Quectel {
         {
             let done = x.send(&cmd).await?;
             result_of(x, done, true, link_down)
-        }.map(drop)
+        }
+        .map(drop)
     }
 }

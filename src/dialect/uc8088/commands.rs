@@ -15,10 +15,13 @@ use super::types::{CertKind, MAX_CERT_LEN};
 use crate::command::{
     Encode, ModemCommand, NoResponse, Syntax, Wire, command, nothing, parse_syntax,
 };
-use crate::encode::{CertEncoding, Empty, Line, Param, check_string, string_param, Quoting};
+use crate::encode::{CertEncoding, Empty, Line, Param, Quoting, check_string, string_param};
 use crate::error::{Error, Field, Invalid};
 use crate::fmt::Redacted;
-use crate::mqtt::{Config, MAX_CLIENT_ID_LEN, MAX_CREDENTIAL_LEN, MAX_HOST_LEN, MAX_PAYLOAD_LEN, MqttVersion, Qos, check_filter, check_topic};
+use crate::mqtt::{
+    Config, MAX_CLIENT_ID_LEN, MAX_CREDENTIAL_LEN, MAX_HOST_LEN, MAX_PAYLOAD_LEN, MqttVersion, Qos,
+    check_filter, check_topic,
+};
 
 /// `AT+MQTTCONFIG=<host>,<port>,<client id>,<clean>,<keepalive>,<user>,<password>`.
 ///
@@ -30,7 +33,6 @@ pub struct SetConfig<'a> {
 }
 
 impl<'a> SetConfig<'a> {
-
     /// Validates every field; nothing is written for a refused config.
     pub fn new(config: &Config<'a>) -> Result<Self, Error> {
         if config.will.is_some() {
@@ -39,7 +41,7 @@ impl<'a> SetConfig<'a> {
         if config.version != MqttVersion::V3_1_1 {
             return Err(Error::Unsupported(crate::error::Feature::Mqtt31));
         }
-                check_string(
+        check_string(
             Field::Host,
             config.host.as_bytes(),
             MAX_HOST_LEN,
@@ -153,7 +155,6 @@ impl core::fmt::Debug for SetTls<'_> {
 }
 
 impl<'a> SetTls<'a> {
-
     /// TLS on, uploading `content` (PEM text, at most 1536 bytes, no NUL).
     pub fn upload(
         kind: CertKind,
@@ -302,7 +303,6 @@ pub struct Publish<'a> {
 }
 
 impl<'a> Publish<'a> {
-
     /// Validates the topic (non-empty, no wildcards) and the payload.
     pub fn new(topic: &'a str, payload: &'a [u8], qos: Qos, retain: bool) -> Result<Self, Error> {
         check_topic(topic)?;
@@ -370,7 +370,6 @@ pub struct Subscribe<'a> {
 }
 
 impl<'a> Subscribe<'a> {
-
     /// Validates the filter: wildcards only where MQTT allows them.
     pub fn new(filter: &'a str, qos: Qos) -> Result<Self, Error> {
         check_filter(filter)?;
@@ -408,7 +407,6 @@ pub struct Unsubscribe<'a> {
 }
 
 impl<'a> Unsubscribe<'a> {
-
     /// Validates the filter as [`Subscribe::new`] does.
     pub fn new(filter: &'a str) -> Result<Self, Error> {
         check_filter(filter)?;

@@ -59,8 +59,7 @@ impl defmt::Format for StoredConfig {
 }
 
 pub(crate) fn parse_stored_config(resp: &[u8]) -> Result<StoredConfig, atat::Error> {
-    let text = info_line(resp, b"+MQTTCONFIG")
-        .ok_or(atat::Error::Parse)?;
+    let text = info_line(resp, b"+MQTTCONFIG").ok_or(atat::Error::Parse)?;
     let mut f = fields(text);
     let mut next = || f.next().flatten().ok_or(atat::Error::Parse);
     let host = next()?.to_string().ok_or(atat::Error::Parse)?;
@@ -135,8 +134,7 @@ pub struct Connected;
 impl AtatResp for Connected {}
 
 pub(crate) fn parse_connected(resp: &[u8]) -> Result<Connected, atat::Error> {
-    match info_number(resp, b"+MQTTCONNECT")
-    {
+    match info_number(resp, b"+MQTTCONNECT") {
         Some(0) => Ok(Connected),
         _ => Err(atat::Error::Parse),
     }

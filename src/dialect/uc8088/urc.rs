@@ -1,6 +1,6 @@
 //! What the UC8088 says unasked. Its manual documents no URC: docs/DIALECTS.md (UC8088
 //! decisions 1 and 2) sets the incoming message `+MQTTRECV:"<topic>",<len>,<payload>`, read by
-//! length ([`crate::dialect::frame`]), and watches for an unsolicited `+MQTTSTATE:<n>` and
+//! length (`grammar::frame`), and watches for an unsolicited `+MQTTSTATE:<n>` and
 //! `+MQTTDISCONNECTED…`.
 
 use super::types::state;

@@ -200,7 +200,7 @@ command!(
     at = "+MQTTCONN?",
     end = "\r\n",
     answer = ConnStatus,
-    parse = parse_conn_status,
+    parse = |resp| parse_conn_status(resp, <Self as ModemCommand>::INFO_PREFIX),
     info = "+MQTTCONN",
     timeout_ms = 1000,
 );
@@ -251,7 +251,7 @@ command!(
     encoded PublishRaw<'a>,
     at = "+MQTTPUBRAW",
     answer = PubOutcome,
-    parse = parse_pub_outcome,
+    parse = |resp| parse_pub_outcome(resp, <Self as ModemCommand>::INFO_PREFIX),
     info = "+MQTTPUB",
     // ERROR: not connected, or the broker unreachable (docs/DIALECTS.md, "Errors").
     failure = crate::error::link_down,

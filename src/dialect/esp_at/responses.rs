@@ -23,8 +23,8 @@ impl ConnStatus {
 }
 
 /// Reads `+MQTTCONN:0,<state>,…`.
-pub(crate) fn parse_conn_status(resp: &[u8]) -> Result<ConnStatus, atat::Error> {
-    let line = info_line(resp, b"+MQTTCONN").ok_or(atat::Error::Parse)?;
+pub(crate) fn parse_conn_status(resp: &[u8], prefix: &[u8]) -> Result<ConnStatus, atat::Error> {
+    let line = info_line(resp, prefix).ok_or(atat::Error::Parse)?;
     let mut f = fields(line);
     let _link = f.next();
     let state = f
@@ -47,8 +47,8 @@ pub struct PubOutcome {
 impl AtatResp for PubOutcome {}
 
 /// Reads `+MQTTPUB:OK|FAIL`; anything else is a parse error.
-pub(crate) fn parse_pub_outcome(resp: &[u8]) -> Result<PubOutcome, atat::Error> {
-    match info_line(resp, b"+MQTTPUB") {
+pub(crate) fn parse_pub_outcome(resp: &[u8], prefix: &[u8]) -> Result<PubOutcome, atat::Error> {
+    match info_line(resp, prefix) {
         Some(b"OK") => Ok(PubOutcome { ok: true }),
         Some(b"FAIL") => Ok(PubOutcome { ok: false }),
         _ => Err(atat::Error::Parse),

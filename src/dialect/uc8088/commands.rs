@@ -114,7 +114,7 @@ command!(
     derived struct GetConfig;
     at = "+MQTTCONFIG?",
     answer = StoredConfig,
-    parse = parse_stored_config,
+    parse = |resp| parse_stored_config(resp, <Self as ModemCommand>::INFO_PREFIX),
     info = "+MQTTCONFIG",
     timeout_ms = 1000,
 );
@@ -241,7 +241,7 @@ command!(
     derived struct GetTls;
     at = "+MQTTTLS?",
     answer = TlsStatus,
-    parse = parse_tls_status,
+    parse = |resp| parse_tls_status(resp, <Self as ModemCommand>::INFO_PREFIX),
     info = "+MQTTTLS",
     timeout_ms = 1000,
 );
@@ -263,7 +263,7 @@ command!(
     derived struct Connect;
     at = "+MQTTCONNECT",
     answer = Connected,
-    parse = parse_connected,
+    parse = |resp| parse_connected(resp, <Self as ModemCommand>::INFO_PREFIX),
     code = true,
     failure = super::types::failure,
     timeout_ms = 7000,
@@ -274,7 +274,7 @@ command!(
     derived struct GetState;
     at = "+MQTTSTATE",
     answer = State,
-    parse = parse_state,
+    parse = |resp| parse_state(resp, <Self as ModemCommand>::INFO_PREFIX),
     timeout_ms = 1000,
 );
 
@@ -436,19 +436,26 @@ command!(
 
 /// `AT+MQTTSUB?`: the current subscriptions, one `+MQTTSUB:<topic>,<qos>` line each; at most
 /// `N` of them with filters of at most `T` bytes, else a parse error.
+///
+/// The one command written without `command!`: its answer's capacity is a type parameter, which
+/// neither atat's derive nor the macro take. Its head is still written once, below.
 #[derive(Debug, Clone, Default)]
 pub struct GetSubscriptions<const N: usize, const T: usize>;
+
+impl<const N: usize, const T: usize> GetSubscriptions<N, T> {
+    /// The line, terminator included.
+    const LINE: &'static [u8] = b"AT+MQTTSUB?\r";
+}
 
 impl<const N: usize, const T: usize> atat::AtatCmd for GetSubscriptions<N, T> {
     type Response = Subscriptions<N, T>;
     const MAX_TIMEOUT_MS: u32 = 1000;
 
     fn write(&self, buf: &mut [u8]) -> usize {
-        const LINE: &[u8] = b"AT+MQTTSUB?\r";
-        match buf.get_mut(..LINE.len()) {
+        match buf.get_mut(..Self::LINE.len()) {
             Some(dst) => {
-                dst.copy_from_slice(LINE);
-                LINE.len()
+                dst.copy_from_slice(Self::LINE);
+                Self::LINE.len()
             }
             None => 0,
         }
@@ -458,15 +465,19 @@ impl<const N: usize, const T: usize> atat::AtatCmd for GetSubscriptions<N, T> {
         &self,
         resp: Result<&[u8], atat::InternalError>,
     ) -> Result<Self::Response, atat::Error> {
-        parse_subscriptions(resp.map_err(atat::Error::from)?)
+        parse_subscriptions(
+            resp.map_err(atat::Error::from)?,
+            <Self as ModemCommand>::INFO_PREFIX,
+        )
     }
 }
 
 impl<const N: usize, const T: usize> ModemCommand for GetSubscriptions<N, T> {
-    const INFO_PREFIX: &'static [u8] = b"+MQTTSUB";
+    // The line's head without `AT` and `?`.
+    const INFO_PREFIX: &'static [u8] = Self::LINE.split_at(2).1.split_at(8).0;
 
     fn wire(&self) -> Wire<'_> {
-        Wire::fixed_static(b"AT+MQTTSUB?\r")
+        Wire::fixed_static(Self::LINE)
     }
 }
 

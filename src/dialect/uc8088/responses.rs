@@ -58,8 +58,8 @@ impl defmt::Format for StoredConfig {
     }
 }
 
-pub(crate) fn parse_stored_config(resp: &[u8]) -> Result<StoredConfig, atat::Error> {
-    let text = info_line(resp, b"+MQTTCONFIG").ok_or(atat::Error::Parse)?;
+pub(crate) fn parse_stored_config(resp: &[u8], prefix: &[u8]) -> Result<StoredConfig, atat::Error> {
+    let text = info_line(resp, prefix).ok_or(atat::Error::Parse)?;
     let mut f = fields(text);
     let mut next = || f.next().flatten().ok_or(atat::Error::Parse);
     let host = next()?.to_string().ok_or(atat::Error::Parse)?;
@@ -109,8 +109,8 @@ pub struct TlsStatus {
 
 impl AtatResp for TlsStatus {}
 
-pub(crate) fn parse_tls_status(resp: &[u8]) -> Result<TlsStatus, atat::Error> {
-    info_line(resp, b"+MQTTTLS")
+pub(crate) fn parse_tls_status(resp: &[u8], prefix: &[u8]) -> Result<TlsStatus, atat::Error> {
+    info_line(resp, prefix)
         .and_then(|text| fields(text).next().flatten())
         .and_then(crate::parse::RawField::number)
         .and_then(|n| u8::try_from(n).ok())
@@ -133,8 +133,8 @@ pub struct Connected;
 
 impl AtatResp for Connected {}
 
-pub(crate) fn parse_connected(resp: &[u8]) -> Result<Connected, atat::Error> {
-    match info_number(resp, b"+MQTTCONNECT") {
+pub(crate) fn parse_connected(resp: &[u8], prefix: &[u8]) -> Result<Connected, atat::Error> {
+    match info_number(resp, prefix) {
         Some(0) => Ok(Connected),
         _ => Err(atat::Error::Parse),
     }
@@ -151,8 +151,8 @@ pub struct State {
 impl AtatResp for State {}
 
 /// The manual's STATE example shows a bare `OK`; a missing line is an error, not a state.
-pub(crate) fn parse_state(resp: &[u8]) -> Result<State, atat::Error> {
-    info_number(resp, b"+MQTTSTATE")
+pub(crate) fn parse_state(resp: &[u8], prefix: &[u8]) -> Result<State, atat::Error> {
+    info_number(resp, prefix)
         .and_then(state)
         .map(|state| State { state })
         .ok_or(atat::Error::Parse)
@@ -175,9 +175,10 @@ impl<const T: usize> AtatResp for Subscription<T> {}
 
 pub(crate) fn parse_subscriptions<const N: usize, const T: usize>(
     resp: &[u8],
+    prefix: &[u8],
 ) -> Result<Subscriptions<N, T>, atat::Error> {
     let mut out = Vec::new();
-    for text in lines(resp).filter_map(|l| after_prefix(l, b"+MQTTSUB")) {
+    for text in lines(resp).filter_map(|l| after_prefix(l, prefix)) {
         let mut f = fields(text);
         let filter = f
             .next()

@@ -2,7 +2,7 @@
 //! driver session, and showing AT traffic in a form a person can read.
 
 use std::io;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use embedded_io_adapters::tokio_1::FromTokio;
 use embedded_io_async::{ErrorType, Read, Write};
@@ -135,6 +135,17 @@ impl LineSplitter {
         (!self.buf.is_empty()).then(|| self.render())
     }
 
+    /// The incomplete rest, when the other side's traffic shows it is complete: a host line (its
+    /// CR may be the last byte), or a modem prompt; line ends the modem sent before its next
+    /// line stay pending.
+    fn flush_shown(&mut self) -> Option<String> {
+        let blank = self.buf.iter().all(|&c| c == b'\r' || c == b'\n');
+        if self.dir == Direction::FromModem && blank {
+            return None;
+        }
+        self.flush()
+    }
+
     fn render(&mut self) -> String {
         let line = format!("{}{}", self.dir.arrow(), escape(&self.buf));
         self.buf.clear();
@@ -142,27 +153,81 @@ impl LineSplitter {
     }
 }
 
-/// An `embedded-io-async` reader or writer that can print what passes through it to stderr.
+/// The serial traffic of both directions as display lines, in the order it happened: a command
+/// line before the answer to it, a `>` prompt before the data written after it.
+///
+/// Each direction is cut into lines by its own [`LineSplitter`]. A host line is complete once the
+/// modem answers (it may end in a bare CR that an LF could still follow), and a modem prompt is
+/// shown when the host writes after it; so bytes of one direction first show what is pending in
+/// the other. A line whose bytes come in several chunks of the same direction is still shown once,
+/// whole.
+#[derive(Debug)]
+pub struct Trace {
+    to_modem: LineSplitter,
+    from_modem: LineSplitter,
+}
+
+impl Default for Trace {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Trace {
+    /// An empty trace.
+    pub fn new() -> Self {
+        Self {
+            to_modem: LineSplitter::new(Direction::ToModem),
+            from_modem: LineSplitter::new(Direction::FromModem),
+        }
+    }
+
+    /// Adds bytes that went `dir`; returns the lines to show now, in order.
+    pub fn push(&mut self, dir: Direction, bytes: &[u8]) -> Vec<String> {
+        let (this, other) = match dir {
+            Direction::ToModem => (&mut self.to_modem, &mut self.from_modem),
+            Direction::FromModem => (&mut self.from_modem, &mut self.to_modem),
+        };
+        let mut out: Vec<String> = other.flush_shown().into_iter().collect();
+        out.extend(this.push(bytes));
+        out
+    }
+
+    /// Whatever is still pending, host side first.
+    pub fn flush(&mut self) -> Vec<String> {
+        [&mut self.to_modem, &mut self.from_modem]
+            .into_iter()
+            .filter_map(LineSplitter::flush)
+            .collect()
+    }
+}
+
+/// An `embedded-io-async` reader or writer that can print what passes through it to stderr,
+/// through a [`Trace`] it shares with the other half of the port (so the two directions print
+/// in order).
 pub struct Tap<T> {
     inner: T,
-    log: Option<Mutex<LineSplitter>>,
+    dir: Direction,
+    log: Option<Arc<Mutex<Trace>>>,
+    /// Bytes shown before the inner writer took them (see `write`).
+    shown_ahead: usize,
 }
 
 impl<T> Tap<T> {
-    /// Wraps `inner`; prints its traffic in direction `dir` when `verbose`.
-    pub fn new(inner: T, dir: Direction, verbose: bool) -> Self {
+    /// Wraps `inner`; prints its traffic in direction `dir` into `trace`, if given.
+    pub fn new(inner: T, dir: Direction, trace: Option<Arc<Mutex<Trace>>>) -> Self {
         Self {
             inner,
-            log: verbose.then(|| Mutex::new(LineSplitter::new(dir))),
+            dir,
+            log: trace,
+            shown_ahead: 0,
         }
     }
 
     fn show(&self, bytes: &[u8]) {
-        if let Some(log) = &self.log {
-            if let Ok(mut split) = log.lock() {
-                for line in split.push(bytes) {
-                    eprintln!("{line}");
-                }
+        if let Some(Ok(mut trace)) = self.log.as_deref().map(Mutex::lock) {
+            for line in trace.push(self.dir, bytes) {
+                eprintln!("{line}");
             }
         }
     }
@@ -170,8 +235,8 @@ impl<T> Tap<T> {
 
 impl<T> Drop for Tap<T> {
     fn drop(&mut self) {
-        if let Some(Ok(mut split)) = self.log.as_ref().map(Mutex::lock) {
-            if let Some(rest) = split.flush() {
+        if let Some(Ok(mut trace)) = self.log.as_deref().map(Mutex::lock) {
+            for rest in trace.flush() {
                 eprintln!("{rest}");
             }
         }
@@ -191,10 +256,23 @@ impl<T: Read> Read for Tap<T> {
 }
 
 impl<T: Write> Write for Tap<T> {
+    /// Shows the bytes before writing them: the modem may answer, and the runner show the
+    /// answer, before this write returns. What the inner writer does not take is offered again
+    /// by `write_all` as the start of the next call, and is not shown twice.
     async fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
-        let n = self.inner.write(buf).await?;
-        self.show(&buf[..n]);
-        Ok(n)
+        let again = self.shown_ahead.min(buf.len());
+        self.show(&buf[again..]);
+        self.shown_ahead = self.shown_ahead.max(buf.len());
+        match self.inner.write(buf).await {
+            Ok(n) => {
+                self.shown_ahead -= n.min(self.shown_ahead);
+                Ok(n)
+            }
+            Err(e) => {
+                self.shown_ahead = 0;
+                Err(e)
+            }
+        }
     }
 
     async fn flush(&mut self) -> Result<(), Self::Error> {
@@ -243,8 +321,9 @@ impl<D: Dialect> Session<D> {
         // lock out the next invocation; a bring-up tool does not need it.
         let _ = port.set_exclusive(false);
         let (rx, tx) = tokio::io::split(port);
-        let reader = Tap::new(FromTokio::new(rx), Direction::FromModem, verbose);
-        let writer = Tap::new(FromTokio::new(tx), Direction::ToModem, verbose);
+        let trace = verbose.then(|| Arc::new(Mutex::new(Trace::new())));
+        let reader = Tap::new(FromTokio::new(rx), Direction::FromModem, trace.clone());
+        let writer = Tap::new(FromTokio::new(tx), Direction::ToModem, trace);
         let res: &'static mut Resources<INGRESS, RESPONSE, EVENTS> =
             Box::leak(Box::new(Resources::new()));
         let (modem, runner, events) =
@@ -297,5 +376,37 @@ mod tests {
             s.push(b"AT\r\nAT+GMR\r\nAT"),
             [">> AT\\r\\n", ">> AT+GMR\\r\\n"]
         );
+    }
+
+    #[test]
+    fn trace_shows_each_command_before_its_answer() {
+        let mut t = Trace::new();
+        // A host line ending in CR is complete once the modem answers.
+        assert!(t.push(Direction::ToModem, b"AT+MQTTSTATE\r").is_empty());
+        assert_eq!(
+            t.push(Direction::FromModem, b"\r\n+MQTTSTATE:1\r\n\r\nOK\r\n"),
+            [
+                ">> AT+MQTTSTATE\\r",
+                "<< \\r\\n+MQTTSTATE:1\\r\\n",
+                "<< \\r\\nOK\\r\\n"
+            ]
+        );
+        // A line written in two pieces is shown once, whole; a prompt before the data.
+        assert!(
+            t.push(Direction::ToModem, b"AT+QMTPUBEX=0,0,0,0,")
+                .is_empty()
+        );
+        assert!(t.push(Direction::ToModem, b"\"t\",2\r").is_empty());
+        assert_eq!(
+            t.push(Direction::FromModem, b"\r\n> "),
+            [">> AT+QMTPUBEX=0,0,0,0,\"t\",2\\r"]
+        );
+        assert_eq!(t.push(Direction::ToModem, b"h"), ["<< \\r\\n> "]);
+        assert!(t.push(Direction::ToModem, b"i").is_empty());
+        assert_eq!(
+            t.push(Direction::FromModem, b"\r\nOK\r\n"),
+            [">> hi", "<< \\r\\nOK\\r\\n"]
+        );
+        assert!(t.flush().is_empty());
     }
 }

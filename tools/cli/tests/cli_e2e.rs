@@ -53,7 +53,17 @@ async fn cli_ok(port: &str, args: &[&str]) -> String {
 
 /// A simulated modem, and the path of its serial device.
 async fn start_sim() -> (SimHandle, String) {
-    let sim = Sim::start(SimOptions::default()).await.unwrap();
+    sim_in(modem_sim::Dialect::Uc8088).await
+}
+
+/// A simulated modem speaking `dialect`, and the path of its serial device.
+async fn sim_in(dialect: modem_sim::Dialect) -> (SimHandle, String) {
+    let sim = Sim::start(SimOptions {
+        dialect,
+        ..SimOptions::default()
+    })
+    .await
+    .unwrap();
     let port = sim.device_path().to_string_lossy().into_owned();
     (sim, port)
 }
@@ -122,13 +132,7 @@ async fn cli_in_every_dialect() {
         ("esp-at", modem_sim::Dialect::EspAt),
         ("quectel", modem_sim::Dialect::Quectel),
     ] {
-        let sim = Sim::start(SimOptions {
-            dialect,
-            ..SimOptions::default()
-        })
-        .await
-        .unwrap();
-        let path = sim.device_path().to_string_lossy().into_owned();
+        let (sim, path) = sim_in(dialect).await;
         let global = ["--port", path.as_str(), "--dialect", arg];
         let id = unique("cli-dialect");
         let connect = at_broker(&["connect"], &broker_port, &id, BARE_USER, BARE_PASSWORD);
@@ -628,4 +632,50 @@ async fn cli_clean_session_drops_message_queued_offline() {
     );
     assert_eq!(r.connect_out, "");
     assert!(!r.session_present, "the broker resumed a session");
+}
+
+/// `-v` traces each command before the modem's answer to it, in every dialect: no final result
+/// is shown before the command it ends, and the state query is followed by its answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verbose_trace_shows_each_command_before_its_answer() {
+    for (arg, dialect, query) in [
+        ("uc8088", modem_sim::Dialect::Uc8088, ">> AT+MQTTSTATE\\r"),
+        ("esp-at", modem_sim::Dialect::EspAt, ">> AT+MQTTCONN?\\r\\n"),
+        ("quectel", modem_sim::Dialect::Quectel, ">> AT+QMTCONN?\\r"),
+    ] {
+        let (sim, path) = sim_in(dialect).await;
+        let out = cli(&path, &["--dialect", arg, "-v", "state"]).await;
+        assert!(out.ok, "{arg}: {}", out.stderr);
+        let trace: Vec<&str> = out
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with(">> ") || l.starts_with("<< "))
+            .collect();
+        assert!(
+            trace.first().is_some_and(|l| l.starts_with(">> ")),
+            "{arg}: {trace:#?}"
+        );
+        // Each final result ends a command already shown.
+        let (mut commands, mut finals) = (0, 0);
+        for line in &trace {
+            if line.starts_with(">> ") {
+                commands += 1;
+            } else if line.ends_with("OK\\r\\n") || line.ends_with("ERROR\\r\\n") {
+                finals += 1;
+                assert!(
+                    finals <= commands,
+                    "{arg}: an answer before its command: {trace:#?}"
+                );
+            }
+        }
+        let q = trace
+            .iter()
+            .position(|l| *l == query)
+            .unwrap_or_else(|| panic!("{arg}: no {query:?} in {trace:#?}"));
+        assert!(
+            trace.get(q + 1).is_some_and(|l| l.starts_with("<< ")),
+            "{arg}: {trace:#?}"
+        );
+        drop(sim);
+    }
 }

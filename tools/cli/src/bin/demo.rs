@@ -16,7 +16,7 @@ use std::time::Duration;
 use clap::Parser;
 use modem_sim::{Dir, Sim, SimOptions, Traffic};
 use mqtt_modem::{Config, Dialect, EspAt, Event, Options, Qos, Quectel, Uc8088};
-use mqtt_modem_cli::{DialectArg, Direction, LineSplitter, Session};
+use mqtt_modem_cli::{DialectArg, Direction, Session, Trace};
 use tokio::sync::broadcast;
 use tokio::time::timeout;
 
@@ -36,11 +36,10 @@ struct Args {
     dialect: DialectArg,
 }
 
-/// Prints the simulator's serial traffic, one line per AT line.
+/// Prints the simulator's serial traffic, one line per AT line, in the order it happened.
 struct TrafficView {
     rx: broadcast::Receiver<Traffic>,
-    to_modem: LineSplitter,
-    from_modem: LineSplitter,
+    trace: Trace,
 }
 
 impl TrafficView {
@@ -49,11 +48,11 @@ impl TrafficView {
         loop {
             match timeout(Duration::from_millis(40), self.rx.recv()).await {
                 Ok(Ok(t)) => {
-                    let split = match t.dir {
-                        Dir::Rx => &mut self.to_modem,
-                        Dir::Tx => &mut self.from_modem,
+                    let dir = match t.dir {
+                        Dir::Rx => Direction::ToModem,
+                        Dir::Tx => Direction::FromModem,
                     };
-                    for line in split.push(&t.bytes) {
+                    for line in self.trace.push(dir, &t.bytes) {
                         println!("    {line}");
                     }
                 }
@@ -63,10 +62,8 @@ impl TrafficView {
                 Ok(Err(broadcast::error::RecvError::Closed)) | Err(_) => break,
             }
         }
-        for split in [&mut self.to_modem, &mut self.from_modem] {
-            if let Some(rest) = split.flush() {
-                println!("    {rest}");
-            }
+        for rest in self.trace.flush() {
+            println!("    {rest}");
         }
     }
 }
@@ -185,8 +182,7 @@ async fn demo(args: Args) -> Result<(), String> {
     println!("modem: simulated {name} on {device}");
     let view = TrafficView {
         rx: sim.traffic(),
-        to_modem: LineSplitter::new(Direction::ToModem),
-        from_modem: LineSplitter::new(Direction::FromModem),
+        trace: Trace::new(),
     };
     let steps = Steps { n: 0, view };
     // The same application code for every dialect; only the type named here changes.

@@ -51,15 +51,21 @@ pub trait Dialect: Sealed + Staging + Sized + 'static {
     const RECONNECT_CONFIGURES: bool = false;
 
     #[doc(hidden)]
+    /// The bring-up; by default the 3GPP one (`basic::init`), which most modules take.
     async fn init<W: Write, const R: usize, const E: usize>(
         x: &mut Exchange<'_, W, R, E, Self>,
-        state: &mut Self::State,
-    ) -> Result<(), Error>;
+        _state: &mut Self::State,
+    ) -> Result<(), Error> {
+        basic::init(x).await
+    }
+    /// Manufacturer, model and revision; by default from `AT+CGMI`, `AT+CGMM`, `AT+CGMR`.
     #[doc(hidden)]
     async fn identify<W: Write, const R: usize, const E: usize>(
         x: &mut Exchange<'_, W, R, E, Self>,
-        state: &mut Self::State,
-    ) -> Result<Identity, Error>;
+        _state: &mut Self::State,
+    ) -> Result<Identity, Error> {
+        basic::identify(x).await
+    }
     #[doc(hidden)]
     async fn configure<W: Write, const R: usize, const E: usize>(
         x: &mut Exchange<'_, W, R, E, Self>,

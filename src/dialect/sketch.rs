@@ -73,7 +73,6 @@ mod fixture {
     use crate::error::Error;
     use crate::exchange::{Exchange, Staging};
     use crate::grammar::Grammar;
-    use crate::identity::Identity;
     use crate::mqtt::{Config, ConnectionState, Qos, Tls};
 
     /// `AT+UMQTTC=6,1`: reads one held message.
@@ -114,12 +113,6 @@ mod fixture {
             (): &mut (),
         ) -> Result<(), Error> {
             Ok(())
-        }
-        async fn identify<W: Write, const R: usize, const E: usize>(
-            x: &mut Exchange<'_, W, R, E, Self>,
-            _state: &mut Self::State,
-        ) -> Result<Identity, Error> {
-            crate::dialect::basic::identify(x).await
         }
         async fn configure<W: Write, const R: usize, const E: usize>(
             _: &mut Exchange<'_, W, R, E, Self>,

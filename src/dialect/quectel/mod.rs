@@ -17,7 +17,6 @@ use super::{Dialect, Grammar, Sealed};
 use crate::encode::{Empty, Quoting, check_string};
 use crate::error::{Detail, Error, ErrorKind, Feature, Field, Invalid, link_down};
 use crate::exchange::{Exchange, Staging};
-use crate::identity::Identity;
 use crate::mqtt::{
     Config, ConnectionState, MAX_CLIENT_ID_LEN, MAX_CREDENTIAL_LEN, MAX_PAYLOAD_LEN, MqttVersion,
     Qos, Tls, check_filter, check_topic, check_will,
@@ -118,20 +117,6 @@ fn open_failure(detail: &Detail) -> ErrorKind {
 impl Dialect for Quectel {
     const GRAMMAR: &'static Grammar = &GRAMMAR;
     type State = State;
-
-    async fn init<W: Write, const R: usize, const E: usize>(
-        x: &mut Exchange<'_, W, R, E, Self>,
-        _state: &mut Self::State,
-    ) -> Result<(), Error> {
-        super::basic::init(x).await
-    }
-
-    async fn identify<W: Write, const R: usize, const E: usize>(
-        x: &mut Exchange<'_, W, R, E, Self>,
-        _state: &mut Self::State,
-    ) -> Result<Identity, Error> {
-        super::basic::identify(x).await
-    }
 
     async fn configure<W: Write, const R: usize, const E: usize>(
         x: &mut Exchange<'_, W, R, E, Self>,

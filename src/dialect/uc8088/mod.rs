@@ -11,7 +11,6 @@ use embedded_io_async::Write;
 use super::{Dialect, Grammar, Sealed};
 use crate::error::Error;
 use crate::exchange::{Exchange, Staging};
-use crate::identity::Identity;
 use crate::mqtt::{Config, ConnectionState, Qos, Tls};
 use commands::{
     Connect, Disconnect, GetConfig, GetState, GetSubscriptions, GetTls, Publish, SetConfig, SetTls,
@@ -71,20 +70,6 @@ impl Staging for Uc8088 {
 impl Dialect for Uc8088 {
     const GRAMMAR: &'static Grammar = &GRAMMAR;
     type State = ();
-
-    async fn init<W: Write, const R: usize, const E: usize>(
-        x: &mut Exchange<'_, W, R, E, Self>,
-        _state: &mut Self::State,
-    ) -> Result<(), Error> {
-        super::basic::init(x).await
-    }
-
-    async fn identify<W: Write, const R: usize, const E: usize>(
-        x: &mut Exchange<'_, W, R, E, Self>,
-        _state: &mut Self::State,
-    ) -> Result<Identity, Error> {
-        super::basic::identify(x).await
-    }
 
     async fn configure<W: Write, const R: usize, const E: usize>(
         x: &mut Exchange<'_, W, R, E, Self>,

@@ -11,7 +11,7 @@ use crate::dialect::uc8088::{
     self,
     responses::{StoredConfig, Subscriptions},
 };
-use crate::error::{Detail, Error};
+use crate::error::{Detail, Error, ErrorKind};
 use crate::events::Events;
 use crate::exchange::{Exchange, Options};
 use crate::identity::Identity;
@@ -21,14 +21,20 @@ use crate::runner::Runner;
 
 /// The application's handle on the modem. Create it with [`MqttModem::new`], spawn the
 /// returned [`Runner`], and read incoming messages from the returned [`Events`].
-pub struct MqttModem<'a, W, const RESPONSE: usize, const EVENTS: usize, D: Dialect = Uc8088> {
+pub struct MqttModem<
+    'a,
+    W,
+    D: Dialect = Uc8088,
+    const RESPONSE: usize = 256,
+    const EVENTS: usize = 2048,
+> {
     exchange: Exchange<'a, W, RESPONSE, EVENTS, D>,
     /// What the dialect keeps between calls.
     state: D::State,
 }
 
 impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize>
-    MqttModem<'a, W, RESPONSE, EVENTS, Uc8088>
+    MqttModem<'a, W, Uc8088, RESPONSE, EVENTS>
 {
     /// Splits the UART into the client (`writer`), the runner (`reader`) and the event
     /// receiver, all backed by `resources`, for a UC8088 (see [`MqttModem::with_dialect`] for
@@ -38,7 +44,11 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize>
         reader: R,
         writer: W,
         options: Options,
-    ) -> (Self, Runner<'a, R, RESPONSE, EVENTS>, Events<'a, EVENTS>) {
+    ) -> (
+        Self,
+        Runner<'a, R, Uc8088, RESPONSE, EVENTS>,
+        Events<'a, EVENTS>,
+    ) {
         Self::with_dialect(Uc8088, resources, reader, writer, options)
     }
 
@@ -61,7 +71,7 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize>
 }
 
 impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
-    MqttModem<'a, W, RESPONSE, EVENTS, D>
+    MqttModem<'a, W, D, RESPONSE, EVENTS>
 {
     /// Splits the UART as [`MqttModem::new`] does, for the module whose command set is `D`
     /// (`MqttModem::with_dialect(EspAt, …)`).
@@ -71,7 +81,7 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
         reader: R,
         writer: W,
         options: Options,
-    ) -> (Self, Runner<'a, R, RESPONSE, EVENTS, D>, Events<'a, EVENTS>) {
+    ) -> (Self, Runner<'a, R, D, RESPONSE, EVENTS>, Events<'a, EVENTS>) {
         let Resources { ingress, shared } = resources;
         let shared: &'a Shared<RESPONSE, EVENTS> = shared;
         let client = Self {
@@ -87,9 +97,24 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
 
     /// Brings the modem up: `AT` until it answers (up to [`Options::sync_attempts`]), then
     /// echo off and the dialect's settings (UC8088: `ATE0`, `AT+CMEE=1`, `AT+CFUN=1`, as in
-    /// the manual's worked example).
+    /// the manual's worked example), then the dialect's state query, which tells whether a
+    /// session is still open.
+    ///
+    /// A module that answers `AT` but refuses the state query does not speak this dialect:
+    /// [`Error::WrongDialect`]. A silent one gives [`Error::Timeout`]; without a runner,
+    /// [`Error::NoRunner`].
     pub async fn init(&mut self) -> Result<(), Error> {
-        D::init(&mut self.exchange, &mut self.state).await
+        let brought_up = D::init(&mut self.exchange, &mut self.state).await;
+        if let Err(e) = &brought_up {
+            // Only a refusal (the module answers, but not as this dialect) is worth a probe.
+            if refusal(e).is_none() {
+                return brought_up;
+            }
+        }
+        match self.state().await {
+            Ok(_) => brought_up,
+            Err(e) => Err(refusal(&e).map_or(e, Error::WrongDialect)),
+        }
     }
 
     /// Manufacturer, model and revision, as far as the dialect reports them.
@@ -98,7 +123,17 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
     }
 
     /// Stores the broker address, identity and credentials (UC8088: `AT+MQTTCONFIG=…`).
+    ///
+    /// Refused with [`Error::StillConnected`] while a session is open (after a successful
+    /// [`connect`](Self::connect), or when [`init`](Self::init) found one), in every dialect:
+    /// none of the modules would move an open session to the new settings, so a `connect`
+    /// after it would report success while still attached to the old broker. Call
+    /// [`disconnect`](Self::disconnect) first. Where the driver is not sure the session is
+    /// still open, it asks the module first.
     pub async fn configure(&mut self, config: &Config<'_>) -> Result<(), Error> {
+        if self.session_open() && self.state().await? == ConnectionState::Connected {
+            return Err(Error::StillConnected);
+        }
         D::configure(&mut self.exchange, &mut self.state, config).await
     }
 
@@ -111,17 +146,38 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
     /// Connects to the configured broker; a refusal is a typed error (UC8088: a non-zero
     /// `+MQTTCONNECT:<code>` is an [`Error::Module`] whose kind says who refused).
     pub async fn connect(&mut self) -> Result<(), Error> {
-        D::connect(&mut self.exchange, &mut self.state).await
+        D::connect(&mut self.exchange, &mut self.state).await?;
+        self.set_session(true);
+        Ok(())
     }
 
     /// Whether the modem is connected to the broker.
     pub async fn state(&mut self) -> Result<ConnectionState, Error> {
-        D::state(&mut self.exchange, &mut self.state).await
+        let state = D::state(&mut self.exchange, &mut self.state).await?;
+        self.set_session(state == ConnectionState::Connected);
+        Ok(state)
     }
 
     /// Disconnects from the broker.
     pub async fn disconnect(&mut self) -> Result<(), Error> {
-        D::disconnect(&mut self.exchange, &mut self.state).await
+        let result = D::disconnect(&mut self.exchange, &mut self.state).await;
+        // Gone, or it was not open (the link's failure): either way no session is left.
+        if result
+            .as_ref()
+            .map_or_else(|e| e.kind() == ErrorKind::Link, |()| true)
+        {
+            self.set_session(false);
+        }
+        result
+    }
+
+    /// Whether a session with the broker is believed open (see [`Self::configure`]).
+    pub(crate) fn session_open(&self) -> bool {
+        self.exchange.shared().with(|s| s.watch.session)
+    }
+
+    fn set_session(&self, open: bool) {
+        self.exchange.shared().with(|s| s.watch.session = open);
     }
 
     /// Publishes `payload` on `topic`. `Ok` only after the modem confirmed it (for QoS 1, once
@@ -222,12 +278,7 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
                     return Ok(read);
                 }
                 // A refusal (`ERROR`, `+CME ERROR`): the modem holds nothing more.
-                Err(
-                    e @ Error::Module {
-                        detail: Detail::Error | Detail::Cme(_) | Detail::CmeText(_) | Detail::Ext(_),
-                        ..
-                    },
-                ) => {
+                Err(e) if refusal(&e).is_some() => {
                     self.exchange.shared().with(held_nothing);
                     return if read == 0 { Err(e) } else { Ok(read) };
                 }
@@ -247,6 +298,18 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
     /// Whether a module that keeps incoming messages has announced some not yet read.
     pub(crate) fn messages_waiting(&self) -> bool {
         D::PULL && self.exchange.shared().with(|s| s.watch.waiting > 0)
+    }
+}
+
+/// The module's own words when `e` is its refusal of a command (`ERROR`, `+CME ERROR`,
+/// `+EXT ERROR`), as opposed to a failure code, a timeout or a broken answer.
+fn refusal(e: &Error) -> Option<Detail> {
+    match e {
+        Error::Module {
+            detail: d @ (Detail::Error | Detail::Cme(_) | Detail::CmeText(_) | Detail::Ext(_)),
+            ..
+        } => Some(d.clone()),
+        _ => None,
     }
 }
 

@@ -241,6 +241,16 @@ pub enum Error {
     NotConnected,
     /// The module's command set lacks this feature; nothing was written.
     Unsupported(Feature),
+    /// [`MqttModem::configure`](crate::MqttModem::configure) while a session is open: the
+    /// module would keep the old one. Disconnect first; no setting was written.
+    StillConnected,
+    /// No [`Runner`](crate::Runner) is reading the UART (never spawned, or dropped), so no
+    /// answer can arrive: spawn [`Runner::run`](crate::Runner::run) in its own task.
+    NoRunner,
+    /// The module answers `AT` but refuses the dialect's own state query (with the detail
+    /// given): it does not speak the dialect chosen ([`MqttModem::with_dialect`](crate::MqttModem::with_dialect)), or its
+    /// firmware has no MQTT.
+    WrongDialect(Detail),
     /// An input was refused before anything was written; nothing reached the modem.
     InvalidInput {
         /// The field at fault.
@@ -257,12 +267,14 @@ impl Error {
         match self {
             Self::Module { kind, .. } => *kind,
             Self::Timeout => ErrorKind::Timeout,
-            Self::Io(_) => ErrorKind::Io,
+            Self::Io(_) | Self::NoRunner => ErrorKind::Io,
             Self::Protocol => ErrorKind::Modem,
             Self::NotConnected => ErrorKind::Link,
-            Self::ResponseTooLarge | Self::Unsupported(_) | Self::InvalidInput { .. } => {
-                ErrorKind::Input
-            }
+            Self::StillConnected
+            | Self::ResponseTooLarge
+            | Self::Unsupported(_)
+            | Self::WrongDialect(_)
+            | Self::InvalidInput { .. } => ErrorKind::Input,
         }
     }
 
@@ -288,6 +300,16 @@ impl fmt::Display for Error {
             Self::Protocol => f.write_str("unparseable answer from the modem"),
             Self::ResponseTooLarge => f.write_str("response larger than the response buffer"),
             Self::NotConnected => f.write_str("not connected"),
+            Self::StillConnected => {
+                f.write_str("a session is open: disconnect before configuring another")
+            }
+            Self::NoRunner => f.write_str(
+                "no runner is reading the serial port: spawn `Runner::run` in its own task",
+            ),
+            Self::WrongDialect(detail) => write!(
+                f,
+                "the module answers AT but refuses this dialect's commands ({detail}): wrong dialect chosen?"
+            ),
             Self::Unsupported(feature) => write!(f, "this module has no {feature}"),
             Self::InvalidInput { field, reason } => {
                 write!(f, "invalid {}: {reason}", field.name())

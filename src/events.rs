@@ -62,6 +62,54 @@ pub enum Event<'a> {
     },
 }
 
+/// At most this many bytes of a payload or a line are shown by [`Event`]'s `Display`.
+const SHOWN: usize = 64;
+
+/// `"…"` with the bytes escaped as Rust does (`\"`, `\x00`), the first [`SHOWN`] of them,
+/// then `…` if there are more.
+fn quoted(f: &mut core::fmt::Formatter<'_>, bytes: &[u8]) -> core::fmt::Result {
+    use core::fmt::Write;
+    f.write_char('"')?;
+    for &b in &bytes[..bytes.len().min(SHOWN)] {
+        for c in core::ascii::escape_default(b) {
+            f.write_char(char::from(c))?;
+        }
+    }
+    f.write_char('"')?;
+    if bytes.len() > SHOWN {
+        f.write_char('…')?;
+    }
+    Ok(())
+}
+
+/// In words, for logs: `message on cmd/dev-1: 6 bytes "led on"` (a payload's first 64 bytes,
+/// escaped), `3 incoming messages or events lost`, ….
+impl core::fmt::Display for Event<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            Self::Message(m) => {
+                write!(f, "message on {}: {} bytes ", m.topic, m.payload.len())?;
+                quoted(f, m.payload)
+            }
+            Self::StateChanged(state) => write!(f, "the module reports the link {state}"),
+            Self::Disconnected => f.write_str("the module reports the link lost"),
+            Self::Restarted => f.write_str("the modem restarted"),
+            Self::Unrecognised(line) => {
+                f.write_str("unrecognised line ")?;
+                quoted(f, line)
+            }
+            Self::Dropped { count } => write!(f, "{count} incoming messages or events lost"),
+            Self::TooLargeForBuffer { len } => write!(
+                f,
+                "a message of {len} bytes did not fit the buffer given to Events::next"
+            ),
+            Self::MessagesWaiting { count } => {
+                write!(f, "{count} messages held by the modem")
+            }
+        }
+    }
+}
+
 /// The kinds of queued frame, one per [`Event`] variant.
 const MESSAGE: u8 = 1;
 const STATE: u8 = 2;
@@ -224,7 +272,7 @@ impl<const N: usize> EventQueue<N> {
 
 /// The application's end of the event queue. There is exactly one, returned by
 /// [`crate::MqttModem::new`].
-pub struct Events<'a, const N: usize> {
+pub struct Events<'a, const N: usize = 2048> {
     queue: &'a EventQueue<N>,
 }
 

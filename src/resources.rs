@@ -67,7 +67,7 @@ pub struct Stats {
     pub stale_responses: u32,
     /// Bytes of noise or stray lines discarded.
     pub discarded_bytes: u32,
-    /// Serial read errors.
+    /// Serial read errors (and reads that returned end of file).
     pub read_errors: u32,
 }
 
@@ -81,10 +81,15 @@ pub enum LinkHint {
     Lost,
     /// A boot banner: the modem restarted and forgot its settings.
     Restarted,
+    /// The serial port keeps failing (reads returned errors or end of file several times in a
+    /// row, or a write failed): the device may be gone, and the modem must be brought up again
+    /// once it answers.
+    SerialFailed,
 }
 
 /// What the runner notices for the client and the supervisor besides command answers: when
 /// the line was last busy, the loss counters, the link hint and held messages.
+#[allow(clippy::struct_excessive_bools)] // independent flags, each set and read in one place
 pub(crate) struct Watch {
     pub last_rx: Instant,
     pub stats: Stats,
@@ -103,12 +108,19 @@ pub(crate) struct Watch {
     /// Set by the client after a timeout: if a message is holding the ingress back, drop it
     /// and everything buffered before the next read.
     pub unstick: bool,
+    /// A runner is reading the UART: set when [`Runner::run`](crate::Runner::run) starts,
+    /// cleared when it is dropped.
+    pub reading: bool,
+    /// The client believes a session is open: set by a successful connect, cleared by a
+    /// disconnect, a state answer of disconnected, or any evidence that the link is gone.
+    pub session: bool,
 }
 
 impl Watch {
     /// Records `hint`, keeping the stronger of two (a restart implies a lost link).
     pub fn note(&mut self, hint: LinkHint) {
         self.hint = self.hint.max(Some(hint));
+        self.session = false;
     }
 }
 
@@ -148,6 +160,8 @@ impl<const R: usize, const E: usize> Shared<R, E> {
                     fetched: false,
                     noticed: false,
                     unstick: false,
+                    reading: false,
+                    session: false,
                 },
             })),
             done: Signal::new(),

@@ -16,15 +16,29 @@ use crate::mqtt::MAX_TOPIC_LEN;
 use crate::resources::{Inner, LinkHint, Shared, Watch};
 
 /// Owns the UART's receive half. Spawn [`Runner::run`] once, in its own task; it never returns.
-pub struct Runner<'a, R, const RESPONSE: usize, const EVENTS: usize, D: Dialect = Uc8088> {
+pub struct Runner<
+    'a,
+    R,
+    D: Dialect = Uc8088,
+    const RESPONSE: usize = 256,
+    const EVENTS: usize = 2048,
+> {
     reader: R,
     ingress: Ingress<'a>,
     shared: &'a Shared<RESPONSE, EVENTS>,
     dialect: PhantomData<fn() -> D>,
+    /// Reads that failed (an error, or end of file) since the last one that gave bytes.
+    failures: u8,
 }
 
+/// Failed reads in a row after which the serial port is reported failed
+/// ([`LinkHint::SerialFailed`]): one error may be a framing or overrun error on a noisy line.
+const FAILED_READS: u8 = 3;
+/// The longest pause between two reads of a failing serial port (the pause doubles from 1 ms).
+const MAX_READ_PAUSE_MS: u64 = 1024;
+
 impl<'a, R: Read, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
-    Runner<'a, R, RESPONSE, EVENTS, D>
+    Runner<'a, R, D, RESPONSE, EVENTS>
 {
     pub(crate) fn new(reader: R, buf: &'a mut [u8], shared: &'a Shared<RESPONSE, EVENTS>) -> Self {
         Self {
@@ -32,11 +46,17 @@ impl<'a, R: Read, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
             ingress: Ingress::with_grammar(buf, D::GRAMMAR),
             shared,
             dialect: PhantomData,
+            failures: 0,
         }
     }
 
-    /// Reads and dispatches forever.
+    /// Reads and dispatches forever. A serial port that keeps failing is read again after a
+    /// pause that doubles up to about a second (no busy loop), and reported to the client and
+    /// the [`Supervisor`](crate::Supervisor) ([`LinkHint::SerialFailed`]); reading resumes
+    /// when the port gives bytes again. While no runner runs, commands fail with
+    /// [`Error::NoRunner`](crate::Error::NoRunner).
     pub async fn run(mut self) -> ! {
+        self.shared.with(|s| s.watch.reading = true);
         loop {
             self.step().await;
         }
@@ -49,8 +69,9 @@ impl<'a, R: Read, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
             self.drain(true);
         }
         match self.reader.read(self.ingress.space()).await {
-            Ok(0) => Timer::after_millis(1).await,
+            Ok(0) => self.failed().await,
             Ok(n) => {
+                self.failures = 0;
                 // After a timeout the client asks for a fresh start if a message (a length
                 // changed by noise) has been holding the line back: what came before is stale.
                 // One lock per read on this hot path; a second only when bytes were dropped.
@@ -72,14 +93,26 @@ impl<'a, R: Read, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
                 }
             }
             Err(e) => {
-                let kind = embedded_io::Error::kind(&e);
-                warning!("serial read error {:?}", kind);
-                self.shared.with(|s| {
-                    s.watch.stats.read_errors = s.watch.stats.read_errors.saturating_add(1);
-                });
-                Timer::after_millis(1).await;
+                warning!("serial read error {:?}", embedded_io::Error::kind(&e));
+                self.failed().await;
             }
         }
+    }
+
+    /// A read failed (an error, or end of file where a UART has none): counted, reported once
+    /// it keeps failing, and the next read after a pause that doubles.
+    async fn failed(&mut self) {
+        self.failures = self.failures.saturating_add(1);
+        let failures = self.failures;
+        self.shared.with(|s| {
+            let w = &mut s.watch;
+            w.stats.read_errors = w.stats.read_errors.saturating_add(1);
+            if failures == FAILED_READS {
+                w.note(LinkHint::SerialFailed);
+            }
+        });
+        let exp = u32::from(failures.min(11) - 1);
+        Timer::after_millis((1u64 << exp).min(MAX_READ_PAUSE_MS)).await;
     }
 
     fn drain(&mut self, full: bool) {
@@ -98,6 +131,15 @@ impl<'a, R: Read, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
                 return;
             }
         }
+    }
+}
+
+impl<R, D: Dialect, const RESPONSE: usize, const EVENTS: usize> Drop
+    for Runner<'_, R, D, RESPONSE, EVENTS>
+{
+    /// No answer can arrive any more: commands fail with [`Error::NoRunner`](crate::Error).
+    fn drop(&mut self) {
+        self.shared.with(|s| s.watch.reading = false);
     }
 }
 

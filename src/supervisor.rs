@@ -1,27 +1,4 @@
-//! Connection supervision, optional and `no_std`.
-//!
-//! Not every module reports a lost connection (the UC8088 has no URC for it): the
-//! [`Supervisor`] polls the link's state, and also treats what the module says unasked
-//! (`Event::Disconnected`, a state change to disconnected), a boot banner, and any call that
-//! fails with [`ErrorKind::Link`] as a lost link. It reconnects with exponential backoff and
-//! jitter; only a failure that is neither the link's nor the broker's (by [`Error::kind`])
-//! brings the modem up from scratch, re-applying TLS and the configuration. It re-subscribes
-//! every topic at its QoS, and can pulse a reset pin when the modem stays silent.
-//!
-//! It owns no task: the application calls [`Supervisor::poll`] whenever
-//! [`Supervisor::next_deadline`] passes (and after handling events), for example
-//!
-//! ```ignore
-//! loop {
-//!     match select(events.next(&mut buf), Timer::at(sup.next_deadline())).await {
-//!         Either::First(event) => handle(event),
-//!         Either::Second(()) => {}
-//!     }
-//!     while let Some(link) = sup.poll(&mut modem).await {
-//!         info!("link: {:?}", link);
-//!     }
-//! }
-//! ```
+//! Connection supervision, optional and `no_std`: see [`Supervisor`].
 
 use embassy_time::{Duration, Instant, Timer};
 use embedded_hal::digital::OutputPin;
@@ -42,20 +19,28 @@ fn later(d: Duration) -> Instant {
     Instant::now().checked_add(d).unwrap_or(Instant::MAX)
 }
 
-/// How the supervisor watches and restores the link.
+/// How the supervisor watches and restores the link. [`Policy::default`] gives the values
+/// stated on each field.
+///
+/// A failed bring-up is retried after `backoff_initial`, doubled after each further failure up
+/// to `backoff_max`, each delay then scaled by a random factor in [0.5, 1): with the defaults
+/// the retries come about 0.5–1 s, 1–2 s, 2–4 s, … apart, then every 30–60 s.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Policy {
-    /// How often to poll the link's state (UC8088 `AT+MQTTSTATE`); `None` means half the
-    /// keepalive.
+    /// How often to poll the link's state (the dialect's state query: UC8088 `AT+MQTTSTATE`,
+    /// ESP-AT `AT+MQTTCONN?`, Quectel `AT+QMTCONN?`). Default `None`: half the keepalive
+    /// (30 s for the default 60 s keepalive).
     pub poll_interval: Option<Duration>,
-    /// The first reconnect delay; it doubles after each failure.
+    /// The first reconnect delay, doubled after each failure. Default 1 s.
     pub backoff_initial: Duration,
-    /// The longest reconnect delay.
+    /// The longest reconnect delay. Default 60 s.
     pub backoff_max: Duration,
-    /// Consecutive timeouts (the modem silent) before the reset pin is pulsed, if there is one.
+    /// Consecutive timeouts (the modem silent) before the modem is brought up from scratch and,
+    /// if there is one, the reset pin is pulsed. Default 3.
     pub silent_limit: u8,
-    /// Seed of the backoff jitter; give each device a different one.
+    /// Seed of the backoff jitter; give each device a different one (a hash of its client id,
+    /// for example). Default `0x9E37_79B9`.
     pub jitter_seed: u32,
 }
 
@@ -84,8 +69,22 @@ pub enum LossReason {
     ModemRestarted,
     /// The modem stopped answering.
     ModemSilent,
-    /// Connecting failed with this error.
-    ConnectFailed(Error),
+    /// The serial port failed: reads or writes keep returning errors (the device was
+    /// unplugged, the UART stopped), or the runner is not reading
+    /// ([`Error::NoRunner`]).
+    SerialPort,
+}
+
+impl core::fmt::Display for LossReason {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Self::StatePolled => "the state poll answered disconnected",
+            Self::LinkError => "the module reported the link lost",
+            Self::ModemRestarted => "the modem restarted",
+            Self::ModemSilent => "the modem stopped answering",
+            Self::SerialPort => "the serial port failed",
+        })
+    }
 }
 
 /// What the supervisor tells the application.
@@ -102,6 +101,16 @@ pub enum LinkEvent {
         /// Attempt number.
         attempt: u32,
     },
+    /// A bring-up attempt failed; the next one comes after `retry_in`. Every failed attempt
+    /// is reported, the first one (the supervisor's first bring-up) included.
+    AttemptFailed {
+        /// Which attempt since the link was last up (1 for the first).
+        attempt: u32,
+        /// Why it failed.
+        error: Error,
+        /// The delay before the next attempt (backoff with jitter, [`Policy`]).
+        retry_in: Duration,
+    },
     /// Every recorded subscription was restored.
     Resubscribed {
         /// How many.
@@ -109,6 +118,27 @@ pub enum LinkEvent {
     },
     /// The reset pin was pulsed.
     ModemReset,
+}
+
+impl core::fmt::Display for LinkEvent {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Connected => f.write_str("connected"),
+            Self::Disconnected(reason) => write!(f, "disconnected: {reason}"),
+            Self::Reconnecting { attempt } => write!(f, "reconnecting (retry {attempt})"),
+            Self::AttemptFailed {
+                attempt,
+                error,
+                retry_in,
+            } => write!(
+                f,
+                "attempt {attempt} failed: {error}; next in {} ms",
+                retry_in.as_millis()
+            ),
+            Self::Resubscribed { count } => write!(f, "{count} subscription(s) restored"),
+            Self::ModemReset => f.write_str("modem reset pulsed"),
+        }
+    }
 }
 
 /// Hardware recovery: something that can restart a silent modem.
@@ -164,13 +194,59 @@ enum Link {
     Down,
 }
 
-/// Keeps the link up. `N` subscriptions of at most `T` bytes are remembered for restoring.
-pub struct Supervisor<'a, R = NoReset, const N: usize = 8, const T: usize = 64> {
+/// Keeps the link up: brings the modem up, connects, makes the registered subscriptions, and
+/// restores all of it whenever the link is lost. A supervised application calls no
+/// `init`/`configure`/`connect` of its own.
+///
+/// Not every module reports a lost connection (the UC8088 has no URC for it): the supervisor
+/// polls the link's state ([`Policy::poll_interval`]), and also treats as lost what the module
+/// says unasked ([`Event::Disconnected`](crate::Event::Disconnected), a state change to
+/// disconnected), a boot banner, a serial port that keeps failing, and any call that fails
+/// with [`ErrorKind::Link`] or [`ErrorKind::Io`]. It reconnects with exponential backoff and
+/// jitter; only a failure that is neither the link's nor the broker's (by [`Error::kind`])
+/// brings the modem up from scratch, re-applying TLS and the configuration. It can pulse a
+/// reset pin ([`Supervisor::with_reset`]) when the modem stays silent.
+///
+/// It owns no task: the application calls [`Supervisor::poll`] whenever
+/// [`Supervisor::next_deadline`] passes and after taking events, and reports or acts on each
+/// [`LinkEvent`] it returns. `P` is the reset pin ([`NoReset`] by default); `N` subscriptions
+/// of at most `T` bytes are remembered.
+///
+/// ```no_run
+/// use embassy_futures::select::{Either, select};
+/// use embassy_time::Timer;
+/// use mqtt_modem::{Config, Dialect, Event, Events, LinkEvent, MqttModem, Policy, Qos, Supervisor};
+///
+/// async fn supervise<W: embedded_io_async::Write, D: Dialect>(
+///     modem: &mut MqttModem<'_, W, D>,
+///     events: &mut Events<'_>,
+/// ) {
+///     let config = Config::new("broker.example", 1883, "dev-1").keepalive(60);
+///     let mut sup: Supervisor<'_> = Supervisor::new(config, Policy::default());
+///     // Registered now, made on every connect.
+///     sup.subscribe(modem, "devices/dev-1/cmd", Qos::AtLeastOnce).await.unwrap();
+///     let mut buf = [0u8; 512];
+///     loop {
+///         let wake = Timer::at(sup.next_deadline());
+///         if let Either::First(event) = select(events.next(&mut buf), wake).await {
+///             if let Event::Message(m) = event {
+///                 let _ = (m.topic, m.payload); // act on the command
+///             }
+///         }
+///         while let Some(link) = sup.poll(modem).await {
+///             if link == LinkEvent::Connected {
+///                 let _ = sup.publish(modem, "devices/dev-1/up", b"1", Qos::AtMostOnce, false).await;
+///             }
+///         }
+///     }
+/// }
+/// ```
+pub struct Supervisor<'a, P = NoReset, const N: usize = 8, const T: usize = 64> {
     config: Config<'a>,
     credentials: Vec<Tls<'a>, 3>,
     subscriptions: Vec<(String<T>, Qos), N>,
     policy: Policy,
-    reset: R,
+    reset: P,
     link: Link,
     needs_bring_up: bool,
     attempt: u32,
@@ -201,7 +277,7 @@ impl<'a, const N: usize, const T: usize> Supervisor<'a, NoReset, N, T> {
     }
 }
 
-impl<'a, R: ModemReset, const N: usize, const T: usize> Supervisor<'a, R, N, T> {
+impl<'a, P: ModemReset, const N: usize, const T: usize> Supervisor<'a, P, N, T> {
     /// Adds a TLS credential to upload at every bring-up (at most three: CA, cert, key).
     pub fn with_tls(mut self, tls: Tls<'a>) -> Result<Self, Error> {
         self.credentials
@@ -211,7 +287,7 @@ impl<'a, R: ModemReset, const N: usize, const T: usize> Supervisor<'a, R, N, T> 
     }
 
     /// Uses `reset` to restart a modem that stays silent for [`Policy::silent_limit`] polls.
-    pub fn with_reset<R2: ModemReset>(self, reset: R2) -> Supervisor<'a, R2, N, T> {
+    pub fn with_reset<P2: ModemReset>(self, reset: P2) -> Supervisor<'a, P2, N, T> {
         Supervisor {
             config: self.config,
             credentials: self.credentials,
@@ -247,7 +323,7 @@ impl<'a, R: ModemReset, const N: usize, const T: usize> Supervisor<'a, R, N, T> 
     /// `Ok` only after the modem's `OK`; a link-lost code marks the link down.
     pub async fn publish<W: Write, const RS: usize, const EV: usize, D: Dialect>(
         &mut self,
-        modem: &mut MqttModem<'_, W, RS, EV, D>,
+        modem: &mut MqttModem<'_, W, D, RS, EV>,
         topic: &str,
         payload: &[u8],
         qos: Qos,
@@ -261,11 +337,13 @@ impl<'a, R: ModemReset, const N: usize, const T: usize> Supervisor<'a, R, N, T> 
         result
     }
 
-    /// Subscribes and remembers the filter for restoring (replacing its QoS if known).
-    /// Fails with [`Error::NotConnected`] while the link is down.
+    /// Registers `filter`, to be subscribed on every connect (its QoS replaced if it is
+    /// known), and subscribes now if the link is up. While the link is down it is only
+    /// registered (`Ok`), and made when the link comes up. A filter the dialect refuses
+    /// ([`ErrorKind::Input`]), one more than `N`, or one the broker refuses now is not kept.
     pub async fn subscribe<W: Write, const RS: usize, const EV: usize, D: Dialect>(
         &mut self,
-        modem: &mut MqttModem<'_, W, RS, EV, D>,
+        modem: &mut MqttModem<'_, W, D, RS, EV>,
         filter: &str,
         qos: Qos,
     ) -> Result<(), Error> {
@@ -275,19 +353,25 @@ impl<'a, R: ModemReset, const N: usize, const T: usize> Supervisor<'a, R, N, T> 
                 crate::Invalid::TooLong { max: T },
             )
         })?;
+        D::check_filter(filter)?;
         let known = self.subscriptions.iter().position(|(f, _)| f == &owned);
         if known.is_none() && self.subscriptions.is_full() {
             return Err(Error::invalid(
                 crate::Field::TopicFilter,
-                crate::Invalid::TooLong { max: N },
+                crate::Invalid::OutOfRange,
             ));
         }
-        if self.link != Link::Up {
-            return Err(Error::NotConnected);
+        let mut result = Ok(());
+        if self.link == Link::Up {
+            result = modem.subscribe(filter, qos).await;
+            self.observe(&result, modem);
+            // Refused for what it is: not kept. Failed with the link: made at the reconnect.
+            if let Err(e) = &result {
+                if matches!(e.kind(), ErrorKind::Input | ErrorKind::Broker) {
+                    return result;
+                }
+            }
         }
-        let result = modem.subscribe(filter, qos).await;
-        self.observe(&result, modem);
-        result?;
         match known {
             Some(i) => self.subscriptions[i].1 = qos,
             // Room was checked above.
@@ -295,18 +379,19 @@ impl<'a, R: ModemReset, const N: usize, const T: usize> Supervisor<'a, R, N, T> 
                 let _ = self.subscriptions.push((owned, qos));
             }
         }
-        Ok(())
+        result
     }
 
-    /// Unsubscribes and forgets the filter.
+    /// Forgets `filter`, and unsubscribes now if the link is up (while it is down, `Ok`: the
+    /// filter is not made at the next connect).
     pub async fn unsubscribe<W: Write, const RS: usize, const EV: usize, D: Dialect>(
         &mut self,
-        modem: &mut MqttModem<'_, W, RS, EV, D>,
+        modem: &mut MqttModem<'_, W, D, RS, EV>,
         filter: &str,
     ) -> Result<(), Error> {
         self.subscriptions.retain(|(f, _)| f != filter);
         if self.link != Link::Up {
-            return Err(Error::NotConnected);
+            return Ok(());
         }
         let result = modem.unsubscribe(filter).await;
         self.observe(&result, modem);
@@ -320,7 +405,7 @@ impl<'a, R: ModemReset, const N: usize, const T: usize> Supervisor<'a, R, N, T> 
     /// until `None`.
     pub async fn poll<W: Write, const RS: usize, const EV: usize, D: Dialect>(
         &mut self,
-        modem: &mut MqttModem<'_, W, RS, EV, D>,
+        modem: &mut MqttModem<'_, W, D, RS, EV>,
     ) -> Option<LinkEvent> {
         if let Some(event) = self.events.pop_front() {
             return Some(event);
@@ -329,6 +414,10 @@ impl<'a, R: ModemReset, const N: usize, const T: usize> Supervisor<'a, R, N, T> 
             Some(LinkHint::Restarted) => {
                 self.needs_bring_up = true;
                 self.down(LossReason::ModemRestarted);
+            }
+            Some(LinkHint::SerialFailed) => {
+                self.needs_bring_up = true;
+                self.down(LossReason::SerialPort);
             }
             Some(LinkHint::Lost) => self.down(LossReason::LinkError),
             None => {}
@@ -372,23 +461,28 @@ impl<'a, R: ModemReset, const N: usize, const T: usize> Supervisor<'a, R, N, T> 
     fn observe<X, W: Write, const RS: usize, const EV: usize, D: Dialect>(
         &mut self,
         result: &Result<X, Error>,
-        modem: &MqttModem<'_, W, RS, EV, D>,
+        modem: &MqttModem<'_, W, D, RS, EV>,
     ) {
         if let Err(e) = result {
-            if e.kind() == ErrorKind::Link {
-                if modem.take_link_hint() == Some(LinkHint::Restarted) {
+            let kind = e.kind();
+            if matches!(kind, ErrorKind::Link | ErrorKind::Io) {
+                let reason = match modem.take_link_hint() {
+                    Some(LinkHint::Restarted) => LossReason::ModemRestarted,
+                    Some(LinkHint::SerialFailed) => LossReason::SerialPort,
+                    _ if kind == ErrorKind::Io => LossReason::SerialPort,
+                    _ => LossReason::LinkError,
+                };
+                if reason != LossReason::LinkError {
                     self.needs_bring_up = true;
-                    self.down(LossReason::ModemRestarted);
-                } else {
-                    self.down(LossReason::LinkError);
                 }
+                self.down(reason);
             }
         }
     }
 
     async fn check<W: Write, const RS: usize, const EV: usize, D: Dialect>(
         &mut self,
-        modem: &mut MqttModem<'_, W, RS, EV, D>,
+        modem: &mut MqttModem<'_, W, D, RS, EV>,
     ) {
         self.next_action = later(self.poll_interval());
         match modem.state().await {
@@ -410,7 +504,7 @@ impl<'a, R: ModemReset, const N: usize, const T: usize> Supervisor<'a, R, N, T> 
 
     async fn reconnect<W: Write, const RS: usize, const EV: usize, D: Dialect>(
         &mut self,
-        modem: &mut MqttModem<'_, W, RS, EV, D>,
+        modem: &mut MqttModem<'_, W, D, RS, EV>,
     ) {
         if self.attempt > 0 {
             self.emit(LinkEvent::Reconnecting {
@@ -444,19 +538,22 @@ impl<'a, R: ModemReset, const N: usize, const T: usize> Supervisor<'a, R, N, T> 
                         self.emit(LinkEvent::ModemReset);
                     }
                 }
-                if self.attempt == 1 {
-                    self.emit(LinkEvent::Disconnected(LossReason::ConnectFailed(e)));
-                }
-                self.next_action = later(self.backoff());
+                let retry_in = self.backoff();
+                self.next_action = later(retry_in);
+                self.emit(LinkEvent::AttemptFailed {
+                    attempt: self.attempt,
+                    error: e,
+                    retry_in,
+                });
             }
         }
     }
 
     /// Init and TLS (after a restart), configure (then, or before every reconnect where the
-    /// dialect needs it), connect, re-subscribe. Returns how many subscriptions were restored.
+    /// dialect needs it; an open session is closed first), connect, re-subscribe. Returns how many subscriptions were restored.
     async fn bring_up<W: Write, const RS: usize, const EV: usize, D: Dialect>(
         &mut self,
-        modem: &mut MqttModem<'_, W, RS, EV, D>,
+        modem: &mut MqttModem<'_, W, D, RS, EV>,
     ) -> Result<usize, Error> {
         if self.needs_bring_up {
             modem.init().await?;
@@ -465,6 +562,11 @@ impl<'a, R: ModemReset, const N: usize, const T: usize> Supervisor<'a, R, N, T> 
             }
         }
         if self.needs_bring_up || D::RECONNECT_CONFIGURES {
+            // A session left open (by the application, or found by `init`) would keep the
+            // module on its old settings.
+            if modem.session_open() {
+                modem.disconnect().await?;
+            }
             modem.configure(&self.config).await?;
             self.needs_bring_up = false;
         }
@@ -490,6 +592,10 @@ impl<'a, R: ModemReset, const N: usize, const T: usize> Supervisor<'a, R, N, T> 
         self.rng ^= self.rng >> 17;
         self.rng ^= self.rng << 5;
         let fraction = u64::from(self.rng >> 16); // 0..65536
-        Duration::from_ticks(base / 2 + base / 2 / 65536 * fraction)
+        // half · fraction / 65536, in two parts so that neither overflows nor rounds a short
+        // delay's jitter away.
+        let half = base / 2;
+        let jitter = half / 65536 * fraction + (half % 65536) * fraction / 65536;
+        Duration::from_ticks(half + jitter)
     }
 }

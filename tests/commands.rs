@@ -164,6 +164,8 @@ fn init_sequence() {
             ex(b"ATE0\r", b"ATE0\r\r\nOK\r\n"),
             ex(b"AT+CMEE=1\r", OK),
             ex(b"AT+CFUN=1\r", OK),
+            // The dialect's state query: the module speaks the UC8088's commands.
+            ex(b"AT+MQTTSTATE\r", b"\r\n+MQTTSTATE:0\r\n\r\nOK\r\n"),
         ],
         64,
         async |m, _, _| m.init().await.unwrap(),

@@ -12,7 +12,7 @@ use mqtt_modem::{
 
 const OK: &[u8] = b"\r\nOK\r\n";
 
-type Esp<'a> = MqttModem<'a, MockUart, 256, 2048, EspAt>;
+type Esp<'a> = MqttModem<'a, MockUart, EspAt>;
 
 fn esp<T>(
     script: Vec<Exchange>,
@@ -32,6 +32,11 @@ fn init_identify_with_echo_on() {
             vec![
                 ex(b"AT\r\n", b"AT\r\r\n\r\nOK\r\n"),
                 ex(b"ATE0\r\n", b"ATE0\r\r\n\r\nOK\r\n"),
+                // The dialect's state query: 0, no client set up yet.
+                ex(
+                    b"AT+MQTTCONN?\r\n",
+                    b"\r\n+MQTTCONN:0,0,0,\"\",\"\",\"\",0\r\n\r\nOK\r\n",
+                ),
                 ex(
                     b"AT+GMR\r\n",
                     b"\r\nAT version:3.4.0.0(s-4c6eb5e - ESP32C3 - May 22 2024)\r\nSDK version:v5.0.6\r\ncompile time(4c6eb5e):May 22 2024 12:00:00\r\nBin version:v3.4.0.0(MINI-1)\r\n\r\nOK\r\n",

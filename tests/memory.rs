@@ -9,8 +9,8 @@ use mqtt_modem::{Events, MqttModem, Resources, Runner};
 #[test]
 fn static_ram_at_default_sizes() {
     let resources = size_of::<Resources>();
-    let client = size_of::<MqttModem<'static, MockUart, 256, 2048>>() - size_of::<MockUart>();
-    let runner = size_of::<Runner<'static, MockUart, 256, 2048>>() - size_of::<MockUart>();
+    let client = size_of::<MqttModem<'static, MockUart>>() - size_of::<MockUart>();
+    let runner = size_of::<Runner<'static, MockUart>>() - size_of::<MockUart>();
     let events = size_of::<Events<'static, 2048>>();
     // The application sizes these two: the ingress buffer (largest incoming message) and the
     // event queue (how many messages may wait).

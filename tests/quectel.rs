@@ -12,7 +12,7 @@ use mqtt_modem::{
 
 const OK: &[u8] = b"\r\nOK\r\n";
 
-type Q<'a> = MqttModem<'a, MockUart, 256, 2048, Quectel>;
+type Q<'a> = MqttModem<'a, MockUart, Quectel>;
 
 fn quectel<T>(
     script: Vec<Exchange>,
@@ -84,6 +84,8 @@ fn init_and_identify() {
             ex(b"ATE0\r", b"ATE0\r\r\nOK\r\n"),
             ex(b"AT+CMEE=1\r", OK),
             ex(b"AT+CFUN=1\r", OK),
+            // The dialect's state query: no client open.
+            ex(b"AT+QMTCONN?\r", OK),
             ex(b"AT+CGMI\r", b"\r\nQuectel\r\n\r\nOK\r\n"),
             ex(b"AT+CGMM\r", b"\r\nBG96\r\n\r\nOK\r\n"),
             ex(b"AT+CGMR\r", b"\r\nBG96MAR02A07M1G\r\n\r\nOK\r\n"),

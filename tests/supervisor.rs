@@ -13,6 +13,7 @@ use mqtt_modem::{
 };
 
 const OK: &[u8] = b"\r\nOK\r\n";
+const STATE_0: &[u8] = b"\r\n+MQTTSTATE:0\r\n\r\nOK\r\n";
 
 fn policy() -> Policy {
     Policy {
@@ -30,6 +31,7 @@ fn bring_up() -> Vec<common::Exchange> {
         ex(b"ATE0\r", OK),
         ex(b"AT+CMEE=1\r", OK),
         ex(b"AT+CFUN=1\r", OK),
+        ex(b"AT+MQTTSTATE\r", STATE_0),
         ex(b"AT+MQTTTLS=1,0,\"CA\\n\",3\r", OK),
         ex(b"AT+MQTTCONFIG=\"h\",8883,\"id\",1,60,\"\",\"\"\r", OK),
         ex(b"AT+MQTTCONNECT\r", b"\r\n+MQTTCONNECT:0\r\n\r\nOK\r\n"),
@@ -93,9 +95,12 @@ fn publish_while_down_is_refused_at_once_and_sends_nothing() {
             sup.publish(m, "t", b"x", Qos::AtLeastOnce, false).await,
             Err(Error::NotConnected)
         );
+        // Registered for the first connect; nothing is written while the link is down.
+        assert_eq!(sup.subscribe(m, "t", Qos::AtMostOnce).await, Ok(()));
+        assert_eq!(sup.unsubscribe(m, "gone").await, Ok(()));
         assert_eq!(
-            sup.subscribe(m, "t", Qos::AtMostOnce).await,
-            Err(Error::NotConnected)
+            sup.subscriptions().collect::<Vec<_>>(),
+            [("t", Qos::AtMostOnce)]
         );
         assert!(w.sent().is_empty());
     });
@@ -191,55 +196,121 @@ fn unsolicited_state_0_means_lost() {
     );
 }
 
+/// The events with each `AttemptFailed`'s delay taken out (it is random), and those delays.
+fn delays(events: Vec<LinkEvent>) -> (Vec<LinkEvent>, Vec<Duration>) {
+    let mut delays = Vec::new();
+    let events = events
+        .into_iter()
+        .map(|e| match e {
+            LinkEvent::AttemptFailed {
+                attempt,
+                error,
+                retry_in,
+            } => {
+                delays.push(retry_in);
+                LinkEvent::AttemptFailed {
+                    attempt,
+                    error,
+                    retry_in: Duration::from_ticks(0),
+                }
+            }
+            other => other,
+        })
+        .collect();
+    (events, delays)
+}
+
+fn failed(attempt: u32, error: Error) -> LinkEvent {
+    LinkEvent::AttemptFailed {
+        attempt,
+        error,
+        retry_in: Duration::from_ticks(0),
+    }
+}
+
+/// Each delay lies in [base/2, base) with base doubling from 10 ms up to the 80 ms cap, and the
+/// supervisor's deadline after each failure is that delay (within the time the poll took).
 #[test]
 fn failed_connects_back_off_exponentially_with_jitter() {
     let refused = b"\r\n+MQTTCONNECT:5\r\n\r\nERROR\r\n";
-    let mut script: Vec<_> = bring_up()[..6].to_vec();
+    let mut script: Vec<_> = bring_up()[..7].to_vec();
     for _ in 0..4 {
         script.push(ex(b"AT+MQTTCONNECT\r", refused));
     }
     script.push(ex(b"AT+MQTTCONNECT\r", b"\r\n+MQTTCONNECT:0\r\n\r\nOK\r\n"));
-    let (events, gaps) = run(script, 64, async |m, _, _| {
+    let (events, deadlines) = run(script, 64, async |m, _, _| {
         let mut sup: Supervisor<'_> = Supervisor::new(Config::new("h", 8883, "id"), policy())
             .with_tls(Tls::RootCa(b"CA\n"))
             .unwrap();
-        let mut events = Vec::new();
-        let mut gaps = Vec::new();
-        loop {
+        let (mut events, mut deadlines) = (Vec::new(), Vec::new());
+        let give_up = Instant::now() + Duration::from_secs(5);
+        let mut attempt_began = Instant::now();
+        while events.last() != Some(&LinkEvent::Connected) {
+            assert!(Instant::now() < give_up, "stuck after {events:?}");
             let before = Instant::now();
-            if let Some(e) = sup.poll(m).await {
-                let done = e == LinkEvent::Connected;
-                events.push(e);
-                if done {
-                    break;
+            let event = sup.poll(m).await;
+            match event {
+                // The poll that made the attempt returns its first event.
+                Some(
+                    LinkEvent::Reconnecting { .. } | LinkEvent::AttemptFailed { attempt: 1, .. },
+                ) => {
+                    attempt_began = before;
                 }
-                continue;
+                None => Timer::at(sup.next_deadline()).await,
+                _ => {}
             }
-            gaps.push(sup.next_deadline().saturating_duration_since(before));
-            Timer::at(sup.next_deadline()).await;
+            if let Some(e) = event {
+                if matches!(e, LinkEvent::AttemptFailed { .. }) {
+                    // The wait the failed attempt chose, as bounds.
+                    let next = sup.next_deadline();
+                    deadlines.push((
+                        next.saturating_duration_since(Instant::now()),
+                        next.saturating_duration_since(attempt_began),
+                    ));
+                }
+                events.push(e);
+            }
         }
-        (events, gaps)
+        (events, deadlines)
     });
+    let (events, delays) = delays(events);
+    let refused = || Error::Module {
+        kind: ErrorKind::Link,
+        detail: Detail::Result(5),
+    };
     assert_eq!(
         events,
         [
-            LinkEvent::Disconnected(LossReason::ConnectFailed(Error::Module {
-                kind: ErrorKind::Link,
-                detail: Detail::Result(5),
-            })),
+            failed(1, refused()),
             LinkEvent::Reconnecting { attempt: 1 },
+            failed(2, refused()),
             LinkEvent::Reconnecting { attempt: 2 },
+            failed(3, refused()),
             LinkEvent::Reconnecting { attempt: 3 },
+            failed(4, refused()),
             LinkEvent::Reconnecting { attempt: 4 },
             LinkEvent::Connected,
         ]
     );
-    // Each delay lies in [base/2, base] with base doubling from 10 ms up to the 80 ms cap.
-    let bases = [10u64, 20, 40, 80];
-    for (gap, base) in gaps.iter().filter(|g| g.as_millis() > 0).zip(bases) {
+    assert_eq!(delays.len(), 4);
+    for (delay, base) in delays.iter().zip([10u64, 20, 40, 80]) {
+        let us = delay.as_micros();
         assert!(
-            gap.as_millis() <= base && gap.as_millis() + 1 >= base / 2,
-            "{gap:?} for base {base}"
+            us >= base * 500 && us < base * 1000,
+            "{delay:?} for base {base} ms"
+        );
+    }
+    // Jitter: four delays, not all the same fraction of their base.
+    let fractions: Vec<u64> = delays
+        .iter()
+        .zip([10u64, 20, 40, 80])
+        .map(|(d, base)| d.as_micros() * 1000 / (base * 1000))
+        .collect();
+    assert!(fractions.windows(2).any(|w| w[0] != w[1]), "{fractions:?}");
+    for (&(least, most), delay) in deadlines.iter().zip(&delays) {
+        assert!(
+            least <= *delay && *delay <= most,
+            "{least:?} ≤ {delay:?} ≤ {most:?}"
         );
     }
 }
@@ -313,24 +384,23 @@ fn silent_modem_gets_a_reset_pulse() {
 // connects); a modem that reboots is brought up from scratch. Each dialect reports these its
 // own way; `Error::kind` reads them alike.
 
-/// Every event until the `n`th `Connected`, and for each wait before a reconnect attempt the
-/// bounds of that wait: the supervisor's deadline less the clock after and before the `poll`
-/// that chose it (so a slow machine widens the bounds, never breaks them). `reboot` is the
-/// boot banner the modem sends once the first connection is up, if any.
+/// Every event until the `n`th `Connected`, each `AttemptFailed`'s delay taken out (see
+/// [`delays`]). `reboot` is the boot banner the modem sends once the first connection is up, if
+/// any.
 fn supervise<D: mqtt_modem::Dialect>(
     dialect: D,
     script: Vec<common::Exchange>,
     reboot: Option<&'static [u8]>,
     n: usize,
-) -> (Vec<LinkEvent>, Vec<(Duration, Duration)>) {
-    common::run_dialect(
+) -> (Vec<LinkEvent>, Vec<Duration>) {
+    let events = common::run_dialect(
         dialect,
         script,
         7,
         mqtt_modem::Options::default(),
         async |m, _, w| {
             let mut sup: Supervisor<'_> = Supervisor::new(Config::new("h", 1883, "id"), policy());
-            let (mut events, mut waits) = (Vec::new(), Vec::new());
+            let mut events = Vec::new();
             let give_up = Instant::now() + Duration::from_secs(5);
             while events
                 .iter()
@@ -339,21 +409,7 @@ fn supervise<D: mqtt_modem::Dialect>(
                 < n
             {
                 assert!(Instant::now() < give_up, "stuck after {events:?}");
-                let before = Instant::now();
-                let event = sup.poll(m).await;
-                let after = Instant::now();
-                let retrying = match &event {
-                    Some(e) => matches!(e, LinkEvent::Disconnected(LossReason::ConnectFailed(_))),
-                    None => matches!(events.last(), Some(LinkEvent::Reconnecting { .. })),
-                };
-                if retrying {
-                    let next = sup.next_deadline();
-                    waits.push((
-                        next.saturating_duration_since(after),
-                        next.saturating_duration_since(before),
-                    ));
-                }
-                match event {
+                match sup.poll(m).await {
                     Some(e) => {
                         if e == LinkEvent::Connected && events.is_empty() {
                             if let Some(banner) = reboot {
@@ -365,42 +421,42 @@ fn supervise<D: mqtt_modem::Dialect>(
                     None => Timer::at(sup.next_deadline()).await,
                 }
             }
-            (events, waits)
+            events
         },
-    )
+    );
+    delays(events)
 }
 
-/// Each retry waited a backoff: 10 ms doubling, scaled by a jitter in [0.5, 1).
-fn assert_backoff(waits: &[(Duration, Duration)]) {
-    assert_eq!(waits.len(), 2, "{waits:?}");
-    for (&(least, most), base) in waits.iter().zip([10u64, 20]) {
-        assert!(
-            least.as_millis() <= base && most.as_millis() + 1 >= base / 2,
-            "a wait between {least:?} and {most:?} for base {base} ms"
-        );
-    }
-}
-
-/// The events of two failed connects, the first failing with `first`, then success, each
-/// retry after a backoff and none re-initialising the modem (the scripts hold no `AT`).
+/// Two failed connects, failing with `first` then `second`, then success; each retry after a
+/// backoff of 10 ms doubling, scaled by a jitter in [0.5, 1), and none re-initialising the
+/// modem (the scripts hold no `AT`).
 fn assert_reconnected_with_backoff(
-    (events, waits): (Vec<LinkEvent>, Vec<(Duration, Duration)>),
+    (events, delays): (Vec<LinkEvent>, Vec<Duration>),
     first: Error,
+    second: Error,
 ) {
     assert_eq!(
         events,
         [
-            LinkEvent::Disconnected(LossReason::ConnectFailed(first)),
+            failed(1, first),
             LinkEvent::Reconnecting { attempt: 1 },
+            failed(2, second),
             LinkEvent::Reconnecting { attempt: 2 },
             LinkEvent::Connected,
         ]
     );
-    assert_backoff(&waits);
+    assert_eq!(delays.len(), 2, "{delays:?}");
+    for (delay, base) in delays.iter().zip([10u64, 20]) {
+        let us = delay.as_micros();
+        assert!(
+            us >= base * 500 && us < base * 1000,
+            "{delay:?} for base {base} ms"
+        );
+    }
 }
 
 /// The events of a modem that reboots once connected: loss, then a full bring-up.
-fn assert_brought_up_again((events, _): (Vec<LinkEvent>, Vec<(Duration, Duration)>)) {
+fn assert_brought_up_again((events, _): (Vec<LinkEvent>, Vec<Duration>)) {
     assert_eq!(
         events,
         [
@@ -417,6 +473,7 @@ fn uc8088_bring_up() -> Vec<common::Exchange> {
         ex(b"ATE0\r", OK),
         ex(b"AT+CMEE=1\r", OK),
         ex(b"AT+CFUN=1\r", OK),
+        ex(b"AT+MQTTSTATE\r", STATE_0),
         ex(b"AT+MQTTCONFIG=\"h\",1883,\"id\",1,60,\"\",\"\"\r", OK),
     ]
 }
@@ -435,6 +492,10 @@ fn uc8088_broker_refusal_and_outage_reconnect_without_reinit() {
         Error::Module {
             kind: ErrorKind::Broker,
             detail: Detail::Result(9),
+        },
+        Error::Module {
+            kind: ErrorKind::Link,
+            detail: Detail::Result(5),
         },
     );
 }
@@ -455,7 +516,11 @@ fn uc8088_modem_reboot_brings_it_up_again() {
 }
 
 fn esp_at_bring_up() -> Vec<common::Exchange> {
-    let mut script = vec![ex(b"AT\r\n", OK), ex(b"ATE0\r\n", OK)];
+    let mut script = vec![
+        ex(b"AT\r\n", OK),
+        ex(b"ATE0\r\n", OK),
+        ex(b"AT+MQTTCONN?\r\n", OK),
+    ];
     script.extend(esp_at_configure());
     script
 }
@@ -487,7 +552,11 @@ fn esp_at_broker_refusal_and_outage_reconnect_without_reinit() {
         kind: ErrorKind::Link,
         detail: Detail::Error,
     };
-    assert_reconnected_with_backoff(supervise(mqtt_modem::EspAt, script, None, 1), outage);
+    assert_reconnected_with_backoff(
+        supervise(mqtt_modem::EspAt, script, None, 1),
+        outage.clone(),
+        outage,
+    );
 }
 
 #[test]
@@ -510,6 +579,7 @@ fn quectel_bring_up() -> Vec<common::Exchange> {
         ex(b"ATE0\r", OK),
         ex(b"AT+CMEE=1\r", OK),
         ex(b"AT+CFUN=1\r", OK),
+        ex(b"AT+QMTCONN?\r", OK),
         ex(b"AT+QMTCFG=\"version\",0,4\r", OK),
         ex(b"AT+QMTCFG=\"keepalive\",0,60\r", OK),
         ex(b"AT+QMTCFG=\"session\",0,1\r", OK),
@@ -538,6 +608,10 @@ fn quectel_broker_refusal_and_outage_reconnect_without_reinit() {
         Error::Module {
             kind: ErrorKind::Broker,
             detail: Detail::Connack(5),
+        },
+        Error::Module {
+            kind: ErrorKind::Link,
+            detail: Detail::Result(5),
         },
     );
 }

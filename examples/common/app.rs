@@ -55,9 +55,9 @@ pub type ModemDialect = mqtt_modem::EspAt;
 #[cfg(all(feature = "quectel", not(feature = "esp-at")))]
 pub type ModemDialect = mqtt_modem::Quectel;
 /// The application's handle on the modem over the UART's transmit half `W`.
-pub type Modem<W> = MqttModem<'static, W, RESPONSE, EVENTS, ModemDialect>;
+pub type Modem<W> = MqttModem<'static, W, ModemDialect, RESPONSE, EVENTS>;
 /// The driver's receive task over the UART's receive half `R`: the example spawns it.
-pub type ModemRunner<R> = Runner<'static, R, RESPONSE, EVENTS, ModemDialect>;
+pub type ModemRunner<R> = Runner<'static, R, ModemDialect, RESPONSE, EVENTS>;
 
 // ---------------------------------------------------------------------------------------------
 // Settings, from the build environment (`MQTT_HOST=... cargo build --release`) or defaults.

@@ -102,6 +102,12 @@ pub trait Dialect: Sealed + Staging + Sized + 'static {
         qos: Qos,
         retain: bool,
     ) -> Result<(), Error>;
+    /// Checks a topic filter as [`Dialect::subscribe`] would, without writing (the
+    /// [`Supervisor`](crate::Supervisor) checks a filter registered while the link is down).
+    #[doc(hidden)]
+    fn check_filter(filter: &str) -> Result<(), Error> {
+        crate::mqtt::check_filter(filter)
+    }
     #[doc(hidden)]
     async fn subscribe<W: Write, const R: usize, const E: usize>(
         x: &mut Exchange<'_, W, R, E, Self>,

@@ -176,7 +176,9 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, S: Staging>
             self.noted(e);
         }
         core::mem::forget(guard);
-        self.dirty = matches!(result, Err(Error::Timeout)) || self.owed > 0 || self.partial_line;
+        self.dirty = matches!(result, Err(Error::Timeout | Error::NoRunner))
+            || self.owed > 0
+            || self.partial_line;
         self.last_done = Instant::now();
         result
     }
@@ -216,11 +218,14 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, S: Staging>
         }
     }
 
-    /// Waits for the runner's signal: a prompt, a final result or a completion line.
+    /// Waits for the runner's signal: a prompt, a final result or a completion line. Without a
+    /// runner reading, no answer could have come: that is said instead of a timeout.
     async fn wait(&mut self, deadline: Duration) -> Result<(), Error> {
-        with_deadline(after(Instant::now(), deadline), self.shared.done.wait())
-            .await
-            .map_err(|_| Error::Timeout)
+        match with_deadline(after(Instant::now(), deadline), self.shared.done.wait()).await {
+            Ok(()) => Ok(()),
+            Err(_) if !self.shared.with(|s| s.watch.reading) => Err(Error::NoRunner),
+            Err(_) => Err(Error::Timeout),
+        }
     }
 
     /// A failure the module reported in a command's own result line (which the dialect reads
@@ -232,13 +237,16 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, S: Staging>
         e
     }
 
-    /// A failure that says the link is down is evidence for the
-    /// [`Supervisor`](crate::Supervisor) (the link hint).
+    /// A failure that says the link is down, or that the serial port failed, is evidence for
+    /// the [`Supervisor`](crate::Supervisor) (the link hint).
     #[inline(never)]
     fn noted(&self, e: &Error) {
-        if e.kind() == ErrorKind::Link {
-            self.shared.with(|s| s.watch.note(LinkHint::Lost));
-        }
+        let hint = match e.kind() {
+            ErrorKind::Link => LinkHint::Lost,
+            ErrorKind::Io => LinkHint::SerialFailed,
+            _ => return,
+        };
+        self.shared.with(|s| s.watch.note(hint));
     }
 
     /// Re-synchronises if needed, keeps the command gap, and opens the response slot.

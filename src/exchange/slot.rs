@@ -79,7 +79,8 @@ enum Answer {
     /// A command waits for the stage its [`Pending::phase`] names.
     Waiting(Pending),
     /// The answer is complete and waits for the client's verdict; lines that still come are
-    /// read as this command's (and dropped), as they were while it waited.
+    /// unsolicited (nothing of this answer can follow its end), judged at once as when no
+    /// command waits.
     Done(Pending, Final),
 }
 
@@ -131,10 +132,8 @@ impl<const N: usize> Slot<N> {
     /// dialect whose commands answer in stages), or nothing when no command waits.
     pub(crate) fn expect(&self, staged: bool) -> Option<Expect<'static>> {
         match &self.answer {
-            Answer::Idle => None,
-            Answer::Waiting(p) | Answer::Done(p, _) => {
-                Some(if staged { p.expect() } else { p.info })
-            }
+            Answer::Idle | Answer::Done(..) => None,
+            Answer::Waiting(p) => Some(if staged { p.expect() } else { p.info }),
         }
     }
 

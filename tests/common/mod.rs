@@ -47,6 +47,10 @@ pub struct State {
     pub script: VecDeque<Exchange>,
     pub rx: VecDeque<u8>,
     pub mismatches: Vec<String>,
+    /// The serial device is gone: every read and write fails.
+    pub dead: bool,
+    /// Reads made while the device was gone.
+    pub dead_reads: usize,
 }
 
 #[derive(Clone, Default)]
@@ -62,6 +66,16 @@ impl Wire {
     /// Bytes the modem sends unasked, right now.
     pub fn inject(&self, bytes: &[u8]) {
         self.0.lock().unwrap().rx.extend(bytes);
+    }
+
+    /// Unplugs the serial device: from now on every read and write fails.
+    pub fn kill(&self) {
+        self.0.lock().unwrap().dead = true;
+    }
+
+    /// How many reads the runner made since [`Wire::kill`].
+    pub fn dead_reads(&self) -> usize {
+        self.0.lock().unwrap().dead_reads
     }
 
     pub fn sent(&self) -> Vec<u8> {
@@ -92,6 +106,9 @@ impl Wire {
         let state = self.0.clone();
         m.expect_write().returning(move |buf| {
             let mut s = state.lock().unwrap();
+            if s.dead {
+                return Err(ErrorKind::BrokenPipe);
+            }
             s.sent.extend_from_slice(buf);
             // Each scripted step is exactly the bytes the driver must write: a line (CR or
             // CR LF included) or a prompted command's raw data. A step is judged once that
@@ -130,12 +147,22 @@ impl Wire {
         m
     }
 
-    /// The reader half, handing out at most `chunk` bytes per read.
-    pub fn reader(&self, chunk: usize) -> MockUart {
+    /// The reader half, handing out at most `chunk` bytes per read, and waiting while there
+    /// is nothing to read (as a UART does: `Ok(0)` would mean the port is gone).
+    pub fn reader(&self, chunk: usize) -> Reader {
+        Reader(self.mock_reader(chunk))
+    }
+
+    /// The reader mock itself, which answers `Ok(0)` while there is nothing to read.
+    pub fn mock_reader(&self, chunk: usize) -> MockUart {
         let mut m = MockUart::new();
         let state = self.0.clone();
         m.expect_read().returning(move |buf| {
             let mut s = state.lock().unwrap();
+            if s.dead {
+                s.dead_reads += 1;
+                return Err(ErrorKind::BrokenPipe);
+            }
             let n = s.rx.len().min(buf.len()).min(chunk);
             for b in buf.iter_mut().take(n) {
                 *b = s.rx.pop_front().unwrap();
@@ -146,7 +173,25 @@ impl Wire {
     }
 }
 
-pub type Modem<'a> = MqttModem<'a, MockUart, 256, 2048>;
+pub type Modem<'a> = MqttModem<'a, MockUart>;
+
+/// A reader that waits for bytes, over the mock that answers at once.
+pub struct Reader(pub MockUart);
+
+impl embedded_io_async::ErrorType for Reader {
+    type Error = ErrorKind;
+}
+
+impl embedded_io_async::Read for Reader {
+    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, ErrorKind> {
+        loop {
+            match self.0.read(buf).await {
+                Ok(0) => embassy_time::Timer::after_millis(1).await,
+                other => return other,
+            }
+        }
+    }
+}
 
 /// Runs `body` with a modem over a scripted wire, the runner alongside, and checks the script
 /// was followed. Returns what `body` returned.
@@ -173,11 +218,7 @@ pub fn run_dialect<D: Dialect, T>(
     script: Vec<Exchange>,
     chunk: usize,
     options: Options,
-    body: impl AsyncFnOnce(
-        &mut MqttModem<'_, MockUart, 256, 2048, D>,
-        &mut Events<'_, 2048>,
-        &Wire,
-    ) -> T,
+    body: impl AsyncFnOnce(&mut MqttModem<'_, MockUart, D>, &mut Events<'_, 2048>, &Wire) -> T,
 ) -> T {
     let wire = Wire::new(script);
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -193,7 +234,7 @@ pub fn run_dialect<D: Dialect, T>(
             wire.writer(),
             options,
         );
-        let runner: Runner<'_, MockUart, 256, 2048, D> = runner;
+        let runner: Runner<'_, Reader, D> = runner;
         let body = body(&mut modem, &mut events, &wire);
         match embassy_futures::select::select(runner.run(), body).await {
             embassy_futures::select::Either::Second(out) => out,

@@ -277,20 +277,30 @@ impl Dialect for EspAt {
         }
     }
 
+    fn check_filter(filter: &str) -> Result<(), Error> {
+        check_filter(filter)?;
+        short_topic(Field::TopicFilter, filter)?;
+        // The QoS digit does not change the line's length.
+        let cmd = Subscribe {
+            filter: filter.as_bytes(),
+            qos: Qos::AtMostOnce,
+        };
+        fits(&cmd, Field::TopicFilter, MAX_TOPIC_LEN)
+    }
+
     async fn subscribe<W: Write, const R: usize, const E: usize>(
         x: &mut Exchange<'_, W, R, E, Self>,
         _state: &mut Self::State,
         filter: &str,
         qos: Qos,
     ) -> Result<(), Error> {
-        check_filter(filter)?;
-        short_topic(Field::TopicFilter, filter)?;
-        let cmd = Subscribe {
+        Self::check_filter(filter)?;
+        x.send(&Subscribe {
             filter: filter.as_bytes(),
             qos,
-        };
-        fits(&cmd, Field::TopicFilter, MAX_TOPIC_LEN)?;
-        x.send(&cmd).await.map(drop)
+        })
+        .await
+        .map(drop)
     }
 
     async fn unsubscribe<W: Write, const R: usize, const E: usize>(

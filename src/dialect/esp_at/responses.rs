@@ -24,7 +24,10 @@ impl ConnStatus {
 
 /// Reads `+MQTTCONN:0,<state>,…`.
 pub(crate) fn parse_conn_status(resp: &[u8], prefix: &[u8]) -> Result<ConnStatus, atat::Error> {
-    let line = info_line(resp, prefix).ok_or(atat::Error::Parse)?;
+    // No line: no client set up yet, which the driver reads as state 0 (docs/DIALECTS.md).
+    let Some(line) = info_line(resp, prefix) else {
+        return Ok(ConnStatus { state: 0 });
+    };
     let mut f = fields(line);
     let _link = f.next();
     let state = f

@@ -23,7 +23,7 @@ pub type Reader = Tap<FromTokio<ReadHalf<SerialStream>>>;
 /// The transmit half as the driver sees it.
 pub type Writer = Tap<FromTokio<WriteHalf<SerialStream>>>;
 /// The driver's client handle on a serial port, for a module speaking dialect `D`.
-pub type Modem<D = Uc8088> = MqttModem<'static, Writer, RESPONSE, EVENTS, D>;
+pub type Modem<D = Uc8088> = MqttModem<'static, Writer, D, RESPONSE, EVENTS>;
 
 /// The dialects `--dialect` names (CLI and demo).
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

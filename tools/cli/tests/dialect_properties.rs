@@ -94,7 +94,7 @@ impl Read for Recorder {
 /// written.
 fn first_poll<D: Dialect + Copy, T>(
     dialect: D,
-    call: impl AsyncFnOnce(&mut MqttModem<'_, Recorder, 256, 256, D>) -> Result<T, Error>,
+    call: impl AsyncFnOnce(&mut MqttModem<'_, Recorder, D, 256, 256>) -> Result<T, Error>,
 ) -> (Option<Result<T, Error>>, Vec<u8>) {
     let wire = Recorder::default();
     let mut res: Resources<256, 256, 256> = Resources::new();

@@ -50,8 +50,8 @@ pub fn measure(kind: Kind) -> Memory {
 
 fn measure_in<D: Dialect>(dialect: D, kind: Kind) -> Memory {
     let resources = size_of::<Resources>();
-    let client = size_of::<MqttModem<'static, W, 256, EVENTS, D>>() - size_of::<W>();
-    let runner = size_of::<Runner<'static, R, 256, EVENTS, D>>() - size_of::<R>();
+    let client = size_of::<MqttModem<'static, W, D, 256, EVENTS>>() - size_of::<W>();
+    let runner = size_of::<Runner<'static, R, D, 256, EVENTS>>() - size_of::<R>();
     let events = size_of::<Events<'static, EVENTS>>();
     let driver_static = resources - INGRESS - EVENTS + client + runner + events;
 

@@ -535,7 +535,7 @@ pub async fn until<
     D: mqtt_modem::Dialect,
 >(
     sup: &mut mqtt_modem::Supervisor<'_>,
-    modem: &mut mqtt_modem::MqttModem<'_, W, R, E, D>,
+    modem: &mut mqtt_modem::MqttModem<'_, W, D, R, E>,
     want: impl Fn(&mqtt_modem::LinkEvent) -> bool,
     limit: Duration,
 ) -> Vec<mqtt_modem::LinkEvent> {

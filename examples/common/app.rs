@@ -12,7 +12,7 @@
 //!   `connect`), `AT+MQTTSTATE` polls, reconnects with backoff and jitter, the whole bring-up
 //!   again after a modem restart, re-subscribing, and pulsing the reset pin when the modem
 //!   stays silent. Every [`LinkEvent`] is logged;
-//! - subscribes to `devices/<id>/cmd` once connected (the supervisor restores it afterwards);
+//! - registers `devices/<id>/cmd` with the supervisor, which subscribes on every connect;
 //! - publishes a JSON telemetry message every [`TELEMETRY_PERIOD`] while connected;
 //! - answers commands (`ping`, `led on`, `led off`, `status`) on `devices/<id>/reply`.
 //!
@@ -292,6 +292,11 @@ where
         Err(_) => unreachable!(),
     };
 
+    // Registered now; the supervisor subscribes on every connect.
+    if let Err(e) = sup.subscribe(modem, &topics.cmd, Qos::AtLeastOnce).await {
+        warn!("command topic refused: {:?}", e);
+    }
+
     let mut buf = [0u8; MESSAGE_BUF];
     let mut next_telemetry = Instant::now() + TELEMETRY_PERIOD;
     loop {
@@ -317,13 +322,6 @@ where
                     app.connected_once = true;
                     info!("online as {} at {}:{}", CLIENT_ID, HOST, PORT);
                 }
-            }
-        }
-        // The first subscription; after that the supervisor restores it on every reconnect.
-        if sup.is_connected() && sup.subscriptions().next().is_none() {
-            match sup.subscribe(modem, &topics.cmd, Qos::AtLeastOnce).await {
-                Ok(()) => info!("subscribed to {}", &*topics.cmd),
-                Err(e) => warn!("subscribe failed: {:?}", e),
             }
         }
         if Instant::now() >= next_telemetry {

@@ -236,7 +236,8 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
     /// Reads the incoming messages that a module which keeps them until asked (u-blox's) has
     /// announced ([`Event::MessagesWaiting`](crate::Event::MessagesWaiting)), one command each:
     /// they arrive through [`Events`](crate::Events) like any other message. Returns how many
-    /// were read; with modules that push every message (UC8088, ESP-AT, Quectel), 0 at once.
+    /// were read; with modules that push every message (UC8088, ESP-AT, Quectel: every dialect
+    /// offered today), 0 at once.
     /// The [`Supervisor`](crate::Supervisor) calls it from `poll`.
     ///
     /// A message is read only while the event queue is empty: the modem keeps what the

@@ -245,7 +245,10 @@ pub enum Error {
     /// module would keep the old one. Disconnect first; no setting was written.
     StillConnected,
     /// No [`Runner`](crate::Runner) is reading the UART (never spawned, or dropped), so no
-    /// answer can arrive: spawn [`Runner::run`](crate::Runner::run) in its own task.
+    /// answer could arrive: spawn [`Runner::run`](crate::Runner::run) in its own task. Returned
+    /// at the command's deadline (300 ms for `init`'s first `AT`), in place of
+    /// [`Error::Timeout`]. Its kind is [`ErrorKind::Io`]: a [`Supervisor`](crate::Supervisor)
+    /// reports it as a failed attempt and keeps retrying.
     NoRunner,
     /// The module answers `AT` but refuses the dialect's own state query (with the detail
     /// given): it does not speak the dialect chosen ([`MqttModem::with_dialect`](crate::MqttModem::with_dialect)), or its

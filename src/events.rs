@@ -54,7 +54,8 @@ pub enum Event<'a> {
         len: usize,
     },
     /// The modem holds `count` incoming messages until they are read (modules that keep
-    /// messages, such as u-blox's): [`crate::Supervisor::poll`] or
+    /// messages, such as u-blox's, whose dialect is not written yet: none of the dialects
+    /// offered today sends it): [`crate::Supervisor::poll`] or
     /// [`crate::MqttModem::receive_waiting`] reads them into this stream.
     MessagesWaiting {
         /// How many.

@@ -2,7 +2,7 @@
 
 use core::marker::PhantomData;
 
-use embassy_time::{Instant, Timer};
+use embassy_time::{Duration, Instant, Timer};
 use embedded_io_async::Read;
 
 use crate::dialect::Dialect;
@@ -34,8 +34,10 @@ pub struct Runner<
 /// Failed reads in a row after which the serial port is reported failed
 /// ([`LinkHint::SerialFailed`]): one error may be a framing or overrun error on a noisy line.
 const FAILED_READS: u8 = 3;
-/// The longest pause between two reads of a failing serial port (the pause doubles from 1 ms).
-const MAX_READ_PAUSE_MS: u64 = 1024;
+/// The first pause after a failed read; it doubles, up to 1024 times this (about a second).
+/// In ticks, shifted: a pause computed in milliseconds at run time would link a 64-bit
+/// division into the firmware.
+const READ_PAUSE: Duration = Duration::from_millis(1);
 
 impl<'a, R: Read, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
     Runner<'a, R, D, RESPONSE, EVENTS>
@@ -53,8 +55,8 @@ impl<'a, R: Read, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
     /// Reads and dispatches forever. A serial port that keeps failing is read again after a
     /// pause that doubles up to about a second (no busy loop), and reported to the client and
     /// the [`Supervisor`](crate::Supervisor) ([`LinkHint::SerialFailed`]); reading resumes
-    /// when the port gives bytes again. While no runner runs, commands fail with
-    /// [`Error::NoRunner`](crate::Error::NoRunner).
+    /// when the port gives bytes again. While no runner runs, commands fail at their deadline
+    /// with [`Error::NoRunner`](crate::Error::NoRunner).
     pub async fn run(mut self) -> ! {
         self.shared.with(|s| s.watch.reading = true);
         loop {
@@ -111,8 +113,8 @@ impl<'a, R: Read, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
                 w.note(LinkHint::SerialFailed);
             }
         });
-        let exp = u32::from(failures.min(11) - 1);
-        Timer::after_millis((1u64 << exp).min(MAX_READ_PAUSE_MS)).await;
+        let exp = failures.min(11) - 1;
+        Timer::after(Duration::from_ticks(READ_PAUSE.as_ticks() << exp)).await;
     }
 
     fn drain(&mut self, full: bool) {

@@ -29,15 +29,16 @@ fn later(d: Duration) -> Instant {
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Policy {
     /// How often to poll the link's state (the dialect's state query: UC8088 `AT+MQTTSTATE`,
-    /// ESP-AT `AT+MQTTCONN?`, Quectel `AT+QMTCONN?`). Default `None`: half the keepalive
-    /// (30 s for the default 60 s keepalive).
+    /// ESP-AT `AT+MQTTCONN?`, Quectel `AT+QMTCONN?`). Default `None`: half the keepalive, at
+    /// least 1 s (30 s for the default 60 s keepalive).
     pub poll_interval: Option<Duration>,
     /// The first reconnect delay, doubled after each failure. Default 1 s.
     pub backoff_initial: Duration,
     /// The longest reconnect delay. Default 60 s.
     pub backoff_max: Duration,
-    /// Consecutive timeouts (the modem silent) before the modem is brought up from scratch and,
-    /// if there is one, the reset pin is pulsed. Default 3.
+    /// Consecutive timeouts (the modem silent: state polls or bring-ups) after which the modem
+    /// is brought up from scratch; a reset pin, if there is one, is pulsed when a bring-up
+    /// times out with the count at this limit. Default 3.
     pub silent_limit: u8,
     /// Seed of the backoff jitter; give each device a different one (a hash of its client id,
     /// for example). Default `0x9E37_79B9`.
@@ -96,7 +97,9 @@ pub enum LinkEvent {
     Connected,
     /// The link is down.
     Disconnected(LossReason),
-    /// A reconnect attempt is due (1 for the first retry).
+    /// A retry is due: `attempt` failed attempts came before it since the link was last up
+    /// (so the `AttemptFailed` that may follow carries `attempt + 1`). The first attempt after
+    /// a loss is not announced.
     Reconnecting {
         /// Attempt number.
         attempt: u32,
@@ -211,6 +214,9 @@ enum Link {
 /// [`Supervisor::next_deadline`] passes and after taking events, and reports or acts on each
 /// [`LinkEvent`] it returns. `P` is the reset pin ([`NoReset`] by default); `N` subscriptions
 /// of at most `T` bytes are remembered.
+///
+/// It owns the link: a `disconnect` or `configure` made on the modem directly is undone or
+/// refused at its next poll. To stop supervising, stop calling `poll`.
 ///
 /// ```no_run
 /// use embassy_futures::select::{Either, select};

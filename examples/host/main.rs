@@ -79,7 +79,16 @@ async fn main() -> Result<(), Box<dyn Error>> {
 
 async fn run<D: Dialect>(dialect: D, args: &Args) -> Result<(), Box<dyn Error>> {
     // The serial port, split into the runner's receive half and the client's transmit half.
-    let serial = tokio_serial::new(&args.serial, args.baud).open_native_async()?;
+    // The simulator may still be making its pty: try for a few seconds.
+    let mut tries = 0;
+    let serial = loop {
+        match tokio_serial::new(&args.serial, args.baud).open_native_async() {
+            Ok(serial) => break serial,
+            Err(_) if tries < 50 => tries += 1,
+            Err(e) => return Err(format!("cannot open {}: {e}", args.serial).into()),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
     let (rx, tx) = tokio::io::split(serial);
     // The driver's buffers live as long as the program (a `static` on a microcontroller).
     let resources: &'static mut Resources = Box::leak(Box::new(Resources::new()));

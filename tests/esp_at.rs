@@ -520,3 +520,31 @@ fn subscribe_error_is_the_modems_and_connect_error_the_links() {
         },
     );
 }
+
+/// `configure` on an open session is refused, after the module confirms it is connected
+/// (state 4 to 6), before its `AT+MQTTCLEAN` would drop the session unasked.
+#[test]
+fn configure_while_connected_is_refused() {
+    let refused = esp(
+        vec![
+            ex(b"AT+MQTTCLEAN=0\r\n", b"\r\nERROR\r\n"),
+            ex(b"AT+MQTTUSERCFG=0,1,\"id\",\"\",\"\",0,0,\"\"\r\n", OK),
+            ex(b"AT+MQTTCONNCFG=0,60,0,\"\",\"\",0,0\r\n", OK),
+            ex(
+                b"AT+MQTTCONN=0,\"h\",1883,0\r\n",
+                b"\r\n+MQTTCONNECTED:0,1,\"h\",\"1883\",\"\",0\r\n\r\nOK\r\n",
+            ),
+            ex(
+                b"AT+MQTTCONN?\r\n",
+                b"\r\n+MQTTCONN:0,4,1,\"h\",\"1883\",\"\",0\r\n\r\nOK\r\n",
+            ),
+        ],
+        7,
+        async |m, _, _| {
+            m.configure(&Config::new("h", 1883, "id")).await.unwrap();
+            m.connect().await.unwrap();
+            m.configure(&Config::new("other", 1883, "id")).await
+        },
+    );
+    assert_eq!(refused, Err(mqtt_modem::Error::StillConnected));
+}

@@ -354,3 +354,28 @@ fn mqtt_3_1() {
         },
     );
 }
+
+/// `configure` on an open session is refused, after the module confirms it is connected, and
+/// writes no `AT+QMTCFG` (Quectel would keep the open connection on its old settings).
+#[test]
+fn configure_while_connected_is_refused() {
+    let mut script = configured();
+    script.extend([
+        ex(
+            b"AT+QMTOPEN=0,\"h\",1883\r",
+            b"\r\nOK\r\n\r\n+QMTOPEN: 0,0\r\n",
+        ),
+        ex(
+            b"AT+QMTCONN=0,\"id\"\r",
+            b"\r\nOK\r\n\r\n+QMTCONN: 0,0,0\r\n",
+        ),
+        ex(b"AT+QMTCONN?\r", b"\r\n+QMTCONN: 0,3\r\n\r\nOK\r\n"),
+    ]);
+    let refused = quectel(script, 7, async |m, _, _| {
+        let config = Config::new("h", 1883, "id");
+        m.configure(&config).await.unwrap();
+        m.connect().await.unwrap();
+        m.configure(&Config::new("other", 1883, "id")).await
+    });
+    assert_eq!(refused, Err(mqtt_modem::Error::StillConnected));
+}

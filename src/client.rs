@@ -124,7 +124,7 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
 
     /// Stores the broker address, identity and credentials (UC8088: `AT+MQTTCONFIG=…`).
     ///
-    /// Refused with [`Error::StillConnected`] while a session is open (after a successful
+    /// Refused with [`Error::StillConnected`] while a session is open (after a
     /// [`connect`](Self::connect), or when [`init`](Self::init) found one), in every dialect:
     /// none of the modules would move an open session to the new settings, so a `connect`
     /// after it would report success while still attached to the old broker. Call
@@ -146,9 +146,19 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
     /// Connects to the configured broker; a refusal is a typed error (UC8088: a non-zero
     /// `+MQTTCONNECT:<code>` is an [`Error::Module`] whose kind says who refused).
     pub async fn connect(&mut self) -> Result<(), Error> {
-        D::connect(&mut self.exchange, &mut self.state).await?;
+        // Open from the moment the request may reach the module (a late CONNACK, a dropped
+        // future): only a refusal or a link failure proves it is not.
         self.set_session(true);
-        Ok(())
+        let result = D::connect(&mut self.exchange, &mut self.state).await;
+        if let Err(e) = &result {
+            if matches!(
+                e.kind(),
+                ErrorKind::Input | ErrorKind::Broker | ErrorKind::Link
+            ) {
+                self.set_session(false);
+            }
+        }
+        result
     }
 
     /// Whether the modem is connected to the broker.

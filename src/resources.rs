@@ -111,8 +111,11 @@ pub(crate) struct Watch {
     /// A runner is reading the UART: set when [`Runner::run`](crate::Runner::run) starts,
     /// cleared when it is dropped.
     pub reading: bool,
-    /// The client believes a session is open: set by a successful connect, cleared by a
-    /// disconnect, a state answer of disconnected, or any evidence that the link is gone.
+    /// A session may be open: set when a connect is attempted, cleared by a connect refused or
+    /// failed with the link, a disconnect, a state answer of disconnected, or the module saying
+    /// unasked that the link is gone or that it restarted. Set wrongly, it costs one state
+    /// query at the next `configure`; cleared wrongly, it would let `configure` through on an
+    /// open session, so only proof clears it.
     pub session: bool,
 }
 
@@ -120,7 +123,6 @@ impl Watch {
     /// Records `hint`, keeping the stronger of two (a restart implies a lost link).
     pub fn note(&mut self, hint: LinkHint) {
         self.hint = self.hint.max(Some(hint));
-        self.session = false;
     }
 }
 

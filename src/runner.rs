@@ -34,7 +34,8 @@ pub struct Runner<
 /// Failed reads in a row after which the serial port is reported failed
 /// ([`LinkHint::SerialFailed`]): one error may be a framing or overrun error on a noisy line.
 const FAILED_READS: u8 = 3;
-/// The first pause after a failed read; it doubles, up to 1024 times this (about a second).
+/// The pause after a failed read; from the [`FAILED_READS`]th in a row it doubles, up to 1024
+/// times this (about a second).
 /// In ticks, shifted: a pause computed in milliseconds at run time would link a 64-bit
 /// division into the firmware.
 const READ_PAUSE: Duration = Duration::from_millis(1);
@@ -113,7 +114,9 @@ impl<'a, R: Read, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
                 w.note(LinkHint::SerialFailed);
             }
         });
-        let exp = failures.min(11) - 1;
+        // 1 ms while it may be a line error (an overrun, a framing error: the next read works
+        // again, and a long pause would overrun the UART's buffer), then doubling.
+        let exp = failures.saturating_sub(FAILED_READS).min(10);
         Timer::after(Duration::from_ticks(READ_PAUSE.as_ticks() << exp)).await;
     }
 
@@ -194,8 +197,12 @@ fn on_event<D: Dialect, const R: usize, const E: usize>(
     match *event {
         Event::StateChanged(crate::ConnectionState::Disconnected) | Event::Disconnected => {
             w.note(LinkHint::Lost);
+            w.session = false;
         }
-        Event::Restarted => w.note(LinkHint::Restarted),
+        Event::Restarted => {
+            w.note(LinkHint::Restarted);
+            w.session = false;
+        }
         Event::MessagesWaiting { count } => {
             w.waiting = count;
             w.noticed = true;

@@ -121,6 +121,12 @@ pub enum LinkEvent {
     },
     /// The reset pin was pulsed.
     ModemReset,
+    /// A registered subscription was refused at a connect (by the broker, or the module) and
+    /// dropped: [`Supervisor::subscriptions`] no longer lists it.
+    SubscriptionRefused {
+        /// Why.
+        error: Error,
+    },
 }
 
 impl core::fmt::Display for LinkEvent {
@@ -140,6 +146,12 @@ impl core::fmt::Display for LinkEvent {
             ),
             Self::Resubscribed { count } => write!(f, "{count} subscription(s) restored"),
             Self::ModemReset => f.write_str("modem reset pulsed"),
+            Self::SubscriptionRefused { error } => {
+                write!(
+                    f,
+                    "a registered subscription was refused and dropped: {error}"
+                )
+            }
         }
     }
 }
@@ -346,7 +358,9 @@ impl<'a, P: ModemReset, const N: usize, const T: usize> Supervisor<'a, P, N, T> 
     /// Registers `filter`, to be subscribed on every connect (its QoS replaced if it is
     /// known), and subscribes now if the link is up. While the link is down it is only
     /// registered (`Ok`), and made when the link comes up. A filter the dialect refuses
-    /// ([`ErrorKind::Input`]), one more than `N`, or one the broker refuses now is not kept.
+    /// ([`ErrorKind::Input`]) or one more than `N` is refused at once; one whose subscription
+    /// fails now, other than with the link, is not kept. A filter the broker refuses at a
+    /// later connect is dropped and reported ([`LinkEvent::SubscriptionRefused`]).
     pub async fn subscribe<W: Write, const RS: usize, const EV: usize, D: Dialect>(
         &mut self,
         modem: &mut MqttModem<'_, W, D, RS, EV>,
@@ -371,9 +385,10 @@ impl<'a, P: ModemReset, const N: usize, const T: usize> Supervisor<'a, P, N, T> 
         if self.link == Link::Up {
             result = modem.subscribe(filter, qos).await;
             self.observe(&result, modem);
-            // Refused for what it is: not kept. Failed with the link: made at the reconnect.
+            // Failed with the link (now down): made at the reconnect. Otherwise (refused, no
+            // answer): not kept; the caller decides.
             if let Err(e) = &result {
-                if matches!(e.kind(), ErrorKind::Input | ErrorKind::Broker) {
+                if !matches!(e.kind(), ErrorKind::Link | ErrorKind::Io) {
                     return result;
                 }
             }
@@ -570,15 +585,26 @@ impl<'a, P: ModemReset, const N: usize, const T: usize> Supervisor<'a, P, N, T> 
         if self.needs_bring_up || D::RECONNECT_CONFIGURES {
             // A session left open (by the application, or found by `init`) would keep the
             // module on its old settings.
+            // (Its failure is no reason to stop: `configure` asks the module when unsure.)
             if modem.session_open() {
-                modem.disconnect().await?;
+                let _ = modem.disconnect().await;
             }
             modem.configure(&self.config).await?;
             self.needs_bring_up = false;
         }
         modem.connect().await?;
-        for (filter, qos) in &self.subscriptions {
-            modem.subscribe(filter, *qos).await?;
+        let mut i = 0;
+        while let Some((filter, qos)) = self.subscriptions.get(i) {
+            match modem.subscribe(filter, *qos).await {
+                Ok(()) => i += 1,
+                // Refused for what it is (by the broker): repeating it would keep the link
+                // down for ever. Dropped and reported; the others are still made.
+                Err(error) if matches!(error.kind(), ErrorKind::Input | ErrorKind::Broker) => {
+                    self.subscriptions.remove(i);
+                    self.emit(LinkEvent::SubscriptionRefused { error });
+                }
+                Err(e) => return Err(e),
+            }
         }
         Ok(self.subscriptions.len())
     }

@@ -308,14 +308,19 @@ impl Dialect for Quectel {
         .map(drop)
     }
 
+    /// The MQTT rules, and no `"` (Quectel's quoted strings have no escape).
+    fn check_filter(filter: &str) -> Result<(), Error> {
+        check_filter(filter)?;
+        no_quote(Field::TopicFilter, filter.as_bytes())
+    }
+
     async fn subscribe<W: Write, const R: usize, const E: usize>(
         x: &mut Exchange<'_, W, R, E, Self>,
         state: &mut Self::State,
         filter: &str,
         qos: Qos,
     ) -> Result<(), Error> {
-        check_filter(filter)?;
-        no_quote(Field::TopicFilter, filter.as_bytes())?;
+        Self::check_filter(filter)?;
         let msgid = state.next_msgid();
         let cmd = Subscribe {
             msgid,

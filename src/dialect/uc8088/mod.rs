@@ -134,6 +134,7 @@ impl Dialect for Uc8088 {
         filter: &str,
         qos: Qos,
     ) -> Result<(), Error> {
+        // `Subscribe::new` checks the filter as the default `Dialect::check_filter` does.
         x.send(&Subscribe::new(filter, qos)?).await.map(drop)
     }
 

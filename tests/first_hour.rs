@@ -151,15 +151,8 @@ fn no_runner_is_reported_as_such() {
 /// the runner backs off instead of spinning.
 #[test]
 fn a_dead_serial_port_is_reported_and_the_runner_backs_off() {
-    let bring_up = vec![
-        ex(b"AT\r", OK),
-        ex(b"ATE0\r", OK),
-        ex(b"AT+CMEE=1\r", OK),
-        ex(b"AT+CFUN=1\r", OK),
-        ex(b"AT+MQTTSTATE\r", b"\r\n+MQTTSTATE:0\r\n\r\nOK\r\n"),
-        ex(b"AT+MQTTCONFIG=\"h\",1883,\"id\",1,60,\"\",\"\"\r", OK),
-        ex(b"AT+MQTTCONNECT\r", b"\r\n+MQTTCONNECT:0\r\n\r\nOK\r\n"),
-    ];
+    let mut bring_up = common::uc8088_bring_up();
+    bring_up.push(ex(b"AT+MQTTCONNECT\r", b"\r\n+MQTTCONNECT:0\r\n\r\nOK\r\n"));
     let policy = Policy {
         poll_interval: Some(Duration::from_secs(10)),
         backoff_initial: Duration::from_millis(10),
@@ -305,46 +298,36 @@ fn a_supervisor_after_a_manual_connect_closes_the_old_session_first() {
 /// their QoS; a filter the dialect refuses is refused at once and not kept.
 #[test]
 fn subscriptions_registered_before_the_link_are_made_on_connect() {
-    let events = run_dialect(
-        EspAt,
-        vec![
-            ex(b"AT\r\n", OK),
-            ex(b"ATE0\r\n", OK),
-            ex(b"AT+MQTTCONN?\r\n", OK),
-            ex(b"AT+MQTTCLEAN=0\r\n", ERROR),
-            ex(b"AT+MQTTUSERCFG=0,1,\"id\",\"\",\"\",0,0,\"\"\r\n", OK),
-            ex(b"AT+MQTTCONNCFG=0,60,0,\"\",\"\",0,0\r\n", OK),
-            ex(
-                b"AT+MQTTCONN=0,\"h\",1883,0\r\n",
-                b"\r\n+MQTTCONNECTED:0,1,\"h\",\"1883\",\"\",0\r\n\r\nOK\r\n",
-            ),
-            ex(b"AT+MQTTSUB=0,\"a/#\",1\r\n", OK),
-            ex(b"AT+MQTTSUB=0,\"b\",2\r\n", OK),
-        ],
-        64,
-        Options::default(),
-        async |m, _, w| {
-            let mut sup: Supervisor<'_> =
-                Supervisor::new(Config::new("h", 1883, "id"), Policy::default());
-            sup.subscribe(m, "a/#", Qos::AtMostOnce).await.unwrap();
-            sup.subscribe(m, "b", Qos::ExactlyOnce).await.unwrap();
-            // Registered again: its QoS replaced, not a second entry.
-            sup.subscribe(m, "a/#", Qos::AtLeastOnce).await.unwrap();
-            // Within the supervisor's 64 bytes, but refused by the dialect's own check.
-            assert_eq!(
-                sup.subscribe(m, "a/#/b", Qos::AtMostOnce).await,
-                Err(Error::InvalidInput {
-                    field: Field::TopicFilter,
-                    reason: Invalid::MisplacedWildcard
-                })
-            );
-            assert!(
-                w.sent().is_empty(),
-                "nothing written while the link is down"
-            );
-            vec![sup.poll(m).await, sup.poll(m).await]
-        },
-    );
+    let mut script = common::esp_at_bring_up();
+    script.extend([
+        ex(
+            b"AT+MQTTCONN=0,\"h\",1883,0\r\n",
+            b"\r\n+MQTTCONNECTED:0,1,\"h\",\"1883\",\"\",0\r\n\r\nOK\r\n",
+        ),
+        ex(b"AT+MQTTSUB=0,\"a/#\",1\r\n", OK),
+        ex(b"AT+MQTTSUB=0,\"b\",2\r\n", OK),
+    ]);
+    let events = run_dialect(EspAt, script, 64, Options::default(), async |m, _, w| {
+        let mut sup: Supervisor<'_> =
+            Supervisor::new(Config::new("h", 1883, "id"), Policy::default());
+        sup.subscribe(m, "a/#", Qos::AtMostOnce).await.unwrap();
+        sup.subscribe(m, "b", Qos::ExactlyOnce).await.unwrap();
+        // Registered again: its QoS replaced, not a second entry.
+        sup.subscribe(m, "a/#", Qos::AtLeastOnce).await.unwrap();
+        // Within the supervisor's 64 bytes, but refused by the dialect's own check.
+        assert_eq!(
+            sup.subscribe(m, "a/#/b", Qos::AtMostOnce).await,
+            Err(Error::InvalidInput {
+                field: Field::TopicFilter,
+                reason: Invalid::MisplacedWildcard
+            })
+        );
+        assert!(
+            w.sent().is_empty(),
+            "nothing written while the link is down"
+        );
+        vec![sup.poll(m).await, sup.poll(m).await]
+    });
     assert_eq!(
         events,
         [
@@ -471,55 +454,41 @@ fn a_filter_the_dialect_refuses_is_refused_at_registration() {
 /// up with the others (it is not retried for ever).
 #[test]
 fn a_filter_the_broker_refuses_is_dropped_and_the_link_comes_up() {
-    let events = run_dialect(
-        Quectel,
-        vec![
-            ex(b"AT\r", OK),
-            ex(b"ATE0\r", OK),
-            ex(b"AT+CMEE=1\r", OK),
-            ex(b"AT+CFUN=1\r", OK),
-            ex(b"AT+QMTCONN?\r", OK),
-            ex(b"AT+QMTCFG=\"version\",0,4\r", OK),
-            ex(b"AT+QMTCFG=\"keepalive\",0,60\r", OK),
-            ex(b"AT+QMTCFG=\"session\",0,1\r", OK),
-            ex(b"AT+QMTCFG=\"recv/mode\",0,0,1\r", OK),
-            ex(b"AT+QMTCFG=\"will\",0,0\r", OK),
-            ex(
-                b"AT+QMTOPEN=0,\"h\",1883\r",
-                b"\r\nOK\r\n\r\n+QMTOPEN: 0,0\r\n",
-            ),
-            ex(
-                b"AT+QMTCONN=0,\"id\"\r",
-                b"\r\nOK\r\n\r\n+QMTCONN: 0,0,0\r\n",
-            ),
-            ex(
-                b"AT+QMTSUB=0,1,\"no/way\",1\r",
-                b"\r\nOK\r\n\r\n+QMTSUB: 0,1,0,128\r\n",
-            ),
-            ex(
-                b"AT+QMTSUB=0,2,\"ok\",0\r",
-                b"\r\nOK\r\n\r\n+QMTSUB: 0,2,0,0\r\n",
-            ),
-        ],
-        64,
-        Options::default(),
-        async |m, _, _| {
-            let mut sup: Supervisor<'_> =
-                Supervisor::new(Config::new("h", 1883, "id"), Policy::default());
-            sup.subscribe(m, "no/way", Qos::AtLeastOnce).await.unwrap();
-            sup.subscribe(m, "ok", Qos::AtMostOnce).await.unwrap();
-            let mut events = Vec::new();
-            while let Some(e) = sup.poll(m).await {
-                events.push(e);
-            }
-            assert_eq!(
-                sup.subscriptions().collect::<Vec<_>>(),
-                [("ok", Qos::AtMostOnce)]
-            );
-            assert!(sup.is_connected());
-            events
-        },
-    );
+    let mut script = common::quectel_bring_up();
+    script.extend([
+        ex(
+            b"AT+QMTOPEN=0,\"h\",1883\r",
+            b"\r\nOK\r\n\r\n+QMTOPEN: 0,0\r\n",
+        ),
+        ex(
+            b"AT+QMTCONN=0,\"id\"\r",
+            b"\r\nOK\r\n\r\n+QMTCONN: 0,0,0\r\n",
+        ),
+        ex(
+            b"AT+QMTSUB=0,1,\"no/way\",1\r",
+            b"\r\nOK\r\n\r\n+QMTSUB: 0,1,0,128\r\n",
+        ),
+        ex(
+            b"AT+QMTSUB=0,2,\"ok\",0\r",
+            b"\r\nOK\r\n\r\n+QMTSUB: 0,2,0,0\r\n",
+        ),
+    ]);
+    let events = run_dialect(Quectel, script, 64, Options::default(), async |m, _, _| {
+        let mut sup: Supervisor<'_> =
+            Supervisor::new(Config::new("h", 1883, "id"), Policy::default());
+        sup.subscribe(m, "no/way", Qos::AtLeastOnce).await.unwrap();
+        sup.subscribe(m, "ok", Qos::AtMostOnce).await.unwrap();
+        let mut events = Vec::new();
+        while let Some(e) = sup.poll(m).await {
+            events.push(e);
+        }
+        assert_eq!(
+            sup.subscriptions().collect::<Vec<_>>(),
+            [("ok", Qos::AtMostOnce)]
+        );
+        assert!(sup.is_connected());
+        events
+    });
     assert_eq!(
         events,
         [

@@ -467,20 +467,9 @@ fn assert_brought_up_again((events, _): (Vec<LinkEvent>, Vec<Duration>)) {
     );
 }
 
-fn uc8088_bring_up() -> Vec<common::Exchange> {
-    vec![
-        ex(b"AT\r", OK),
-        ex(b"ATE0\r", OK),
-        ex(b"AT+CMEE=1\r", OK),
-        ex(b"AT+CFUN=1\r", OK),
-        ex(b"AT+MQTTSTATE\r", STATE_0),
-        ex(b"AT+MQTTCONFIG=\"h\",1883,\"id\",1,60,\"\",\"\"\r", OK),
-    ]
-}
-
 #[test]
 fn uc8088_broker_refusal_and_outage_reconnect_without_reinit() {
-    let mut script = uc8088_bring_up();
+    let mut script = common::uc8088_bring_up();
     script.extend([
         // 9: the server refused; 5: the network is unusable.
         ex(b"AT+MQTTCONNECT\r", b"\r\n+MQTTCONNECT:9\r\n\r\nERROR\r\n"),
@@ -503,9 +492,9 @@ fn uc8088_broker_refusal_and_outage_reconnect_without_reinit() {
 #[test]
 fn uc8088_modem_reboot_brings_it_up_again() {
     let connect = ex(b"AT+MQTTCONNECT\r", b"\r\n+MQTTCONNECT:0\r\n\r\nOK\r\n");
-    let mut script = uc8088_bring_up();
+    let mut script = common::uc8088_bring_up();
     script.push(connect.clone());
-    script.extend(uc8088_bring_up());
+    script.extend(common::uc8088_bring_up());
     script.push(connect);
     assert_brought_up_again(supervise(
         mqtt_modem::Uc8088,
@@ -513,25 +502,6 @@ fn uc8088_modem_reboot_brings_it_up_again() {
         Some(b"\r\nRDY\r\n"),
         2,
     ));
-}
-
-fn esp_at_bring_up() -> Vec<common::Exchange> {
-    let mut script = vec![
-        ex(b"AT\r\n", OK),
-        ex(b"ATE0\r\n", OK),
-        ex(b"AT+MQTTCONN?\r\n", OK),
-    ];
-    script.extend(esp_at_configure());
-    script
-}
-
-/// ESP-AT connects again only once cleaned and configured again (docs/DIALECTS.md, ESP-AT).
-fn esp_at_configure() -> Vec<common::Exchange> {
-    vec![
-        ex(b"AT+MQTTCLEAN=0\r\n", b"\r\nERROR\r\n"),
-        ex(b"AT+MQTTUSERCFG=0,1,\"id\",\"\",\"\",0,0,\"\"\r\n", OK),
-        ex(b"AT+MQTTCONNCFG=0,60,0,\"\",\"\",0,0\r\n", OK),
-    ]
 }
 
 const ESP_CONNECT: &[u8] = b"AT+MQTTCONN=0,\"h\",1883,0\r\n";
@@ -542,11 +512,11 @@ const ESP_CONNECTED: &[u8] = b"\r\n+MQTTCONNECTED:0,1,\"h\",\"1883\",\"\",0\r\n\
 /// re-initialising the modem.
 #[test]
 fn esp_at_broker_refusal_and_outage_reconnect_without_reinit() {
-    let mut script = esp_at_bring_up();
+    let mut script = common::esp_at_bring_up();
     script.push(ex(ESP_CONNECT, b"\r\nERROR\r\n"));
-    script.extend(esp_at_configure());
+    script.extend(common::esp_at_configure());
     script.push(ex(ESP_CONNECT, b"\r\n+MQTTDISCONNECTED:0\r\n\r\nERROR\r\n"));
-    script.extend(esp_at_configure());
+    script.extend(common::esp_at_configure());
     script.push(ex(ESP_CONNECT, ESP_CONNECTED));
     let outage = Error::Module {
         kind: ErrorKind::Link,
@@ -561,9 +531,9 @@ fn esp_at_broker_refusal_and_outage_reconnect_without_reinit() {
 
 #[test]
 fn esp_at_modem_reboot_brings_it_up_again() {
-    let mut script = esp_at_bring_up();
+    let mut script = common::esp_at_bring_up();
     script.push(ex(ESP_CONNECT, ESP_CONNECTED));
-    script.extend(esp_at_bring_up());
+    script.extend(common::esp_at_bring_up());
     script.push(ex(ESP_CONNECT, ESP_CONNECTED));
     assert_brought_up_again(supervise(
         mqtt_modem::EspAt,
@@ -573,27 +543,12 @@ fn esp_at_modem_reboot_brings_it_up_again() {
     ));
 }
 
-fn quectel_bring_up() -> Vec<common::Exchange> {
-    vec![
-        ex(b"AT\r", OK),
-        ex(b"ATE0\r", OK),
-        ex(b"AT+CMEE=1\r", OK),
-        ex(b"AT+CFUN=1\r", OK),
-        ex(b"AT+QMTCONN?\r", OK),
-        ex(b"AT+QMTCFG=\"version\",0,4\r", OK),
-        ex(b"AT+QMTCFG=\"keepalive\",0,60\r", OK),
-        ex(b"AT+QMTCFG=\"session\",0,1\r", OK),
-        ex(b"AT+QMTCFG=\"recv/mode\",0,0,1\r", OK),
-        ex(b"AT+QMTCFG=\"will\",0,0\r", OK),
-    ]
-}
-
 const QMTOPEN: &[u8] = b"AT+QMTOPEN=0,\"h\",1883\r";
 const QMTCONN: &[u8] = b"AT+QMTCONN=0,\"id\"\r";
 
 #[test]
 fn quectel_broker_refusal_and_outage_reconnect_without_reinit() {
-    let mut script = quectel_bring_up();
+    let mut script = common::quectel_bring_up();
     script.extend([
         // CONNACK 5, not authorised: the broker refused.
         ex(QMTOPEN, b"\r\nOK\r\n\r\n+QMTOPEN: 0,0\r\n"),
@@ -622,9 +577,9 @@ fn quectel_modem_reboot_brings_it_up_again() {
         ex(QMTOPEN, b"\r\nOK\r\n\r\n+QMTOPEN: 0,0\r\n"),
         ex(QMTCONN, b"\r\nOK\r\n\r\n+QMTCONN: 0,0,0\r\n"),
     ];
-    let mut script = quectel_bring_up();
+    let mut script = common::quectel_bring_up();
     script.extend(connect.clone());
-    script.extend(quectel_bring_up());
+    script.extend(common::quectel_bring_up());
     script.extend(connect);
     assert_brought_up_again(supervise(
         mqtt_modem::Quectel,

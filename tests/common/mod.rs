@@ -243,3 +243,59 @@ pub fn run_dialect<D: Dialect, T>(
     wire.assert_done();
     out
 }
+
+// Bring-up scripts the supervisor tests share: init (with the dialect's probe) and configure.
+
+/// A UC8088 brought up and configured for `h:1883` as `id` (the supervisor's first steps).
+pub fn uc8088_bring_up() -> Vec<Exchange> {
+    vec![
+        ex(b"AT\r", b"\r\nOK\r\n"),
+        ex(b"ATE0\r", b"\r\nOK\r\n"),
+        ex(b"AT+CMEE=1\r", b"\r\nOK\r\n"),
+        ex(b"AT+CFUN=1\r", b"\r\nOK\r\n"),
+        ex(b"AT+MQTTSTATE\r", b"\r\n+MQTTSTATE:0\r\n\r\nOK\r\n"),
+        ex(
+            b"AT+MQTTCONFIG=\"h\",1883,\"id\",1,60,\"\",\"\"\r",
+            b"\r\nOK\r\n",
+        ),
+    ]
+}
+
+/// An ESP-AT module brought up and configured for `h:1883` as `id`.
+pub fn esp_at_bring_up() -> Vec<Exchange> {
+    let mut script = vec![
+        ex(b"AT\r\n", b"\r\nOK\r\n"),
+        ex(b"ATE0\r\n", b"\r\nOK\r\n"),
+        ex(b"AT+MQTTCONN?\r\n", b"\r\nOK\r\n"),
+    ];
+    script.extend(esp_at_configure());
+    script
+}
+
+/// ESP-AT connects again only once cleaned and configured again (docs/DIALECTS.md, ESP-AT).
+pub fn esp_at_configure() -> Vec<Exchange> {
+    vec![
+        ex(b"AT+MQTTCLEAN=0\r\n", b"\r\nERROR\r\n"),
+        ex(
+            b"AT+MQTTUSERCFG=0,1,\"id\",\"\",\"\",0,0,\"\"\r\n",
+            b"\r\nOK\r\n",
+        ),
+        ex(b"AT+MQTTCONNCFG=0,60,0,\"\",\"\",0,0\r\n", b"\r\nOK\r\n"),
+    ]
+}
+
+/// A Quectel module brought up and configured for `id` (`AT+QMTCFG`).
+pub fn quectel_bring_up() -> Vec<Exchange> {
+    vec![
+        ex(b"AT\r", b"\r\nOK\r\n"),
+        ex(b"ATE0\r", b"\r\nOK\r\n"),
+        ex(b"AT+CMEE=1\r", b"\r\nOK\r\n"),
+        ex(b"AT+CFUN=1\r", b"\r\nOK\r\n"),
+        ex(b"AT+QMTCONN?\r", b"\r\nOK\r\n"),
+        ex(b"AT+QMTCFG=\"version\",0,4\r", b"\r\nOK\r\n"),
+        ex(b"AT+QMTCFG=\"keepalive\",0,60\r", b"\r\nOK\r\n"),
+        ex(b"AT+QMTCFG=\"session\",0,1\r", b"\r\nOK\r\n"),
+        ex(b"AT+QMTCFG=\"recv/mode\",0,0,1\r", b"\r\nOK\r\n"),
+        ex(b"AT+QMTCFG=\"will\",0,0\r", b"\r\nOK\r\n"),
+    ]
+}

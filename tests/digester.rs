@@ -37,6 +37,15 @@ fn digest_with(
     (out, dropped)
 }
 
+/// The byte count of a shown `Discarded { bytes: N, … }`.
+fn discarded(shown: &str) -> usize {
+    shown
+        .strip_prefix("Discarded { bytes: ")
+        .and_then(|b| b.split(',').next())
+        .and_then(|b| b.parse().ok())
+        .unwrap_or_else(|| panic!("not a discard: {shown}"))
+}
+
 fn show(o: &Output<'_>) -> String {
     match o {
         Output::Message(RawMessage {
@@ -269,10 +278,16 @@ fn oversized_message_is_skipped_by_length() {
     let mut input = b"\r\n+MQTTRECV:\"t\",2000,".to_vec();
     input.extend(std::iter::repeat_n(b'z', 2000));
     input.extend_from_slice(b"\r\n+MQTTRECV:\"t\",2,ok\r\n");
-    let got = digest(&input, 100, None);
-    assert_eq!(got.len(), 2, "{got:?}");
-    assert!(got[0].contains("what: Oversized"), "{got:?}");
-    assert_eq!(got[1], "MSG t true \"ok\"");
+    for chunk in [1, 100, 4096] {
+        let (got, dropped) = digest_with(Uc8088::GRAMMAR, &input, chunk, None);
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert!(got[0].contains("what: Oversized"), "{got:?}");
+        // Every byte of it is counted, in the report or skipped by length: its header
+        // `+MQTTRECV:"t",2000,` (19), payload (2000) and CR LF (2); the CR LF before it goes
+        // as line ends do.
+        assert_eq!(discarded(&got[0]) + dropped, 19 + 2000 + 2, "chunk {chunk}");
+        assert_eq!(got[1], "MSG t true \"ok\"");
+    }
 }
 
 #[test]
@@ -488,16 +503,10 @@ fn pieces_too_large_for_the_buffer_are_dropped_piece_by_piece() {
         // Every byte of the dropped message is counted, but for some line ends between its
         // lines, which go as line ends between any items do (at most 2 bytes before each of its
         // 6 lines and after each of its 4 pieces).
-        let head = got[0]
-            .split("bytes: ")
-            .nth(1)
-            .and_then(|b| b.split(',').next())
-            .and_then(|b| b.parse::<usize>().ok())
-            .unwrap();
-        let counted = head + dropped;
+        let counted = discarded(&got[0]) + dropped;
         assert!(
             counted <= dropped_len && dropped_len - counted <= 2 * (6 + 4),
-            "chunk {chunk}: {head} + {dropped} of {dropped_len}"
+            "chunk {chunk}: {counted} of {dropped_len}"
         );
     }
 }
@@ -584,10 +593,19 @@ fn oversized_pieces_inside_an_interrupted_line_leave_the_line_whole() {
     let mut input = b"\r\n+CMQTTSUB: 0".to_vec();
     input.extend(simcom_message(b"t", &[b'\n'; 900], 3, true));
     input.extend_from_slice(b",0\r\n\r\nOK\r\n");
+    let message_len = simcom_message(b"t", &[b'\n'; 900], 3, true).len();
     for chunk in [1, 8, 64, 1000] {
-        let (got, _) = digest_with(&SIMCOM, &input, chunk, Some(Expect::prefixed(b"+CMQTTSUB")));
+        let (got, dropped) =
+            digest_with(&SIMCOM, &input, chunk, Some(Expect::prefixed(b"+CMQTTSUB")));
         assert_eq!(got.len(), 3, "chunk {chunk}: {got:?}");
         assert!(got[0].contains("what: Oversized"), "{got:?}");
+        // All of it counted but for line ends between its lines (at most 2 before each of its
+        // 6 lines and after each of its 4 pieces), as in the test above.
+        let counted = discarded(&got[0]) + dropped;
+        assert!(
+            counted <= message_len && message_len - counted <= 2 * (6 + 4),
+            "chunk {chunk}: {counted} of {message_len}"
+        );
         assert_eq!(
             got[1..],
             ["INFO +CMQTTSUB: 0,0", "Final(Ok)"],

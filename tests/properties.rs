@@ -9,7 +9,7 @@ use mqtt_modem::dialect::uc8088::commands::SetTls;
 use mqtt_modem::dialect::uc8088::commands::{Subscribe, Unsubscribe};
 use mqtt_modem::dialect::uc8088::types::CertKind;
 use mqtt_modem::digest::{Expect, Ingress};
-use mqtt_modem::{CertEncoding, Config, Qos, Quoting};
+use mqtt_modem::{CertEncoding, Config, Error, Field, Invalid, Qos, Quoting};
 use proptest::prelude::*;
 
 fn cases() -> u32 {
@@ -36,6 +36,57 @@ fn nasty_bytes(max: usize) -> impl Strategy<Value = Vec<u8>> {
         prop_oneof![3 => any::<u8>(), 1 => prop::sample::select(b"\"\\\r\n,\0".to_vec())],
         0..max,
     )
+}
+
+// The limits of docs/DIALECTS.md (UC8088), written out here rather than taken from the driver.
+const MAX_TOPIC: usize = 256;
+const MAX_HOST: usize = 253;
+const MAX_CLIENT_ID: usize = 128;
+const MAX_CREDENTIAL: usize = 256;
+const MAX_CERT: usize = 1536;
+
+/// What the driver must say of a string field, decided independently of its code: `None` to
+/// accept it, or why it refuses it. The checks come in the documented order: empty, length,
+/// CR/LF/NUL, then (bare fields only) `,` `"` or a blank at either end.
+fn string_verdict(s: &[u8], max: usize, empty_refused: bool, bare: bool) -> Option<Invalid> {
+    let blank = |b: Option<&u8>| matches!(b, Some(b' ' | b'\t'));
+    if s.is_empty() && empty_refused {
+        Some(Invalid::Empty)
+    } else if s.len() > max {
+        Some(Invalid::TooLong { max })
+    } else if s.iter().any(|b| matches!(b, b'\r' | b'\n' | 0)) {
+        Some(Invalid::LineBreakOrNul)
+    } else if bare
+        && (s.contains(&b',') || s.contains(&b'"') || blank(s.first()) || blank(s.last()))
+    {
+        Some(Invalid::NeedsQuoting)
+    } else {
+        None
+    }
+}
+
+/// A topic filter's verdict: a string field, then MQTT's wildcard rules (`+` a whole level,
+/// `#` the whole last level).
+fn filter_verdict(filter: &str) -> Option<Invalid> {
+    string_verdict(filter.as_bytes(), MAX_TOPIC, true, false).or_else(|| {
+        let levels: Vec<&str> = filter.split('/').collect();
+        let misplaced = levels.iter().enumerate().any(|(i, l)| {
+            (l.contains('+') && *l != "+")
+                || (l.contains('#') && (*l != "#" || i + 1 != levels.len()))
+        });
+        misplaced.then_some(Invalid::MisplacedWildcard)
+    })
+}
+
+/// The first refused field of `AT+MQTTCONFIG`, in the order the fields are written (port and
+/// keepalive are valid in these tests).
+fn config_verdict(fields: [(Field, &str, usize, bool); 4], bare: bool) -> Option<Error> {
+    fields
+        .iter()
+        .find_map(|&(field, value, max, empty_refused)| {
+            string_verdict(value.as_bytes(), max, empty_refused, bare)
+                .map(|reason| Error::InvalidInput { field, reason })
+        })
 }
 
 /// An independent reading of one written line: checks the framing and returns its parameters,
@@ -112,24 +163,42 @@ proptest! {
 
     #[test]
     fn publish_payload_cannot_escape(payload in nasty_bytes(80)) {
-        if let Ok(cmd) = Publish::new("t", &payload, Qos::AtMostOnce, true) {
-            let p = read_line(&written(&cmd), b"AT+MQTTPUB=");
-            prop_assert_eq!(cmd.encoded_len(), written(&cmd).len());
-            prop_assert_eq!(p, vec![b"t".to_vec(), b"0".to_vec(), b"1".to_vec(), payload]);
-        } else {
-            prop_assert!(payload.iter().any(|b| matches!(b, b'\r' | b'\n' | 0)));
+        let verdict = string_verdict(&payload, mqtt_modem::MAX_PAYLOAD_LEN, false, false);
+        match (Publish::new("t", &payload, Qos::AtMostOnce, true), verdict) {
+            (Ok(cmd), None) => {
+                let p = read_line(&written(&cmd), b"AT+MQTTPUB=");
+                prop_assert_eq!(cmd.encoded_len(), written(&cmd).len());
+                prop_assert_eq!(p, vec![b"t".to_vec(), b"0".to_vec(), b"1".to_vec(), payload]);
+            }
+            (Err(e), Some(reason)) => {
+                prop_assert_eq!(e, Error::InvalidInput { field: Field::Payload, reason });
+            }
+            (got, want) => prop_assert!(false, "got {:?}, want {:?}", got.map(drop), want),
         }
     }
 
     #[test]
     fn subscribe_filter_cannot_escape(filter in nasty_string(40)) {
-        if let Ok(cmd) = Subscribe::new(&filter, Qos::ExactlyOnce) {
-            let p = read_line(&written(&cmd), b"AT+MQTTSUB=");
-            prop_assert_eq!(p, vec![filter.clone().into_bytes(), b"2".to_vec()]);
+        let verdict = filter_verdict(&filter);
+        match (Subscribe::new(&filter, Qos::ExactlyOnce), verdict) {
+            (Ok(cmd), None) => {
+                let p = read_line(&written(&cmd), b"AT+MQTTSUB=");
+                prop_assert_eq!(p, vec![filter.clone().into_bytes(), b"2".to_vec()]);
+            }
+            (Err(e), Some(reason)) => {
+                prop_assert_eq!(e, Error::InvalidInput { field: Field::TopicFilter, reason });
+            }
+            (got, want) => prop_assert!(false, "{:?}: got {:?}, want {:?}", filter, got.map(drop), want),
         }
-        if let Ok(cmd) = Unsubscribe::new(&filter) {
-            let p = read_line(&written(&cmd), b"AT+MQTTUNSUB=");
-            prop_assert_eq!(p, vec![filter.into_bytes()]);
+        match (Unsubscribe::new(&filter), verdict) {
+            (Ok(cmd), None) => {
+                let p = read_line(&written(&cmd), b"AT+MQTTUNSUB=");
+                prop_assert_eq!(p, vec![filter.into_bytes()]);
+            }
+            (Err(e), Some(reason)) => {
+                prop_assert_eq!(e, Error::InvalidInput { field: Field::TopicFilter, reason });
+            }
+            (got, want) => prop_assert!(false, "{:?}: got {:?}, want {:?}", filter, got.map(drop), want),
         }
     }
 
@@ -138,38 +207,75 @@ proptest! {
         host in nasty_string(24), id in nasty_string(24), user in nasty_string(24), pass in nasty_string(40)
     ) {
         let cfg = Config::new(&host, 1883, &id).credentials(&user, &pass);
-        if let Ok(cmd) = SetConfig::new(&cfg) {
-            let p = read_line(&written(&cmd), b"AT+MQTTCONFIG=");
-            prop_assert_eq!(p, vec![
-                host.into_bytes(), b"1883".to_vec(), id.into_bytes(), b"1".to_vec(),
-                b"60".to_vec(), user.into_bytes(), pass.into_bytes(),
-            ]);
+        let verdict = config_verdict([
+            (Field::Host, &host, MAX_HOST, true),
+            (Field::ClientId, &id, MAX_CLIENT_ID, true),
+            (Field::Username, &user, MAX_CREDENTIAL, false),
+            (Field::Password, &pass, MAX_CREDENTIAL, false),
+        ], false);
+        match (SetConfig::new(&cfg), verdict) {
+            (Ok(cmd), None) => {
+                let p = read_line(&written(&cmd), b"AT+MQTTCONFIG=");
+                prop_assert_eq!(p, vec![
+                    host.into_bytes(), b"1883".to_vec(), id.into_bytes(), b"1".to_vec(),
+                    b"60".to_vec(), user.into_bytes(), pass.into_bytes(),
+                ]);
+            }
+            (Err(e), Some(want)) => prop_assert_eq!(e, want),
+            (got, want) => prop_assert!(false, "got {:?}, want {:?}", got.map(drop), want),
         }
     }
 
     #[test]
     fn config_unquoted_fields_cannot_escape(pass in nasty_string(40), user in nasty_string(16)) {
         let cfg = Config::new("h", 1, "id").credentials(&user, &pass).quoting(Quoting::Unquoted);
-        if let Ok(cmd) = SetConfig::new(&cfg) {
-            let line = written(&cmd);
-            let p = read_line(&line, b"AT+MQTTCONFIG=");
-            prop_assert_eq!(p.len(), 7);
-            prop_assert_eq!(&p[5], user.as_bytes());
-            prop_assert_eq!(&p[6], pass.as_bytes());
-        } else {
-            let blank_end = |s: &str| s.starts_with([' ', '\t']) || s.ends_with([' ', '\t']);
-            prop_assert!(
-                (user.clone() + &pass).contains(['\r', '\n', '\0', ',', '"'])
-                    || blank_end(&user)
-                    || blank_end(&pass)
-            );
+        let verdict = config_verdict([
+            (Field::Host, "h", MAX_HOST, true),
+            (Field::ClientId, "id", MAX_CLIENT_ID, true),
+            (Field::Username, &user, MAX_CREDENTIAL, false),
+            (Field::Password, &pass, MAX_CREDENTIAL, false),
+        ], true);
+        match (SetConfig::new(&cfg), verdict) {
+            (Ok(cmd), None) => {
+                let line = written(&cmd);
+                let p = read_line(&line, b"AT+MQTTCONFIG=");
+                prop_assert_eq!(p.len(), 7);
+                prop_assert_eq!(&p[5], user.as_bytes());
+                prop_assert_eq!(&p[6], pass.as_bytes());
+            }
+            (Err(e), Some(want)) => prop_assert_eq!(e, want),
+            (got, want) => prop_assert!(false, "got {:?}, want {:?}", got.map(drop), want),
         }
     }
 
     #[test]
     fn certificate_cannot_escape(pem in nasty_bytes(200)) {
         for enc in [CertEncoding::EscapedNewlines, CertEncoding::StrippedNewlines] {
-            if let Ok(cmd) = SetTls::upload(CertKind::RootCa, &pem, enc) {
+            // Refused: empty (or only line breaks, once stripped), too long, or a NUL (which
+            // has no encoding).
+            let stripped_empty = enc == CertEncoding::StrippedNewlines
+                && pem.iter().all(|&b| b == b'\r' || b == b'\n');
+            let verdict = if pem.is_empty() {
+                Some(Invalid::Empty)
+            } else if pem.len() > MAX_CERT {
+                Some(Invalid::TooLong { max: MAX_CERT })
+            } else if pem.contains(&0) {
+                Some(Invalid::LineBreakOrNul)
+            } else if stripped_empty {
+                Some(Invalid::Empty)
+            } else {
+                None
+            };
+            let upload = SetTls::upload(CertKind::RootCa, &pem, enc);
+            if let Some(reason) = verdict {
+                prop_assert_eq!(
+                    upload.map(drop),
+                    Err(Error::InvalidInput { field: Field::Certificate, reason })
+                );
+                continue;
+            }
+            prop_assert!(upload.is_ok(), "{:?} refused: {:?}", pem, upload.map(drop));
+            if let Ok(cmd) = upload {
                 let p = read_line(&written(&cmd), b"AT+MQTTTLS=");
                 prop_assert_eq!(p.len(), 4);
                 let expected: Vec<u8> = match enc {

@@ -364,7 +364,12 @@ fn silent_modem_gets_a_reset_pulse() {
                 boot: Duration::from_millis(1),
             });
             let mut seen = Vec::new();
-            while !seen.contains(&LinkEvent::ModemReset) {
+            let give_up = Instant::now() + Duration::from_secs(5);
+            while !matches!(
+                seen.last(),
+                Some(LinkEvent::AttemptFailed { attempt: 2, .. })
+            ) {
+                assert!(Instant::now() < give_up, "stuck after {seen:?}");
                 if let Some(e) = sup.poll(m).await {
                     seen.push(e);
                 } else {
@@ -374,8 +379,17 @@ fn silent_modem_gets_a_reset_pulse() {
             seen
         },
     );
-    // Two bring-up attempts of two silent `AT` probes each, then the pulse.
-    assert!(events.contains(&LinkEvent::ModemReset), "{events:?}");
+    // Two bring-up attempts of two silent `AT` probes each; the second reaches the silent
+    // limit, so the pin is pulsed before that attempt is reported.
+    assert_eq!(
+        delays(events).0,
+        [
+            failed(1, Error::Timeout),
+            LinkEvent::Reconnecting { attempt: 1 },
+            LinkEvent::ModemReset,
+            failed(2, Error::Timeout),
+        ]
+    );
     assert_eq!(*log.borrow(), ["low", "high"]);
 }
 
@@ -587,4 +601,67 @@ fn quectel_modem_reboot_brings_it_up_again() {
         Some(b"\r\nRDY\r\n"),
         2,
     ));
+}
+
+/// Without `Policy::poll_interval`, the state is polled every half keepalive (here 4 s → 2 s),
+/// and never more often than every second (keepalive 1 → 1 s).
+#[test]
+fn default_poll_interval_is_half_the_keepalive() {
+    for (keepalive, every) in [(4u16, 2000u64), (1, 1000)] {
+        let config_line =
+            format!("AT+MQTTCONFIG=\"h\",1883,\"id\",1,{keepalive},\"\",\"\"\r").into_bytes();
+        let mut script = common::uc8088_bring_up();
+        script.pop();
+        script.push(ex(&config_line, OK));
+        script.push(ex(b"AT+MQTTCONNECT\r", b"\r\n+MQTTCONNECT:0\r\n\r\nOK\r\n"));
+        let (before, after, deadline) = run(script, 64, async |m, _, _| {
+            let config = Config::new("h", 1883, "id").keepalive(keepalive);
+            let mut sup: Supervisor<'_> = Supervisor::new(config, Policy::default());
+            let before = Instant::now();
+            assert_eq!(sup.poll(m).await, Some(LinkEvent::Connected));
+            (before, Instant::now(), sup.next_deadline())
+        });
+        let every = Duration::from_millis(every);
+        assert!(
+            deadline >= before + every && deadline <= after + every,
+            "keepalive {keepalive}: next poll {:?} after the connect",
+            deadline.saturating_duration_since(before)
+        );
+    }
+}
+
+/// State polls that get no answer add up: at the silent limit the link is reported down as
+/// `ModemSilent`, and the next attempt brings the modem up from scratch (`AT` first).
+#[test]
+fn unanswered_state_polls_make_the_modem_silent() {
+    let mut script = bring_up();
+    script.extend([ex(b"AT+MQTTSTATE\r", b""), ex(b"AT+MQTTSTATE\r", b"")]);
+    script.extend(bring_up());
+    let options = mqtt_modem::Options {
+        max_deadline: Duration::from_millis(50),
+        ..Default::default()
+    };
+    let events = common::run_with(script, 64, options, async |m, _, _| {
+        let mut sup: Supervisor<'_> = Supervisor::new(Config::new("h", 8883, "id"), policy())
+            .with_tls(Tls::RootCa(b"CA\n"))
+            .unwrap();
+        let mut seen = Vec::new();
+        let give_up = Instant::now() + Duration::from_secs(5);
+        while seen.iter().filter(|e| **e == LinkEvent::Connected).count() < 2 {
+            assert!(Instant::now() < give_up, "stuck after {seen:?}");
+            match sup.poll(m).await {
+                Some(e) => seen.push(e),
+                None => Timer::at(sup.next_deadline()).await,
+            }
+        }
+        seen
+    });
+    assert_eq!(
+        events,
+        [
+            LinkEvent::Connected,
+            LinkEvent::Disconnected(LossReason::ModemSilent),
+            LinkEvent::Connected,
+        ]
+    );
 }

@@ -107,8 +107,15 @@ async fn message_during_a_command<D: Dialect + Copy>(dialect: D, sim_dialect: mo
         }
         seen
     });
+    let mut commands = dut.sim.traffic();
     let publish = async {
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        // Once the module has the command (its answer is 600 ms away), not after a guessed
+        // delay: the broker's message then arrives while the command is answered.
+        while let Ok(Ok(t)) = timeout(DEADLINE, commands.recv()).await {
+            if t.dir == modem_sim::Dir::Rx {
+                break;
+            }
+        }
         mosquitto_pub(&topic, b"while answering", 1, false).await;
         t0.elapsed()
     };

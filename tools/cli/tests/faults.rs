@@ -286,7 +286,11 @@ async fn broker_killed_and_restarted() {
                 false,
             )
             .await;
-        assert!(r.is_err(), "publish {n} claimed as sent during the outage");
+        assert_eq!(
+            r,
+            Err(mqtt_modem::Error::NotConnected),
+            "publish {n} during the outage"
+        );
         let _ = sup.poll(modem).await;
     }
 
@@ -383,11 +387,27 @@ async fn command_dropped_mid_write_then_next_gets_its_own_answer() {
     // 2400 baud: a 3 KiB publish takes about 13 s to write, so it is surely cut mid-line.
     dut.sim.set_baud(Some(2400));
     let payload = vec![b'p'; 3000];
+    let mut tap = dut.sim.traffic();
     let publish = dut
         .session
         .modem
         .publish("t", &payload, Qos::AtMostOnce, false);
-    assert!(timeout(Duration::from_millis(300), publish).await.is_err());
+    assert!(
+        timeout(Duration::from_millis(300), publish).await.is_err(),
+        "the publish was not cut"
+    );
+    // The modem got the start of the line and not its end.
+    let mut got = Vec::new();
+    while let Ok(t) = tap.try_recv() {
+        if t.dir == modem_sim::Dir::Rx {
+            got.extend_from_slice(&t.bytes);
+        }
+    }
+    assert!(
+        got.starts_with(b"AT+MQTTPUB=\"t\",0,0,\"ppp") && !got.contains(&b'\r'),
+        "{}",
+        got.escape_ascii()
+    );
     dut.sim.set_baud(None);
     let id = timeout(DEADLINE, dut.session.modem.identify())
         .await

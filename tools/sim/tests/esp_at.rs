@@ -282,6 +282,9 @@ async fn publish_subscribe_and_receive_byte_exact() {
     )
     .await;
     assert!(host.drain_for(Duration::from_millis(200)).await.is_empty());
+    // And nothing late either: the next answer is the first thing to come (a slow machine
+    // could otherwise hide a late line past the window).
+    host.transact(b"AT\r\n", b"\r\nOK\r\n").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -313,6 +316,7 @@ async fn broker_going_away_is_reported_and_needs_clean() {
     sim.drop_broker_connection();
     host.expect(b"+MQTTDISCONNECTED:0\r\n").await;
     assert!(host.drain_for(Duration::from_millis(200)).await.is_empty());
+    host.transact(b"AT\r\n", b"\r\nOK\r\n").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

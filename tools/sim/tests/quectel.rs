@@ -217,6 +217,8 @@ async fn without_a_connection_results_come_in_the_urcs() {
     host.transact(b"AT+CFUN=0\r", b"\r\nOK\r\n").await;
     open(&mut host, 1883, 3).await;
     assert!(host.drain_for(Duration::from_millis(200)).await.is_empty());
+    // And nothing late either: the next answer is the first thing to come.
+    host.transact(b"AT\r", b"\r\nOK\r\n").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -839,3 +839,75 @@ fn a_pieces_head_cut_short_by_a_full_buffer_makes_room_from_the_line_ends() {
         );
     }
 }
+
+/// The size boundary, both sides: a message that exactly fills the ingress buffer (its header,
+/// payload and CR LF; the CR LF in front goes as line ends do) is delivered, whatever the read
+/// sizes; one byte less of buffer drops it as oversized, counting every byte.
+#[test]
+fn a_message_that_exactly_fills_the_buffer_is_delivered() {
+    let message = b"+MQTTRECV:\"t\",5,hello\r\n";
+    let mut input = b"\r\n".to_vec();
+    input.extend_from_slice(message);
+    for chunk in [1, 3, 64] {
+        let fits = digest_into_with(Uc8088::GRAMMAR, message.len(), chunk, &input, None);
+        assert_eq!(fits, ["MSG t true \"hello\""], "chunk {chunk}");
+        let small = digest_into_with(Uc8088::GRAMMAR, message.len() - 1, chunk, &input, None);
+        assert_eq!(small.len(), 1, "chunk {chunk}: {small:?}");
+        assert!(
+            small[0].contains("what: Oversized"),
+            "chunk {chunk}: {small:?}"
+        );
+    }
+}
+
+/// The same boundary for a message in length-announced pieces: delivered in a buffer that
+/// exactly holds it (the line ends before it aside), dropped in one byte less.
+#[test]
+fn a_message_in_pieces_that_exactly_fills_the_buffer_is_delivered() {
+    let input = simcom_message(b"t", b"hello", 2, true);
+    let need = input.len() - 2;
+    for chunk in [1, 5, 64] {
+        let fits = digest_into_with(&SIMCOM, need, chunk, &input, None);
+        assert_eq!(fits, ["MSG t false \"hello\""], "chunk {chunk}");
+        let small = digest_into_with(&SIMCOM, need - 1, chunk, &input, None);
+        assert!(
+            small.iter().any(|i| i.contains("what: Oversized"))
+                && !small.iter().any(|i| i.starts_with("MSG")),
+            "chunk {chunk}: {small:?}"
+        );
+    }
+}
+
+/// `stuck()` (which lets the runner drop a message whose length noise enlarged) is true while a
+/// message's payload is still arriving and while the rest of an oversized one is skipped, and
+/// false otherwise.
+#[test]
+fn stuck_while_a_payload_arrives_or_an_oversized_rest_is_skipped() {
+    fn feed(ing: &mut Ingress<'_>, bytes: &[u8]) {
+        let space = ing.space();
+        space[..bytes.len()].copy_from_slice(bytes);
+        ing.commit(bytes.len());
+    }
+    let mut buf = [0u8; 64];
+    let mut ing = Ingress::with_grammar(&mut buf, Uc8088::GRAMMAR);
+    assert!(!ing.stuck());
+    feed(&mut ing, b"\r\n+MQTTRECV:\"t\",20,abc");
+    assert!(ing.next(None, false).is_none());
+    assert!(ing.stuck(), "a payload still arriving");
+    feed(&mut ing, b"defghijklmnopqrst\r\n");
+    assert_eq!(
+        ing.next(None, false).map(|o| show(&o)).as_deref(),
+        Some("MSG t true \"abcdefghijklmnopqrst\"")
+    );
+    assert!(!ing.stuck());
+
+    // 100 bytes announced into a 64-byte buffer: dropped, and its rest skipped as it comes.
+    feed(&mut ing, b"\r\n+MQTTRECV:\"t\",100,");
+    feed(&mut ing, &[b'x'; 40]);
+    let item = ing.next(None, true).map(|o| show(&o)).unwrap();
+    assert!(item.contains("what: Oversized"), "{item}");
+    assert!(ing.stuck(), "the rest of an oversized message is skipped");
+    feed(&mut ing, &[b'x'; 62]);
+    assert!(!ing.stuck(), "all of it skipped");
+    assert_eq!(ing.buffered(), 0);
+}

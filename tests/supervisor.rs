@@ -665,3 +665,41 @@ fn unanswered_state_polls_make_the_modem_silent() {
         ]
     );
 }
+
+/// Unsubscribing while up sends the command and forgets the filter: the next reconnect makes
+/// only the others.
+#[test]
+fn unsubscribe_while_up_forgets_the_filter() {
+    let mut script = bring_up();
+    script.extend([
+        ex(b"AT+MQTTSUB=\"a\",1\r", OK),
+        ex(b"AT+MQTTSUB=\"b\",0\r", OK),
+        ex(b"AT+MQTTUNSUB=\"a\"\r", OK),
+        ex(b"AT+MQTTSTATE\r", b"\r\n+MQTTSTATE:0\r\n\r\nOK\r\n"),
+        ex(b"AT+MQTTCONNECT\r", b"\r\n+MQTTCONNECT:0\r\n\r\nOK\r\n"),
+        ex(b"AT+MQTTSUB=\"b\",0\r", OK),
+    ]);
+    let events = run(script, 64, async |m, _, _| {
+        let mut sup: Supervisor<'_> = Supervisor::new(Config::new("h", 8883, "id"), policy())
+            .with_tls(Tls::RootCa(b"CA\n"))
+            .unwrap();
+        let mut seen = vec![next_event(&mut sup, m).await];
+        sup.subscribe(m, "a", Qos::AtLeastOnce).await.unwrap();
+        sup.subscribe(m, "b", Qos::AtMostOnce).await.unwrap();
+        sup.unsubscribe(m, "a").await.unwrap();
+        assert_eq!(sup.subscriptions().collect::<Vec<_>>(), [("b", Qos::AtMostOnce)]);
+        for _ in 0..3 {
+            seen.push(next_event(&mut sup, m).await);
+        }
+        seen
+    });
+    assert_eq!(
+        events,
+        [
+            LinkEvent::Connected,
+            LinkEvent::Disconnected(LossReason::StatePolled),
+            LinkEvent::Connected,
+            LinkEvent::Resubscribed { count: 1 },
+        ]
+    );
+}

@@ -41,7 +41,7 @@ pub struct Policy {
     /// times out with the count at this limit. Default 3.
     pub silent_limit: u8,
     /// Seed of the backoff jitter; give each device a different one (a hash of its client id,
-    /// for example). Default `0x9E37_79B9`.
+    /// for example). The same seed gives the same delays (xorshift32). Default `0x9E37_79B9`.
     pub jitter_seed: u32,
 }
 
@@ -485,12 +485,11 @@ impl<'a, P: ModemReset, const N: usize, const T: usize> Supervisor<'a, P, N, T> 
         modem: &MqttModem<'_, W, D, RS, EV>,
     ) {
         if let Err(e) = result {
-            let kind = e.kind();
-            if matches!(kind, ErrorKind::Link | ErrorKind::Io) {
+            if matches!(e.kind(), ErrorKind::Link | ErrorKind::Io) {
+                // (The exchange notes every `Io` failure as `SerialFailed`.)
                 let reason = match modem.take_link_hint() {
                     Some(LinkHint::Restarted) => LossReason::ModemRestarted,
                     Some(LinkHint::SerialFailed) => LossReason::SerialPort,
-                    _ if kind == ErrorKind::Io => LossReason::SerialPort,
                     _ => LossReason::LinkError,
                 };
                 if reason != LossReason::LinkError {

@@ -526,3 +526,21 @@ fn configure_after_an_unanswered_connect_asks_first() {
         },
     );
 }
+
+/// The serial port dies and a publish fails on it before the supervisor polls: that failure
+/// reports the loss, as the serial port's.
+#[test]
+fn a_call_failing_on_a_dead_port_reports_the_serial_port() {
+    let mut bring_up = common::uc8088_bring_up();
+    bring_up.push(ex(b"AT+MQTTCONNECT\r", b"\r\n+MQTTCONNECT:0\r\n\r\nOK\r\n"));
+    let (r, event) = run(bring_up, 64, async |m, _, w| {
+        let mut sup: Supervisor<'_> =
+            Supervisor::new(Config::new("h", 1883, "id"), Policy::default());
+        assert_eq!(sup.poll(m).await, Some(LinkEvent::Connected));
+        w.kill();
+        let r = sup.publish(m, "t", b"x", Qos::AtMostOnce, false).await;
+        (r, sup.poll(m).await)
+    });
+    assert_eq!(r, Err(Error::Io(embedded_io::ErrorKind::BrokenPipe)));
+    assert_eq!(event, Some(LinkEvent::Disconnected(LossReason::SerialPort)));
+}

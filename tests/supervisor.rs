@@ -39,7 +39,10 @@ fn bring_up() -> Vec<common::Exchange> {
 }
 
 /// Polls until an event comes (or a deadline passes).
-async fn next_event<'m>(sup: &mut Supervisor<'_>, modem: &mut common::Modem<'m>) -> LinkEvent {
+async fn next_event<D: mqtt_modem::Dialect>(
+    sup: &mut Supervisor<'_>,
+    modem: &mut mqtt_modem::MqttModem<'_, common::MockUart, D>,
+) -> LinkEvent {
     let give_up = Instant::now() + Duration::from_secs(5);
     loop {
         if let Some(e) = sup.poll(modem).await {
@@ -228,8 +231,27 @@ fn failed(attempt: u32, error: Error) -> LinkEvent {
     }
 }
 
-/// Each delay lies in [base/2, base) with base doubling from 10 ms up to the 80 ms cap, and the
-/// supervisor's deadline after each failure is that delay (within the time the poll took).
+/// The documented jitter, computed here on its own: xorshift32 (13, 17, 5) from the seed
+/// (made odd), the top 16 bits as the fraction, `base/2 + base/2 · fraction / 65536`. The same
+/// seed gives the same delays.
+fn jittered(seed: u32, bases_ms: &[u64]) -> Vec<Duration> {
+    let mut rng = seed | 1;
+    bases_ms
+        .iter()
+        .map(|&ms| {
+            rng ^= rng << 13;
+            rng ^= rng >> 17;
+            rng ^= rng << 5;
+            let half = Duration::from_millis(ms).as_ticks() / 2;
+            let fraction = u64::from(rng >> 16);
+            Duration::from_ticks(half + half * fraction / 65536)
+        })
+        .collect()
+}
+
+/// Each delay lies in [base/2, base) with base doubling from 10 ms up to the 80 ms cap, exactly
+/// as the documented jitter gives it for the seed, and the supervisor's deadline after each
+/// failure is that delay (within the time the poll took).
 #[test]
 fn failed_connects_back_off_exponentially_with_jitter() {
     let refused = b"\r\n+MQTTCONNECT:5\r\n\r\nERROR\r\n";
@@ -292,7 +314,7 @@ fn failed_connects_back_off_exponentially_with_jitter() {
             LinkEvent::Connected,
         ]
     );
-    assert_eq!(delays.len(), 4);
+    assert_eq!(delays, jittered(policy().jitter_seed, &[10, 20, 40, 80]));
     for (delay, base) in delays.iter().zip([10u64, 20, 40, 80]) {
         let us = delay.as_micros();
         assert!(
@@ -687,7 +709,10 @@ fn unsubscribe_while_up_forgets_the_filter() {
         sup.subscribe(m, "a", Qos::AtLeastOnce).await.unwrap();
         sup.subscribe(m, "b", Qos::AtMostOnce).await.unwrap();
         sup.unsubscribe(m, "a").await.unwrap();
-        assert_eq!(sup.subscriptions().collect::<Vec<_>>(), [("b", Qos::AtMostOnce)]);
+        assert_eq!(
+            sup.subscriptions().collect::<Vec<_>>(),
+            [("b", Qos::AtMostOnce)]
+        );
         for _ in 0..3 {
             seen.push(next_event(&mut sup, m).await);
         }
@@ -698,6 +723,169 @@ fn unsubscribe_while_up_forgets_the_filter() {
         [
             LinkEvent::Connected,
             LinkEvent::Disconnected(LossReason::StatePolled),
+            LinkEvent::Connected,
+            LinkEvent::Resubscribed { count: 1 },
+        ]
+    );
+}
+
+/// Without a reset pin the silent limit brings the modem up from scratch but pulses nothing and
+/// reports no `ModemReset`.
+#[test]
+fn silent_modem_without_a_reset_pin_reports_no_reset() {
+    let options = mqtt_modem::Options {
+        sync_attempts: 2,
+        ..Default::default()
+    };
+    let events = common::run_with(
+        vec![
+            ex(b"AT\r", b""),
+            ex(b"AT\r", b""),
+            ex(b"AT\r", b""),
+            ex(b"AT\r", b""),
+        ],
+        64,
+        options,
+        async |m, _, _| {
+            let mut sup: Supervisor<'_> = Supervisor::new(
+                Config::new("h", 1883, "id"),
+                Policy {
+                    silent_limit: 2,
+                    ..policy()
+                },
+            );
+            let mut seen = Vec::new();
+            let give_up = Instant::now() + Duration::from_secs(5);
+            while !matches!(
+                seen.last(),
+                Some(LinkEvent::AttemptFailed { attempt: 2, .. })
+            ) {
+                assert!(Instant::now() < give_up, "stuck after {seen:?}");
+                match sup.poll(m).await {
+                    Some(e) => seen.push(e),
+                    None => Timer::at(sup.next_deadline()).await,
+                }
+            }
+            seen
+        },
+    );
+    assert_eq!(
+        delays(events).0,
+        [
+            failed(1, Error::Timeout),
+            LinkEvent::Reconnecting { attempt: 1 },
+            failed(2, Error::Timeout),
+        ]
+    );
+}
+
+/// A call that fails with the link while a boot banner waits unread: the loss is the restart
+/// (not a plain link error), and the modem is brought up from scratch.
+#[test]
+fn a_link_failure_after_an_unread_boot_banner_is_a_restart() {
+    let mut script = bring_up();
+    script.push(ex(
+        b"AT+MQTTPUB=\"t\",1,0,\"x\"\r",
+        b"\r\n+MQTTPUB:10\r\n\r\nERROR\r\n",
+    ));
+    script.extend(bring_up());
+    let events = run(script, 64, async |m, _, w| {
+        let mut sup: Supervisor<'_> = Supervisor::new(Config::new("h", 8883, "id"), policy())
+            .with_tls(Tls::RootCa(b"CA\n"))
+            .unwrap();
+        let mut seen = vec![next_event(&mut sup, m).await];
+        // The banner comes, and before the supervisor polls, a publish fails with the link.
+        w.inject(b"\r\nRDY\r\n");
+        let r = sup.publish(m, "t", b"x", Qos::AtLeastOnce, false).await;
+        assert!(
+            matches!(
+                r,
+                Err(Error::Module {
+                    kind: ErrorKind::Link,
+                    ..
+                })
+            ),
+            "{r:?}"
+        );
+        seen.push(next_event(&mut sup, m).await);
+        seen.push(next_event(&mut sup, m).await);
+        seen
+    });
+    assert_eq!(
+        events,
+        [
+            LinkEvent::Connected,
+            LinkEvent::Disconnected(LossReason::ModemRestarted),
+            LinkEvent::Connected,
+        ]
+    );
+}
+
+/// A subscription made while up that the broker refuses is not kept; one that fails with the
+/// link is kept (and the link is down), to be made at the reconnect.
+#[test]
+fn a_refused_subscription_is_not_kept_and_a_link_failure_keeps_it() {
+    let mut script = common::quectel_bring_up();
+    let open = [
+        ex(
+            b"AT+QMTOPEN=0,\"h\",1883\r",
+            b"\r\nOK\r\n\r\n+QMTOPEN: 0,0\r\n",
+        ),
+        ex(
+            b"AT+QMTCONN=0,\"id\"\r",
+            b"\r\nOK\r\n\r\n+QMTCONN: 0,0,0\r\n",
+        ),
+    ];
+    script.extend(open.clone());
+    script.extend([
+        ex(
+            b"AT+QMTSUB=0,1,\"no\",1\r",
+            b"\r\nOK\r\n\r\n+QMTSUB: 0,1,0,128\r\n",
+        ),
+        // Result 2: the packet could not be sent (the link).
+        ex(
+            b"AT+QMTSUB=0,2,\"later\",1\r",
+            b"\r\nOK\r\n\r\n+QMTSUB: 0,2,2\r\n",
+        ),
+    ]);
+    script.extend(open);
+    script.push(ex(
+        b"AT+QMTSUB=0,3,\"later\",1\r",
+        b"\r\nOK\r\n\r\n+QMTSUB: 0,3,0,1\r\n",
+    ));
+    let (refused, failed_link, events) = common::run_dialect(
+        mqtt_modem::Quectel,
+        script,
+        64,
+        mqtt_modem::Options::default(),
+        async |m, _, _| {
+            let mut sup: Supervisor<'_> = Supervisor::new(Config::new("h", 1883, "id"), policy());
+            let mut events = vec![next_event(&mut sup, m).await];
+            let refused = sup.subscribe(m, "no", Qos::AtLeastOnce).await;
+            let failed_link = sup.subscribe(m, "later", Qos::AtLeastOnce).await;
+            assert_eq!(
+                sup.subscriptions().collect::<Vec<_>>(),
+                [("later", Qos::AtLeastOnce)]
+            );
+            for _ in 0..3 {
+                events.push(next_event(&mut sup, m).await);
+            }
+            (refused, failed_link.map_err(|e| e.kind()), events)
+        },
+    );
+    assert_eq!(
+        refused,
+        Err(Error::Module {
+            kind: ErrorKind::Broker,
+            detail: Detail::Result(128),
+        })
+    );
+    assert_eq!(failed_link, Err(ErrorKind::Link));
+    assert_eq!(
+        events,
+        [
+            LinkEvent::Connected,
+            LinkEvent::Disconnected(LossReason::LinkError),
             LinkEvent::Connected,
             LinkEvent::Resubscribed { count: 1 },
         ]

@@ -891,3 +891,77 @@ fn a_refused_subscription_is_not_kept_and_a_link_failure_keeps_it() {
         ]
     );
 }
+
+/// At a connect, a registered subscription that fails with the link (not refused) fails the
+/// attempt and stays registered, to be made at the next one.
+#[test]
+fn a_subscription_failing_with_the_link_at_a_connect_fails_the_attempt() {
+    let mut script = common::quectel_bring_up();
+    script.extend([
+        ex(
+            b"AT+QMTOPEN=0,\"h\",1883\r",
+            b"\r\nOK\r\n\r\n+QMTOPEN: 0,0\r\n",
+        ),
+        ex(
+            b"AT+QMTCONN=0,\"id\"\r",
+            b"\r\nOK\r\n\r\n+QMTCONN: 0,0,0\r\n",
+        ),
+        ex(
+            b"AT+QMTSUB=0,1,\"a\",1\r",
+            b"\r\nOK\r\n\r\n+QMTSUB: 0,1,2\r\n",
+        ),
+    ]);
+    let (event, kept) = common::run_dialect(
+        mqtt_modem::Quectel,
+        script,
+        64,
+        mqtt_modem::Options::default(),
+        async |m, _, _| {
+            let mut sup: Supervisor<'_> = Supervisor::new(Config::new("h", 1883, "id"), policy());
+            sup.subscribe(m, "a", Qos::AtLeastOnce).await.unwrap();
+            let event = sup.poll(m).await;
+            (event, sup.subscriptions().count())
+        },
+    );
+    assert!(
+        matches!(
+            event,
+            Some(LinkEvent::AttemptFailed {
+                attempt: 1,
+                error: Error::Module {
+                    kind: ErrorKind::Link,
+                    ..
+                },
+                ..
+            })
+        ),
+        "{event:?}"
+    );
+    assert_eq!(kept, 1);
+}
+
+/// Long delays are jittered exactly too (their half passes 65536 ticks, where the computation
+/// splits), checked on the first failure's announced delay without waiting it out.
+#[test]
+fn long_delays_are_jittered_exactly() {
+    let mut script = bring_up()[..7].to_vec();
+    script.push(ex(
+        b"AT+MQTTCONNECT\r",
+        b"\r\n+MQTTCONNECT:5\r\n\r\nERROR\r\n",
+    ));
+    let policy = Policy {
+        backoff_initial: Duration::from_secs(10),
+        backoff_max: Duration::from_secs(60),
+        ..policy()
+    };
+    let event = run(script, 64, async |m, _, _| {
+        let mut sup: Supervisor<'_> = Supervisor::new(Config::new("h", 8883, "id"), policy)
+            .with_tls(Tls::RootCa(b"CA\n"))
+            .unwrap();
+        sup.poll(m).await
+    });
+    let Some(LinkEvent::AttemptFailed { retry_in, .. }) = event else {
+        panic!("{event:?}");
+    };
+    assert_eq!(vec![retry_in], jittered(policy.jitter_seed, &[10_000]));
+}

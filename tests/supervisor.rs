@@ -57,6 +57,25 @@ async fn next_event<D: mqtt_modem::Dialect>(
     }
 }
 
+/// Every event until `done` holds for those seen, within 5 s (a mutant that stops the events
+/// fails the test instead of hanging it).
+async fn poll_until<P: mqtt_modem::ModemReset, D: mqtt_modem::Dialect>(
+    sup: &mut Supervisor<'_, P>,
+    modem: &mut mqtt_modem::MqttModem<'_, common::MockUart, D>,
+    done: impl Fn(&[LinkEvent]) -> bool,
+) -> Vec<LinkEvent> {
+    let mut seen = Vec::new();
+    let give_up = Instant::now() + Duration::from_secs(5);
+    while !done(&seen) {
+        assert!(Instant::now() < give_up, "stuck after {seen:?}");
+        match sup.poll(modem).await {
+            Some(e) => seen.push(e),
+            None => Timer::at(sup.next_deadline()).await,
+        }
+    }
+    seen
+}
+
 #[test]
 fn brings_up_polls_detects_loss_reconnects_and_resubscribes() {
     let mut script = bring_up();
@@ -385,20 +404,13 @@ fn silent_modem_gets_a_reset_pulse() {
                 pulse: Duration::from_millis(1),
                 boot: Duration::from_millis(1),
             });
-            let mut seen = Vec::new();
-            let give_up = Instant::now() + Duration::from_secs(5);
-            while !matches!(
-                seen.last(),
-                Some(LinkEvent::AttemptFailed { attempt: 2, .. })
-            ) {
-                assert!(Instant::now() < give_up, "stuck after {seen:?}");
-                if let Some(e) = sup.poll(m).await {
-                    seen.push(e);
-                } else {
-                    Timer::at(sup.next_deadline()).await;
-                }
-            }
-            seen
+            poll_until(&mut sup, m, |seen| {
+                matches!(
+                    seen.last(),
+                    Some(LinkEvent::AttemptFailed { attempt: 2, .. })
+                )
+            })
+            .await
         },
     );
     // Two bring-up attempts of two silent `AT` probes each; the second reaches the silent
@@ -667,16 +679,10 @@ fn unanswered_state_polls_make_the_modem_silent() {
         let mut sup: Supervisor<'_> = Supervisor::new(Config::new("h", 8883, "id"), policy())
             .with_tls(Tls::RootCa(b"CA\n"))
             .unwrap();
-        let mut seen = Vec::new();
-        let give_up = Instant::now() + Duration::from_secs(5);
-        while seen.iter().filter(|e| **e == LinkEvent::Connected).count() < 2 {
-            assert!(Instant::now() < give_up, "stuck after {seen:?}");
-            match sup.poll(m).await {
-                Some(e) => seen.push(e),
-                None => Timer::at(sup.next_deadline()).await,
-            }
-        }
-        seen
+        poll_until(&mut sup, m, |seen| {
+            seen.iter().filter(|e| **e == LinkEvent::Connected).count() == 2
+        })
+        .await
     });
     assert_eq!(
         events,
@@ -754,19 +760,13 @@ fn silent_modem_without_a_reset_pin_reports_no_reset() {
                     ..policy()
                 },
             );
-            let mut seen = Vec::new();
-            let give_up = Instant::now() + Duration::from_secs(5);
-            while !matches!(
-                seen.last(),
-                Some(LinkEvent::AttemptFailed { attempt: 2, .. })
-            ) {
-                assert!(Instant::now() < give_up, "stuck after {seen:?}");
-                match sup.poll(m).await {
-                    Some(e) => seen.push(e),
-                    None => Timer::at(sup.next_deadline()).await,
-                }
-            }
-            seen
+            poll_until(&mut sup, m, |seen| {
+                matches!(
+                    seen.last(),
+                    Some(LinkEvent::AttemptFailed { attempt: 2, .. })
+                )
+            })
+            .await
         },
     );
     assert_eq!(

@@ -43,7 +43,7 @@ for f in "${files[@]}"; do
   echo "=== $f" >&2
   # Exit status 2 means mutants were missed, 3 that some timed out: both are results.
   cargo mutants -p mqtt-modem --features _fixture --file "$f" --output "$out" \
-    --timeout "${MUTANTS_TIMEOUT:-120}" --jobs "${MUTANTS_JOBS:-1}" --baseline skip \
+    --profile mutants --timeout "${MUTANTS_TIMEOUT:-120}" --jobs "${MUTANTS_JOBS:-1}" --baseline skip \
     "${shard_args[@]}" -- --lib --tests >&2 || [ "$?" -le 3 ]
   python3 - "$f" "$out/mutants.out" "$root/docs/TESTING.md" "${MUTANTS_SHARD:-all}" <<'EOF'
 import json, pathlib, re, sys

@@ -9,7 +9,8 @@ use common::{Exchange, Wire, ex, run_dialect};
 use embassy_time::{Duration, with_timeout};
 use mqtt_modem::dialect::sketch::Pull;
 use mqtt_modem::{
-    Config, Detail, Error, ErrorKind, Event, Events, LinkEvent, Options, Policy, Supervisor, Uc8088,
+    Config, Detail, Error, ErrorKind, Event, Events, LinkEvent, LossReason, Options, Policy,
+    Supervisor, Uc8088,
 };
 
 /// The answer to `AT+UMQTTC=6,1` carrying one message, as u-blox writes it (a blank line
@@ -308,6 +309,37 @@ fn the_supervisor_reads_them_on_its_own() {
         },
     );
     assert_eq!(got, ("s".into(), b"hi".to_vec()));
+}
+
+#[test]
+fn the_supervisor_leaves_them_held_while_the_link_is_down() {
+    // The broker connection drops, then a message is announced: no read is tried while the
+    // link is down (the wire's script is empty, so any command would show).
+    run_dialect(
+        Pull,
+        vec![],
+        64,
+        Options::default(),
+        async |m, events, wire| {
+            let policy = Policy {
+                backoff_initial: Duration::from_secs(60),
+                ..Policy::default()
+            };
+            let mut sup = Supervisor::<'_, _, 8, 64>::new(Config::new("h", 1883, "id"), policy);
+            assert_eq!(sup.poll(m).await, Some(LinkEvent::Connected));
+            wire.inject(b"\r\n+UUMQTTC: 0,1\r\n");
+            let mut buf = [0u8; 16];
+            assert_eq!(next(events, &mut buf).await, Event::Disconnected);
+            notice(wire, events, 1).await;
+            assert_eq!(
+                sup.poll(m).await,
+                Some(LinkEvent::Disconnected(LossReason::LinkError))
+            );
+            // That poll also reconnected (a loss is retried at once), after the read's place.
+            assert_eq!(wire.sent(), b"", "a read while the link was down");
+            assert_eq!(sup.poll(m).await, Some(LinkEvent::Connected));
+        },
+    );
 }
 
 #[test]

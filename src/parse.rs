@@ -40,22 +40,16 @@ pub(crate) enum Unclosed {
 /// of its closing `"`; a `\` escapes the byte after it. The one scanner of quoted strings, for
 /// answer fields and message topics alike.
 pub(crate) fn closing_quote(text: &[u8]) -> Result<usize, Unclosed> {
-    // One pass over the bytes (a bounded loop: no index arithmetic that could stall).
-    let mut escaped = false;
-    for (i, &byte) in text.iter().enumerate() {
-        if escaped {
-            escaped = false;
-            continue;
-        }
-        match byte {
-            b'\\' => escaped = true,
-            b'"' => return Ok(i),
-            b'\r' | b'\n' => return Err(Unclosed::LineEnd),
-            _ => {}
+    let mut i = 0;
+    loop {
+        match text.get(i) {
+            None => return Err(Unclosed::Short(i)),
+            Some(b'\\') => i += 2,
+            Some(b'"') => return Ok(i),
+            Some(b'\r' | b'\n') => return Err(Unclosed::LineEnd),
+            Some(_) => i += 1,
         }
     }
-    // Where the closing quote could come first: past the byte a trailing `\` escapes.
-    Err(Unclosed::Short(text.len() + usize::from(escaped)))
 }
 
 /// A decimal number that fits `u32`, with nothing else around it.

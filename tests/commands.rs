@@ -310,6 +310,19 @@ fn tls_stripped_newlines_option() {
 }
 
 #[test]
+fn the_client_reads_whether_tls_is_on() {
+    let got = common::run(
+        vec![
+            ex(b"AT+MQTTTLS?\r", b"\r\n+MQTTTLS:1\r\n\r\nOK\r\n"),
+            ex(b"AT+MQTTTLS?\r", b"\r\n+MQTTTLS:0\r\n\r\nOK\r\n"),
+        ],
+        7,
+        async |m, _, _| (m.tls().await, m.tls().await),
+    );
+    assert_eq!(got, (Ok(true), Ok(false)));
+}
+
+#[test]
 fn tls_query_and_test_forms() {
     assert!(one(GetTls, b"AT+MQTTTLS?\r", b"\r\n+MQTTTLS:1\r\n\r\nOK\r\n").enabled());
     assert!(!one(GetTls, b"AT+MQTTTLS?\r", b"\r\n+MQTTTLS:0\r\n\r\nOK\r\n").enabled());

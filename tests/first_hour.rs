@@ -248,6 +248,47 @@ fn configure_while_connected_is_refused_until_disconnected() {
     assert_eq!(then, Ok(()));
 }
 
+/// A disconnect that fails because the link is gone (`+MQTTDISCONNECT:5`, network error) leaves
+/// no session: configure writes at once. One the module refuses (`ERROR`) may have left it
+/// open: configure asks first.
+#[test]
+fn a_failed_disconnect_leaves_a_session_only_if_the_link_may_be_up() {
+    let config = Config::new("h", 1883, "id");
+    let configure = ex(b"AT+MQTTCONFIG=\"h\",1883,\"id\",1,60,\"\",\"\"\r", OK);
+    let connect = ex(b"AT+MQTTCONNECT\r", b"\r\n+MQTTCONNECT:0\r\n\r\nOK\r\n");
+    let link_gone = run(
+        vec![
+            connect.clone(),
+            ex(
+                b"AT+MQTTDISCONNECT\r",
+                b"\r\n+MQTTDISCONNECT:5\r\n\r\nOK\r\n",
+            ),
+            configure.clone(),
+        ],
+        64,
+        async |m, _, _| {
+            m.connect().await.unwrap();
+            let kind = m.disconnect().await.map_err(|e| e.kind());
+            (kind, m.configure(&config).await)
+        },
+    );
+    assert_eq!(link_gone, (Err(ErrorKind::Link), Ok(())));
+    let refused = run(
+        vec![
+            connect,
+            ex(b"AT+MQTTDISCONNECT\r", ERROR),
+            ex(b"AT+MQTTSTATE\r", STATE_1),
+        ],
+        64,
+        async |m, _, _| {
+            m.connect().await.unwrap();
+            let kind = m.disconnect().await.map_err(|e| e.kind());
+            (kind, m.configure(&config).await)
+        },
+    );
+    assert_eq!(refused, (Err(ErrorKind::Modem), Err(Error::StillConnected)));
+}
+
 /// A session the driver believed open but the module has dropped: the state query says so,
 /// and the configuration is written.
 #[test]

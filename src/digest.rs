@@ -211,7 +211,7 @@ impl<'a> Ingress<'a> {
         let start = self.len;
         let mut drop = self.skip.min(n);
         self.skip -= drop;
-        if self.discard_line && drop < n {
+        if self.discard_line {
             match self.buf[start + drop..start + n]
                 .iter()
                 .position(|&b| b == b'\r' || b == b'\n')

@@ -107,7 +107,7 @@ fn identification_spanning_several_lines() {
                 let id = m.send(&GetRevision).await.unwrap();
                 let mut buf = [0u8; 64];
                 let event = if has_urc {
-                    Some(format!("{:?}", ev.next(&mut buf).await))
+                    Some(format!("{:?}", common::next_event(ev, &mut buf).await))
                 } else {
                     None
                 };

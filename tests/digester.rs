@@ -911,3 +911,78 @@ fn stuck_while_a_payload_arrives_or_an_oversized_rest_is_skipped() {
     assert!(!ing.stuck(), "all of it skipped");
     assert_eq!(ing.buffered(), 0);
 }
+
+/// Feeds `input` into `ing` as the runner does (space, commit, then every item); returns the
+/// items and what the commits reported dropped.
+fn feed(ing: &mut Ingress<'_>, input: &[u8]) -> (Vec<String>, usize) {
+    let (mut items, mut dropped) = (Vec::new(), 0);
+    let mut rest = input;
+    while !rest.is_empty() {
+        let space = ing.space();
+        let n = space.len().min(rest.len());
+        assert!(n > 0, "stalled: {items:?}");
+        space[..n].copy_from_slice(&rest[..n]);
+        dropped += ing.commit(n);
+        rest = &rest[n..];
+        while let Some(i) = ing.next(None, false) {
+            items.push(show(&i));
+        }
+    }
+    (items, dropped)
+}
+
+/// `commit_fresh` (the runner's restart after a timeout) drops what was buffered and keeps the
+/// new bytes at the front; it and `commit` clamp a count larger than the space.
+#[test]
+fn commit_fresh_keeps_only_the_new_bytes() {
+    let mut buf = [0u8; 512];
+    let mut ing = Ingress::with_grammar(&mut buf, Uc8088::GRAMMAR);
+    assert_eq!(feed(&mut ing, b"+MQTTSTATE"), (vec![], 0));
+    let fresh = b"\r\n+MQTTSTATE:1\r\n".repeat(4);
+    ing.space()[..fresh.len()].copy_from_slice(&fresh);
+    assert_eq!(ing.commit_fresh(fresh.len()), 10, "the stale part line");
+    assert_eq!(ing.buffered(), 64);
+    let mut items = Vec::new();
+    while let Some(i) = ing.next(None, false) {
+        items.push(show(&i));
+    }
+    assert_eq!(items, ["Event(StateChanged(Connected))"; 4]);
+    // More than the space: only what fits counts.
+    assert_eq!(feed(&mut ing, b"+MQTTSTATE"), (vec![], 0));
+    let space = ing.space();
+    assert_eq!(space.len(), 502);
+    space.fill(b'x');
+    assert_eq!(ing.commit_fresh(600), 10);
+    assert_eq!(ing.buffered(), 502);
+    // And `commit` alike.
+    let mut buf = [0u8; 512];
+    let mut ing = Ingress::with_grammar(&mut buf, Uc8088::GRAMMAR);
+    assert_eq!(feed(&mut ing, b"+MQTTSTATE"), (vec![], 0));
+    ing.space().fill(b'x');
+    assert_eq!(ing.commit(600), 0);
+    assert_eq!(ing.buffered(), 512);
+}
+
+/// The bytes of a message in pieces dropped before a `commit_fresh` are reported by it, as
+/// the next `commit` would have reported them.
+#[test]
+fn commit_fresh_reports_pieces_dropped_before_it() {
+    let mut input =
+        b"\r\n+CMQTTRXSTART: 0,1,100\r\n+CMQTTRXTOPIC: 0,1\r\nt\r\n+CMQTTRXPAYLOAD: 0,100\r\n"
+            .to_vec();
+    input.extend_from_slice(&[b'p'; 40]);
+    let (mut a, mut b) = ([0u8; 64], [0u8; 64]);
+    let mut by_commit = Ingress::with_grammar(&mut a, &SIMCOM);
+    let mut by_fresh = Ingress::with_grammar(&mut b, &SIMCOM);
+    assert_eq!(feed(&mut by_commit, &input), feed(&mut by_fresh, &input));
+    by_commit.space();
+    let pending = by_commit.commit(0);
+    by_fresh.space();
+    let held = by_fresh.buffered();
+    assert_eq!(
+        (pending, held),
+        (64, 0),
+        "the piece's head line and the 40 bytes so far"
+    );
+    assert_eq!(by_fresh.commit_fresh(0), held + pending);
+}

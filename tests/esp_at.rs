@@ -291,7 +291,7 @@ fn incoming_messages_and_link_loss() {
                 let mut buf = [0u8; 256];
                 let mut out = Vec::new();
                 for _ in 0..2 {
-                    out.push(match ev.next(&mut buf).await {
+                    out.push(match common::next_event(ev, &mut buf).await {
                         Event::Message(msg) => {
                             format!("{} {:?}", msg.topic, String::from_utf8_lossy(msg.payload))
                         }
@@ -389,7 +389,7 @@ fn urc_right_after_ok_without_its_own_crlf() {
             async |m, ev, _| {
                 let state = m.state().await;
                 let mut buf = [0u8; 64];
-                let event = match ev.next(&mut buf).await {
+                let event = match common::next_event(ev, &mut buf).await {
                     Event::Message(msg) => format!("{} {:?}", msg.topic, msg.payload),
                     other => format!("{other:?}"),
                 };
@@ -424,7 +424,7 @@ fn incoming_as_the_manual_shows() {
                 let mut got = Vec::new();
                 for _ in 0..2 {
                     let mut buf = [0u8; 512];
-                    match ev.next(&mut buf).await {
+                    match common::next_event(ev, &mut buf).await {
                         Event::Message(msg) => {
                             got.push((msg.topic.to_owned(), msg.payload.to_vec()))
                         }

@@ -171,7 +171,7 @@ fn cfun_reply_is_not_taken_for_mqttstate() {
         async |m, ev, _| {
             let s = m.state().await.unwrap();
             let mut buf = [0u8; 64];
-            let e = format!("{:?}", ev.next(&mut buf).await);
+            let e = format!("{:?}", common::next_event(ev, &mut buf).await);
             (s, e)
         },
     );
@@ -190,7 +190,7 @@ fn urc_between_info_line_and_ok_loses_neither() {
         async |m, ev, _| {
             let s = m.state().await.unwrap();
             let mut buf = [0u8; 64];
-            let e = match ev.next(&mut buf).await {
+            let e = match common::next_event(ev, &mut buf).await {
                 Event::Message(Message { topic, payload }) => (topic.to_owned(), payload.to_vec()),
                 other => panic!("{other:?}"),
             };
@@ -210,7 +210,7 @@ fn incoming_message_split_across_many_reads_with_ok_inside_payload() {
     let got = run(vec![], 1, async |_, ev, w| {
         w.inject(&urc);
         let mut buf = [0u8; 64];
-        match ev.next(&mut buf).await {
+        match common::next_event(ev, &mut buf).await {
             Event::Message(m) => (m.topic.to_owned(), m.payload.to_vec()),
             other => panic!("{other:?}"),
         }
@@ -225,7 +225,7 @@ fn unsolicited_state_and_unknown_mqtt_lines_reach_the_app() {
         let mut buf = [0u8; 64];
         let mut out = Vec::new();
         for _ in 0..4 {
-            out.push(format!("{:?}", ev.next(&mut buf).await));
+            out.push(format!("{:?}", common::next_event(ev, &mut buf).await));
         }
         out
     });
@@ -308,7 +308,7 @@ fn full_event_queue_never_stalls_commands_and_drops_are_reported() {
             let mut buf = [0u8; 256];
             let mut n = 0;
             while stats.dropped_queue_full > 0 && n < 100 {
-                match ev.next(&mut buf).await {
+                match common::next_event(ev, &mut buf).await {
                     Event::Message(_) => n += 1,
                     other => panic!("{other:?}"),
                 }
@@ -318,8 +318,8 @@ fn full_event_queue_never_stalls_commands_and_drops_are_reported() {
             }
             w.inject(b"\r\n+MQTTRECV:\"last\",1,z\r\n");
             assert_eq!(m.state().await, Ok(ConnectionState::Connected));
-            let a = format!("{:?}", ev.next(&mut buf).await);
-            let b = format!("{:?}", ev.next(&mut buf).await);
+            let a = format!("{:?}", common::next_event(ev, &mut buf).await);
+            let b = format!("{:?}", common::next_event(ev, &mut buf).await);
             (stats, vec![a, b])
         },
     );
@@ -351,7 +351,7 @@ fn event_larger_than_app_buffer_is_reported() {
     let got = run(vec![], 64, async |_, ev, w| {
         w.inject(b"\r\n+MQTTRECV:\"t\",10,0123456789\r\n");
         let mut small = [0u8; 4];
-        format!("{:?}", ev.next(&mut small).await)
+        format!("{:?}", common::next_event(ev, &mut small).await)
     });
     assert_eq!(got, format!("{:?}", Event::TooLargeForBuffer { len: 11 }));
 }

@@ -271,7 +271,7 @@ fn incoming_messages_and_link_loss() {
                 let mut buf = [0u8; 256];
                 let mut out = Vec::new();
                 for _ in 0..2 {
-                    out.push(match ev.next(&mut buf).await {
+                    out.push(match common::next_event(ev, &mut buf).await {
                         Event::Message(msg) => {
                             format!("{} {:?}", msg.topic, String::from_utf8_lossy(msg.payload))
                         }

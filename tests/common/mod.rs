@@ -9,7 +9,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use embedded_io::ErrorKind;
-use mqtt_modem::{Dialect, Events, MqttModem, Options, Resources, Runner, Uc8088};
+use mqtt_modem::{Dialect, Event, Events, MqttModem, Options, Resources, Runner, Uc8088};
 
 mockall::mock! {
     pub Uart {}
@@ -236,8 +236,12 @@ pub fn run_dialect<D: Dialect, T>(
         );
         let runner: Runner<'_, Reader, D> = runner;
         let body = body(&mut modem, &mut events, &wire);
-        match embassy_futures::select::select(runner.run(), body).await {
-            embassy_futures::select::Either::Second(out) => out,
+        // A bound on the whole test: one that waits for something that never comes fails
+        // instead of hanging.
+        let both = embassy_futures::select::select(runner.run(), body);
+        match tokio::time::timeout(std::time::Duration::from_secs(30), both).await {
+            Ok(embassy_futures::select::Either::Second(out)) => out,
+            Err(_) => panic!("the test did not finish within 30 s"),
         }
     });
     wire.assert_done();
@@ -298,4 +302,15 @@ pub fn quectel_bring_up() -> Vec<Exchange> {
         ex(b"AT+QMTCFG=\"recv/mode\",0,0,1\r", b"\r\nOK\r\n"),
         ex(b"AT+QMTCFG=\"will\",0,0\r", b"\r\nOK\r\n"),
     ]
+}
+
+/// The next event, which must come within two seconds: a test that waits for one fails
+/// instead of hanging when it never comes.
+pub async fn next_event<'b, const E: usize>(
+    events: &mut Events<'_, E>,
+    buf: &'b mut [u8],
+) -> Event<'b> {
+    embassy_time::with_timeout(embassy_time::Duration::from_secs(2), events.next(buf))
+        .await
+        .expect("no event within two seconds")
 }

@@ -31,6 +31,7 @@ fn digest_with(
             part = &part[n..];
             while let Some(item) = ing.next(pending, false) {
                 out.push(show(&item));
+                assert!(out.len() <= input.len(), "no progress: {out:?}");
             }
         }
     }
@@ -926,6 +927,7 @@ fn feed(ing: &mut Ingress<'_>, input: &[u8]) -> (Vec<String>, usize) {
         rest = &rest[n..];
         while let Some(i) = ing.next(None, false) {
             items.push(show(&i));
+            assert!(items.len() <= input.len(), "no progress: {items:?}");
         }
     }
     (items, dropped)
@@ -945,6 +947,7 @@ fn commit_fresh_keeps_only_the_new_bytes() {
     let mut items = Vec::new();
     while let Some(i) = ing.next(None, false) {
         items.push(show(&i));
+        assert!(items.len() <= 4, "no progress: {items:?}");
     }
     assert_eq!(items, ["Event(StateChanged(Connected))"; 4]);
     // More than the space: only what fits counts.

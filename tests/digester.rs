@@ -989,3 +989,58 @@ fn commit_fresh_reports_pieces_dropped_before_it() {
     );
     assert_eq!(by_fresh.commit_fresh(0), held + pending);
 }
+
+/// `buffered()` leaves out what was parsed: items at the front, and a message cut out of the
+/// middle of an answer's line.
+#[test]
+fn buffered_leaves_out_what_was_parsed() {
+    let mut buf = [0u8; 64];
+    let mut ing = Ingress::with_grammar(&mut buf, Uc8088::GRAMMAR);
+    let input = b"\r\n+MQTTSTATE:1\r\n+MQTTSTATE";
+    ing.space()[..input.len()].copy_from_slice(input);
+    ing.commit(input.len());
+    assert_eq!(ing.buffered(), input.len());
+    let item = ing.next(None, false).map(|i| show(&i));
+    assert_eq!(item.as_deref(), Some("Event(StateChanged(Connected))"));
+    // Its line and the line ends before it are parsed; the part line is not.
+    assert_eq!(ing.buffered(), 11);
+    let mut buf = [0u8; 64];
+    let mut ing = Ingress::with_grammar(&mut buf, Uc8088::GRAMMAR);
+    let input = b"\r\n+MQTTSUB:1,\"a\"\r\n\r\n+MQTTSTATE:1\r\n\r\nOK";
+    ing.space()[..input.len()].copy_from_slice(input);
+    ing.commit(input.len());
+    let mut got = Vec::new();
+    for _ in 0..3 {
+        let item = ing
+            .next(Some(Expect::prefixed(b"+MQTTSUB")), false)
+            .map(|i| show(&i));
+        got.push((item, ing.buffered()));
+    }
+    assert_eq!(
+        got,
+        [
+            (Some("INFO +MQTTSUB:1,\"a\"".to_owned()), 21),
+            (Some("Event(StateChanged(Connected))".to_owned()), 5),
+            (None, 2),
+        ]
+    );
+    // A message in the middle of an answer's line is cut out of it.
+    let mut buf = [0u8; 64];
+    let mut ing = Ingress::with_grammar(&mut buf, Uc8088::GRAMMAR);
+    let input = b"\r\n+MQ\r\n+MQTTRECV:\"x\",3,a\r\n\r\nTTSTATE:1\r\n\r\nOK";
+    ing.space()[..input.len()].copy_from_slice(input);
+    ing.commit(input.len());
+    let mut got = Vec::new();
+    for _ in 0..3 {
+        let item = ing.next(STATE, false).map(|i| show(&i));
+        got.push((item, ing.buffered()));
+    }
+    assert_eq!(
+        got,
+        [
+            (Some("MSG x true \"a\\r\\n\"".to_owned()), 18),
+            (Some("INFO +MQTTSTATE:1".to_owned()), 5),
+            (None, 2),
+        ]
+    );
+}

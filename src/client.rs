@@ -305,11 +305,6 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
             }
         }
     }
-
-    /// Whether a module that keeps incoming messages has announced some not yet read.
-    pub(crate) fn messages_waiting(&self) -> bool {
-        D::PULL && self.exchange.shared().with(|s| s.watch.waiting > 0)
-    }
 }
 
 /// The module's own words when `e` is its refusal of a command (`ERROR`, `+CME ERROR`,

@@ -443,8 +443,9 @@ impl<'a, P: ModemReset, const N: usize, const T: usize> Supervisor<'a, P, N, T> 
             Some(LinkHint::Lost) => self.down(LossReason::LinkError),
             None => {}
         }
-        // A module that keeps incoming messages until they are read has announced some.
-        if self.link == Link::Up && modem.messages_waiting() {
+        // A module that keeps incoming messages until they are read may have announced some
+        // (at once `Ok(0)` when none are announced, or for a module that sends them unasked).
+        if self.link == Link::Up {
             let result = modem.receive_waiting().await;
             self.observe(&result, modem);
         }

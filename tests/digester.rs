@@ -1044,3 +1044,31 @@ fn buffered_leaves_out_what_was_parsed() {
         ]
     );
 }
+
+/// The blank after a `>` prompt is dropped, also when it arrives on its own; a blank at the
+/// start of any other line is the line's.
+#[test]
+fn only_the_blank_after_a_prompt_is_dropped() {
+    let prompt = Some(Expect {
+        prefix: b"+MQTTPUB",
+        bare: false,
+        prompt: true,
+        last: true,
+    });
+    for chunk in [1, 64] {
+        assert_eq!(
+            digest(b"\r\n> ", chunk, prompt),
+            ["Prompt"],
+            "chunk {chunk}"
+        );
+        assert_eq!(
+            digest(
+                b"\r\n  R01\r\n\r\nOK\r\n",
+                chunk,
+                Some(Expect::text(b"+CGMR"))
+            ),
+            ["INFO   R01", "Final(Ok)"],
+            "chunk {chunk}"
+        );
+    }
+}

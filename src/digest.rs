@@ -326,10 +326,8 @@ impl<'a> Ingress<'a> {
         if let Some((at, frame)) = urc_at {
             match self.plan_message(frame, at, lead, full, grammar.urc_crlf, pieces) {
                 Plan::Wait => return None,
-                Plan::NotAMessage if lead > 0 => {
-                    self.drop_front(lead);
-                }
-                Plan::NotAMessage => {}
+                // The line ends before it were kept for it: they go now (none: nothing to do).
+                Plan::NotAMessage => self.drop_front(lead),
                 Plan::Oversized { bytes } => {
                     return Some(Output::Discarded {
                         bytes,

@@ -309,6 +309,25 @@ fn tls_stripped_newlines_option() {
     );
 }
 
+/// A command line's small pieces are batched: a line under 64 bytes is one write.
+#[test]
+fn small_pieces_are_batched_into_one_write() {
+    let writes = run(
+        vec![ex(
+            b"AT+MQTTCONFIG=\"h\",1883,\"id\",1,60,\"\",\"\"\r",
+            b"\r\nOK\r\n",
+        )],
+        64,
+        async |m, _, w| {
+            m.configure(&mqtt_modem::Config::new("h", 1883, "id"))
+                .await
+                .unwrap();
+            w.writes()
+        },
+    );
+    assert_eq!(writes, [39]);
+}
+
 #[test]
 fn the_client_reads_whether_tls_is_on() {
     let got = common::run(

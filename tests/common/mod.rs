@@ -51,6 +51,8 @@ pub struct State {
     pub dead: bool,
     /// Reads made while the device was gone.
     pub dead_reads: usize,
+    /// The length of each write, in order.
+    pub writes: Vec<usize>,
 }
 
 #[derive(Clone, Default)]
@@ -76,6 +78,11 @@ impl Wire {
     /// How many reads the runner made since [`Wire::kill`].
     pub fn dead_reads(&self) -> usize {
         self.0.lock().unwrap().dead_reads
+    }
+
+    /// The length of each write the driver made, in order.
+    pub fn writes(&self) -> Vec<usize> {
+        self.0.lock().unwrap().writes.clone()
     }
 
     pub fn sent(&self) -> Vec<u8> {
@@ -110,6 +117,7 @@ impl Wire {
                 return Err(ErrorKind::BrokenPipe);
             }
             s.sent.extend_from_slice(buf);
+            s.writes.push(buf.len());
             // Each scripted step is exactly the bytes the driver must write: a line (CR or
             // CR LF included) or a prompted command's raw data. A step is judged once that
             // many bytes came, or earlier at a CR (a line shorter than the script's).

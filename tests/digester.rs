@@ -1074,3 +1074,35 @@ fn only_the_blank_after_a_prompt_is_dropped() {
         );
     }
 }
+
+/// A pieces line that cannot end inside a full buffer is judged as a line, never waited for:
+/// a head line, and a piece's line while an oversized message is being dropped.
+#[test]
+fn a_pieces_line_longer_than_the_buffer_does_not_stall() {
+    let long = "0".repeat(40);
+    let head = format!("\r\n+CMQTTRXSTART: 0,1,{long}5\r\n\r\nOK\r\n");
+    let mut piece = simcom_message(b"t", &[b'p'; 100], 1, true);
+    let at = piece
+        .windows(16)
+        .position(|w| w == b"+CMQTTRXPAYLOAD:")
+        .unwrap();
+    piece.splice(
+        at..,
+        format!("+CMQTTRXPAYLOAD: 0,{long}1\r\nx\r\n\r\nOK\r\n").into_bytes(),
+    );
+    let text = Some(Expect::prefixed(b""));
+    assert_eq!(
+        digest_into_with(&SIMCOM, 32, usize::MAX, head.as_bytes(), text),
+        ["Discarded { bytes: 32, what: BrokenMessage }", "Final(Ok)"]
+    );
+    // The broken piece's line goes as an overlong line; what follows is judged as lines.
+    assert_eq!(
+        digest_into_with(&SIMCOM, 32, usize::MAX, &piece, text),
+        [
+            "Discarded { bytes: 24, what: Oversized }",
+            "Discarded { bytes: 32, what: Noise }",
+            "INFO x",
+            "Final(Ok)"
+        ]
+    );
+}

@@ -307,3 +307,129 @@ impl<'a, const N: usize> Events<'a, N> {
         decode(kind, a, b)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+
+    use super::*;
+    use embassy_futures::block_on;
+
+    /// Every frame in the queue, read back.
+    fn drain<const N: usize>(q: &EventQueue<N>) -> std::vec::Vec<std::string::String> {
+        let mut events = Events::new(q);
+        let mut out = std::vec::Vec::new();
+        let mut buf = [0u8; 128];
+        while !q.is_empty() {
+            out.push(std::format!("{:?}", block_on(events.next(&mut buf))));
+        }
+        out
+    }
+
+    /// A frame that fits exactly is queued, one byte more is not; a pending loss report needs
+    /// its own room (a header and a count) before the frame.
+    #[test]
+    fn a_frame_is_queued_only_whole_with_its_loss_report() {
+        let x = [b'x'; 64];
+        let q = EventQueue::<32>::new();
+        let mut lost = 0;
+        assert_eq!(
+            q.push(&Event::Unrecognised(&x[..27]), &mut lost),
+            Queued::Yes
+        );
+        assert_eq!(drain(&q), [std::format!("Unrecognised({:?})", &x[..27])]);
+        assert_eq!(
+            q.push(&Event::Unrecognised(&x[..28]), &mut lost),
+            Queued::Full
+        );
+        let mut lost = 3;
+        assert_eq!(
+            q.push(&Event::Unrecognised(&x[..19]), &mut lost),
+            Queued::Full
+        );
+        assert_eq!(lost, 3, "counted by the caller, reported later");
+        assert!(q.is_empty());
+        assert_eq!(
+            q.push(&Event::Unrecognised(&x[..18]), &mut lost),
+            Queued::Yes
+        );
+        assert_eq!(lost, 0);
+        assert_eq!(
+            drain(&q),
+            [
+                std::format!("{:?}", Event::Dropped { count: 3 }),
+                std::format!("Unrecognised({:?})", &x[..18])
+            ]
+        );
+    }
+
+    /// Each part of a frame holds at most 65535 bytes (its length is 16 bits).
+    #[test]
+    fn a_part_longer_than_16_bits_is_refused() {
+        let q = std::boxed::Box::new(EventQueue::<70_000>::new());
+        let big = std::vec![b'x'; 65_536];
+        let mut lost = 0;
+        assert_eq!(q.push(&Event::Unrecognised(&big), &mut lost), Queued::Full);
+        let message = |topic: &'static str, payload| Event::Message(Message { topic, payload });
+        let long_topic: &'static str = std::boxed::Box::leak("t".repeat(65_536).into_boxed_str());
+        assert_eq!(q.push(&message(long_topic, b"p"), &mut lost), Queued::Full);
+        assert_eq!(q.push(&message("t", &big), &mut lost), Queued::Full);
+        assert!(q.is_empty());
+        assert_eq!(
+            q.push(&Event::Unrecognised(&big[1..]), &mut lost),
+            Queued::Yes
+        );
+        assert_eq!(
+            q.push(&message("t", &big[4100..]), &mut lost),
+            Queued::Full,
+            "no room left"
+        );
+    }
+
+    /// Every kind of event comes out of the queue as it went in.
+    #[test]
+    fn every_event_round_trips() {
+        let events = [
+            Event::Message(Message {
+                topic: "a/b",
+                payload: b"\0\r\n",
+            }),
+            Event::StateChanged(ConnectionState::Connected),
+            Event::StateChanged(ConnectionState::Disconnected),
+            Event::Disconnected,
+            Event::Restarted,
+            Event::Unrecognised(b"+X: 1"),
+            Event::Dropped { count: 70_000 },
+            Event::TooLargeForBuffer { len: 70_000 },
+            Event::MessagesWaiting { count: 300 },
+        ];
+        let q = EventQueue::<512>::new();
+        let mut lost = 0;
+        for e in &events {
+            assert_eq!(q.push(e, &mut lost), Queued::Yes);
+        }
+        let want: std::vec::Vec<_> = events.iter().map(|e| std::format!("{e:?}")).collect();
+        assert_eq!(drain(&q), want);
+    }
+
+    /// A payload is shown up to 64 bytes; `…` says there were more.
+    #[test]
+    fn display_shows_64_bytes_then_an_ellipsis() {
+        let shown = |n: usize| {
+            let payload = std::vec![b'x'; n];
+            let e = Event::Message(Message {
+                topic: "t",
+                payload: &payload,
+            });
+            std::format!("{e}")
+        };
+        assert_eq!(
+            shown(64),
+            std::format!("message on t: 64 bytes \"{}\"", "x".repeat(64))
+        );
+        assert_eq!(
+            shown(65),
+            std::format!("message on t: 65 bytes \"{}\"…", "x".repeat(64))
+        );
+    }
+}

@@ -384,6 +384,8 @@ mod tests {
             Queued::Full,
             "no room left"
         );
+        let q = std::boxed::Box::new(EventQueue::<70_000>::new());
+        assert_eq!(q.push(&message("t", &big[1..]), &mut lost), Queued::Yes);
     }
 
     /// Every kind of event comes out of the queue as it went in.

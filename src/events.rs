@@ -313,7 +313,15 @@ mod tests {
     extern crate std;
 
     use super::*;
-    use embassy_futures::block_on;
+
+    /// The future's output, which must be ready at once (every event is queued already): a
+    /// test fails instead of waiting for bytes that never come.
+    fn block_on<F: core::future::Future>(f: F) -> F::Output {
+        match embassy_futures::poll_once(f) {
+            core::task::Poll::Ready(v) => v,
+            core::task::Poll::Pending => panic!("would wait"),
+        }
+    }
 
     /// Every frame in the queue, read back.
     fn drain<const N: usize>(q: &EventQueue<N>) -> std::vec::Vec<std::string::String> {
@@ -322,8 +330,44 @@ mod tests {
         let mut buf = [0u8; 128];
         while !q.is_empty() {
             out.push(std::format!("{:?}", block_on(events.next(&mut buf))));
+            assert!(out.len() <= 16, "no end: {out:?}");
         }
         out
+    }
+
+    /// An event larger than the buffer given to `next` is skipped whole and reported by its
+    /// length (an unrecognised line as an empty one); the next event comes intact.
+    #[test]
+    fn an_event_larger_than_the_buffer_is_skipped() {
+        let q = EventQueue::<256>::new();
+        let mut lost = 0;
+        let payload = [b'p'; 40];
+        let message = Event::Message(Message {
+            topic: "topic",
+            payload: &payload,
+        });
+        for e in [
+            message,
+            Event::Unrecognised(&payload),
+            message,
+            Event::Restarted,
+        ] {
+            assert_eq!(q.push(&e, &mut lost), Queued::Yes);
+        }
+        let mut events = Events::new(&q);
+        let mut small = [0u8; 44];
+        let mut exact = [0u8; 45];
+        assert_eq!(
+            block_on(events.next(&mut small)),
+            Event::TooLargeForBuffer { len: 45 }
+        );
+        assert_eq!(
+            block_on(events.next(&mut small[..39])),
+            Event::Unrecognised(b"")
+        );
+        assert_eq!(block_on(events.next(&mut exact)), message);
+        assert_eq!(block_on(events.next(&mut small[..0])), Event::Restarted);
+        assert!(q.is_empty());
     }
 
     /// A frame that fits exactly is queued, one byte more is not; a pending loss report needs

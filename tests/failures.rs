@@ -640,3 +640,73 @@ fn limits_are_inclusive_and_a_blank_at_either_end_needs_quoting() {
         refused(Field::Username, Invalid::NeedsQuoting)
     );
 }
+
+/// A write that fails halfway through a command line: once the UART works again, the next
+/// command first ends the half line with CR (its answer is stale) instead of gluing its own
+/// line onto it.
+#[test]
+fn a_line_cut_by_a_failed_write_is_ended_before_the_next_command() {
+    let got = run(
+        vec![
+            ex(b"AT+MQ\r", b"\r\nERROR\r\n"),
+            ex(b"AT+MQTTSTATE\r", b"\r\n+MQTTSTATE:1\r\n\r\nOK\r\n"),
+        ],
+        64,
+        async |m, _, w| {
+            w.fail_writes_at(5);
+            let cut = m.state().await.map_err(|e| e.kind());
+            w.revive();
+            (cut, m.state().await)
+        },
+    );
+    assert_eq!(got, (Err(ErrorKind::Io), Ok(ConnectionState::Connected)));
+}
+
+/// A write that fails in a prompted command's raw data: the next command first gives the
+/// modem the bytes it still counts (zeros), so that it leaves data mode.
+#[test]
+fn data_cut_by_a_failed_write_is_padded_before_the_next_command() {
+    let line = b"AT+MQTTPUBRAW=0,\"t\",5,0,0\r\n";
+    let got = common::run_dialect(
+        mqtt_modem::EspAt,
+        vec![
+            ex(line, b"\r\nOK\r\n\r\n>"),
+            ex(b"hel\0\0\0\0\0", b"\r\n+MQTTPUB:FAIL\r\n"),
+            ex(b"AT+MQTTCONN?\r\n", b"\r\nOK\r\n"),
+        ],
+        64,
+        Options::default(),
+        async |m, _, w| {
+            w.fail_writes_at(line.len() + 3);
+            let cut = m
+                .publish("t", b"hello", Qos::AtMostOnce, false)
+                .await
+                .map_err(|e| e.kind());
+            w.revive();
+            (cut, m.state().await)
+        },
+    );
+    assert_eq!(got, (Err(ErrorKind::Io), Ok(ConnectionState::Disconnected)));
+}
+
+/// Options::command_gap: the next command is written no sooner than that after the last
+/// answer.
+#[test]
+fn the_command_gap_is_kept() {
+    let options = Options {
+        command_gap: embassy_time::Duration::from_millis(150),
+        ..Options::default()
+    };
+    let state = ex(b"AT+MQTTSTATE\r", b"\r\n+MQTTSTATE:1\r\n\r\nOK\r\n");
+    let times = run_with(vec![state.clone(), state], 64, options, async |m, _, w| {
+        m.state().await.unwrap();
+        m.state().await.unwrap();
+        w.write_times()
+    });
+    assert_eq!(times.len(), 2);
+    assert!(
+        times[1] - times[0] >= std::time::Duration::from_millis(150),
+        "{:?}",
+        times[1] - times[0]
+    );
+}

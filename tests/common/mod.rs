@@ -53,6 +53,10 @@ pub struct State {
     pub dead_reads: usize,
     /// The length of each write, in order.
     pub writes: Vec<usize>,
+    /// When each write was made, in order.
+    pub write_times: Vec<std::time::Instant>,
+    /// Writes fail once this many bytes were sent (until [`Wire::revive`]).
+    pub fail_at: Option<usize>,
 }
 
 #[derive(Clone, Default)]
@@ -73,6 +77,21 @@ impl Wire {
     /// Unplugs the serial device: from now on every read and write fails.
     pub fn kill(&self) {
         self.0.lock().unwrap().dead = true;
+    }
+
+    /// Writes fail once `bytes` bytes in all were written (the rest of that write is lost).
+    pub fn fail_writes_at(&self, bytes: usize) {
+        self.0.lock().unwrap().fail_at = Some(bytes);
+    }
+
+    /// Writes work again.
+    pub fn revive(&self) {
+        self.0.lock().unwrap().fail_at = None;
+    }
+
+    /// When each write was made, in order.
+    pub fn write_times(&self) -> Vec<std::time::Instant> {
+        self.0.lock().unwrap().write_times.clone()
     }
 
     /// How many reads the runner made since [`Wire::kill`].
@@ -116,8 +135,17 @@ impl Wire {
             if s.dead {
                 return Err(ErrorKind::BrokenPipe);
             }
+            let mut buf = buf;
+            if let Some(at) = s.fail_at {
+                let room = at.saturating_sub(s.sent.len());
+                if room == 0 {
+                    return Err(ErrorKind::BrokenPipe);
+                }
+                buf = &buf[..buf.len().min(room)];
+            }
             s.sent.extend_from_slice(buf);
             s.writes.push(buf.len());
+            s.write_times.push(std::time::Instant::now());
             // Each scripted step is exactly the bytes the driver must write: a line (CR or
             // CR LF included) or a prompted command's raw data. A step is judged once that
             // many bytes came, or earlier at a CR (a line shorter than the script's).

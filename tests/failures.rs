@@ -710,3 +710,33 @@ fn the_command_gap_is_kept() {
         times[1] - times[0]
     );
 }
+
+/// After a timeout, the next command waits for a quiet line (`resync_quiet`), not for the
+/// longest wait allowed (`resync_max`).
+#[test]
+fn resync_ends_once_the_line_is_quiet() {
+    let options = Options {
+        max_deadline: embassy_time::Duration::from_millis(100),
+        resync_quiet: embassy_time::Duration::from_millis(50),
+        resync_max: embassy_time::Duration::from_secs(60),
+        ..Options::default()
+    };
+    let (first, second, took) = run_with(
+        vec![
+            ex(b"AT+MQTTSTATE\r", b""),
+            ex(b"AT+MQTTSTATE\r", b"\r\n+MQTTSTATE:1\r\n\r\nOK\r\n"),
+        ],
+        64,
+        options,
+        async |m, _, _| {
+            let first = m.state().await;
+            let start = std::time::Instant::now();
+            let second = m.state().await;
+            (first, second, start.elapsed())
+        },
+    );
+    assert_eq!(first, Err(Error::Timeout));
+    assert_eq!(second, Ok(ConnectionState::Connected));
+    // 50 ms in principle; 10 s leaves any slow machine room, and is far below the 60 s.
+    assert!(took < std::time::Duration::from_secs(10), "{took:?}");
+}

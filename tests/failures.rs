@@ -740,3 +740,26 @@ fn resync_ends_once_the_line_is_quiet() {
     // 50 ms in principle; 10 s leaves any slow machine room, and is far below the 60 s.
     assert!(took < std::time::Duration::from_secs(10), "{took:?}");
 }
+
+/// A command future dropped while it waits for its answer gives the answer up at once: a
+/// line that comes next is unsolicited again, not taken as that answer's.
+#[test]
+fn a_dropped_command_leaves_later_lines_unsolicited() {
+    let event = run(vec![ex(b"AT+MQTTSTATE\r", b"")], 64, async |m, ev, w| {
+        let waited =
+            embassy_time::with_timeout(embassy_time::Duration::from_millis(50), m.state()).await;
+        assert!(waited.is_err(), "no answer was scripted");
+        w.inject(b"\r\n+MQTTSTATE:0\r\n\r\n+MQTTSTATE:1\r\n");
+        let mut buf = [0u8; 16];
+        let first = format!("{:?}", common::next_event(ev, &mut buf).await);
+        let second = format!("{:?}", common::next_event(ev, &mut buf).await);
+        (first, second)
+    });
+    assert_eq!(
+        event,
+        (
+            "StateChanged(Disconnected)".to_owned(),
+            "StateChanged(Connected)".to_owned()
+        )
+    );
+}

@@ -586,3 +586,46 @@ fn a_call_failing_on_a_dead_port_reports_the_serial_port() {
     assert_eq!(r, Err(Error::Io(embedded_io::ErrorKind::BrokenPipe)));
     assert_eq!(event, Some(LinkEvent::Disconnected(LossReason::SerialPort)));
 }
+
+/// Two failed reads in a row are a line error (an overrun, a framing error): counted, not a
+/// lost serial port; the third in a row is.
+#[test]
+fn a_serial_port_is_reported_failed_at_the_third_read_error_in_a_row() {
+    for (errors, loss) in [
+        (2, None),
+        (3, Some(LinkEvent::Disconnected(LossReason::SerialPort))),
+    ] {
+        let mut bring_up = common::uc8088_bring_up();
+        bring_up.push(ex(b"AT+MQTTCONNECT\r", b"\r\n+MQTTCONNECT:0\r\n\r\nOK\r\n"));
+        if loss.is_some() {
+            // A lost port is brought up again from scratch.
+            bring_up.extend_from_within(..);
+        }
+        let policy = Policy {
+            poll_interval: Some(Duration::from_secs(10)),
+            ..Policy::default()
+        };
+        let (event, read_errors) = run(bring_up, 64, async |m, ev, w| {
+            let mut sup: Supervisor<'_> = Supervisor::new(Config::new("h", 1883, "id"), policy);
+            while !sup.is_connected() {
+                assert!(sup.poll(m).await.is_some(), "stuck before connecting");
+            }
+            while sup.poll(m).await.is_some() {}
+            // The reads fail, then a line comes through.
+            w.fail_reads(errors);
+            w.inject(b"\r\n+MQTTSTATE:1\r\n");
+            let mut buf = [0u8; 16];
+            common::next_event(ev, &mut buf).await;
+            let event = sup.poll(m).await;
+            let read_errors = m.stats().read_errors;
+            for _ in 0..16 {
+                if sup.poll(m).await.is_none() && sup.is_connected() {
+                    break;
+                }
+            }
+            (event, read_errors)
+        });
+        assert_eq!(event, loss, "{errors} errors");
+        assert_eq!(read_errors, errors as u32);
+    }
+}

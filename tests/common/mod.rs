@@ -57,6 +57,8 @@ pub struct State {
     pub write_times: Vec<std::time::Instant>,
     /// Writes fail once this many bytes were sent (until [`Wire::revive`]).
     pub fail_at: Option<usize>,
+    /// This many reads still fail (a line error: an overrun, a framing error).
+    pub fail_reads: usize,
 }
 
 #[derive(Clone, Default)]
@@ -82,6 +84,11 @@ impl Wire {
     /// Writes fail once `bytes` bytes in all were written (the rest of that write is lost).
     pub fn fail_writes_at(&self, bytes: usize) {
         self.0.lock().unwrap().fail_at = Some(bytes);
+    }
+
+    /// The next `n` reads fail, the ones after work.
+    pub fn fail_reads(&self, n: usize) {
+        self.0.lock().unwrap().fail_reads = n;
     }
 
     /// Writes work again.
@@ -198,6 +205,10 @@ impl Wire {
             if s.dead {
                 s.dead_reads += 1;
                 return Err(ErrorKind::BrokenPipe);
+            }
+            if s.fail_reads > 0 {
+                s.fail_reads -= 1;
+                return Err(ErrorKind::Other);
             }
             let n = s.rx.len().min(buf.len()).min(chunk);
             for b in buf.iter_mut().take(n) {

@@ -306,6 +306,73 @@ mod tests {
         assert!(!resembles(b"+CREG: 1", b""));
     }
 
+    /// `resembles` against a plain Levenshtein distance (full table) between the prefix and
+    /// the line's head (as many bytes as the prefix plus two, cut at a colon), over lines made
+    /// from the prefix by random edits.
+    #[test]
+    fn resembles_is_an_edit_distance_of_at_most_two() {
+        extern crate std;
+        use std::vec::Vec;
+        fn distance(a: &[u8], b: &[u8]) -> usize {
+            let mut d = std::vec![std::vec![0usize; b.len() + 1]; a.len() + 1];
+            for (i, row) in d.iter_mut().enumerate() {
+                row[0] = i;
+            }
+            for j in 0..=b.len() {
+                d[0][j] = j;
+            }
+            for i in 1..=a.len() {
+                for j in 1..=b.len() {
+                    let cost = usize::from(a[i - 1] != b[j - 1]);
+                    d[i][j] = (d[i - 1][j - 1] + cost)
+                        .min(d[i - 1][j] + 1)
+                        .min(d[i][j - 1] + 1);
+                }
+            }
+            d[a.len()][b.len()]
+        }
+        let mut seed = 0x2545_f491_u32;
+        let mut next = move |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            seed as usize % n
+        };
+        let prefixes: [&[u8]; 5] = [
+            b"+MQTTSUB",
+            b"+Q",
+            b"+QMTSUBX:",
+            b"+ABCDEFGHIJKLMNOPQRSTU",
+            b"+ABCDEFGHIJKLMNOPQRSTUVW",
+        ];
+        let (mut near, mut far) = (0, 0);
+        for _ in 0..20_000 {
+            let prefix = prefixes[next(prefixes.len())];
+            let mut line: Vec<u8> = prefix.to_vec();
+            for _ in 0..next(5) {
+                let at = next(line.len() + 1);
+                let byte = b"+MQTSUBX:,0"[next(11)];
+                match next(3) {
+                    0 if at < line.len() => line[at] = byte,
+                    1 if at < line.len() => {
+                        line.remove(at);
+                    }
+                    _ => line.insert(at, byte),
+                }
+            }
+            line.extend_from_slice(&b":\"t\",0"[..next(6)]);
+            let head = &line[..line.len().min(prefix.len() + 2)];
+            let head = head
+                .iter()
+                .position(|&b| b == b':')
+                .map_or(head, |c| &head[..c]);
+            let want = prefix.len() <= 22 && distance(head, prefix) <= 2;
+            assert_eq!(resembles(&line, prefix), want, "{line:?} {prefix:?}");
+            if want { near += 1 } else { far += 1 }
+        }
+        assert!(near > 1000 && far > 1000, "{near} near, {far} far");
+    }
+
     #[test]
     fn clean_heads() {
         assert!(super::clean_head(b"+CREG: 1"));

@@ -153,6 +153,27 @@ fn identification_too_long_or_not_utf8() {
         async |m, _, _| m.send(&GetRevision).await.unwrap_err(),
     );
     assert_eq!(err, mqtt_modem::Error::ResponseTooLarge);
+    // The 256-byte response buffer holds the lines with a CR LF each: 200 + 52 bytes exactly
+    // fill it, one byte more does not.
+    for (second, fits) in [(52, true), (53, false)] {
+        let reply = format!(
+            "\r\n{}\r\n{}\r\n\r\nOK\r\n",
+            "a".repeat(200),
+            "b".repeat(second)
+        );
+        let got = run(
+            vec![ex(b"AT+CGMR\r", reply.as_bytes())],
+            64,
+            async |m, _, _| m.send(&GetRevision).await.map(|id| id.as_str().len()),
+        );
+        // (The identification itself keeps its first 192 bytes.)
+        let want = if fits {
+            Ok(192)
+        } else {
+            Err(mqtt_modem::Error::ResponseTooLarge)
+        };
+        assert_eq!(got, want, "{second}");
+    }
 }
 
 #[test]

@@ -274,6 +274,26 @@ fn config_query_password_with_commas() {
     );
     assert_eq!(c.password, "a,b,c");
     assert!(!c.clean_session);
+    // A quoted password is unescaped; one that only starts with a quote is taken whole.
+    let quoted = one(
+        GetConfig,
+        b"AT+MQTTCONFIG?\r",
+        b"\r\n+MQTTCONFIG:h,1,id,0,5,u,\"p\\\"w,d\"\r\n\r\nOK\r\n",
+    );
+    assert_eq!(quoted.password, "p\"w,d");
+    let bare = one(
+        GetConfig,
+        b"AT+MQTTCONFIG?\r",
+        b"\r\n+MQTTCONFIG:h,1,id,0,5,u,\"ab\",cd\r\n\r\nOK\r\n",
+    );
+    assert_eq!(bare.password, "\"ab\",cd");
+    // Debug shows the fields as Config's does, the password redacted.
+    let shown = format!("{bare:?}");
+    assert!(
+        shown.starts_with("StoredConfig {") && shown.contains("\"h\""),
+        "{shown}"
+    );
+    assert!(!shown.contains("ab"), "{shown}");
 }
 
 #[test]

@@ -763,3 +763,18 @@ fn a_dropped_command_leaves_later_lines_unsolicited() {
         )
     );
 }
+
+/// Noise in an answer: a discarded line of 256 bytes or more (the response buffer's size) is
+/// part of an answer too large for it; a shorter one only makes the answer doubtful.
+#[test]
+fn noise_in_an_answer_as_long_as_the_response_buffer_is_too_large() {
+    for (len, want) in [(255, Error::Protocol), (256, Error::ResponseTooLarge)] {
+        let reply = format!("\r\n{}\r\n\r\n+MQTTSTATE:1\r\n\r\nOK\r\n", "x".repeat(len));
+        let got = run(
+            vec![ex(b"AT+MQTTSTATE\r", reply.as_bytes())],
+            64,
+            async |m, _, _| m.state().await,
+        );
+        assert_eq!(got, Err(want), "{len} bytes of noise");
+    }
+}

@@ -778,3 +778,33 @@ fn noise_in_an_answer_as_long_as_the_response_buffer_is_too_large() {
         assert_eq!(got, Err(want), "{len} bytes of noise");
     }
 }
+
+/// A staged publish (ESP-AT) after its data: `ERROR` ends it with the refusal; an `OK` is an
+/// earlier command's, stale, and its completion line still ends it.
+#[test]
+fn a_final_result_after_staged_data() {
+    let line = b"AT+MQTTPUBRAW=0,\"t\",5,0,0\r\n";
+    for (reply, want, stale) in [
+        (
+            &b"\r\nERROR\r\n"[..],
+            Err(Error::Module {
+                kind: ErrorKind::Link,
+                detail: Detail::Error,
+            }),
+            0,
+        ),
+        (b"\r\nOK\r\n\r\n+MQTTPUB:OK\r\n", Ok(()), 1),
+    ] {
+        let got = common::run_dialect(
+            mqtt_modem::EspAt,
+            vec![ex(line, b"\r\nOK\r\n\r\n>"), ex(b"hello", reply)],
+            64,
+            Options::default(),
+            async |m, _, _| {
+                let r = m.publish("t", b"hello", Qos::AtMostOnce, false).await;
+                (r, m.stats().stale_responses)
+            },
+        );
+        assert_eq!(got, (want, stale), "{reply:?}");
+    }
+}

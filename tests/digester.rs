@@ -19,6 +19,17 @@ fn digest_with(
 ) -> (Vec<String>, usize) {
     let mut buf = [0u8; 512];
     let mut ing = Ingress::with_grammar(&mut buf, grammar);
+    feed_chunks(&mut ing, input, chunk, pending)
+}
+
+/// Feeds `input` into `ing` as the runner does, at most `chunk` bytes a read (space, commit,
+/// then every item); returns the items and what the commits reported dropped.
+fn feed_chunks(
+    ing: &mut Ingress<'_>,
+    input: &[u8],
+    chunk: usize,
+    pending: Option<Expect<'static>>,
+) -> (Vec<String>, usize) {
     let mut out = Vec::new();
     let mut dropped = 0;
     for mut part in input.chunks(chunk) {
@@ -915,24 +926,9 @@ fn stuck_while_a_payload_arrives_or_an_oversized_rest_is_skipped() {
     assert_eq!(ing.buffered(), 0);
 }
 
-/// Feeds `input` into `ing` as the runner does (space, commit, then every item); returns the
-/// items and what the commits reported dropped.
+/// [`feed_chunks`] with reads as large as the space, and no answer pending.
 fn feed(ing: &mut Ingress<'_>, input: &[u8]) -> (Vec<String>, usize) {
-    let (mut items, mut dropped) = (Vec::new(), 0);
-    let mut rest = input;
-    while !rest.is_empty() {
-        let space = ing.space();
-        let n = space.len().min(rest.len());
-        assert!(n > 0, "stalled: {items:?}");
-        space[..n].copy_from_slice(&rest[..n]);
-        dropped += ing.commit(n);
-        rest = &rest[n..];
-        while let Some(i) = ing.next(None, false) {
-            items.push(show(&i));
-            assert!(items.len() <= input.len(), "no progress: {items:?}");
-        }
-    }
-    (items, dropped)
+    feed_chunks(ing, input, usize::MAX, None)
 }
 
 /// `commit_fresh` (the runner's restart after a timeout) drops what was buffered and keeps the

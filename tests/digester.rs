@@ -1002,20 +1002,9 @@ fn buffered_leaves_out_what_was_parsed() {
     assert_eq!(item.as_deref(), Some("Event(StateChanged(Connected))"));
     // Its line and the line ends before it are parsed; the part line is not.
     assert_eq!(ing.buffered(), 11);
-    let mut buf = [0u8; 64];
-    let mut ing = Ingress::with_grammar(&mut buf, Uc8088::GRAMMAR);
     let input = b"\r\n+MQTTSUB:1,\"a\"\r\n\r\n+MQTTSTATE:1\r\n\r\nOK";
-    ing.space()[..input.len()].copy_from_slice(input);
-    ing.commit(input.len());
-    let mut got = Vec::new();
-    for _ in 0..3 {
-        let item = ing
-            .next(Some(Expect::prefixed(b"+MQTTSUB")), false)
-            .map(|i| show(&i));
-        got.push((item, ing.buffered()));
-    }
     assert_eq!(
-        got,
+        items_and_buffered(input, Some(Expect::prefixed(b"+MQTTSUB"))),
         [
             (Some("INFO +MQTTSUB:1,\"a\"".to_owned()), 21),
             (Some("Event(StateChanged(Connected))".to_owned()), 5),
@@ -1023,18 +1012,9 @@ fn buffered_leaves_out_what_was_parsed() {
         ]
     );
     // A message in the middle of an answer's line is cut out of it.
-    let mut buf = [0u8; 64];
-    let mut ing = Ingress::with_grammar(&mut buf, Uc8088::GRAMMAR);
     let input = b"\r\n+MQ\r\n+MQTTRECV:\"x\",3,a\r\n\r\nTTSTATE:1\r\n\r\nOK";
-    ing.space()[..input.len()].copy_from_slice(input);
-    ing.commit(input.len());
-    let mut got = Vec::new();
-    for _ in 0..3 {
-        let item = ing.next(STATE, false).map(|i| show(&i));
-        got.push((item, ing.buffered()));
-    }
     assert_eq!(
-        got,
+        items_and_buffered(input, STATE),
         [
             (Some("MSG x true \"a\\r\\n\"".to_owned()), 18),
             (Some("INFO +MQTTSTATE:1".to_owned()), 5),
@@ -1101,4 +1081,22 @@ fn a_pieces_line_longer_than_the_buffer_does_not_stall() {
             "Final(Ok)"
         ]
     );
+}
+
+/// `input` in one read into a 64-byte ingress, then three looks: each item, and what is left
+/// buffered after it.
+fn items_and_buffered(
+    input: &[u8],
+    pending: Option<Expect<'static>>,
+) -> Vec<(Option<String>, usize)> {
+    let mut buf = [0u8; 64];
+    let mut ing = Ingress::with_grammar(&mut buf, Uc8088::GRAMMAR);
+    ing.space()[..input.len()].copy_from_slice(input);
+    ing.commit(input.len());
+    (0..3)
+        .map(|_| {
+            let item = ing.next(pending, false).map(|i| show(&i));
+            (item, ing.buffered())
+        })
+        .collect()
 }

@@ -339,6 +339,7 @@ mod tests {
     /// length (an unrecognised line as an empty one); the next event comes intact.
     #[test]
     fn an_event_larger_than_the_buffer_is_skipped() {
+        let _deadline = crate::deadline::deadline(30);
         let q = EventQueue::<256>::new();
         let mut lost = 0;
         let payload = [b'p'; 40];
@@ -374,6 +375,7 @@ mod tests {
     /// its own room (a header and a count) before the frame.
     #[test]
     fn a_frame_is_queued_only_whole_with_its_loss_report() {
+        let _deadline = crate::deadline::deadline(30);
         let x = [b'x'; 64];
         let q = EventQueue::<32>::new();
         let mut lost = 0;
@@ -410,6 +412,7 @@ mod tests {
     /// Each part of a frame holds at most 65535 bytes (its length is 16 bits).
     #[test]
     fn a_part_longer_than_16_bits_is_refused() {
+        let _deadline = crate::deadline::deadline(30);
         let q = std::boxed::Box::new(EventQueue::<70_000>::new());
         let big = std::vec![b'x'; 65_536];
         let mut lost = 0;
@@ -435,6 +438,7 @@ mod tests {
     /// Every kind of event comes out of the queue as it went in.
     #[test]
     fn every_event_round_trips() {
+        let _deadline = crate::deadline::deadline(30);
         let events = [
             Event::Message(Message {
                 topic: "a/b",
@@ -461,6 +465,7 @@ mod tests {
     /// A payload is shown up to 64 bytes; `…` says there were more.
     #[test]
     fn display_shows_64_bytes_then_an_ellipsis() {
+        let _deadline = crate::deadline::deadline(30);
         let shown = |n: usize| {
             let payload = std::vec![b'x'; n];
             let e = Event::Message(Message {

@@ -187,6 +187,8 @@ mod tests {
 
     #[test]
     fn quoted_and_bare_fields() {
+        // closing_quote loops over an index: a mutant that stops it must fail, not hang.
+        let _deadline = crate::deadline::deadline(30);
         let f: heapless::Vec<_, 8> = fields(br#""a\"b,c",1,bare,"""#).collect();
         assert_eq!(
             &f[..],
@@ -203,6 +205,8 @@ mod tests {
 
     #[test]
     fn malformed_fields_stop() {
+        // closing_quote loops over an index: a mutant that stops it must fail, not hang.
+        let _deadline = crate::deadline::deadline(30);
         let f: heapless::Vec<_, 4> = fields(br#""open,1"#).collect();
         assert_eq!(&f[..], &[None]);
         let f: heapless::Vec<_, 4> = fields(br#""x"y,1"#).collect();

@@ -1,5 +1,8 @@
 //! The digester alone: exact modem output in, recognised items out, quirks included.
 
+#[path = "../src/deadline.rs"]
+mod deadline;
+
 use mqtt_modem::dialect::Grammar;
 use mqtt_modem::digest::{Expect, Final, Ingress, Output, RawMessage};
 use mqtt_modem::{ConnectionState, Detail, Dialect, Event, Uc8088};
@@ -30,6 +33,7 @@ fn feed_chunks(
     chunk: usize,
     pending: Option<Expect<'static>>,
 ) -> (Vec<String>, usize) {
+    let _deadline = deadline::deadline(30);
     let mut out = Vec::new();
     let mut dropped = 0;
     for mut part in input.chunks(chunk) {
@@ -89,6 +93,7 @@ fn digest_into_with(
     input: &[u8],
     pending: Option<Expect<'static>>,
 ) -> Vec<String> {
+    let _deadline = deadline::deadline(30);
     let mut buf = vec![0u8; size];
     let mut ing = Ingress::with_grammar(&mut buf, grammar);
     let mut items = Vec::new();
@@ -1099,4 +1104,103 @@ fn items_and_buffered(
             (item, ing.buffered())
         })
         .collect()
+}
+
+/// A line judged while an oversized message in pieces is being dropped after it: where the
+/// next piece is expected moves down with the line, so the pieces (bare, no CR LF after them,
+/// their payload full of answer lines) still go by their lengths.
+#[test]
+fn a_line_judged_while_pieces_are_dropped_keeps_their_place() {
+    let payload = b"OK\r\n".repeat(400);
+    let mut input = b"\r\n+CMQTTCONNLOST: 0,1\r\n".to_vec();
+    input.extend(simcom_message(b"t", &payload, 3, false));
+    input.extend(b"\r\nOK\r\n");
+    input.extend(simcom_message(b"t", b"after", 2, false));
+    for chunk in [64, 100, 600] {
+        let (got, _) = digest_with(&SIMCOM, &input, chunk, Some(Expect::prefixed(b"")));
+        assert_eq!(got.len(), 4, "chunk {chunk}: {got:?}");
+        assert_eq!(got[0], "Event(Disconnected)", "chunk {chunk}");
+        assert!(got[1].contains("what: Oversized"), "chunk {chunk}: {got:?}");
+        assert_eq!(got[2..], ["Final(Ok)", "MSG t false \"after\""]);
+    }
+}
+
+/// A piece's line that a full buffer cuts short while an oversized message is being dropped
+/// (an interrupted answer line holds the front) is judged, never waited for.
+#[test]
+fn a_piece_line_cut_by_a_full_buffer_while_dropping_is_judged() {
+    // 42 bytes: the answer line and the piece's line up to the last digit of its length (six
+    // digits at most, each number).
+    let mut input = b"+CMQTTSUB: 0\r\n+CMQTTRXSTART: 0,1,200\r\n+CMQTTRXTOPIC: 0,1\r\nt".to_vec();
+    input.extend(b"+CMQTTRXPAYLOAD: 000000,000200\r\n");
+    input.extend([b'p'; 200]);
+    input.extend(b"+CMQTTRXEND: 0\r\n\r\nOK\r\n");
+    let items = digest_into_with(&SIMCOM, 42, usize::MAX, &input, Some(Expect::prefixed(b"")));
+    // The head line with its CR LF in front; then the answer line and the piece's line as one
+    // overlong line, and the payload's first 40 bytes (the rest of that line goes as it comes).
+    assert_eq!(
+        items,
+        [
+            "Discarded { bytes: 24, what: Oversized }",
+            "Discarded { bytes: 42, what: Noise }",
+            "Discarded { bytes: 42, what: Noise }",
+            "Final(Ok)"
+        ]
+    );
+}
+
+/// A head line that a full buffer cuts short behind an interrupted answer line is no message:
+/// the line in front is judged, then the head's bytes as a line.
+#[test]
+fn a_head_line_cut_by_a_full_buffer_behind_a_line_is_judged() {
+    let input = b"\r\n+CMQTTSUB: 0\r\n+CMQTTRXSTART: 0,1,0000000005\r\n\r\nOK\r\n";
+    let pending = Some(Expect::prefixed(b"+CMQTTSUB"));
+    let items = digest_into_with(&SIMCOM, 32, usize::MAX, input, pending);
+    // The head line, whole once there is room, has no pieces after it: a broken message.
+    assert_eq!(
+        items,
+        [
+            "INFO +CMQTTSUB: 0",
+            "Discarded { bytes: 29, what: BrokenMessage }",
+            "Final(Ok)"
+        ]
+    );
+}
+
+/// SIMCom's pieces as a dialect would send them without a CR LF of their own in front (as
+/// ESP-AT does its messages): the paths of a grammar whose URCs start right after a line end.
+static BARE_PIECES: Grammar = Grammar {
+    messages: SIMCOM.messages,
+    session: SIMCOM.session,
+    banners: &[],
+    urc_crlf: false,
+};
+
+#[test]
+fn bare_pieces_that_fit_without_the_line_ends_before_them_are_delivered() {
+    let msg = simcom_message(b"t", b"p", 1, true);
+    for chunk in [1, 2, 3, 7, 1000] {
+        let items = digest_into_with(&BARE_PIECES, msg.len() - 2, chunk, &msg, None);
+        assert_eq!(items, ["MSG t false \"p\""], "chunk {chunk}");
+    }
+}
+
+/// A message in many small pieces whose announced lengths fit the buffer but whose piece lines
+/// do not: dropped as oversized, in both framings. The buffer holds exactly what the head and
+/// topic lines say it needs at least (205 bytes), but not the line ends before it.
+#[test]
+fn small_pieces_whose_lines_overflow_the_buffer_are_oversized() {
+    let msg = simcom_message(b"t", &[b'p'; 100], 10, false);
+    let mut input = msg.clone();
+    input.extend_from_slice(b"\r\nOK\r\n");
+    for grammar in [&SIMCOM, &BARE_PIECES] {
+        for chunk in [1, 16, 1000] {
+            let items = digest_into_with(grammar, 205, chunk, &input, Some(Expect::prefixed(b"")));
+            assert_eq!(
+                items,
+                ["Discarded { bytes: 24, what: Oversized }", "Final(Ok)"],
+                "chunk {chunk}"
+            );
+        }
+    }
 }

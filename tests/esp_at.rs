@@ -548,3 +548,24 @@ fn configure_while_connected_is_refused() {
     );
     assert_eq!(refused, Err(mqtt_modem::Error::StillConnected));
 }
+
+/// A `+MQTTPUB:FAIL` that comes before the next publish's prompt is the late completion of an
+/// earlier publish: this one still sends its data and takes its own completion.
+#[test]
+fn a_late_completion_before_the_prompt_is_not_this_publishs() {
+    for chunk in CHUNKS {
+        esp(
+            vec![
+                ex(
+                    b"AT+MQTTPUBRAW=0,\"t\",1,0,0\r\n",
+                    b"\r\n+MQTTPUB:FAIL\r\n\r\nOK\r\n\r\n>",
+                ),
+                ex(b"x", b"\r\n+MQTTPUB:OK\r\n"),
+            ],
+            chunk,
+            async |m, _, _| {
+                assert_eq!(m.publish("t", b"x", Qos::AtMostOnce, false).await, Ok(()));
+            },
+        );
+    }
+}

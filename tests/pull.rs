@@ -348,3 +348,52 @@ fn push_dialects_have_nothing_to_read() {
         assert_eq!(m.receive_waiting().await, Ok(0));
     });
 }
+
+#[test]
+fn a_read_message_too_large_for_the_ingress_counts_as_read() {
+    // Dropped as oversized, it still was one of the held messages: the reading goes on.
+    let big = vec![b'x'; 1500];
+    let got = run_dialect(
+        Pull,
+        reads(&[&read_answer("big", &big), &read_answer("b", b"2")]),
+        64,
+        Options::default(),
+        async |m, events, wire| {
+            notice(wire, events, 2).await;
+            assert_eq!(m.receive_waiting().await, Ok(2));
+            let mut buf = [0u8; 16];
+            assert_eq!(next(events, &mut buf).await, Event::Dropped { count: 1 });
+            message(events).await
+        },
+    );
+    assert_eq!(got, ("b".into(), b"2".to_vec()));
+}
+
+#[test]
+fn noise_in_a_read_is_no_message_and_the_read_is_owed_again() {
+    // A garbled line makes the answer doubtful: the read fails and no message came, so both
+    // announced messages are still read by the next call.
+    let got = run_dialect(
+        Pull,
+        reads(&[
+            b"\r\n\x01noise\r\n\r\nOK\r\n",
+            &read_answer("a", b"1"),
+            &read_answer("b", b"2"),
+        ]),
+        64,
+        Options::default(),
+        async |m, events, wire| {
+            notice(wire, events, 2).await;
+            assert_eq!(m.receive_waiting().await, Err(Error::Protocol));
+            // One at a time, as the event queue is read (as `reading_keeps_pace_with_the_event_queue` shows).
+            assert_eq!(m.receive_waiting().await, Ok(1));
+            let first = message(events).await;
+            assert_eq!(m.receive_waiting().await, Ok(1));
+            [first, message(events).await]
+        },
+    );
+    assert_eq!(
+        got,
+        [("a".into(), b"1".to_vec()), ("b".into(), b"2".to_vec())]
+    );
+}

@@ -379,3 +379,26 @@ fn configure_while_connected_is_refused() {
     });
     assert_eq!(refused, Err(mqtt_modem::Error::StillConnected));
 }
+
+/// A result URC that comes before the next publish's `> ` is the late one of an earlier publish
+/// (at QoS 0 every message id is 0, so its fields match this one's too): stale, not this
+/// publish's result.
+#[test]
+fn a_late_result_before_the_prompt_is_not_this_publishs() {
+    for chunk in CHUNKS {
+        quectel(
+            vec![
+                ex(
+                    b"AT+QMTPUBEX=0,0,0,0,\"t\",1\r",
+                    b"\r\n+QMTPUBEX: 0,0,2\r\n\r\n> ",
+                ),
+                ex(b"x", b"\r\nOK\r\n\r\n+QMTPUBEX: 0,0,0\r\n"),
+            ],
+            chunk,
+            async |m, _, _| {
+                assert_eq!(m.publish("t", b"x", Qos::AtMostOnce, false).await, Ok(()));
+                assert_eq!(m.stats().stale_responses, 1);
+            },
+        );
+    }
+}

@@ -8,7 +8,7 @@ use heapless::Vec;
 use crate::command::Completion;
 use crate::digest::{Expect, Final};
 use crate::error::{Detail, Error, ErrorKind};
-use crate::parse::{lines, result_code};
+use crate::parse::{after_prefix, lines, result_code};
 
 /// Which stage of its answer a command waits for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,13 +153,18 @@ impl<const N: usize> Slot<N> {
         let Answer::Waiting(p) = &self.answer else {
             return Delivery::Kept;
         };
-        let completion = p
-            .completion
-            .filter(|_| staged && p.phase == Phase::Completion);
-        if completion.is_some_and(|c| !c.matches(line)) {
+        let completion = p.completion.filter(|_| staged);
+        let due = p.phase == Phase::Completion;
+        if completion.is_some_and(|c| match p.phase {
+            Phase::Completion => !c.matches(line),
+            // Before the prompt, no data went out yet: nothing of this command can complete.
+            Phase::Prompt => after_prefix(line, c.prefix).is_some(),
+            Phase::Final => false,
+        }) {
             // The completion of an earlier command that gave up waiting for it.
             return Delivery::Stale;
         }
+        let completion = completion.filter(|_| due);
         let p = *p;
         if self.info.len() + line.len() + 2 <= N {
             let _ = self.info.extend_from_slice(line);

@@ -387,6 +387,8 @@ mod tests {
 
     #[test]
     fn quoted_payload_header() {
+        // closing_quote loops over an index: a mutant that stops it must fail, not hang.
+        let _deadline = crate::deadline::deadline(30);
         let buf = b"+QMTRECV: 0,65535,\"a/b\",5,\"hello\"\r\n";
         let h = super::parse_header(&QMTRECV, buf).unwrap();
         assert_eq!((h.topic, h.len), (RawField::Quoted(b"a/b"), 5));
@@ -407,6 +409,8 @@ mod tests {
 
     #[test]
     fn headers() {
+        // closing_quote loops over an index: a mutant that stops it must fail, not hang.
+        let _deadline = crate::deadline::deadline(30);
         let h = parse_header(b"+MQTTRECV:\"a/b\",5,hello").unwrap();
         assert_eq!(h.topic, RawField::Quoted(b"a/b"));
         assert_eq!(h.len, 5);

@@ -8,6 +8,10 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
+#[path = "../../src/deadline.rs"]
+mod deadline;
+pub use deadline::deadline;
+
 use embedded_io::ErrorKind;
 use mqtt_modem::{Dialect, Event, Events, MqttModem, Options, Resources, Runner, Uc8088};
 
@@ -268,6 +272,8 @@ pub fn run_dialect<D: Dialect, T>(
     body: impl AsyncFnOnce(&mut MqttModem<'_, MockUart, D>, &mut Events<'_, 2048>, &Wire) -> T,
 ) -> T {
     let wire = Wire::new(script);
+    // The async bound below cannot end a loop that never yields: this one can.
+    let _deadline = deadline(45);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

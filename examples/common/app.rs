@@ -18,6 +18,15 @@
 //!
 //! With the `driver-only` feature the same loop runs with the application logic (JSON,
 //! command parsing, LED) compiled out: every driver call the product makes, and nothing else.
+//!
+//! With the `e2e` feature (the emulated boards under test) these commands serve the end-to-end
+//! test: `exit` is answered, then ends the run through the including crate's `exit()` (its
+//! verdict); `blob <n>` publishes `n` bytes of [`blob_byte`] on `devices/<id>/blob`; `rate <n>`
+//! publishes `n` messages of 64 bytes there back to back and reports how long it took; every
+//! message on `devices/<id>/bin` is answered with its length and FNV-1a hash, so that the test
+//! checks large payloads byte for byte both ways; and `cost publish <n>` / `cost incoming <n>`
+//! report the core's busy time per 64-byte publish / incoming message (the including crate's
+//! `busy_ns()`: instructions, under QEMU's `-icount shift=0`).
 
 use embassy_futures::select::{Either, select};
 use embassy_time::{Duration, Instant, Timer};
@@ -69,15 +78,26 @@ const fn env_or(value: Option<&'static str>, default: &'static str) -> &'static 
     }
 }
 
+/// A number from the build environment (`MQTT_PORT`, `MQTT_TELEMETRY_S`, `MQTT_POLL_S`),
+/// checked at compile time.
 const fn parse_u16(s: &str) -> u16 {
     let b = s.as_bytes();
     let mut i = 0;
     let mut v: u32 = 0;
-    assert!(!b.is_empty(), "MQTT_PORT is empty");
+    assert!(
+        !b.is_empty(),
+        "a number setting (MQTT_PORT, ..._S) is empty"
+    );
     while i < b.len() {
-        assert!(b[i].is_ascii_digit(), "MQTT_PORT is not a number");
+        assert!(
+            b[i].is_ascii_digit(),
+            "a number setting (MQTT_PORT, ..._S) is not a number"
+        );
         v = v * 10 + (b[i] - b'0') as u32;
-        assert!(v <= u16::MAX as u32, "MQTT_PORT is too large");
+        assert!(
+            v <= u16::MAX as u32,
+            "a number setting (MQTT_PORT, ..._S) is too large"
+        );
         i += 1;
     }
     v as u16
@@ -113,14 +133,19 @@ const _: () = assert!(
     "root CA larger than the modem's 1536 bytes"
 );
 
-/// How often telemetry is published.
-pub const TELEMETRY_PERIOD: Duration = Duration::from_secs(30);
+/// How often telemetry is published (`MQTT_TELEMETRY_S`, 30 s by default).
+pub const TELEMETRY_PERIOD: Duration =
+    Duration::from_secs(parse_u16(env_or(option_env!("MQTT_TELEMETRY_S"), "30")) as u64);
 
-/// How the supervisor keeps the link: `AT+MQTTSTATE` every 10 s, reconnects after 1 s doubling
-/// up to 60 s (jittered), the reset pin after two silent polls or bring-ups in a row.
+/// How often the supervisor polls the modem's state (`MQTT_POLL_S`, 10 s by default).
+pub const POLL_PERIOD: Duration =
+    Duration::from_secs(parse_u16(env_or(option_env!("MQTT_POLL_S"), "10")) as u64);
+
+/// How the supervisor keeps the link: the state polled every [`POLL_PERIOD`], reconnects after
+/// 1 s doubling up to 60 s (jittered), the reset pin after two silent polls or bring-ups in a row.
 fn policy() -> Policy {
     Policy {
-        poll_interval: Some(Duration::from_secs(10)),
+        poll_interval: Some(POLL_PERIOD),
         backoff_initial: Duration::from_secs(1),
         backoff_max: Duration::from_secs(60),
         silent_limit: 2,
@@ -141,6 +166,7 @@ const fn jitter_seed(id: &str) -> u32 {
 }
 
 /// The modem's reset line (active low): a 100 ms pulse, then 3 s to boot.
+#[allow(dead_code)] // the emulated boards have no reset line
 pub fn reset_pin<P: OutputPin>(pin: P) -> ResetPin<P> {
     ResetPin {
         pin,
@@ -203,12 +229,20 @@ where
 // ---------------------------------------------------------------------------------------------
 // The application loop.
 
-/// The topics, `devices/<id>/{cmd,reply,telemetry}`.
+/// The topics, `devices/<id>/{cmd,reply,telemetry}` (and, for the end-to-end test, `bin` and
+/// `blob`).
 struct Topics {
     cmd: Topic,
     reply: Topic,
     telemetry: Topic,
+    #[cfg(feature = "e2e")]
+    bin: Topic,
+    #[cfg(feature = "e2e")]
+    blob: Topic,
 }
+
+/// The filters the supervisor keeps: the command topic (and the test's `bin`).
+const FILTERS: usize = if cfg!(feature = "e2e") { 2 } else { 1 };
 
 /// The longest command-topic filter the supervisor keeps for re-subscribing.
 const FILTER: usize = 64;
@@ -236,11 +270,24 @@ fn topics() -> Topics {
         cmd: topic("cmd"),
         reply: topic("reply"),
         telemetry: topic("telemetry"),
+        #[cfg(feature = "e2e")]
+        bin: topic("bin"),
+        #[cfg(feature = "e2e")]
+        blob: topic("blob"),
     }
 }
 
 /// A message body: JSON in the product, two bytes in `driver-only`.
-type Payload = Vec<u8, { if cfg!(feature = "driver-only") { 2 } else { 128 } }>;
+type Payload = Vec<
+    u8,
+    {
+        if cfg!(feature = "driver-only") {
+            2
+        } else {
+            128
+        }
+    },
+>;
 
 /// Application state reported in telemetry.
 struct AppState {
@@ -249,6 +296,9 @@ struct AppState {
     /// Successful connects after the first one.
     reconnects: u32,
     connected_once: bool,
+    /// The `exit` command came: end once its reply is out.
+    #[cfg(feature = "e2e")]
+    exit: bool,
 }
 
 /// Runs the product forever.
@@ -269,6 +319,8 @@ where
         led: false,
         reconnects: 0,
         connected_once: false,
+        #[cfg(feature = "e2e")]
+        exit: false,
     };
     led.set(false);
     // Start from a known state: a modem that kept a session from before our own reset would
@@ -286,7 +338,7 @@ where
     let tls = mqtt_modem::Tls::RootCa(ROOT_CA.as_bytes());
     #[cfg(not(feature = "tls"))]
     let tls = mqtt_modem::Tls::Off;
-    let mut sup = match Supervisor::<_, 1, FILTER>::new(config, policy()).with_tls(tls) {
+    let mut sup = match Supervisor::<_, FILTERS, FILTER>::new(config, policy()).with_tls(tls) {
         Ok(sup) => sup.with_reset(reset),
         // The first credential always fits (the supervisor keeps three).
         Err(_) => unreachable!(),
@@ -296,19 +348,45 @@ where
     if let Err(e) = sup.subscribe(modem, &topics.cmd, Qos::AtLeastOnce).await {
         warn!("command topic refused: {:?}", e);
     }
+    #[cfg(feature = "e2e")]
+    if let Err(e) = sup.subscribe(modem, &topics.bin, Qos::AtLeastOnce).await {
+        warn!("bin topic refused: {:?}", e);
+    }
 
+    #[cfg(not(feature = "e2e"))]
     let mut buf = [0u8; MESSAGE_BUF];
+    // The end-to-end test sends 1 KiB payloads.
+    #[cfg(feature = "e2e")]
+    let mut buf = [0u8; e2e::MESSAGE_BUF];
+    #[cfg(feature = "e2e")]
+    let mut test = e2e::Test::new();
     let mut next_telemetry = Instant::now() + TELEMETRY_PERIOD;
     loop {
         let wake = sup.next_deadline().min(next_telemetry);
         if let Either::First(event) = select(events.next(&mut buf), Timer::at(wake)).await {
-            if let Some(payload) = log_event(&event) {
+            // The end-to-end test's own topic and commands are served first (`e2e`).
+            #[cfg(feature = "e2e")]
+            let command = match log_event(&event) {
+                Some((topic, payload)) => {
+                    test.serve(modem, &mut sup, &topics, topic, payload).await
+                }
+                None => None,
+            };
+            #[cfg(not(feature = "e2e"))]
+            let command = log_event(&event).map(|(_, payload)| payload);
+            if let Some(payload) = command {
                 let reply = answer(&mut app, &mut led, payload, &modem.stats());
                 let r = sup
                     .publish(modem, &topics.reply, &reply, Qos::AtLeastOnce, false)
                     .await;
                 if let Err(e) = r {
                     warn!("reply not sent: {:?}", e);
+                }
+                // The board's own end of the run (its verdict); boards without the feature
+                // run forever.
+                #[cfg(feature = "e2e")]
+                if app.exit {
+                    crate::exit();
                 }
             }
         }
@@ -340,13 +418,12 @@ where
     }
 }
 
-/// Logs one event; returns the payload of a message on the command topic (the only topic
-/// subscribed).
-fn log_event<'a>(event: &Event<'a>) -> Option<&'a [u8]> {
+/// Logs one event; returns the topic and payload of a message.
+fn log_event<'a>(event: &Event<'a>) -> Option<(&'a str, &'a [u8])> {
     match *event {
         Event::Message(m) => {
             info!("message on {}: {} bytes", m.topic, m.payload.len());
-            return Some(m.payload);
+            return Some((m.topic, m.payload));
         }
         Event::StateChanged(s) => info!("modem state changed: {:?}", s),
         Event::Disconnected => warn!("modem reports the MQTT link down"),
@@ -373,6 +450,9 @@ pub enum Command {
     Ping,
     Led(bool),
     Status,
+    /// Ends the firmware with its verdict (`e2e`: the emulated boards' tests).
+    #[cfg(feature = "e2e")]
+    Exit,
     Unknown,
 }
 
@@ -385,6 +465,8 @@ pub fn parse_command(payload: &[u8]) -> Command {
         b"led on" => Command::Led(true),
         b"led off" => Command::Led(false),
         b"status" => Command::Status,
+        #[cfg(feature = "e2e")]
+        b"exit" => Command::Exit,
         _ => Command::Unknown,
     }
 }
@@ -408,6 +490,11 @@ fn answer<L: OutputPin>(
             reply.field_bool("led", on);
         }
         Command::Status => return telemetry(app, stats),
+        #[cfg(feature = "e2e")]
+        Command::Exit => {
+            app.exit = true;
+            reply.field_bool("exit", true);
+        }
         Command::Unknown => reply.field_str("error", "unknown command"),
     }
     reply.finish()
@@ -516,4 +603,187 @@ fn telemetry(app: &AppState, stats: &Stats) -> Payload {
     let _ = v.push(app.seq as u8 ^ app.led as u8 ^ app.reconnects as u8);
     let _ = v.push(stats.dropped_queue_full as u8);
     v
+}
+
+// ---------------------------------------------------------------------------------------------
+// The end-to-end test's topic and commands (`e2e`: the emulated boards only).
+
+/// Byte `i` of a `blob`: every byte value in turn, but for those the dialect cannot send
+/// (the UC8088's `AT+MQTTPUB` carries no CR, LF or NUL).
+#[cfg(feature = "e2e")]
+pub const fn blob_byte(i: usize) -> u8 {
+    const SKIP: &[u8] = if cfg!(any(feature = "esp-at", feature = "quectel")) {
+        b""
+    } else {
+        b"\0\n\r"
+    };
+    let mut table = [0u8; 256];
+    let (mut n, mut v) = (0, 0);
+    while v < 256 {
+        let mut k = 0;
+        let mut skip = false;
+        while k < SKIP.len() {
+            skip |= SKIP[k] as usize == v;
+            k += 1;
+        }
+        if !skip {
+            table[n] = v as u8;
+            n += 1;
+        }
+        v += 1;
+    }
+    table[i % n]
+}
+
+#[cfg(feature = "e2e")]
+mod e2e {
+    use super::*;
+
+    /// The incoming-message buffer of the test (its 1 KiB payload and the topic): 1152 bytes.
+    pub const MESSAGE_BUF: usize = super::MESSAGE_BUF + 640;
+
+    /// The largest `blob`: the driver's payload limit.
+    pub const BLOB: usize = mqtt_modem::MAX_PAYLOAD_LEN;
+
+    /// The test's state: its blob buffer (in static memory: 4 KiB would not belong on the
+    /// stack), and an incoming-cost measurement under way.
+    pub struct Test {
+        blob: &'static mut [u8; BLOB],
+        /// Messages on `bin` still to count, how many in all, and the busy time at the start.
+        counting: Option<(u32, u32, u64)>,
+    }
+
+    impl Test {
+        pub fn new() -> Self {
+            static BLOB_BUF: StaticCell<[u8; BLOB]> = StaticCell::new();
+            Self {
+                blob: BLOB_BUF.init([0; BLOB]),
+                counting: None,
+            }
+        }
+
+        /// Serves a message on the test's `bin` topic (answered with its length and FNV-1a
+        /// hash on the reply topic, or counted while an incoming cost is measured) or one of
+        /// the test's commands; returns any other command for [`answer`].
+        pub async fn serve<'p, W: Write, M: ModemReset>(
+            &mut self,
+            modem: &mut Modem<W>,
+            sup: &mut Supervisor<'_, M, FILTERS, FILTER>,
+            topics: &Topics,
+            topic: &str,
+            payload: &'p [u8],
+        ) -> Option<&'p [u8]> {
+            let mut reply = Json::new();
+            let number = |rest: &[u8]| {
+                core::str::from_utf8(rest)
+                    .ok()
+                    .and_then(|n| n.trim().parse::<u32>().ok())
+            };
+            if topic == topics.bin.as_str() {
+                if let Some((left, n, start)) = self.counting {
+                    // Counted, not answered: the measurement ends with the last one.
+                    if left > 1 {
+                        self.counting = Some((left - 1, n, start));
+                        return None;
+                    }
+                    self.counting = None;
+                    let each = (crate::busy_ns() - start) / u64::from(n);
+                    reply.field_u32("incoming_ns", each as u32);
+                } else {
+                    reply.field_u32("len", payload.len() as u32);
+                    reply.field_u32("fnv", fnv1a(payload));
+                }
+            } else if let Some(rest) = payload.strip_prefix(b"blob ") {
+                let Some(n) = number(rest).map(|n| n as usize).filter(|&n| n <= BLOB) else {
+                    reply.field_str("error", "blob size");
+                    publish(modem, sup, &topics.reply, &reply.finish()).await;
+                    return None;
+                };
+                for (i, b) in self.blob[..n].iter_mut().enumerate() {
+                    *b = blob_byte(i);
+                }
+                let r = sup
+                    .publish(
+                        modem,
+                        &topics.blob,
+                        &self.blob[..n],
+                        Qos::AtLeastOnce,
+                        false,
+                    )
+                    .await;
+                info!("blob of {} bytes: {:?}", n, r);
+                reply.field_u32("blob", n as u32);
+                reply.field_bool("ok", r.is_ok());
+            } else if let Some(rest) = payload.strip_prefix(b"rate ") {
+                // `n` publishes of 64 bytes at QoS 0, back to back: the test paces the line
+                // and compares the rate with the line-rate bound.
+                let n = number(rest).unwrap_or(0);
+                let (start, mut ok) = (Instant::now(), 0u32);
+                for _ in 0..n {
+                    ok += u32::from(publish64(modem, sup, topics).await);
+                }
+                reply.field_u32("rate", n);
+                reply.field_u32("ok", ok);
+                reply.field_u32("us", start.elapsed().as_micros() as u32);
+            } else if let Some(rest) = payload.strip_prefix(b"cost publish ") {
+                // The core's busy time (not asleep in WFI) per 64-byte QoS 0 publish, its
+                // interrupts included: under QEMU's `-icount shift=0`, one nanosecond per
+                // instruction.
+                let n = number(rest).unwrap_or(0).max(1);
+                let (start, mut ok) = (crate::busy_ns(), 0u32);
+                for _ in 0..n {
+                    ok += u32::from(publish64(modem, sup, topics).await);
+                }
+                let each = (crate::busy_ns() - start) / u64::from(n);
+                reply.field_u32("publish_ns", each as u32);
+                reply.field_u32("ok", ok);
+            } else if let Some(rest) = payload.strip_prefix(b"cost incoming ") {
+                // The same per message on `bin`, from this command to the `n`-th of them.
+                let n = number(rest).unwrap_or(0).max(1);
+                self.counting = Some((n, n, crate::busy_ns()));
+                return None;
+            } else {
+                return Some(payload);
+            }
+            publish(modem, sup, &topics.reply, &reply.finish()).await;
+            None
+        }
+    }
+
+    /// One 64-byte QoS 0 publish on the blob topic (a `"` every 16 bytes, as in the host
+    /// benchmark); whether it went out.
+    async fn publish64<W: Write, M: ModemReset>(
+        modem: &mut Modem<W>,
+        sup: &mut Supervisor<'_, M, FILTERS, FILTER>,
+        topics: &Topics,
+    ) -> bool {
+        let mut body = [b'x'; 64];
+        for quote in body.iter_mut().step_by(16) {
+            *quote = b'"';
+        }
+        sup.publish(modem, &topics.blob, &body, Qos::AtMostOnce, false)
+            .await
+            .is_ok()
+    }
+
+    async fn publish<W: Write, M: ModemReset>(
+        modem: &mut Modem<W>,
+        sup: &mut Supervisor<'_, M, FILTERS, FILTER>,
+        topic: &str,
+        body: &[u8],
+    ) {
+        if let Err(e) = sup
+            .publish(modem, topic, body, Qos::AtLeastOnce, false)
+            .await
+        {
+            warn!("reply not sent: {:?}", e);
+        }
+    }
+
+    /// FNV-1a, 32 bits.
+    fn fnv1a(bytes: &[u8]) -> u32 {
+        bytes.iter().fold(0x811C_9DC5, |h: u32, &b| {
+            (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+        })
+    }
 }

@@ -1,0 +1,498 @@
+//! The product firmware on an emulated core: QEMU runs `examples/qemu-mps2` (Cortex-M4F) or
+//! `examples/qemu-virt` (RISC-V), its UART on the simulator's pseudo-terminal, the simulator
+//! bridged to a real mosquitto. Everything is checked from the broker's side with
+//! `mosquitto_pub`/`mosquitto_sub`, and the firmware's own verdict is its exit status.
+//!
+//! Run by `bash scripts/qemu-e2e.sh [dialect] [board]`, which builds the firmware for a broker
+//! port and client id and passes them here (`QEMU_FIRMWARE`, `QEMU_BOARD`, `QEMU_DIALECT`,
+//! `QEMU_BROKER_PORT`, `QEMU_CLIENT_ID`); ignored by a plain `cargo test`.
+
+mod common;
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::process::{ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::*;
+use modem_sim::{Dialect, Dir, Sim, SimOptions};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::mpsc;
+use tokio::time::{Instant, sleep, timeout, timeout_at};
+
+/// What the script built and for which setting.
+struct Setup {
+    board: String,
+    dialect: Dialect,
+    firmware: PathBuf,
+    port: u16,
+    id: String,
+}
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} unset: run `bash scripts/qemu-e2e.sh`"))
+}
+
+fn setup() -> Setup {
+    let dialect = match env("QEMU_DIALECT").as_str() {
+        "uc8088" => Dialect::Uc8088,
+        "esp-at" => Dialect::EspAt,
+        "quectel" => Dialect::Quectel,
+        other => panic!("QEMU_DIALECT {other}: uc8088, esp-at or quectel"),
+    };
+    Setup {
+        board: env("QEMU_BOARD"),
+        dialect,
+        firmware: env("QEMU_FIRMWARE").into(),
+        port: env("QEMU_BROKER_PORT").parse().expect("QEMU_BROKER_PORT"),
+        id: env("QEMU_CLIENT_ID"),
+    }
+}
+
+/// The last lines of a log shared with a reader task.
+type Log = Arc<Mutex<VecDeque<String>>>;
+
+fn remember(log: &Log, line: String) {
+    let mut log = log.lock().unwrap();
+    if log.len() == 400 {
+        log.pop_front();
+    }
+    log.push_back(line);
+}
+
+/// QEMU running the firmware: its semihosting log line by line.
+struct Firmware {
+    child: Child,
+    lines: mpsc::UnboundedReceiver<String>,
+}
+
+impl Firmware {
+    /// With `icount`, QEMU counts guest time in instructions (`-icount shift=0`: one
+    /// nanosecond each), which makes the firmware's busy time an instruction count.
+    fn start(setup: &Setup, modem: &str, log: Log, icount: bool) -> Self {
+        let (qemu, machine) = match setup.board.as_str() {
+            "mps2-an386" => ("qemu-system-arm", vec!["-M", "mps2-an386"]),
+            "virt" => ("qemu-system-riscv32", vec!["-M", "virt", "-bios", "none"]),
+            other => panic!("QEMU_BOARD {other}: mps2-an386 or virt"),
+        };
+        let mut child = Command::new(qemu)
+            .args(machine)
+            .args(["-nographic", "-monitor", "none"])
+            .args(["-chardev", &format!("serial,id=modem,path={modem}")])
+            .args(["-serial", "chardev:modem"])
+            .args(["-semihosting-config", "enable=on,target=native"])
+            .args(if icount {
+                &["-icount", "shift=0"][..]
+            } else {
+                &[]
+            })
+            .arg("-kernel")
+            .arg(&setup.firmware)
+            .stdout(Stdio::piped())
+            .stdin(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {qemu}: {e}"));
+        let mut out = BufReader::new(child.stdout.take().unwrap()).lines();
+        let (tx, lines) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = out.next_line().await {
+                remember(&log, format!("firmware: {line}"));
+                let _ = tx.send(line);
+            }
+        });
+        Self { child, lines }
+    }
+
+    /// Waits for a log line that `want` accepts.
+    async fn until(&mut self, what: &str, within: Duration, want: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + within;
+        loop {
+            match timeout_at(deadline, self.lines.recv()).await {
+                Ok(Some(line)) if want(&line) => return line,
+                Ok(Some(_)) => {}
+                Ok(None) => panic!("the firmware ended before {what}"),
+                Err(_) => panic!("no {what} from the firmware within {within:?}"),
+            }
+        }
+    }
+
+    async fn exit_status(&mut self, within: Duration) -> ExitStatus {
+        timeout(within, self.child.wait())
+            .await
+            .unwrap_or_else(|_| panic!("the firmware did not exit within {within:?}"))
+            .expect("wait for QEMU")
+    }
+}
+
+/// `mosquitto_sub` on the device's topics; payloads as hex, so that binary ones come whole.
+struct Sub {
+    _child: Child,
+    messages: mpsc::UnboundedReceiver<(String, Vec<u8>)>,
+}
+
+impl Sub {
+    async fn start(port: u16, id: &str, log: Log) -> Self {
+        let mut child = Command::new("mosquitto_sub")
+            .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+            .args(["-u", BARE_USER, "-P", BARE_PASSWORD])
+            .args(["-t", &format!("devices/{id}/#"), "-q", "1", "-F", "%t %x"])
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start mosquitto_sub");
+        let mut out = BufReader::new(child.stdout.take().unwrap()).lines();
+        let (tx, messages) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = out.next_line().await {
+                let (topic, hex) = line.split_once(' ').unwrap_or((&line, ""));
+                let bytes = (0..hex.len() / 2)
+                    .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
+                    .collect::<Vec<u8>>();
+                remember(
+                    &log,
+                    format!(
+                        "broker: {topic} {}",
+                        String::from_utf8_lossy(&bytes[..bytes.len().min(80)])
+                    ),
+                );
+                let _ = tx.send((topic.to_owned(), bytes));
+            }
+        });
+        // mosquitto_sub prints nothing when subscribed: give it a moment.
+        sleep(Duration::from_millis(300)).await;
+        Self {
+            _child: child,
+            messages,
+        }
+    }
+
+    /// The next message on `topic` (others are skipped).
+    async fn on(&mut self, topic: &str, within: Duration) -> Vec<u8> {
+        let deadline = Instant::now() + within;
+        loop {
+            match timeout_at(deadline, self.messages.recv()).await {
+                Ok(Some((t, payload))) if t == topic => return payload,
+                Ok(Some(_)) => {}
+                _ => panic!("no message on {topic} at the broker within {within:?}"),
+            }
+        }
+    }
+}
+
+/// Publishes `payload` (any bytes: through stdin) at QoS 1.
+async fn publish(port: u16, topic: &str, payload: &[u8]) {
+    mosquitto_pub_stdin(port, topic, "-s", payload).await;
+}
+
+/// Publishes each of `lines` as one message at QoS 1 (`mosquitto_pub -l`, one connection).
+async fn publish_lines(port: u16, topic: &str, lines: &[Vec<u8>]) {
+    let mut input = lines.join(&b'\n');
+    input.push(b'\n');
+    mosquitto_pub_stdin(port, topic, "-l", &input).await;
+}
+
+/// `mosquitto_pub` at QoS 1 reading its input from stdin: `-s` one message, `-l` one per line.
+async fn mosquitto_pub_stdin(port: u16, topic: &str, mode: &str, input: &[u8]) {
+    let mut child = Command::new("mosquitto_pub")
+        .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+        .args(["-u", BARE_USER, "-P", BARE_PASSWORD])
+        .args(["-t", topic, "-q", "1", mode])
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("start mosquitto_pub");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input).await.unwrap();
+    drop(stdin);
+    let status = timeout(Duration::from_secs(30), child.wait())
+        .await
+        .expect("mosquitto_pub hung")
+        .unwrap();
+    assert!(status.success(), "mosquitto_pub {mode} to {topic} failed");
+}
+
+/// A number field of a flat JSON reply.
+fn field(reply: &str, name: &str) -> f64 {
+    let at = reply
+        .find(&format!("\"{name}\":"))
+        .unwrap_or_else(|| panic!("{name} in {reply}"));
+    let rest = &reply[at + name.len() + 3..];
+    rest[..rest.find([',', '}']).unwrap()].parse().unwrap()
+}
+
+/// The UC8088 cannot send CR, LF or NUL: the firmware's blob skips them (`app::blob_byte`).
+fn blob_byte(dialect: Dialect, i: usize) -> u8 {
+    let table: Vec<u8> = (0..=255u8)
+        .filter(|b| dialect != Dialect::Uc8088 || !b"\0\n\r".contains(b))
+        .collect();
+    table[i % table.len()]
+}
+
+fn fnv1a(bytes: &[u8]) -> u32 {
+    bytes.iter().fold(0x811C_9DC5, |h: u32, &b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
+}
+
+/// Prints what the firmware, the modem and the broker said when a check fails.
+struct Report(Log);
+
+impl Drop for Report {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let log = self.0.lock().unwrap();
+            eprintln!(
+                "--- the last {} lines (firmware log, AT trace, broker):",
+                log.len()
+            );
+            for line in log.iter() {
+                eprintln!("{line}");
+            }
+        }
+    }
+}
+
+/// Sends `ping` until a `pong` comes back (after a fault the link may take a while).
+async fn ping(port: u16, sub: &mut Sub, id: &str, within: Duration) {
+    let deadline = Instant::now() + within;
+    let reply = format!("devices/{id}/reply");
+    loop {
+        publish(port, &format!("devices/{id}/cmd"), b"ping").await;
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(!left.is_zero(), "no pong within {within:?}");
+        match timeout(left.min(Duration::from_secs(5)), sub.on(&reply, left)).await {
+            Ok(body) if body.starts_with(br#"{"pong":"#) => return,
+            Ok(body) => panic!("unexpected reply {:?}", String::from_utf8_lossy(&body)),
+            Err(_) => {}
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs QEMU and the firmware: bash scripts/qemu-e2e.sh"]
+async fn product_firmware_on_an_emulated_core() {
+    let setup = setup();
+    let (port, id) = (setup.port, setup.id.clone());
+    let log: Log = Arc::default();
+    let _report = Report(log.clone());
+    let mut broker = start_mosquitto_on(port, free_port());
+    let sim = Sim::start(SimOptions {
+        dialect: setup.dialect,
+        ..SimOptions::default()
+    })
+    .await
+    .unwrap();
+    let mut traffic = sim.traffic();
+    let trace = log.clone();
+    // Bytes on the line each way (host to modem, modem to host), for the rate check.
+    let bytes: Arc<[AtomicU64; 2]> = Arc::default();
+    let counted = bytes.clone();
+    tokio::spawn(async move {
+        while let Ok(t) = traffic.recv().await {
+            let way = usize::from(t.dir == Dir::Tx);
+            counted[way].fetch_add(t.bytes.len() as u64, Ordering::Relaxed);
+            let arrow = match t.dir {
+                Dir::Rx => "host->modem",
+                Dir::Tx => "modem->host",
+            };
+            let text = t.bytes.escape_ascii().to_string();
+            remember(&trace, format!("{arrow} {}", &text[..text.len().min(200)]));
+        }
+    });
+    let mut sub = Sub::start(port, &id, log.clone()).await;
+    let started = Instant::now();
+    let mut fw = Firmware::start(
+        &setup,
+        &sim.device_path().to_string_lossy(),
+        log.clone(),
+        false,
+    );
+    let long = Duration::from_secs(60);
+
+    // Connects, subscribes its two topics, publishes telemetry, answers a command.
+    fw.until("connect", long, |l| l == "link: Connected").await;
+    eprintln!("connected {:?} after QEMU started", started.elapsed());
+    fw.until("subscriptions", long, |l| {
+        l.starts_with("link: Resubscribed { count: 2")
+    })
+    .await;
+    let telemetry = sub.on(&format!("devices/{id}/telemetry"), long).await;
+    assert!(telemetry.starts_with(br#"{"seq":"#), "{telemetry:?}");
+    ping(port, &mut sub, &id, long).await;
+
+    // 4 KiB out and 1 KiB in, every byte value (but what the dialect cannot send), byte for byte.
+    publish(port, &format!("devices/{id}/cmd"), b"blob 4096").await;
+    let blob = sub.on(&format!("devices/{id}/blob"), long).await;
+    let want: Vec<u8> = (0..4096).map(|i| blob_byte(setup.dialect, i)).collect();
+    assert_bytes(&blob, &want);
+    let reply = sub.on(&format!("devices/{id}/reply"), long).await;
+    assert_eq!(reply, br#"{"blob":4096,"ok":true}"#);
+    let bin: Vec<u8> = (0..1024).map(|i| i as u8).collect();
+    publish(port, &format!("devices/{id}/bin"), &bin).await;
+    let reply = sub.on(&format!("devices/{id}/reply"), long).await;
+    assert_eq!(
+        String::from_utf8_lossy(&reply),
+        format!(r#"{{"len":1024,"fnv":{}}}"#, fnv1a(&bin))
+    );
+
+    // Paced at 115200 baud by the simulator: 64-byte publishes back to back, against the
+    // line-rate bound of the bytes each one puts on the line (the host benchmark's measure,
+    // docs/PERFORMANCE.md). Reported, not asserted: CI does not fail on a timing.
+    sim.set_baud(Some(115_200));
+    let before = [0, 1].map(|w| bytes[w].load(Ordering::Relaxed));
+    let n = 300;
+    publish(
+        port,
+        &format!("devices/{id}/cmd"),
+        format!("rate {n}").as_bytes(),
+    )
+    .await;
+    let reply = sub.on(&format!("devices/{id}/reply"), long).await;
+    let after = [0, 1].map(|w| bytes[w].load(Ordering::Relaxed));
+    sim.set_baud(None);
+    let reply = String::from_utf8_lossy(&reply).into_owned();
+    let field = |name: &str| field(&reply, name);
+    assert_eq!(
+        (field("rate"), field("ok")),
+        (f64::from(n), f64::from(n)),
+        "{reply}"
+    );
+    let per = (after[0] - before[0] + after[1] - before[1]) as f64 / f64::from(n);
+    let rate = f64::from(n) / (field("us") / 1e6);
+    let bound = 11_520.0 / per;
+    eprintln!(
+        "rate at 115200 baud: {rate:.1} publishes/s of 64 B, {per:.1} bytes each on the line, \
+         bound {bound:.1}/s: ratio {:.3}",
+        rate / bound
+    );
+
+    // The broker goes away and comes back: reconnected and re-subscribed.
+    drop(sub);
+    drop(broker);
+    fw.until("the loss", long, |l| l.starts_with("link: Disconnected"))
+        .await;
+    broker = start_mosquitto_on(port, free_port());
+    sub = Sub::start(port, &id, log.clone()).await;
+    fw.until("a reconnect", long, |l| l == "link: Connected")
+        .await;
+    fw.until("re-subscriptions", long, |l| {
+        l.starts_with("link: Resubscribed { count: 2")
+    })
+    .await;
+    ping(port, &mut sub, &id, long).await;
+
+    // The modem reboots: the whole bring-up again.
+    sim.reboot();
+    fw.until("the restart", long, |l| {
+        l == "link: Disconnected(ModemRestarted)"
+    })
+    .await;
+    fw.until("a reconnect after the restart", long, |l| {
+        l == "link: Connected"
+    })
+    .await;
+    ping(port, &mut sub, &id, long).await;
+
+    // Noise on the line for a while: no hang, no panic; it works again after.
+    sim.set_noise(0.02, 7);
+    for _ in 0..3 {
+        publish(port, &format!("devices/{id}/cmd"), b"ping").await;
+        sleep(Duration::from_secs(1)).await;
+    }
+    sim.set_noise(0.0, 0);
+    ping(port, &mut sub, &id, long).await;
+
+    // A modem that goes silent is reported, and the link comes back when it speaks again. Two
+    // silent state polls in a row report it; the telemetry publishes between them each wait
+    // out their deadline (Quectel's is 20 s), so this takes up to about a minute and a half.
+    sim.set_silent(true);
+    fw.until("the silent modem", Duration::from_secs(180), |l| {
+        l == "link: Disconnected(ModemSilent)"
+    })
+    .await;
+    sim.set_silent(false);
+    fw.until("a reconnect after the silence", long, |l| {
+        l == "link: Connected"
+    })
+    .await;
+    ping(port, &mut sub, &id, long).await;
+
+    // The end: the firmware's own verdict (its stack within budget) is its exit status.
+    publish(port, &format!("devices/{id}/cmd"), b"exit").await;
+    let high = fw
+        .until("the stack figure", long, |l| {
+            l.starts_with("stack high water: ")
+        })
+        .await;
+    let verdict = fw
+        .until("the verdict", long, |l| l.starts_with("verdict: "))
+        .await;
+    let status = fw.exit_status(Duration::from_secs(10)).await;
+    eprintln!(
+        "{} {:?}: {high}; {verdict}; in {:?}",
+        setup.board,
+        setup.dialect,
+        started.elapsed()
+    );
+    assert_eq!(verdict, "verdict: PASS");
+    assert!(status.success(), "QEMU exit status {status}");
+    drop(broker);
+}
+
+/// The guest's instructions per 64-byte publish and per 64-byte incoming message, under
+/// `-icount shift=0` (the firmware's busy time: the clock less its time asleep in WFI, its
+/// interrupts included). Reported, not asserted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs QEMU and the firmware: bash scripts/qemu-e2e.sh"]
+async fn instructions_per_operation_on_an_emulated_core() {
+    let setup = setup();
+    let (port, id) = (setup.port, setup.id.clone());
+    let log: Log = Arc::default();
+    let _report = Report(log.clone());
+    let broker = start_mosquitto_on(port, free_port());
+    let sim = Sim::start(SimOptions {
+        dialect: setup.dialect,
+        ..SimOptions::default()
+    })
+    .await
+    .unwrap();
+    let mut sub = Sub::start(port, &id, log.clone()).await;
+    let mut fw = Firmware::start(
+        &setup,
+        &sim.device_path().to_string_lossy(),
+        log.clone(),
+        true,
+    );
+    let long = Duration::from_secs(60);
+    fw.until("connect", long, |l| l == "link: Connected").await;
+    fw.until("subscriptions", long, |l| {
+        l.starts_with("link: Resubscribed { count: 2")
+    })
+    .await;
+    let (cmd, reply_topic) = (format!("devices/{id}/cmd"), format!("devices/{id}/reply"));
+    let n = 100;
+    publish(port, &cmd, format!("cost publish {n}").as_bytes()).await;
+    let reply = String::from_utf8_lossy(&sub.on(&reply_topic, long).await).into_owned();
+    assert_eq!(field(&reply, "ok"), f64::from(n), "{reply}");
+    let publish_instr = field(&reply, "publish_ns");
+    publish(port, &cmd, format!("cost incoming {n}").as_bytes()).await;
+    let lines: Vec<Vec<u8>> = (0..n)
+        .map(|i| format!("{i:04}{}", "m".repeat(60)).into_bytes())
+        .collect();
+    publish_lines(port, &format!("devices/{id}/bin"), &lines).await;
+    let reply = String::from_utf8_lossy(&sub.on(&reply_topic, long).await).into_owned();
+    let incoming_instr = field(&reply, "incoming_ns");
+    eprintln!(
+        "instructions: {publish_instr} per 64-byte publish, {incoming_instr} per 64-byte incoming message"
+    );
+    publish(port, &cmd, b"exit").await;
+    let verdict = fw
+        .until("the verdict", long, |l| l.starts_with("verdict: "))
+        .await;
+    assert_eq!(verdict, "verdict: PASS");
+    assert!(fw.exit_status(Duration::from_secs(10)).await.success());
+    drop(broker);
+}

@@ -689,6 +689,53 @@ fn data_cut_by_a_failed_write_is_padded_before_the_next_command() {
     assert_eq!(got, (Err(ErrorKind::Io), Ok(ConnectionState::Disconnected)));
 }
 
+/// A prompt garbled on the line (`>` with one bit flipped is `?`): the publish times out, but
+/// the modem sent its prompt and counts the data, so the next command first pads it (zeros);
+/// otherwise the modem would take that command's line as the data. ESP-AT and Quectel.
+#[test]
+fn a_garbled_prompt_leaves_the_data_owed() {
+    let esp = publish_then_state(
+        mqtt_modem::EspAt,
+        vec![
+            ex(b"AT+MQTTPUBRAW=0,\"t\",5,0,0\r\n", b"\r\nOK\r\n\r\n?"),
+            ex(b"\0\0\0\0\0", b"\r\n+MQTTPUB:OK\r\n"),
+            ex(b"AT+MQTTCONN?\r\n", b"\r\nOK\r\n"),
+        ],
+    );
+    assert_eq!(
+        esp,
+        (Err(Error::Timeout), Ok(ConnectionState::Disconnected))
+    );
+    let quectel = publish_then_state(
+        mqtt_modem::Quectel,
+        vec![
+            ex(b"AT+QMTPUBEX=0,0,0,0,\"t\",5\r", b"\r\n? "),
+            ex(b"\0\0\0\0\0", b"\r\nOK\r\n\r\n+QMTPUBEX: 0,0,0\r\n"),
+            ex(b"AT+QMTCONN?\r", b"\r\n+QMTCONN: 0,3\r\n\r\nOK\r\n"),
+        ],
+    );
+    assert_eq!(
+        quectel,
+        (Err(Error::Timeout), Ok(ConnectionState::Connected))
+    );
+}
+
+/// Publishes 5 bytes at QoS 0, then asks for the state, with a 100 ms deadline on each.
+fn publish_then_state<D: mqtt_modem::Dialect>(
+    dialect: D,
+    script: Vec<common::Exchange>,
+) -> (Result<(), Error>, Result<ConnectionState, Error>) {
+    let options = Options {
+        max_deadline: embassy_time::Duration::from_millis(100),
+        resync_quiet: embassy_time::Duration::from_millis(50),
+        ..Options::default()
+    };
+    common::run_dialect(dialect, script, 7, options, async |m, _, _| {
+        let timed_out = m.publish("t", b"hello", Qos::AtMostOnce, false).await;
+        (timed_out, m.state().await)
+    })
+}
+
 /// Options::command_gap: the next command is written no sooner than that after the last
 /// answer.
 #[test]

@@ -132,7 +132,8 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, S: Staging>
     /// - a final result that arrives after this command's deadline is discarded (counted in
     ///   [`Stats::stale_responses`](crate::Stats::stale_responses)) and not given to a later command: after a timeout, an
     ///   I/O error or a dropped future, the next call first ends any half-written line with CR
-    ///   and waits until the line has been quiet for [`Options::resync_quiet`] (at most
+    ///   (or, when a prompted command's data was not written, pads it with zeros, in case the
+    ///   modem counts it: its prompt may have come garbled) and waits until the line has been quiet for [`Options::resync_quiet`] (at most
     ///   [`Options::resync_max`]; an answer later still than that, on a line busy the whole
     ///   time, is the one case this cannot tell apart).
     ///
@@ -186,16 +187,21 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, S: Staging>
     async fn converse(&mut self, req: &Request<'_>) -> Result<(), Error> {
         self.write(Out::Line(&req.wire)).await?;
         self.partial_line = false;
-        self.wait(req.deadline).await?;
         // A dialect without staged commands compiles none of this.
-        if let Some(data) = req.data.filter(|_| S::STAGED) {
+        let data = req.data.filter(|_| S::STAGED);
+        // From here the modem may count the data: a prompt lost or garbled on the line (or a
+        // wait cut short) leaves it in data mode all the same, where the next command line
+        // would become this command's data. Until the data is written, it is owed.
+        self.owed = data.map_or(0, <[u8]>::len);
+        self.wait(req.deadline).await?;
+        if let Some(data) = data {
             // Woken with no outcome: the prompt came (an error would have been the outcome).
             if self.shared.with(|s| s.slot.waiting()) {
-                self.owed = data.len();
                 self.write(Out::Bytes(data)).await?;
                 self.owed = 0;
                 self.wait(req.deadline).await?;
             }
+            self.owed = 0;
         }
         self.judge(req)
     }
@@ -275,8 +281,9 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, S: Staging>
         self.shared.abandon();
         self.shared.with(|s| s.watch.unstick = true);
         if self.owed > 0 {
-            // The modem still counts raw data of a prompted command that was cut short: give
-            // it the rest (zeros), so that it leaves data mode; its answer is stale.
+            // The modem may still count raw data of a prompted command that was cut short:
+            // give it the rest (zeros), so that it leaves data mode; its answer is stale. If
+            // it never took the command, it ignores them (no `AT` before them).
             // A constant, not a local: the future does not carry the 32 bytes.
             const ZEROS: &[u8; 32] = &[0; 32];
             while self.owed > 0 {

@@ -500,7 +500,8 @@ fn answer<L: OutputPin>(
     reply.finish()
 }
 
-/// `{"seq":..,"uptime_s":..,"led":..,"reconnects":..,"dropped":..}`
+/// `{"seq":..,"uptime_s":..,"led":..,"reconnects":..,"dropped":..,"noise":..}`: `dropped`
+/// counts incoming messages lost, `noise` the bytes of the modem's output that made no sense.
 #[cfg(not(feature = "driver-only"))]
 fn telemetry(app: &AppState, stats: &Stats) -> Payload {
     let mut j = Json::new();
@@ -515,6 +516,7 @@ fn telemetry(app: &AppState, stats: &Stats) -> Payload {
             .saturating_add(stats.dropped_broken)
             .saturating_add(stats.dropped_oversized),
     );
+    j.field_u32("noise", stats.discarded_bytes);
     j.finish()
 }
 
@@ -717,14 +719,16 @@ mod e2e {
             } else if let Some(rest) = payload.strip_prefix(b"rate ") {
                 // `n` publishes of 64 bytes at QoS 0, back to back: the test paces the line
                 // and compares the rate with the line-rate bound.
+                // `busy_us`: of that time, how long the core was not asleep in WFI.
                 let n = number(rest).unwrap_or(0);
-                let (start, mut ok) = (Instant::now(), 0u32);
+                let (start, busy, mut ok) = (Instant::now(), crate::busy_ns(), 0u32);
                 for _ in 0..n {
                     ok += u32::from(publish64(modem, sup, topics).await);
                 }
                 reply.field_u32("rate", n);
                 reply.field_u32("ok", ok);
                 reply.field_u32("us", start.elapsed().as_micros() as u32);
+                reply.field_u32("busy_us", ((crate::busy_ns() - busy) / 1000) as u32);
             } else if let Some(rest) = payload.strip_prefix(b"cost publish ") {
                 // The core's busy time (not asleep in WFI) per 64-byte QoS 0 publish, its
                 // interrupts included: under QEMU's `-icount shift=0`, one nanosecond per

@@ -299,6 +299,11 @@ impl Drop for SimHandle {
     }
 }
 
+/// One byte's time on the line at `baud`, 8N1 (10 bits).
+fn frame(baud: u32) -> Duration {
+    Duration::from_nanos(10_000_000_000 / u64::from(baud.max(1)))
+}
+
 /// Releases bytes no faster than a baud rate, 10 bits a byte.
 struct Pacer {
     start: std::time::Instant,
@@ -325,14 +330,20 @@ impl Pacer {
         now
     }
 
-    /// Wait until at least one byte may go; return how many (≤ `max`) are due now.
-    async fn due(&mut self, baud: u32, max: usize) -> usize {
-        let frame = Duration::from_nanos(10_000_000_000 / u64::from(baud.max(1)));
-        if std::time::Instant::now() > self.start + frame * (self.sent as u32) {
-            // The line went idle: restart the clock so that bytes are not sent in a burst.
+    /// New bytes to send have come: if the line went idle before they did, the clock restarts
+    /// now, so that they are not sent in a burst. (Only here: bytes that were waiting go out
+    /// on the line's schedule, however late this task wakes for each.)
+    fn arrived(&mut self, baud: Option<u32>) {
+        let Some(baud) = baud else { return };
+        if std::time::Instant::now() > self.start + frame(baud) * (self.sent as u32) {
             self.start = std::time::Instant::now();
             self.sent = 0;
         }
+    }
+
+    /// Wait until at least one byte may go; return how many (≤ `max`) are due now.
+    async fn due(&mut self, baud: u32, max: usize) -> usize {
+        let frame = frame(baud);
         let next = self.start + frame * (self.sent as u32 + 1);
         let now = std::time::Instant::now();
         if next > now + Duration::from_millis(2) {
@@ -371,6 +382,7 @@ async fn read_task(
             Ok(n) => n,
         };
         let mut rest = &buf[..n];
+        pacer.arrived(knobs.baud());
         while !rest.is_empty() {
             let now = pacer.next(knobs.baud(), &mut rest).await;
             let _ = traffic.send(Traffic {
@@ -408,6 +420,7 @@ async fn write_task(
             }
         }
         let mut rest = bytes.as_slice();
+        pacer.arrived(knobs.baud());
         while !rest.is_empty() {
             let now = pacer.next(knobs.baud(), &mut rest).await;
             if wr.write_all(now).await.is_err() {

@@ -16,9 +16,9 @@ use embassy_executor::Spawner;
 use esp_backtrace as _;
 use esp_hal::gpio::{Level, Output, OutputConfig};
 use esp_hal::timer::timg::TimerGroup;
+use esp_hal::uart::{Config as UartConfig, Uart};
 #[cfg(not(feature = "bare-uart"))]
 use esp_hal::{Async, uart::UartRx};
-use esp_hal::uart::{Config as UartConfig, Uart};
 
 esp_bootloader_esp_idf::esp_app_desc!();
 

@@ -14,9 +14,9 @@
 #![no_main]
 
 use embassy_executor::Spawner;
-use embassy_nrf::buffered_uarte::{self, BufferedUarte};
 #[cfg(not(feature = "bare-uart"))]
 use embassy_nrf::buffered_uarte::BufferedUarteRx;
+use embassy_nrf::buffered_uarte::{self, BufferedUarte};
 use embassy_nrf::gpio::{Level, Output, OutputDrive};
 use embassy_nrf::{bind_interrupts, peripherals, uarte};
 use static_cell::ConstStaticCell;

@@ -689,6 +689,35 @@ fn data_cut_by_a_failed_write_is_padded_before_the_next_command() {
     assert_eq!(got, (Err(ErrorKind::Io), Ok(ConnectionState::Disconnected)));
 }
 
+/// A prompted command whose line went out whole but whose flush failed: the modem took it and
+/// counts the data, so the next command first ends the line (the CR is one byte of that data)
+/// and pads the data with zeros, instead of giving its own line as the data.
+#[test]
+fn a_prompted_line_whose_flush_failed_leaves_the_data_owed() {
+    let line = b"AT+MQTTPUBRAW=0,\"t\",5,0,0\r\n";
+    let got = common::run_dialect(
+        mqtt_modem::EspAt,
+        vec![
+            ex(line, b"\r\nOK\r\n\r\n>"),
+            ex(b"\r", b""),
+            ex(b"\0\0\0\0\0", b"\r\n+MQTTPUB:OK\r\n"),
+            ex(b"AT+MQTTCONN?\r\n", b"\r\nOK\r\n"),
+        ],
+        64,
+        Options::default(),
+        async |m, _, w| {
+            w.fail_flushes();
+            let cut = m
+                .publish("t", b"hello", Qos::AtMostOnce, false)
+                .await
+                .map_err(|e| e.kind());
+            w.revive();
+            (cut, m.state().await)
+        },
+    );
+    assert_eq!(got, (Err(ErrorKind::Io), Ok(ConnectionState::Disconnected)));
+}
+
 /// A prompt garbled on the line (`>` with one bit flipped is `?`): the publish times out, but
 /// the modem sent its prompt and counts the data, so the next command first pads it (zeros);
 /// otherwise the modem would take that command's line as the data. ESP-AT and Quectel.

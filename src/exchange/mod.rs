@@ -185,14 +185,15 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, S: Staging>
     }
 
     async fn converse(&mut self, req: &Request<'_>) -> Result<(), Error> {
-        self.write(Out::Line(&req.wire)).await?;
-        self.partial_line = false;
         // A dialect without staged commands compiles none of this.
         let data = req.data.filter(|_| S::STAGED);
-        // From here the modem may count the data: a prompt lost or garbled on the line (or a
-        // wait cut short) leaves it in data mode all the same, where the next command line
-        // would become this command's data. Until the data is written, it is owed.
+        // Once its line is out (and a write that fails or is cut short in the flush may have
+        // put it all out), the modem may count the data: a prompt lost or garbled on the line,
+        // or a wait cut short, leaves it in data mode all the same, where the next command
+        // line would become this command's data. Until the data is written, it is owed.
         self.owed = data.map_or(0, <[u8]>::len);
+        self.write(Out::Line(&req.wire)).await?;
+        self.partial_line = false;
         self.wait(req.deadline).await?;
         if let Some(data) = data {
             // Woken with no outcome: the prompt came (an error would have been the outcome).
@@ -280,6 +281,12 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, S: Staging>
     async fn resync(&mut self) {
         self.shared.abandon();
         self.shared.with(|s| s.watch.unstick = true);
+        if self.partial_line {
+            // End the half-written line; the modem rejects or ignores it, and its answer is
+            // discarded as stale below. (If the whole line went out after all, the CR is one
+            // byte of the data the modem counts, and one zero below goes to spare.)
+            let _ = self.write(Out::Bytes(b"\r")).await;
+        }
         if self.owed > 0 {
             // The modem may still count raw data of a prompted command that was cut short:
             // give it the rest (zeros), so that it leaves data mode; its answer is stale. If
@@ -294,10 +301,6 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, S: Staging>
                 self.owed -= n;
             }
             self.owed = 0;
-        } else if self.partial_line {
-            // End the half-written line; the modem rejects or ignores it, and its answer is
-            // discarded as stale below.
-            let _ = self.write(Out::Bytes(b"\r")).await;
         }
         self.partial_line = false;
         let start = Instant::now();

@@ -61,6 +61,8 @@ pub struct State {
     pub write_times: Vec<std::time::Instant>,
     /// Writes fail once this many bytes were sent (until [`Wire::revive`]).
     pub fail_at: Option<usize>,
+    /// Flushes fail (the bytes written went out all the same).
+    pub fail_flush: bool,
     /// This many reads still fail (a line error: an overrun, a framing error).
     pub fail_reads: usize,
 }
@@ -90,6 +92,11 @@ impl Wire {
         self.0.lock().unwrap().fail_at = Some(bytes);
     }
 
+    /// Flushes fail, after the bytes written went out.
+    pub fn fail_flushes(&self) {
+        self.0.lock().unwrap().fail_flush = true;
+    }
+
     /// The next `n` reads fail, the ones after work.
     pub fn fail_reads(&self, n: usize) {
         self.0.lock().unwrap().fail_reads = n;
@@ -97,7 +104,9 @@ impl Wire {
 
     /// Writes work again.
     pub fn revive(&self) {
-        self.0.lock().unwrap().fail_at = None;
+        let mut s = self.0.lock().unwrap();
+        s.fail_at = None;
+        s.fail_flush = false;
     }
 
     /// When each write was made, in order.
@@ -190,7 +199,13 @@ impl Wire {
             }
             Ok(buf.len())
         });
-        m.expect_flush().returning(|| Ok(()));
+        let state = self.0.clone();
+        m.expect_flush().returning(move || {
+            if state.lock().unwrap().fail_flush {
+                return Err(ErrorKind::BrokenPipe);
+            }
+            Ok(())
+        });
         m
     }
 

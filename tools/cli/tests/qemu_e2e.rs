@@ -276,6 +276,8 @@ impl Drop for Report {
 async fn ping(port: u16, sub: &mut Sub, id: &str, within: Duration) {
     let deadline = Instant::now() + within;
     let reply = format!("devices/{id}/reply");
+    // A pong to an earlier call's ping may be queued still: this call must see its own.
+    while sub.messages.try_recv().is_ok() {}
     loop {
         publish(port, &format!("devices/{id}/cmd"), b"ping").await;
         let left = deadline.saturating_duration_since(Instant::now());

@@ -308,6 +308,8 @@ fn frame(baud: u32) -> Duration {
 struct Pacer {
     start: std::time::Instant,
     sent: u64,
+    /// The byte time `start` and `sent` count in (a new baud rate restarts the clock).
+    frame: Duration,
 }
 
 impl Pacer {
@@ -315,6 +317,7 @@ impl Pacer {
         Pacer {
             start: std::time::Instant::now(),
             sent: 0,
+            frame: Duration::ZERO,
         }
     }
 
@@ -344,6 +347,12 @@ impl Pacer {
     /// Wait until at least one byte may go; return how many (≤ `max`) are due now.
     async fn due(&mut self, baud: u32, max: usize) -> usize {
         let frame = frame(baud);
+        if frame != self.frame {
+            // The baud rate changed: what was sent was counted in the old byte time.
+            self.frame = frame;
+            self.start = std::time::Instant::now();
+            self.sent = 0;
+        }
         let next = self.start + frame * (self.sent as u32 + 1);
         let now = std::time::Instant::now();
         if next > now + Duration::from_millis(2) {

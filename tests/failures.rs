@@ -667,24 +667,13 @@ fn a_line_cut_by_a_failed_write_is_ended_before_the_next_command() {
 #[test]
 fn data_cut_by_a_failed_write_is_padded_before_the_next_command() {
     let line = b"AT+MQTTPUBRAW=0,\"t\",5,0,0\r\n";
-    let got = common::run_dialect(
-        mqtt_modem::EspAt,
+    let got = esp_publish_cut_then_state(
         vec![
             ex(line, b"\r\nOK\r\n\r\n>"),
             ex(b"hel\0\0\0\0\0", b"\r\n+MQTTPUB:FAIL\r\n"),
             ex(b"AT+MQTTCONN?\r\n", b"\r\nOK\r\n"),
         ],
-        64,
-        Options::default(),
-        async |m, _, w| {
-            w.fail_writes_at(line.len() + 3);
-            let cut = m
-                .publish("t", b"hello", Qos::AtMostOnce, false)
-                .await
-                .map_err(|e| e.kind());
-            w.revive();
-            (cut, m.state().await)
-        },
+        |w| w.fail_writes_at(line.len() + 3),
     );
     assert_eq!(got, (Err(ErrorKind::Io), Ok(ConnectionState::Disconnected)));
 }
@@ -695,18 +684,31 @@ fn data_cut_by_a_failed_write_is_padded_before_the_next_command() {
 #[test]
 fn a_prompted_line_whose_flush_failed_leaves_the_data_owed() {
     let line = b"AT+MQTTPUBRAW=0,\"t\",5,0,0\r\n";
-    let got = common::run_dialect(
-        mqtt_modem::EspAt,
+    let got = esp_publish_cut_then_state(
         vec![
             ex(line, b"\r\nOK\r\n\r\n>"),
             ex(b"\r", b""),
             ex(b"\0\0\0\0\0", b"\r\n+MQTTPUB:OK\r\n"),
             ex(b"AT+MQTTCONN?\r\n", b"\r\nOK\r\n"),
         ],
+        |w| w.fail_flushes(),
+    );
+    assert_eq!(got, (Err(ErrorKind::Io), Ok(ConnectionState::Disconnected)));
+}
+
+/// ESP-AT: a 5-byte publish with the UART failing as `cut` sets up, then (UART working again)
+/// the state.
+fn esp_publish_cut_then_state(
+    script: Vec<common::Exchange>,
+    cut: impl FnOnce(&common::Wire),
+) -> (Result<(), ErrorKind>, Result<ConnectionState, Error>) {
+    common::run_dialect(
+        mqtt_modem::EspAt,
+        script,
         64,
         Options::default(),
         async |m, _, w| {
-            w.fail_flushes();
+            cut(w);
             let cut = m
                 .publish("t", b"hello", Qos::AtMostOnce, false)
                 .await
@@ -714,8 +716,7 @@ fn a_prompted_line_whose_flush_failed_leaves_the_data_owed() {
             w.revive();
             (cut, m.state().await)
         },
-    );
-    assert_eq!(got, (Err(ErrorKind::Io), Ok(ConnectionState::Disconnected)));
+    )
 }
 
 /// A prompt garbled on the line (`>` with one bit flipped is `?`): the publish times out, but

@@ -1,5 +1,5 @@
 //! The modem's real MQTT client side: one `rumqttc` connection at a time, TLS through rustls
-//! with the `ring` provider and the certificates uploaded with `AT+MQTTTLS`.
+//! with the `ring` provider and the certificates the host stored ([`TlsMaterial`]).
 //!
 //! A connection's event loop runs in its own task and forwards every event, tagged with the
 //! connection's generation number, to the modem task. Events of an older generation are stale.
@@ -13,11 +13,22 @@ use rumqttc::{
     MqttOptions, TlsConfiguration, Transport,
 };
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::task::AbortHandle;
 use tokio::time::{Instant, timeout_at};
-use tokio_rustls::rustls::{ClientConfig, RootCertStore, crypto::ring};
+use tokio_rustls::TlsConnector;
+use tokio_rustls::rustls::client::WebPkiServerVerifier;
+use tokio_rustls::rustls::client::danger::{
+    HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier,
+};
+use tokio_rustls::rustls::crypto::{
+    CryptoProvider, ring, verify_tls12_signature, verify_tls13_signature,
+};
+use tokio_rustls::rustls::{
+    ClientConfig, DigitallySignedStruct, DistinguishedName, Error as TlsError, RootCertStore,
+    SignatureScheme,
+};
 
 use crate::at::MqttConfig;
 
@@ -138,6 +149,8 @@ pub(crate) enum ProbeError {
     Dns,
     /// TCP refused, reset or timed out.
     Tcp,
+    /// The TLS handshake failed (or the TLS material is unusable).
+    Tls,
 }
 
 /// Open (and close again) a plain TCP connection to `host:port` within `budget`.
@@ -156,6 +169,38 @@ pub(crate) async fn probe(host: &str, port: u16, budget: Duration) -> Result<(),
             Ok(())
         }
         Ok(Err(_)) | Err(_) => Err(ProbeError::Tcp),
+    }
+}
+
+/// Open a TCP connection to `host:port` and make a TLS handshake over it with `tls` within
+/// `budget`, then close it again.
+pub(crate) async fn probe_tls(
+    host: &str,
+    port: u16,
+    tls: &TlsMaterial,
+    budget: Duration,
+) -> Result<(), ProbeError> {
+    let deadline = Instant::now() + budget;
+    let config = tls.client_config().map_err(|_| ProbeError::Tls)?;
+    let name = ServerName::try_from(host.to_string()).map_err(|_| ProbeError::Tls)?;
+    let addrs: Vec<_> = match timeout_at(deadline, tokio::net::lookup_host((host, port))).await {
+        Ok(Ok(a)) => a.collect(),
+        Ok(Err(_)) | Err(_) => return Err(ProbeError::Dns),
+    };
+    if addrs.is_empty() {
+        return Err(ProbeError::Dns);
+    }
+    let tcp = match timeout_at(deadline, tokio::net::TcpStream::connect(&addrs[..])).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(_)) | Err(_) => return Err(ProbeError::Tcp),
+    };
+    let connector = TlsConnector::from(Arc::new(config));
+    match timeout_at(deadline, connector.connect(name, tcp)).await {
+        Ok(Ok(stream)) => {
+            drop(stream);
+            Ok(())
+        }
+        Ok(Err(_)) | Err(_) => Err(ProbeError::Tls),
     }
 }
 
@@ -259,8 +304,12 @@ async fn run(mut eventloop: EventLoop, gen_id: u64, shared: Arc<BrokerShared>) {
     }
 }
 
-/// The PEM texts uploaded with `AT+MQTTTLS` (empty = not uploaded).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// What a TLS connection is made with: the PEM texts stored by the host (`AT+MQTTTLS`,
+/// `AT+SYSMFG`, `AT+QFUPL`; empty = not stored) and how the broker is checked.
+///
+/// [`Default`] is the UC8088's TLS: the CA verifies the broker against the connect host, no
+/// other server name, no ALPN.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TlsMaterial {
     /// Root CA(s) used to verify the broker.
     pub ca: Vec<u8>,
@@ -268,31 +317,171 @@ pub struct TlsMaterial {
     pub cert: Vec<u8>,
     /// Client private key.
     pub key: Vec<u8>,
+    /// Verify the broker's certificate with `ca`; when off, any certificate is accepted (the
+    /// handshake signatures are still checked).
+    pub verify: bool,
+    /// The name the broker's certificate is verified against instead of the connect host.
+    pub server_name: Option<String>,
+    /// ALPN protocols offered, in order (empty: no ALPN).
+    pub alpn: Vec<Vec<u8>>,
+}
+
+impl Default for TlsMaterial {
+    fn default() -> Self {
+        TlsMaterial {
+            ca: Vec::new(),
+            cert: Vec::new(),
+            key: Vec::new(),
+            verify: true,
+            server_name: None,
+            alpn: Vec::new(),
+        }
+    }
 }
 
 impl TlsMaterial {
-    /// Build the rustls configuration: the CA verifies the broker, client auth only when both
-    /// a certificate and a key were uploaded.
+    /// Build the rustls configuration: with `verify`, the CA verifies the broker (against
+    /// `server_name` when given, else the connect host), without it any certificate is taken;
+    /// client auth only when both a certificate and a key were stored; `alpn` offered.
     pub fn client_config(&self) -> Result<ClientConfig, String> {
-        let mut roots = RootCertStore::empty();
-        for cert in CertificateDer::pem_slice_iter(&self.ca) {
-            roots
-                .add(cert.map_err(|e| e.to_string())?)
-                .map_err(|e| e.to_string())?;
-        }
-        let builder = ClientConfig::builder_with_provider(Arc::new(ring::default_provider()))
+        let provider = Arc::new(ring::default_provider());
+        let builder = ClientConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
-            .map_err(|e| e.to_string())?
-            .with_root_certificates(roots);
-        if self.cert.is_empty() || self.key.is_empty() {
-            return Ok(builder.with_no_client_auth());
-        }
-        let chain = CertificateDer::pem_slice_iter(&self.cert)
-            .collect::<Result<Vec<_>, _>>()
             .map_err(|e| e.to_string())?;
-        let key = PrivateKeyDer::from_pem_slice(&self.key).map_err(|e| e.to_string())?;
-        builder
-            .with_client_auth_cert(chain, key)
-            .map_err(|e| e.to_string())
+        let builder = if !self.verify {
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(AcceptAnyServer(provider)))
+        } else {
+            let mut roots = RootCertStore::empty();
+            for cert in CertificateDer::pem_slice_iter(&self.ca) {
+                roots
+                    .add(cert.map_err(|e| e.to_string())?)
+                    .map_err(|e| e.to_string())?;
+            }
+            match &self.server_name {
+                None => builder.with_root_certificates(roots),
+                Some(name) => {
+                    let name = ServerName::try_from(name.clone()).map_err(|e| e.to_string())?;
+                    let inner =
+                        WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
+                            .build()
+                            .map_err(|e| e.to_string())?;
+                    builder
+                        .dangerous()
+                        .with_custom_certificate_verifier(Arc::new(NamedServer { inner, name }))
+                }
+            }
+        };
+        let mut config = if self.cert.is_empty() || self.key.is_empty() {
+            builder.with_no_client_auth()
+        } else {
+            let chain = CertificateDer::pem_slice_iter(&self.cert)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| e.to_string())?;
+            let key = PrivateKeyDer::from_pem_slice(&self.key).map_err(|e| e.to_string())?;
+            builder
+                .with_client_auth_cert(chain, key)
+                .map_err(|e| e.to_string())?
+        };
+        config.alpn_protocols = self.alpn.clone();
+        Ok(config)
+    }
+}
+
+/// Takes any server certificate (a TLS without CA); the handshake signatures are still
+/// checked with the provider's algorithms.
+#[derive(Debug)]
+struct AcceptAnyServer(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for AcceptAnyServer {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, TlsError> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, TlsError> {
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, TlsError> {
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// The WebPKI verifier with the certificate checked against `name` instead of the host.
+#[derive(Debug)]
+struct NamedServer {
+    inner: Arc<WebPkiServerVerifier>,
+    name: ServerName<'static>,
+}
+
+impl ServerCertVerifier for NamedServer {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, TlsError> {
+        self.inner
+            .verify_server_cert(end_entity, intermediates, &self.name, ocsp_response, now)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, TlsError> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, TlsError> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+
+    fn root_hint_subjects(&self) -> Option<&[DistinguishedName]> {
+        self.inner.root_hint_subjects()
     }
 }

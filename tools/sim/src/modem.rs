@@ -382,7 +382,7 @@ fn on_control<D: Personality>(
         Control::Reboot => {
             core.reset();
             framer.cancel_raw();
-            *dialect = D::boot(ident);
+            dialect.reboot(ident);
             core.urc(D::BANNER);
         }
         Control::EmitUrc(bytes) => core.urc(bytes),

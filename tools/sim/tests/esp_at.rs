@@ -402,3 +402,92 @@ async fn knobs_work_in_this_dialect() {
     // Noise corrupts the output.
     assert_noise_corrupts(&sim, &mut host, b"AT\r\n", b"\r\nOK\r\n").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sysmfg_stores_reads_erases_and_survives_a_reboot() {
+    let (sim, mut host) = quiet().await;
+    // Nothing stored yet.
+    host.transact(b"AT+SYSMFG=1,\"mqtt_modem\",\"ca\"\r\n", b"\r\nERROR\r\n")
+        .await;
+    host.transact(b"AT+SYSMFG=0,\"mqtt_modem\",\"ca\"\r\n", b"\r\nERROR\r\n")
+        .await;
+    host.transact(b"AT+SYSMFG?\r\n", b"\r\nOK\r\n").await;
+    // A binary value through the prompt: any byte, CR and LF included.
+    host.transact(
+        b"AT+SYSMFG=2,\"mqtt_ca\",\"mqtt_ca\",8,6\r\n",
+        b"\r\nOK\r\n\r\n>",
+    )
+    .await;
+    host.transact(b"a\r\n\0\"z", b"\r\nOK\r\n").await;
+    host.transact(
+        b"AT+SYSMFG=2,\"mqtt_modem\",\"ca\",5,4294967295\r\n",
+        b"\r\nOK\r\n",
+    )
+    .await;
+    host.transact(b"AT+SYSMFG=2,\"mqtt_modem\",\"i\",6,-7\r\n", b"\r\nOK\r\n")
+        .await;
+    host.transact(
+        b"AT+SYSMFG=2,\"mqtt_modem\",\"ca\",5,4294967296\r\n",
+        b"\r\nERROR\r\n",
+    )
+    .await;
+    sim.reboot();
+    host.expect(b"\r\nready\r\n").await;
+    host.transact(b"ATE0\r\n", b"ATE0\r\n\r\nOK\r\n").await;
+    host.transact(
+        b"AT+SYSMFG=1,\"mqtt_ca\",\"mqtt_ca\"\r\n",
+        b"+SYSMFG:\"mqtt_ca\",\"mqtt_ca\",8,6,a\r\n\0\"z\r\n\r\nOK\r\n",
+    )
+    .await;
+    host.transact(
+        b"AT+SYSMFG=1,\"mqtt_ca\",\"mqtt_ca\",1,2\r\n",
+        b"+SYSMFG:\"mqtt_ca\",\"mqtt_ca\",8,2,\r\n\r\n\r\nOK\r\n",
+    )
+    .await;
+    host.transact(
+        b"AT+SYSMFG=1,\"mqtt_ca\",\"mqtt_ca\",5,2\r\n",
+        b"\r\nERROR\r\n",
+    )
+    .await;
+    host.transact(
+        b"AT+SYSMFG=1,\"mqtt_modem\",\"ca\"\r\n",
+        b"+SYSMFG:\"mqtt_modem\",\"ca\",5,4294967295\r\n\r\nOK\r\n",
+    )
+    .await;
+    host.transact(
+        b"AT+SYSMFG=1,\"mqtt_modem\",\"i\"\r\n",
+        b"+SYSMFG:\"mqtt_modem\",\"i\",6,-7\r\n\r\nOK\r\n",
+    )
+    .await;
+    host.transact(
+        b"AT+SYSMFG=1,\"mqtt_modem\"\r\n",
+        b"+SYSMFG:\"mqtt_modem\",\"ca\",5\r\n+SYSMFG:\"mqtt_modem\",\"i\",6\r\n\r\nOK\r\n",
+    )
+    .await;
+    host.transact(
+        b"AT+SYSMFG?\r\n",
+        b"+SYSMFG:\"mqtt_ca\"\r\n+SYSMFG:\"mqtt_modem\"\r\n\r\nOK\r\n",
+    )
+    .await;
+    // AT+RST and AT+MQTTCLEAN keep it too.
+    host.transact(b"AT+RST\r\n", b"\r\nOK\r\n\r\nready\r\n")
+        .await;
+    host.transact(b"ATE0\r\n", b"ATE0\r\n\r\nOK\r\n").await;
+    host.transact(
+        b"AT+MQTTUSERCFG=0,1,\"id\",\"\",\"\",0,0,\"\"\r\n",
+        b"\r\nOK\r\n",
+    )
+    .await;
+    host.transact(b"AT+MQTTCLEAN=0\r\n", b"\r\nOK\r\n").await;
+    // Erase a key, then a namespace.
+    host.transact(b"AT+SYSMFG=0,\"mqtt_modem\",\"ca\"\r\n", b"\r\nOK\r\n")
+        .await;
+    host.transact(b"AT+SYSMFG=1,\"mqtt_modem\",\"ca\"\r\n", b"\r\nERROR\r\n")
+        .await;
+    host.transact(b"AT+SYSMFG=0,\"mqtt_ca\"\r\n", b"\r\nOK\r\n")
+        .await;
+    host.transact(b"AT+SYSMFG=1,\"mqtt_ca\"\r\n", b"\r\nERROR\r\n")
+        .await;
+    host.transact(b"AT+SYSMFG?\r\n", b"+SYSMFG:\"mqtt_modem\"\r\n\r\nOK\r\n")
+        .await;
+}

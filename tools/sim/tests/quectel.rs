@@ -457,3 +457,105 @@ async fn knobs_work_in_this_dialect() {
     assert_prompted_data_paced(&sim, &mut host, prompt, done).await;
     assert_noise_corrupts(&sim, &mut host, b"AT\r", b"\r\nOK\r\n").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ufs_files_and_ssl_contexts() {
+    let (sim, mut host) = quiet().await;
+    host.transact(b"AT+CMEE=1\r", b"\r\nOK\r\n").await;
+    host.transact(b"AT+QFLST=\"ca.pem\"\r", b"\r\n+CME ERROR: 405\r\n")
+        .await;
+    host.transact(b"AT+QFDEL=\"ca.pem\"\r", b"\r\n+CME ERROR: 405\r\n")
+        .await;
+    host.transact(b"AT+QFLST=\"*\"\r", b"\r\nOK\r\n").await;
+    // Any byte is data after CONNECT; the checksum XORs big-endian pairs.
+    host.transact(b"AT+QFUPL=\"UFS:ca.pem\",5,60\r", b"\r\nCONNECT\r\n")
+        .await;
+    host.transact(b"1\r\n\0\"", b"\r\n+QFUPL: 5,190d\r\n\r\nOK\r\n")
+        .await;
+    host.transact(b"AT+QFUPL=\"ca.pem\",5\r", b"\r\n+CME ERROR: 407\r\n")
+        .await;
+    host.transact(b"AT+QFUPL=\"b\",3\r", b"\r\nCONNECT\r\n")
+        .await;
+    host.transact(b"\x02\x1c\x00", b"\r\n+QFUPL: 3,21c\r\n\r\nOK\r\n")
+        .await;
+    sim.reboot();
+    host.expect(b"\r\nRDY\r\n").await;
+    host.transact(b"ATE0\r", b"ATE0\r\r\nOK\r\n").await;
+    host.transact(b"AT+CMEE=1\r", b"\r\nOK\r\n").await;
+    host.transact(
+        b"AT+QFLST=\"ca.pem\"\r",
+        b"\r\n+QFLST: \"ca.pem\",5\r\n\r\nOK\r\n",
+    )
+    .await;
+    host.transact(
+        b"AT+QFLST=\"UFS:ca.pem\"\r",
+        b"\r\n+QFLST: \"UFS:ca.pem\",5\r\n\r\nOK\r\n",
+    )
+    .await;
+    host.transact(
+        b"AT+QFLST\r",
+        b"\r\n+QFLST: \"b\",3\r\n+QFLST: \"ca.pem\",5\r\n\r\nOK\r\n",
+    )
+    .await;
+    host.transact(b"AT+QFDEL=\"b\"\r", b"\r\nOK\r\n").await;
+    host.transact(
+        b"AT+QFLST=\"*\"\r",
+        b"\r\n+QFLST: \"ca.pem\",5\r\n\r\nOK\r\n",
+    )
+    .await;
+    host.transact(b"AT+QFDEL=\"*\"\r", b"\r\nOK\r\n").await;
+    host.transact(b"AT+QFLST=\"ca.pem\"\r", b"\r\n+CME ERROR: 405\r\n")
+        .await;
+    // SSL contexts: set, queried back; bad values refused.
+    for line in [
+        &b"AT+QSSLCFG=\"sslversion\",0,4\r"[..],
+        b"AT+QSSLCFG=\"ciphersuite\",0,0XFFFF\r",
+        b"AT+QSSLCFG=\"seclevel\",0,2\r",
+        b"AT+QSSLCFG=\"cacert\",0,\"ca.pem\"\r",
+        b"AT+QSSLCFG=\"clientcert\",0,\"UFS:c.pem\"\r",
+        b"AT+QSSLCFG=\"clientkey\",0,\"k.pem\"\r",
+        b"AT+QSSLCFG=\"sni\",0,1\r",
+        b"AT+QSSLCFG=\"ignorelocaltime\",0,1\r",
+        b"AT+QMTCFG=\"ssl\",0,1,0\r",
+    ] {
+        host.transact(line, b"\r\nOK\r\n").await;
+    }
+    for (line, reply) in [
+        (
+            &b"AT+QSSLCFG=\"seclevel\",0\r"[..],
+            &b"+QSSLCFG: \"seclevel\",0,2"[..],
+        ),
+        (
+            b"AT+QSSLCFG=\"ciphersuite\",0\r",
+            b"+QSSLCFG: \"ciphersuite\",0,0XFFFF",
+        ),
+        (
+            b"AT+QSSLCFG=\"cacert\",0\r",
+            b"+QSSLCFG: \"cacert\",0,\"ca.pem\"",
+        ),
+        (b"AT+QSSLCFG=\"sni\",0\r", b"+QSSLCFG: \"sni\",0,1"),
+        (
+            b"AT+QSSLCFG=\"seclevel\",1\r",
+            b"+QSSLCFG: \"seclevel\",1,0",
+        ),
+        (b"AT+QMTCFG=\"ssl\",0\r", b"+QMTCFG: \"ssl\",1,0"),
+    ] {
+        let mut want = b"\r\n".to_vec();
+        want.extend_from_slice(reply);
+        want.extend_from_slice(b"\r\n\r\nOK\r\n");
+        host.transact(line, &want).await;
+    }
+    for line in [
+        &b"AT+QSSLCFG=\"seclevel\",0,3\r"[..],
+        b"AT+QSSLCFG=\"sslversion\",6,4\r",
+        b"AT+QSSLCFG=\"ciphersuite\",0,65535\r",
+    ] {
+        host.transact(line, b"\r\n+CME ERROR: 50\r\n").await;
+    }
+    // A context's files are looked up when the client opens: none is stored now.
+    host.transact(
+        b"AT+QMTOPEN=0,\"127.0.0.1\",1\r",
+        b"\r\nOK\r\n\r\n+QMTOPEN: 0,-1\r\n",
+    )
+    .await;
+}

@@ -77,6 +77,11 @@ pub(crate) trait Personality: Send + Sized + 'static {
     /// The state right after power-on.
     fn boot(ident: Ident) -> Self;
 
+    /// A power cycle: back to [`Personality::boot`], keeping what the module holds in flash.
+    fn reboot(&mut self, ident: Ident) {
+        *self = Self::boot(ident);
+    }
+
     /// Whether command lines are echoed.
     fn echo(&self) -> bool;
 

@@ -5,12 +5,15 @@
 
 pub mod parse;
 
+use std::collections::BTreeMap;
+
 use rumqttc::{LastWill, SubscribeReasonCode};
 
-use self::parse::{Command, ConnCfg, LongField, UserCfg};
+use self::parse::{Command, ConnCfg, LongField, MfgValue, UserCfg, mfg_type};
 use super::Personality;
 use super::uc8088::Ident;
 use crate::at::MqttConfig;
+use crate::broker::TlsMaterial;
 use crate::framer::Terminator;
 use crate::modem::{Core, qos_of};
 
@@ -27,6 +30,16 @@ pub const VERSION_LINES: [&str; 4] = [
 
 /// The prompt that asks for raw data, right after the command's `OK`.
 pub const PROMPT: &[u8] = b"\r\nOK\r\n>";
+/// The prompt of `AT+SYSMFG=2` (types 7 and 8): `OK`, a blank line, then `>`.
+pub const MFG_PROMPT: &[u8] = b"\r\nOK\r\n\r\n>";
+
+/// The manufacturing NVS namespace and key of the MQTT root CA, client certificate and
+/// client key (`AT+MQTTUSERCFG` schemes 3, 4 and 5).
+pub const MQTT_CA: &str = "mqtt_ca";
+/// See [`MQTT_CA`].
+pub const MQTT_CERT: &str = "mqtt_cert";
+/// See [`MQTT_CA`].
+pub const MQTT_KEY: &str = "mqtt_key";
 
 const OK: &[u8] = b"\r\nOK\r\n";
 const ERROR: &[u8] = b"\r\nERROR\r\n";
@@ -41,7 +54,16 @@ enum Awaiting {
         qos: u8,
         retain: bool,
     },
+    Mfg {
+        namespace: String,
+        key: String,
+        kind: u8,
+    },
 }
+
+/// The manufacturing NVS: namespace → key → (type, value). Integers are kept as their
+/// decimal text. It is flash: a reboot keeps it.
+type Nvs = BTreeMap<String, BTreeMap<String, (u8, Vec<u8>)>>;
 
 /// Where `AT+MQTTCONN` connected to.
 struct Target {
@@ -60,6 +82,11 @@ pub(crate) struct EspAt {
     dropped: bool,
     subs: Vec<(String, u8)>,
     awaiting: Option<Awaiting>,
+    /// `AT+MQTTSNI`: the name the broker's certificate is checked against.
+    sni: Option<String>,
+    /// `AT+MQTTALPN`: the protocols offered.
+    alpn: Vec<Vec<u8>>,
+    nvs: Nvs,
 }
 
 /// `<line>\r\n`: how ESP-AT writes information lines and URCs.
@@ -82,7 +109,18 @@ impl Personality for EspAt {
             dropped: false,
             subs: Vec::new(),
             awaiting: None,
+            sni: None,
+            alpn: Vec::new(),
+            nvs: Nvs::new(),
         }
+    }
+
+    fn reboot(&mut self, ident: Ident) {
+        let nvs = std::mem::take(&mut self.nvs);
+        *self = EspAt {
+            nvs,
+            ..EspAt::boot(ident)
+        };
     }
 
     fn echo(&self) -> bool {
@@ -116,6 +154,17 @@ impl Personality for EspAt {
             Some(Awaiting::PubRaw { topic, qos, retain }) => {
                 let ok = core.publish(topic, qos, retain, data).await.is_ok();
                 core.respond(line(if ok { "+MQTTPUB:OK" } else { "+MQTTPUB:FAIL" }));
+            }
+            Some(Awaiting::Mfg {
+                namespace,
+                key,
+                kind,
+            }) => {
+                self.nvs
+                    .entry(namespace)
+                    .or_default()
+                    .insert(key, (kind, data));
+                core.respond(OK);
             }
             None => {}
         }
@@ -168,7 +217,7 @@ impl EspAt {
             Command::Restart => {
                 core.respond(OK);
                 core.reset();
-                *self = EspAt::boot(Ident::default());
+                self.reboot(Ident::default());
                 core.urc(BOOT_BANNER);
                 return None;
             }
@@ -273,10 +322,67 @@ impl EspAt {
                     core.disconnect().await;
                     *self = EspAt {
                         echo: self.echo,
+                        nvs: std::mem::take(&mut self.nvs),
                         ..EspAt::boot(Ident::default())
                     };
                     OK.to_vec()
                 }
+            }
+            Command::Sni(name) => {
+                if self.user.is_none() {
+                    ERROR.to_vec()
+                } else {
+                    self.sni = Some(name);
+                    OK.to_vec()
+                }
+            }
+            Command::Alpn(names) => {
+                if self.user.is_none() {
+                    ERROR.to_vec()
+                } else {
+                    self.alpn = names;
+                    OK.to_vec()
+                }
+            }
+            Command::MfgQuery => {
+                let mut v: Vec<u8> = self
+                    .nvs
+                    .keys()
+                    .flat_map(|ns| line(format!("+SYSMFG:\"{ns}\"")))
+                    .collect();
+                v.extend_from_slice(OK);
+                v
+            }
+            Command::MfgErase { namespace, key } => self.mfg_erase(&namespace, key.as_deref()),
+            Command::MfgRead {
+                namespace,
+                key,
+                range,
+            } => self.mfg_read(&namespace, key.as_deref(), range),
+            Command::MfgWrite {
+                namespace,
+                key,
+                value: MfgValue::Int(kind, v),
+            } => {
+                let text = v.to_string().into_bytes();
+                self.nvs
+                    .entry(namespace)
+                    .or_default()
+                    .insert(key, (kind, text));
+                OK.to_vec()
+            }
+            Command::MfgWrite {
+                namespace,
+                key,
+                value: MfgValue::Prompted(kind, len),
+            } => {
+                self.awaiting = Some(Awaiting::Mfg {
+                    namespace,
+                    key,
+                    kind,
+                });
+                core.respond(MFG_PROMPT);
+                return Some(len);
             }
         };
         core.respond(reply);
@@ -300,9 +406,9 @@ impl EspAt {
             // "you cannot use this command to reestablish MQTT connection": CLEAN first.
             return ERROR.to_vec();
         }
-        if user.scheme != 1 {
-            return ERROR.to_vec(); // TLS and WebSocket schemes are not simulated
-        }
+        let Ok(tls) = self.tls_material(user.scheme) else {
+            return ERROR.to_vec(); // WebSocket, or a certificate not in the NVS
+        };
         let conn = self.conn.clone().unwrap_or_default();
         let cfg = MqttConfig {
             host: host.clone(),
@@ -328,7 +434,7 @@ impl EspAt {
         });
         let scheme = user.scheme;
         let path = user.path.clone();
-        match core.connect(&cfg, None, will).await {
+        match core.connect(&cfg, tls.as_ref(), will).await {
             Ok(session_present) => {
                 if !session_present {
                     self.subs.clear();
@@ -348,6 +454,100 @@ impl EspAt {
             }
             Err(_) => ERROR.to_vec(),
         }
+    }
+
+    /// What `AT+MQTTCONN` connects with for `scheme`: 1 plain TCP; TLS with 2 no verification,
+    /// 3 the NVS root CA verifying, 4 the NVS client certificate and key without verification,
+    /// 5 both. `Err` when a certificate is not stored or the scheme is a WebSocket one.
+    fn tls_material(&self, scheme: u8) -> Result<Option<TlsMaterial>, ()> {
+        let (verify, client) = match scheme {
+            1 => return Ok(None),
+            2 => (false, false),
+            3 => (true, false),
+            4 => (false, true),
+            5 => (true, true),
+            _ => return Err(()), // WebSocket schemes are not simulated
+        };
+        let stored = |name: &str| match self.nvs.get(name).and_then(|keys| keys.get(name)) {
+            Some((mfg_type::STRING | mfg_type::BINARY, bytes)) => Ok(bytes.clone()),
+            _ => Err(()),
+        };
+        let mut tls = TlsMaterial {
+            verify,
+            server_name: self.sni.clone(),
+            alpn: self.alpn.clone(),
+            ..TlsMaterial::default()
+        };
+        if verify {
+            tls.ca = stored(MQTT_CA)?;
+        }
+        if client {
+            tls.cert = stored(MQTT_CERT)?;
+            tls.key = stored(MQTT_KEY)?;
+        }
+        Ok(Some(tls))
+    }
+
+    /// `AT+SYSMFG=0`: erase a key, or a whole namespace; `ERROR` when it is not there.
+    fn mfg_erase(&mut self, namespace: &str, key: Option<&str>) -> Vec<u8> {
+        let Some(keys) = self.nvs.get_mut(namespace) else {
+            return ERROR.to_vec();
+        };
+        if let Some(key) = key {
+            if keys.remove(key).is_none() {
+                return ERROR.to_vec();
+            }
+            if !keys.is_empty() {
+                return OK.to_vec();
+            }
+        }
+        self.nvs.remove(namespace);
+        OK.to_vec()
+    }
+
+    /// `AT+SYSMFG=1`: a namespace's keys with their types, or one key's value
+    /// (`+SYSMFG:"<ns>","<key>",<type>,<value>` for an integer,
+    /// `+SYSMFG:"<ns>","<key>",<type>,<length>,<bytes>` for a string or binary value).
+    fn mfg_read(
+        &self,
+        namespace: &str,
+        key: Option<&str>,
+        range: Option<(usize, usize)>,
+    ) -> Vec<u8> {
+        let Some(keys) = self.nvs.get(namespace) else {
+            return ERROR.to_vec();
+        };
+        let Some(key) = key else {
+            let mut v: Vec<u8> = keys
+                .iter()
+                .flat_map(|(k, (kind, _))| line(format!("+SYSMFG:\"{namespace}\",\"{k}\",{kind}")))
+                .collect();
+            v.extend_from_slice(OK);
+            return v;
+        };
+        let Some((kind, value)) = keys.get(key) else {
+            return ERROR.to_vec();
+        };
+        let head = format!("+SYSMFG:\"{namespace}\",\"{key}\",{kind},");
+        let mut v = head.into_bytes();
+        if matches!(*kind, mfg_type::STRING | mfg_type::BINARY) {
+            let part = match range {
+                None => &value[..],
+                Some((offset, len)) => match value.get(offset..offset.saturating_add(len)) {
+                    Some(part) => part,
+                    None => return ERROR.to_vec(),
+                },
+            };
+            v.extend(format!("{},", part.len()).bytes());
+            v.extend_from_slice(part);
+        } else if range.is_some() {
+            return ERROR.to_vec(); // an integer has no parts
+        } else {
+            v.extend_from_slice(value);
+        }
+        v.extend_from_slice(b"\r\n");
+        v.extend_from_slice(OK);
+        v
     }
 
     async fn subscribe(&mut self, core: &mut Core, topic: String, qos: u8) -> Vec<u8> {

@@ -32,6 +32,41 @@ pub const MAX_LONG: usize = 1024;
 pub const MAX_RAW: usize = 1 << 20;
 /// Longest keepalive, in seconds.
 pub const MAX_KEEPALIVE: u32 = 7200;
+/// Longest namespace or key of the manufacturing NVS (NVS names are 15 bytes at most).
+pub const MAX_MFG_NAME: usize = 15;
+/// Longest string or binary value of `AT+SYSMFG` (the manual names no limit: 64 KiB here).
+pub const MAX_MFG_LEN: usize = 1 << 16;
+/// Most ALPN protocols of `AT+MQTTALPN`.
+pub const MAX_ALPN: usize = 5;
+
+/// `AT+SYSMFG` value types.
+pub mod mfg_type {
+    /// `u8`
+    pub const U8: u8 = 1;
+    /// `i8`
+    pub const I8: u8 = 2;
+    /// `u16`
+    pub const U16: u8 = 3;
+    /// `i16`
+    pub const I16: u8 = 4;
+    /// `u32`
+    pub const U32: u8 = 5;
+    /// `i32`
+    pub const I32: u8 = 6;
+    /// Text string (written through the prompt).
+    pub const STRING: u8 = 7;
+    /// Binary data: certificates, keys (written through the prompt).
+    pub const BINARY: u8 = 8;
+}
+
+/// What `AT+SYSMFG=2` writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MfgValue {
+    /// An integer of type 1..=6, within its type's range.
+    Int(u8, i64),
+    /// A string (7) or binary (8) value of this many bytes, sent after the prompt.
+    Prompted(u8, usize),
+}
 
 /// Which field an `AT+MQTTLONG*` command sets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,6 +174,39 @@ pub enum Command {
     Unsub(String),
     /// `AT+MQTTCLEAN=0`
     Clean,
+    /// `AT+MQTTSNI=0,"<sni>"`
+    Sni(String),
+    /// `AT+MQTTALPN=0,<n>[,"<alpn>"...]` (no protocol: cleared).
+    Alpn(Vec<Vec<u8>>),
+    /// `AT+SYSMFG?`: the namespaces.
+    MfgQuery,
+    /// `AT+SYSMFG=0,"<namespace>"[,"<key>"]`: erase a key, or the whole namespace.
+    MfgErase {
+        /// Namespace.
+        namespace: String,
+        /// Key; `None`: every key of the namespace.
+        key: Option<String>,
+    },
+    /// `AT+SYSMFG=1,"<namespace>"[,"<key>"[,<offset>,<length>]]`: read a key, or list the
+    /// namespace's keys.
+    MfgRead {
+        /// Namespace.
+        namespace: String,
+        /// Key; `None`: list the keys.
+        key: Option<String>,
+        /// Offset and length of a string or binary value's part.
+        range: Option<(usize, usize)>,
+    },
+    /// `AT+SYSMFG=2,"<namespace>","<key>",<type>,<value>` (types 1..=6) or
+    /// `AT+SYSMFG=2,"<namespace>","<key>",<type>,<length>` (types 7 and 8, then the prompt).
+    MfgWrite {
+        /// Namespace.
+        namespace: String,
+        /// Key.
+        key: String,
+        /// The value, or how it follows.
+        value: MfgValue,
+    },
 }
 
 /// Split the text after `=` into parameters.
@@ -217,6 +285,9 @@ pub fn parse(line: &[u8]) -> Result<Command, AtError> {
             | b"+MQTTSUB"
             | b"+MQTTUNSUB"
             | b"+MQTTCLEAN"
+            | b"+MQTTSNI"
+            | b"+MQTTALPN"
+            | b"+SYSMFG"
     );
     if !known {
         return Err(AtError::Unknown);
@@ -226,6 +297,8 @@ pub fn parse(line: &[u8]) -> Result<Command, AtError> {
         (b"+RST", b"") => C::Restart,
         (b"+MQTTCONN", b"?") => C::ConnQuery,
         (b"+MQTTSUB", b"?") => C::SubQuery,
+        (b"+SYSMFG", b"?") => C::MfgQuery,
+        (b"+SYSMFG", [b'=', args @ ..]) if !args.is_empty() && args != b"?" => sysmfg(args)?,
         (_, [b'=', args @ ..]) if !args.is_empty() && args != b"?" => {
             set(&name, &split_params(args)?)?
         }
@@ -321,6 +394,102 @@ fn set(name: &[u8], p: &[Param]) -> Result<Command, AtError> {
             link_id(link)?;
             C::Clean
         }
+        (b"+MQTTSNI", [link, sni]) => {
+            link_id(link)?;
+            C::Sni(nonempty(sni, MAX_LINE_LEN)?)
+        }
+        (b"+MQTTALPN", [link, n, names @ ..]) => {
+            link_id(link)?;
+            if int(n, 0, MAX_ALPN as u32)? as usize != names.len() {
+                return Err(AtError::InvalidParameter);
+            }
+            let names = names
+                .iter()
+                .map(|p| match bytes(p, MAX_LINE_LEN)? {
+                    b if b.is_empty() => Err(AtError::InvalidParameter),
+                    b => Ok(b),
+                })
+                .collect::<Result<_, _>>()?;
+            C::Alpn(names)
+        }
+        _ => return Err(AtError::InvalidParameter),
+    })
+}
+
+/// `AT+SYSMFG=...`: a negative integer value (types 2, 4, 6) is read apart, as the shared
+/// splitter takes unsigned integers only.
+fn sysmfg(args: &[u8]) -> Result<Command, AtError> {
+    let (p, negative) = match split_params(args) {
+        Ok(p) => (p, None),
+        Err(e) => {
+            let comma = args.iter().rposition(|&b| b == b',').ok_or(e)?;
+            let magnitude = args[comma + 1..]
+                .strip_prefix(b"-")
+                .and_then(lex::decimal)
+                .ok_or(e)?;
+            (split_params(&args[..comma])?, Some(-i64::from(magnitude)))
+        }
+    };
+    let name = |p: &Param| nonempty(p, MAX_MFG_NAME);
+    use Command as C;
+    Ok(match (&p[..], negative) {
+        ([op, ns], None) if int(op, 0, 0).is_ok() => C::MfgErase {
+            namespace: name(ns)?,
+            key: None,
+        },
+        ([op, ns, key], None) if int(op, 0, 0).is_ok() => C::MfgErase {
+            namespace: name(ns)?,
+            key: Some(name(key)?),
+        },
+        ([op, ns, rest @ ..], None) if int(op, 1, 1).is_ok() => {
+            let (key, range) = match rest {
+                [] => (None, None),
+                [key] => (Some(name(key)?), None),
+                [key, offset, len] => (
+                    Some(name(key)?),
+                    Some((
+                        int(offset, 0, MAX_MFG_LEN as u32)? as usize,
+                        int(len, 1, MAX_MFG_LEN as u32)? as usize,
+                    )),
+                ),
+                _ => return Err(AtError::InvalidParameter),
+            };
+            C::MfgRead {
+                namespace: name(ns)?,
+                key,
+                range,
+            }
+        }
+        ([op, ns, key, kind, value @ ..], negative) if int(op, 2, 2).is_ok() => {
+            let kind = int(kind, 1, 8)? as u8;
+            let value = match (kind, value, negative) {
+                (mfg_type::STRING | mfg_type::BINARY, [len], None) => {
+                    MfgValue::Prompted(kind, int(len, 1, MAX_MFG_LEN as u32)? as usize)
+                }
+                (mfg_type::STRING | mfg_type::BINARY, ..) => return Err(AtError::InvalidParameter),
+                (_, [v], None) => MfgValue::Int(kind, i64::from(int(v, 0, u32::MAX)?)),
+                (_, [], Some(v)) => MfgValue::Int(kind, v),
+                _ => return Err(AtError::InvalidParameter),
+            };
+            if let MfgValue::Int(kind, v) = value {
+                let (min, max) = match kind {
+                    mfg_type::U8 => (0, i64::from(u8::MAX)),
+                    mfg_type::I8 => (i64::from(i8::MIN), i64::from(i8::MAX)),
+                    mfg_type::U16 => (0, i64::from(u16::MAX)),
+                    mfg_type::I16 => (i64::from(i16::MIN), i64::from(i16::MAX)),
+                    mfg_type::U32 => (0, i64::from(u32::MAX)),
+                    _ => (i64::from(i32::MIN), i64::from(i32::MAX)),
+                };
+                if !(min..=max).contains(&v) {
+                    return Err(AtError::InvalidParameter);
+                }
+            }
+            C::MfgWrite {
+                namespace: name(ns)?,
+                key: name(key)?,
+                value,
+            }
+        }
         _ => return Err(AtError::InvalidParameter),
     })
 }
@@ -409,8 +578,128 @@ mod tests {
     }
 
     #[test]
+    fn sysmfg() {
+        let write = |namespace: &str, key: &str, value| {
+            Ok(Command::MfgWrite {
+                namespace: namespace.into(),
+                key: key.into(),
+                value,
+            })
+        };
+        assert_eq!(
+            parse(br#"AT+SYSMFG=2,"mqtt_ca","mqtt_ca",8,1164"#),
+            write("mqtt_ca", "mqtt_ca", MfgValue::Prompted(8, 1164))
+        );
+        assert_eq!(
+            parse(br#"AT+SYSMFG=2,"mqtt_modem","ca",5,4294967295"#),
+            write("mqtt_modem", "ca", MfgValue::Int(5, 4_294_967_295))
+        );
+        assert_eq!(
+            parse(br#"AT+SYSMFG=2,"ns","k",6,-2147483648"#),
+            write("ns", "k", MfgValue::Int(6, -2_147_483_648))
+        );
+        assert_eq!(
+            parse(br#"AT+SYSMFG=2,"ns","k",7,1"#),
+            write("ns", "k", MfgValue::Prompted(7, 1))
+        );
+        for bad in [
+            &br#"AT+SYSMFG=2,"ns","k",5,4294967296"#[..],
+            br#"AT+SYSMFG=2,"ns","k",5,-1"#,
+            br#"AT+SYSMFG=2,"ns","k",2,-129"#,
+            br#"AT+SYSMFG=2,"ns","k",1,256"#,
+            br#"AT+SYSMFG=2,"ns","k",8,0"#,
+            br#"AT+SYSMFG=2,"ns","k",8,65537"#,
+            br#"AT+SYSMFG=2,"ns","k",8,-1"#,
+            br#"AT+SYSMFG=2,"ns","k",9,1"#,
+            br#"AT+SYSMFG=2,"ns","k",5"#,
+            br#"AT+SYSMFG=2,"ns""#,
+            br#"AT+SYSMFG=2,"ns\,-1""#,
+            br#"AT+SYSMFG=3,"ns","k""#,
+            br#"AT+SYSMFG=0,"","k""#,
+            br#"AT+SYSMFG=0,"ns","0123456789abcdef""#,
+            br#"AT+SYSMFG=1,"ns","k",0"#,
+            b"AT+SYSMFG=1,ns",
+            b"AT+SYSMFG",
+        ] {
+            assert_eq!(parse(bad), Err(AtError::InvalidParameter), "{bad:?}");
+        }
+        assert_eq!(
+            parse(br#"AT+SYSMFG=0,"mqtt_modem","ca""#),
+            Ok(Command::MfgErase {
+                namespace: "mqtt_modem".into(),
+                key: Some("ca".into())
+            })
+        );
+        assert_eq!(
+            parse(br#"AT+SYSMFG=0,"mqtt_ca""#),
+            Ok(Command::MfgErase {
+                namespace: "mqtt_ca".into(),
+                key: None
+            })
+        );
+        assert_eq!(
+            parse(br#"AT+SYSMFG=1,"mqtt_modem","ca""#),
+            Ok(Command::MfgRead {
+                namespace: "mqtt_modem".into(),
+                key: Some("ca".into()),
+                range: None
+            })
+        );
+        assert_eq!(
+            parse(br#"AT+SYSMFG=1,"mqtt_ca""#),
+            Ok(Command::MfgRead {
+                namespace: "mqtt_ca".into(),
+                key: None,
+                range: None
+            })
+        );
+        assert_eq!(
+            parse(br#"AT+SYSMFG=1,"mqtt_ca","mqtt_ca",100,200"#),
+            Ok(Command::MfgRead {
+                namespace: "mqtt_ca".into(),
+                key: Some("mqtt_ca".into()),
+                range: Some((100, 200))
+            })
+        );
+        assert_eq!(parse(b"AT+SYSMFG?"), Ok(Command::MfgQuery));
+    }
+
+    #[test]
+    fn sni_and_alpn() {
+        assert_eq!(
+            parse(br#"AT+MQTTSNI=0,"broker.example\,x""#),
+            Ok(Command::Sni("broker.example,x".into()))
+        );
+        assert!(parse(br#"AT+MQTTSNI=0,"""#).is_err());
+        assert!(parse(br#"AT+MQTTSNI=1,"a""#).is_err());
+        assert!(parse(b"AT+MQTTSNI=0").is_err());
+        assert_eq!(
+            parse(br#"AT+MQTTALPN=0,2,"mqtt","x\"y""#),
+            Ok(Command::Alpn(vec![b"mqtt".to_vec(), b"x\"y".to_vec()]))
+        );
+        assert_eq!(parse(b"AT+MQTTALPN=0,0"), Ok(Command::Alpn(Vec::new())));
+        assert_eq!(
+            parse(br#"AT+MQTTALPN=0,5,"a","b","c","d","e""#).map(|c| match c {
+                Command::Alpn(v) => v.len(),
+                _ => 0,
+            }),
+            Ok(5)
+        );
+        for bad in [
+            &br#"AT+MQTTALPN=0,2,"mqtt""#[..],
+            br#"AT+MQTTALPN=0,1,"a","b""#,
+            br#"AT+MQTTALPN=0,6,"a","b","c","d","e","f""#,
+            br#"AT+MQTTALPN=0,1,"""#,
+            br#"AT+MQTTALPN=0,1,mqtt"#,
+            br#"AT+MQTTALPN=1,1,"mqtt""#,
+        ] {
+            assert_eq!(parse(bad), Err(AtError::InvalidParameter), "{bad:?}");
+        }
+    }
+
+    #[test]
     fn never_panics_on_garbage() {
-        let alphabet = b"AT+=?,\"\\ 0123MQTTPUBRAWSUBCONNCFGUSER\xff\x00";
+        let alphabet = b"AT+=?,\"\\ -0123MQTTPUBRAWSUBCONNCFGUSERSYSMFGALPNSNI\xff\x00";
         lex::garbage_lines(0x8765_4321, b"AT+MQTT", alphabet, |line| {
             let _ = parse(line);
         });

@@ -5,13 +5,15 @@
 
 pub mod parse;
 
+use std::collections::BTreeMap;
+
 use rumqttc::{LastWill, SubscribeReasonCode};
 
-use self::parse::{Cfg, CfgKey, Command, Will};
+use self::parse::{Cfg, CfgKey, Command, SslCfg, SslKey, Will, ufs_name};
 use super::uc8088::Ident;
 use super::{Personality, framed};
 use crate::at::{AtError, MqttConfig};
-use crate::broker::{ConnectError, ProbeError, probe};
+use crate::broker::{ConnectError, ProbeError, TlsMaterial, probe, probe_tls};
 use crate::framer::Terminator;
 use crate::modem::{Core, qos_of};
 
@@ -27,6 +29,21 @@ pub const REVISION: &str = "BG96MAR02A07M1G";
 
 /// The prompt that asks for a publish's payload.
 pub const PROMPT: &[u8] = b"\r\n> ";
+/// What `AT+QFUPL` answers before it takes the file's bytes.
+pub const CONNECT: &[u8] = b"\r\nCONNECT\r\n";
+
+/// `+CME ERROR` of the FILE commands: the file does not exist.
+pub const FILE_NOT_FOUND: u16 = 405;
+/// `+CME ERROR` of the FILE commands: the file exists already.
+pub const FILE_EXISTS: u16 = 407;
+
+/// The checksum `AT+QFUPL` reports: the XOR of the bytes taken as big-endian 16-bit words,
+/// an odd last byte being the high byte of a word whose low byte is 0.
+pub fn qfupl_checksum(data: &[u8]) -> u16 {
+    data.chunks(2).fold(0, |acc, pair| {
+        acc ^ u16::from_be_bytes([pair[0], pair.get(1).copied().unwrap_or(0)])
+    })
+}
 
 /// `+QMTSTAT` code reported when the connection goes away unasked: "connection closed or
 /// reset by peer".
@@ -39,6 +56,40 @@ struct PubJob {
     qos: u8,
     retain: bool,
     topic: String,
+}
+
+/// What a prompted command does with its data.
+enum Awaiting {
+    Pub(PubJob),
+    Upload { name: String },
+}
+
+/// One SSL context of `AT+QSSLCFG`.
+#[derive(Debug, Clone)]
+struct SslCtx {
+    version: u8,
+    suite: u16,
+    seclevel: u8,
+    cacert: Option<String>,
+    clientcert: Option<String>,
+    clientkey: Option<String>,
+    sni: bool,
+    ignore_local_time: bool,
+}
+
+impl Default for SslCtx {
+    fn default() -> Self {
+        SslCtx {
+            version: 4,
+            suite: 0xFFFF,
+            seclevel: 0,
+            cacert: None,
+            clientcert: None,
+            clientkey: None,
+            sni: false,
+            ignore_local_time: true,
+        }
+    }
 }
 
 /// The Quectel module's state (client 0 only).
@@ -56,7 +107,13 @@ pub(crate) struct Quectel {
     recv_len: bool,
     /// Host and port opened with `AT+QMTOPEN`.
     opened: Option<(String, u16)>,
-    awaiting: Option<PubJob>,
+    /// The TLS the client was opened with (`AT+QMTCFG="ssl"` on).
+    opened_tls: Option<TlsMaterial>,
+    awaiting: Option<Awaiting>,
+    ssl_ctx: [SslCtx; 6],
+    /// The user file system, by name without the `UFS:` prefix. It is flash: a reboot
+    /// keeps it.
+    files: BTreeMap<String, Vec<u8>>,
 }
 
 impl Personality for Quectel {
@@ -77,8 +134,19 @@ impl Personality for Quectel {
             will: None,
             recv_len: false,
             opened: None,
+            opened_tls: None,
             awaiting: None,
+            ssl_ctx: Default::default(),
+            files: BTreeMap::new(),
         }
+    }
+
+    fn reboot(&mut self, ident: Ident) {
+        let files = std::mem::take(&mut self.files);
+        *self = Quectel {
+            files,
+            ..Quectel::boot(ident)
+        };
     }
 
     fn echo(&self) -> bool {
@@ -96,8 +164,16 @@ impl Personality for Quectel {
     }
 
     async fn on_raw(&mut self, core: &mut Core, data: Vec<u8>) {
-        let Some(job) = self.awaiting.take() else {
-            return;
+        let job = match self.awaiting.take() {
+            None => return,
+            Some(Awaiting::Upload { name }) => {
+                let sum = qfupl_checksum(&data);
+                let text = format!("\r\n+QFUPL: {},{sum:x}\r\n\r\nOK\r\n", data.len());
+                self.files.insert(name, data);
+                core.respond(text.into_bytes());
+                return;
+            }
+            Some(Awaiting::Pub(job)) => job,
         };
         core.respond(b"\r\nOK\r\n".to_vec());
         // Not connected, no acknowledgement: 2 (failed to send), as any failure.
@@ -153,6 +229,17 @@ impl Quectel {
             (_, AtError::Unknown) | (0, _) => "\r\nERROR\r\n".to_string(),
             (1, e) => format!("\r\n+CME ERROR: {}\r\n", e.cme_code()),
             (_, e) => format!("\r\n+CME ERROR: {}\r\n", e.cme_text()),
+        };
+        core.respond(text.into_bytes());
+    }
+
+    /// A FILE command's `+CME ERROR: <code>` (`ERROR` without CMEE).
+    fn fail_file(&self, core: &Core, code: u16) {
+        let text = match (self.cmee, code) {
+            (0, _) => "\r\nERROR\r\n".to_string(),
+            (2, FILE_NOT_FOUND) => "\r\n+CME ERROR: File not found\r\n".to_string(),
+            (2, FILE_EXISTS) => "\r\n+CME ERROR: File already existed\r\n".to_string(),
+            (_, code) => format!("\r\n+CME ERROR: {code}\r\n"),
         };
         core.respond(text.into_bytes());
     }
@@ -317,15 +404,92 @@ impl Quectel {
                 len,
                 ..
             } => {
-                self.awaiting = Some(PubJob {
+                self.awaiting = Some(Awaiting::Pub(PubJob {
                     ext,
                     msgid,
                     qos,
                     retain,
                     topic,
-                });
+                }));
                 core.respond(PROMPT.to_vec());
                 return Some(len);
+            }
+            Command::FileList(name) => {
+                let lines: Vec<String> = match name {
+                    None => self
+                        .files
+                        .iter()
+                        .map(|(n, data)| format!("+QFLST: \"{n}\",{}", data.len()))
+                        .collect(),
+                    Some(name) => match self.files.get(ufs_name(&name)) {
+                        Some(data) => vec![format!("+QFLST: \"{name}\",{}", data.len())],
+                        None => {
+                            self.fail_file(core, FILE_NOT_FOUND);
+                            return None;
+                        }
+                    },
+                };
+                self.ok(core, &lines);
+            }
+            Command::FileDel(None) => {
+                self.files.clear();
+                self.ok(core, &[]);
+            }
+            Command::FileDel(Some(name)) => {
+                if self.files.remove(ufs_name(&name)).is_some() {
+                    self.ok(core, &[]);
+                } else {
+                    self.fail_file(core, FILE_NOT_FOUND);
+                }
+            }
+            Command::FileUpload {
+                name,
+                size,
+                ackmode,
+                ..
+            } => {
+                let name = ufs_name(&name).to_string();
+                if self.files.contains_key(&name) {
+                    self.fail_file(core, FILE_EXISTS);
+                } else if ackmode {
+                    // The acknowledged mode ("A" every 1024 bytes) is not simulated.
+                    self.fail(core, AtError::InvalidParameter);
+                } else {
+                    self.awaiting = Some(Awaiting::Upload { name });
+                    core.respond(CONNECT.to_vec());
+                    return Some(size);
+                }
+            }
+            Command::SslCfgSet(ctx, cfg) => {
+                let c = &mut self.ssl_ctx[usize::from(ctx)];
+                match cfg {
+                    SslCfg::SslVersion(v) => c.version = v,
+                    SslCfg::CipherSuite(s) => c.suite = s,
+                    SslCfg::SecLevel(l) => c.seclevel = l,
+                    SslCfg::CaCert(n) => c.cacert = Some(n),
+                    SslCfg::ClientCert(n) => c.clientcert = Some(n),
+                    SslCfg::ClientKey(n) => c.clientkey = Some(n),
+                    SslCfg::Sni(on) => c.sni = on,
+                    SslCfg::IgnoreLocalTime(on) => c.ignore_local_time = on,
+                }
+                self.ok(core, &[]);
+            }
+            Command::SslCfgQuery(ctx, key) => {
+                let c = &self.ssl_ctx[usize::from(ctx)];
+                let file = |f: &Option<String>| format!("\"{}\"", f.as_deref().unwrap_or(""));
+                let (name, value) = match key {
+                    SslKey::SslVersion => ("sslversion", c.version.to_string()),
+                    SslKey::CipherSuite => ("ciphersuite", format!("0X{:04X}", c.suite)),
+                    SslKey::SecLevel => ("seclevel", c.seclevel.to_string()),
+                    SslKey::CaCert => ("cacert", file(&c.cacert)),
+                    SslKey::ClientCert => ("clientcert", file(&c.clientcert)),
+                    SslKey::ClientKey => ("clientkey", file(&c.clientkey)),
+                    SslKey::Sni => ("sni", u8::from(c.sni).to_string()),
+                    SslKey::IgnoreLocalTime => {
+                        ("ignorelocaltime", u8::from(c.ignore_local_time).to_string())
+                    }
+                };
+                self.ok(core, &[format!("+QSSLCFG: \"{name}\",{ctx},{value}")]);
             }
             Command::PubExTest => self.ok(
                 core,
@@ -360,19 +524,57 @@ impl Quectel {
             2 // client index occupied
         } else if self.cfun != 1 {
             3 // no PDP context without the radio
-        } else if self.ssl.0 {
-            -1 // no SSL context is simulated
         } else {
-            match probe(&host, port, core.connect_timeout).await {
+            let tls = if self.ssl.0 {
+                match self.tls_material(self.ssl.1) {
+                    Some(tls) => Some(tls),
+                    None => {
+                        // A file named by the context is not in the UFS.
+                        Self::result_urc(core, "+QMTOPEN: 0,-1".into());
+                        return;
+                    }
+                }
+            } else {
+                None
+            };
+            let probed = match &tls {
+                None => probe(&host, port, core.connect_timeout).await,
+                Some(tls) => probe_tls(&host, port, tls, core.connect_timeout).await,
+            };
+            match probed {
                 Ok(()) => {
                     self.opened = Some((host, port));
+                    self.opened_tls = tls;
                     0
                 }
                 Err(ProbeError::Dns) => 4,
-                Err(ProbeError::Tcp) => -1,
+                Err(ProbeError::Tcp | ProbeError::Tls) => -1,
             }
         };
         Self::result_urc(core, format!("+QMTOPEN: 0,{result}"));
+    }
+
+    /// The TLS of SSL context `ctx`: `seclevel` 0 takes any server certificate, 1 verifies it
+    /// with the `cacert` file, 2 also presents the `clientcert` and `clientkey` files. `None`
+    /// when a file needed is not named or not stored.
+    fn tls_material(&self, ctx: u8) -> Option<TlsMaterial> {
+        let c = self.ssl_ctx.get(usize::from(ctx))?;
+        let file = |name: &Option<String>| {
+            let name = name.as_deref()?;
+            self.files.get(ufs_name(name)).cloned()
+        };
+        let mut tls = TlsMaterial {
+            verify: c.seclevel > 0,
+            ..TlsMaterial::default()
+        };
+        if c.seclevel >= 1 {
+            tls.ca = file(&c.cacert)?;
+        }
+        if c.seclevel == 2 {
+            tls.cert = file(&c.clientcert)?;
+            tls.key = file(&c.clientkey)?;
+        }
+        Some(tls)
     }
 
     async fn connect(
@@ -404,11 +606,26 @@ impl Quectel {
             let qos = qos_of(w.qos);
             LastWill::new(w.topic.clone(), w.msg.clone(), qos, w.retain)
         });
-        let text = match core.connect(&cfg, None, will).await {
+        let text = match core.connect(&cfg, self.opened_tls.as_ref(), will).await {
             Ok(_) => "+QMTCONN: 0,0,0".to_string(),
             Err(ConnectError::Refused(rc)) => format!("+QMTCONN: 0,0,{rc}"),
             Err(_) => "+QMTCONN: 0,2".to_string(),
         };
         Self::result_urc(core, text);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn qfupl_checksum_xors_big_endian_pairs() {
+        assert_eq!(qfupl_checksum(b""), 0);
+        assert_eq!(qfupl_checksum(b"1"), 0x3100);
+        assert_eq!(qfupl_checksum(b"12345"), 0x3132 ^ 0x3334 ^ 0x3500);
+        assert_eq!(qfupl_checksum(b"\xff\x00\x00\xff"), 0xffff);
+        assert_eq!(qfupl_checksum(b"abab"), 0);
+        assert_eq!(format!("{:x}", qfupl_checksum(b"\x02\x1c")), "21c");
     }
 }

@@ -27,6 +27,56 @@ pub const MAX_TOPIC: usize = 255;
 pub const MAX_PAYLOAD: usize = 4096;
 /// Longest keepalive, in seconds.
 pub const MAX_KEEPALIVE: u32 = 3600;
+/// Longest UFS file name, without the `UFS:` prefix.
+pub const MAX_FILE_NAME: usize = 80;
+/// Largest `AT+QFUPL` size (1 MiB here; the module's bound is its free space).
+pub const MAX_UPLOAD: usize = 1 << 20;
+/// `AT+QFUPL`'s size when none is given.
+pub const DEFAULT_UPLOAD: usize = 10240;
+/// `AT+QFUPL`'s timeout when none is given, in seconds.
+pub const DEFAULT_UPLOAD_TIMEOUT: u16 = 5;
+
+/// An `AT+QSSLCFG` setting with its value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SslCfg {
+    /// `"sslversion"`: 0 SSL 3.0, 1 TLS 1.0, 2 TLS 1.1, 3 TLS 1.2, 4 all.
+    SslVersion(u8),
+    /// `"ciphersuite"`: one suite in hex (`0XFFFF`: all).
+    CipherSuite(u16),
+    /// `"seclevel"`: 0 no authentication, 1 the server's, 2 both sides'.
+    SecLevel(u8),
+    /// `"cacert"`: the root CA's file name.
+    CaCert(String),
+    /// `"clientcert"`: the client certificate's file name.
+    ClientCert(String),
+    /// `"clientkey"`: the client key's file name.
+    ClientKey(String),
+    /// `"sni"`: send the host as server name.
+    Sni(bool),
+    /// `"ignorelocaltime"`: ignore the validity period.
+    IgnoreLocalTime(bool),
+}
+
+/// The key of an `AT+QSSLCFG` query (the form without a value).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SslKey {
+    /// `"sslversion"`
+    SslVersion,
+    /// `"ciphersuite"`
+    CipherSuite,
+    /// `"seclevel"`
+    SecLevel,
+    /// `"cacert"`
+    CaCert,
+    /// `"clientcert"`
+    ClientCert,
+    /// `"clientkey"`
+    ClientKey,
+    /// `"sni"`
+    Sni,
+    /// `"ignorelocaltime"`
+    IgnoreLocalTime,
+}
 
 /// The last will of `AT+QMTCFG="will"`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -176,6 +226,25 @@ pub enum Command {
     },
     /// `AT+QMTPUBEX=?`
     PubExTest,
+    /// `AT+QFLST[="<name>"]`: one file, or every file with `"*"` or no name (`None`).
+    FileList(Option<String>),
+    /// `AT+QFDEL="<name>"`: one file, or every file with `"*"` (`None`).
+    FileDel(Option<String>),
+    /// `AT+QFUPL="<name>"[,<size>[,<timeout>[,<ackmode>]]]`
+    FileUpload {
+        /// File name as given (a `UFS:` prefix or none).
+        name: String,
+        /// How many raw bytes follow `CONNECT`.
+        size: usize,
+        /// Seconds the module waits for the data.
+        timeout: u16,
+        /// Acknowledge every 1024 bytes.
+        ackmode: bool,
+    },
+    /// `AT+QSSLCFG="<param>",<ctx>,<value>`
+    SslCfgSet(u8, SslCfg),
+    /// `AT+QSSLCFG="<param>",<ctx>`
+    SslCfgQuery(u8, SslKey),
 }
 
 /// Split the text after `=` into parameters.
@@ -225,6 +294,10 @@ pub fn parse(line: &[u8]) -> Result<Command, AtError> {
             | b"+QMTUNS"
             | b"+QMTPUB"
             | b"+QMTPUBEX"
+            | b"+QFLST"
+            | b"+QFDEL"
+            | b"+QFUPL"
+            | b"+QSSLCFG"
     );
     if !known {
         return Err(AtError::Unknown);
@@ -238,6 +311,18 @@ pub fn parse(line: &[u8]) -> Result<Command, AtError> {
         (b"+QMTOPEN", b"?") => C::OpenQuery,
         (b"+QMTCONN", b"?") => C::ConnQuery,
         (b"+QMTPUBEX", b"=?") => C::PubExTest,
+        (b"+QFLST", b"") => C::FileList(None),
+        (b"+QSSLCFG", [b'=', args @ ..]) if !args.is_empty() && args != b"?" => {
+            // The cipher suite is an unquoted hex number, which the shared splitter refuses.
+            match split_params(args) {
+                Ok(p) => ssl_cfg(&p, None)?,
+                Err(e) => {
+                    let comma = args.iter().rposition(|&b| b == b',').ok_or(e)?;
+                    let suite = hex16(args[comma + 1..].trim_ascii()).ok_or(e)?;
+                    ssl_cfg(&split_params(&args[..comma])?, Some(suite))?
+                }
+            }
+        }
         (_, [b'=', args @ ..]) if !args.is_empty() && args != b"?" => {
             set(&name, &split_params(args)?)?
         }
@@ -317,8 +402,97 @@ fn set(name: &[u8], p: &[Param]) -> Result<Command, AtError> {
                 len: int(len, 0, MAX_PAYLOAD as u32)? as usize,
             }
         }
+        (b"+QFLST", [n]) => C::FileList(pattern(n)?),
+        (b"+QFDEL", [n]) => C::FileDel(pattern(n)?),
+        (b"+QFUPL", [n, rest @ ..]) if rest.len() <= 3 => {
+            let size = match rest.first() {
+                None | Some(Param::Omitted) => DEFAULT_UPLOAD,
+                Some(p) => int(p, 1, MAX_UPLOAD as u32)? as usize,
+            };
+            let timeout = match rest.get(1) {
+                None | Some(Param::Omitted) => DEFAULT_UPLOAD_TIMEOUT,
+                Some(p) => int(p, 1, u32::from(u16::MAX))? as u16,
+            };
+            let ackmode = match rest.get(2) {
+                None | Some(Param::Omitted) => false,
+                Some(p) => int(p, 0, 1)? == 1,
+            };
+            C::FileUpload {
+                name: file_name(n)?,
+                size,
+                timeout,
+                ackmode,
+            }
+        }
         _ => return Err(AtError::InvalidParameter),
     })
+}
+
+/// The file name without its `UFS:` prefix (any case), which names the same file.
+pub fn ufs_name(name: &str) -> &str {
+    match name.get(..4) {
+        Some(prefix) if prefix.eq_ignore_ascii_case("UFS:") => &name[4..],
+        _ => name,
+    }
+}
+
+/// A file name: 1 to 80 bytes after an optional `UFS:` prefix, no wildcard.
+fn file_name(p: &Param) -> Result<String, AtError> {
+    let name = nonempty(p, MAX_FILE_NAME + 4)?;
+    let bare = ufs_name(&name);
+    if bare.is_empty() || bare.len() > MAX_FILE_NAME || bare.contains(['*', '?']) {
+        return Err(AtError::InvalidParameter);
+    }
+    Ok(name)
+}
+
+/// A file name, or `"*"` (`"UFS:*"`) for every file (`None`).
+fn pattern(p: &Param) -> Result<Option<String>, AtError> {
+    if matches!(p, Param::Str(s) if ufs_name(&String::from_utf8_lossy(s)) == "*") {
+        return Ok(None);
+    }
+    file_name(p).map(Some)
+}
+
+/// `0X` or `0x` and 1 to 4 hex digits.
+fn hex16(t: &[u8]) -> Option<u16> {
+    let digits = t.strip_prefix(b"0X").or_else(|| t.strip_prefix(b"0x"))?;
+    if digits.is_empty() || digits.len() > 4 || !digits.iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    u16::from_str_radix(std::str::from_utf8(digits).ok()?, 16).ok()
+}
+
+/// `AT+QSSLCFG`'s parameters (`suite`: the hex value split off before).
+fn ssl_cfg(p: &[Param], suite: Option<u16>) -> Result<Command, AtError> {
+    let [key, ctx, value @ ..] = p else {
+        return Err(AtError::InvalidParameter);
+    };
+    let key = bytes(key, 16)?.to_ascii_lowercase();
+    let ctx = int(ctx, 0, 5)? as u8;
+    let query = |k| Ok(Command::SslCfgQuery(ctx, k));
+    let set = |c| Ok(Command::SslCfgSet(ctx, c));
+    let flag = |v: &Param| Ok::<_, AtError>(int(v, 0, 1)? == 1);
+    match (&key[..], value, suite) {
+        (b"ciphersuite", [], Some(s)) => set(SslCfg::CipherSuite(s)),
+        (_, _, Some(_)) => Err(AtError::InvalidParameter),
+        (b"sslversion", [], None) => query(SslKey::SslVersion),
+        (b"sslversion", [v], None) => set(SslCfg::SslVersion(int(v, 0, 4)? as u8)),
+        (b"ciphersuite", [], None) => query(SslKey::CipherSuite),
+        (b"seclevel", [], None) => query(SslKey::SecLevel),
+        (b"seclevel", [v], None) => set(SslCfg::SecLevel(int(v, 0, 2)? as u8)),
+        (b"cacert", [], None) => query(SslKey::CaCert),
+        (b"cacert", [v], None) => set(SslCfg::CaCert(file_name(v)?)),
+        (b"clientcert", [], None) => query(SslKey::ClientCert),
+        (b"clientcert", [v], None) => set(SslCfg::ClientCert(file_name(v)?)),
+        (b"clientkey", [], None) => query(SslKey::ClientKey),
+        (b"clientkey", [v], None) => set(SslCfg::ClientKey(file_name(v)?)),
+        (b"sni", [], None) => query(SslKey::Sni),
+        (b"sni", [v], None) => set(SslCfg::Sni(flag(v)?)),
+        (b"ignorelocaltime", [], None) => query(SslKey::IgnoreLocalTime),
+        (b"ignorelocaltime", [v], None) => set(SslCfg::IgnoreLocalTime(flag(v)?)),
+        _ => Err(AtError::InvalidParameter),
+    }
 }
 
 fn cfg(key: &[u8], p: &[Param]) -> Result<Command, AtError> {
@@ -443,8 +617,140 @@ mod tests {
     }
 
     #[test]
+    fn file_commands() {
+        assert_eq!(
+            parse(br#"AT+QFLST="0a1b2c3d.pem""#),
+            Ok(Command::FileList(Some("0a1b2c3d.pem".into())))
+        );
+        assert_eq!(parse(br#"AT+QFLST="*""#), Ok(Command::FileList(None)));
+        assert_eq!(parse(br#"AT+QFLST="UFS:*""#), Ok(Command::FileList(None)));
+        assert_eq!(parse(b"AT+QFLST"), Ok(Command::FileList(None)));
+        assert_eq!(
+            parse(br#"AT+QFDEL="UFS:ca.pem""#),
+            Ok(Command::FileDel(Some("UFS:ca.pem".into())))
+        );
+        assert_eq!(parse(br#"AT+QFDEL="*""#), Ok(Command::FileDel(None)));
+        assert_eq!(
+            parse(br#"AT+QFUPL="ca.pem",1221,60"#),
+            Ok(Command::FileUpload {
+                name: "ca.pem".into(),
+                size: 1221,
+                timeout: 60,
+                ackmode: false
+            })
+        );
+        assert_eq!(
+            parse(br#"AT+QFUPL="UFS:ca.pem""#),
+            Ok(Command::FileUpload {
+                name: "UFS:ca.pem".into(),
+                size: DEFAULT_UPLOAD,
+                timeout: DEFAULT_UPLOAD_TIMEOUT,
+                ackmode: false
+            })
+        );
+        assert_eq!(
+            parse(br#"AT+QFUPL="a",10,5,1"#),
+            Ok(Command::FileUpload {
+                name: "a".into(),
+                size: 10,
+                timeout: 5,
+                ackmode: true
+            })
+        );
+        assert_eq!(ufs_name("UFS:a.pem"), "a.pem");
+        assert_eq!(ufs_name("ufs:a.pem"), "a.pem");
+        assert_eq!(ufs_name("a.pem"), "a.pem");
+        let long = format!("AT+QFUPL=\"{}\",1", "n".repeat(81));
+        for bad in [
+            &br#"AT+QFUPL="*",10"#[..],
+            br#"AT+QFUPL="UFS:",10"#,
+            br#"AT+QFUPL="",10"#,
+            br#"AT+QFUPL="a",0"#,
+            br#"AT+QFUPL="a",1048577"#,
+            br#"AT+QFUPL="a",10,5,2"#,
+            br#"AT+QFUPL="a",10,5,0,0"#,
+            b"AT+QFUPL=a,10",
+            br#"AT+QFDEL="a","b""#,
+            b"AT+QFDEL",
+            long.as_bytes(),
+        ] {
+            assert_eq!(parse(bad), Err(AtError::InvalidParameter), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn ssl_config() {
+        let set = |ctx, c| Ok(Command::SslCfgSet(ctx, c));
+        assert_eq!(
+            parse(br#"AT+QSSLCFG="sslversion",0,4"#),
+            set(0, SslCfg::SslVersion(4))
+        );
+        assert_eq!(
+            parse(br#"AT+QSSLCFG="ciphersuite",0,0XFFFF"#),
+            set(0, SslCfg::CipherSuite(0xFFFF))
+        );
+        assert_eq!(
+            parse(br#"AT+QSSLCFG="CipherSuite",5, 0x0035 "#),
+            set(5, SslCfg::CipherSuite(0x35))
+        );
+        assert_eq!(
+            parse(br#"AT+QSSLCFG="seclevel",0,2"#),
+            set(0, SslCfg::SecLevel(2))
+        );
+        assert_eq!(
+            parse(br#"AT+QSSLCFG="cacert",0,"0a1b2c3d.pem""#),
+            set(0, SslCfg::CaCert("0a1b2c3d.pem".into()))
+        );
+        assert_eq!(
+            parse(br#"AT+QSSLCFG="clientcert",1,"UFS:c.pem""#),
+            set(1, SslCfg::ClientCert("UFS:c.pem".into()))
+        );
+        assert_eq!(
+            parse(br#"AT+QSSLCFG="clientkey",0,"k.pem""#),
+            set(0, SslCfg::ClientKey("k.pem".into()))
+        );
+        assert_eq!(parse(br#"AT+QSSLCFG="sni",0,1"#), set(0, SslCfg::Sni(true)));
+        assert_eq!(
+            parse(br#"AT+QSSLCFG="ignorelocaltime",0,0"#),
+            set(0, SslCfg::IgnoreLocalTime(false))
+        );
+        assert_eq!(
+            parse(br#"AT+QSSLCFG="seclevel",3"#),
+            Ok(Command::SslCfgQuery(3, SslKey::SecLevel))
+        );
+        assert_eq!(
+            parse(br#"AT+QSSLCFG="ciphersuite",0"#),
+            Ok(Command::SslCfgQuery(0, SslKey::CipherSuite))
+        );
+        for bad in [
+            &br#"AT+QSSLCFG="sslversion",0,5"#[..],
+            br#"AT+QSSLCFG="seclevel",0,3"#,
+            br#"AT+QSSLCFG="seclevel",6,1"#,
+            br#"AT+QSSLCFG="seclevel",0,0X1"#,
+            br#"AT+QSSLCFG="ciphersuite",0,65535"#,
+            br#"AT+QSSLCFG="ciphersuite",0,0X1FFFF"#,
+            br#"AT+QSSLCFG="ciphersuite",0,0X"#,
+            br#"AT+QSSLCFG="ciphersuite",0,FFFF"#,
+            br#"AT+QSSLCFG="ciphersuite",0,"0XFFFF""#,
+            br#"AT+QSSLCFG="cacert",0,ca.pem"#,
+            br#"AT+QSSLCFG="cacert",0,"""#,
+            br#"AT+QSSLCFG="sni",0,2"#,
+            br#"AT+QSSLCFG="ignorelocaltime",0,2"#,
+            br#"AT+QSSLCFG="nope",0,1"#,
+            br#"AT+QSSLCFG="seclevel""#,
+            b"AT+QSSLCFG=0XFFFF",
+        ] {
+            assert_eq!(parse(bad), Err(AtError::InvalidParameter), "{bad:?}");
+        }
+        assert_eq!(
+            parse(br#"AT+QMTCFG="ssl",0,1,2"#),
+            Ok(Command::CfgSet(0, Cfg::Ssl(true, 2)))
+        );
+    }
+
+    #[test]
     fn never_panics_on_garbage() {
-        let alphabet = b"AT+=?,\" 0123QMTCFGOPENPUBEXSUBUNS\xff\x00";
+        let alphabet = b"AT+=?,\" 0123QMTCFGOPENPUBEXSUBUNSFLSTDELUPLSSLXx*:\xff\x00";
         lex::garbage_lines(0x1357_9bdf, b"AT+QMT", alphabet, |line| {
             let _ = parse(line);
         });

@@ -140,7 +140,7 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
     /// Switches TLS off, or on with one credential (call once per credential). A dialect that
     /// cannot take a credential refuses it before a byte is written.
     pub async fn set_tls(&mut self, tls: Tls<'_>) -> Result<(), Error> {
-        D::set_tls(&mut self.exchange, &mut self.state, tls).await
+        D::set_tls(&mut self.exchange, &mut self.state, &tls).await
     }
 
     /// Connects to the configured broker; a refusal is a typed error (UC8088: a non-zero

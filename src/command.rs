@@ -33,7 +33,11 @@ pub trait ModemCommand: AtatCmd {
     /// `ERROR`, `+CME ERROR` or result code. By default, the modem failed it.
     const FAILURE: fn(&Detail) -> ErrorKind = crate::error::modem_failed;
 
-    /// Raw bytes written after the modem's `>` prompt (a prompted command), streamed from the
+    /// The prompt after which a prompted command's data goes: `>` (most modules, it comes
+    /// without a line end), or a whole line (Quectel's `CONNECT` before file data).
+    const PROMPT: &'static [u8] = b">";
+
+    /// Raw bytes written after the modem's prompt (a prompted command), streamed from the
     /// caller's slice; `None` for a one-line command.
     fn data(&self) -> Option<&[u8]> {
         None
@@ -192,7 +196,7 @@ pub(crate) fn nothing(_resp: &[u8]) -> Result<NoResponse, atat::Error> {
 pub(crate) trait Encode {
     /// The command line.
     fn line(&self) -> Line<'_>;
-    /// Raw bytes written after the `>` prompt.
+    /// Raw bytes written after the prompt.
     fn raw(&self) -> Option<&[u8]> {
         None
     }
@@ -216,7 +220,8 @@ pub(crate) use or;
 /// Declares a command, the one way every dialect does: its head is written once, and with it,
 /// next to the struct, its answer (type, parse function, the prefix of its information lines,
 /// whether bare lines belong to it too), whether a `<prefix>:<n>` line carries a result code,
-/// what a failure means ([`ModemCommand::FAILURE`]), and its timeout.
+/// what a failure means ([`ModemCommand::FAILURE`]), the prompt before its data (encoded
+/// commands, [`ModemCommand::PROMPT`]), and its timeout.
 ///
 /// - `derived struct X …`: a command atat can encode (no string parameters). The struct is
 ///   `#[derive(AtatCmd)]` with `#[at_cmd(<head>, …)]`; the driver writes the same line,
@@ -301,6 +306,7 @@ macro_rules! command {
         $(bare = $bare:expr,)?
         $(code = $code:expr,)?
         $(failure = $failure:expr,)?
+        $(prompt = $prompt:expr,)?
         timeout_ms = $ms:tt $(,)?
     ) => {
         impl$(<$lt>)? $ty$(<$lt>)? {
@@ -334,6 +340,7 @@ macro_rules! command {
             $(const INFO_BARE: bool = $bare;)?
             $(const CARRIES_CODE: bool = $code;)?
             $(const FAILURE: fn(&$crate::error::Detail) -> $crate::error::ErrorKind = $failure;)?
+            $(const PROMPT: &'static [u8] = $prompt;)?
 
             fn wire(&self) -> $crate::command::Wire<'_> {
                 $crate::command::Wire::line($crate::command::Encode::line(self))

@@ -55,7 +55,8 @@ pub enum Output<'a> {
     Info(&'a [u8]),
     /// The final result of the pending command (or a stale one, if none is pending).
     Final(Final),
-    /// The `>` prompt that asks for the pending command's raw data.
+    /// The prompt that asks for the pending command's raw data (`>`, or a prompt line such as
+    /// `CONNECT`).
     Prompt,
     /// An incoming message.
     Message(RawMessage<'a>),
@@ -90,8 +91,9 @@ pub struct Expect<'p> {
     pub prefix: &'p [u8],
     /// Whether bare text lines (no `+` head, such as `ucchip`) belong to the answer too.
     pub bare: bool,
-    /// Whether a `>` prompt is awaited (it comes without a line end).
-    pub prompt: bool,
+    /// The prompt awaited, if any: `>` (which comes without a line end), or a whole line
+    /// (`CONNECT`); empty when none is.
+    pub prompt: &'p [u8],
     /// Whether a matching line ends the answer (a completion line, no final result after it),
     /// so it is judged at once.
     pub last: bool,
@@ -103,7 +105,7 @@ impl<'p> Expect<'p> {
         Self {
             prefix,
             bare: prefix.is_empty(),
-            prompt: false,
+            prompt: b"",
             last: false,
         }
     }
@@ -114,7 +116,7 @@ impl<'p> Expect<'p> {
         Self {
             prefix,
             bare: true,
-            prompt: false,
+            prompt: b"",
             last: false,
         }
     }
@@ -302,7 +304,7 @@ impl<'a> Ingress<'a> {
             }
         }
         if prompts
-            && pending.is_some_and(|p| p.prompt)
+            && pending.is_some_and(|p| p.prompt == b">")
             && self.buf[..self.len].first() == Some(&b'>')
         {
             let blank = self.buf[..self.len].get(1) == Some(&b' ');
@@ -376,6 +378,11 @@ impl<'a> Ingress<'a> {
         };
         // Nothing but line-end bytes after it yet: the next line has not started.
         let at_end = buf[end..].iter().all(|&b| b == b'\r' || b == b'\n');
+        if prompts && pending.is_some_and(|p| p.prompt.len() > 1 && p.prompt == &buf[..end]) {
+            // A prompt line: the modem now waits for the data, so no more comes before it.
+            self.cut = (0, end + 1);
+            return Some(Output::Prompt);
+        }
         let item = classify(grammar, pieces, &buf[..end], pending);
         let judge_now = match item {
             Output::Final(_) => true,

@@ -27,6 +27,10 @@ pub enum Field {
     Payload,
     /// Certificate or key text.
     Certificate,
+    /// The TLS server name (SNI).
+    ServerName,
+    /// An ALPN protocol name.
+    Alpn,
     /// The quality of service.
     Qos,
     /// The last will's topic.
@@ -49,6 +53,8 @@ impl Field {
             Self::TopicFilter => "topic filter",
             Self::Payload => "payload",
             Self::Certificate => "certificate",
+            Self::ServerName => "server name",
+            Self::Alpn => "ALPN protocol",
             Self::Qos => "qos",
             Self::WillTopic => "will topic",
             Self::WillMessage => "will message",
@@ -88,9 +94,13 @@ pub enum Invalid {
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum Feature {
-    /// Uploading a certificate or key over AT commands (the module reads them from its own
-    /// flash or file system).
-    CertificateUpload,
+    /// TLS without verifying the broker's certificate ([`Tls::on`](crate::Tls::on) without a
+    /// root CA).
+    UnverifiedTls,
+    /// A TLS server name (SNI) other than the host.
+    ServerName,
+    /// ALPN protocols.
+    Alpn,
     /// A last will.
     LastWill,
     /// MQTT 3.1 (the module speaks 3.1.1 only).
@@ -103,7 +113,9 @@ pub enum Feature {
 impl fmt::Display for Feature {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Self::CertificateUpload => "certificate upload",
+            Self::UnverifiedTls => "TLS without verifying the server",
+            Self::ServerName => "TLS server name (SNI)",
+            Self::Alpn => "ALPN",
             Self::LastWill => "last will",
             Self::Mqtt31 => "MQTT 3.1",
             Self::UnquotedStrings => "unquoted strings",

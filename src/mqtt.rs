@@ -4,7 +4,7 @@
 use core::fmt;
 
 use crate::encode::{Empty, Quoting, check_string};
-use crate::error::{Error, Field, Invalid};
+use crate::error::{Error, Feature, Field, Invalid};
 use crate::fmt::Redacted;
 
 /// The longest topic accepted, in bytes (MQTT allows 65535; modem line buffers do not).
@@ -308,39 +308,198 @@ pub(crate) fn check_filter(filter: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// A TLS setting for [`MqttModem::set_tls`](crate::MqttModem::set_tls). `Debug` shows only the lengths of the PEM texts.
+/// How the module secures the broker connection, for [`MqttModem::set_tls`](crate::MqttModem::set_tls)
+/// (and [`Supervisor::with_tls`](crate::Supervisor::with_tls)): plain TCP ([`Tls::off`]), or TLS
+/// ([`Tls::on`]) with what the module verifies and presents.
+///
+/// ```
+/// # use mqtt_modem::Tls;
+/// # const CA: &[u8] = b""; const CERT: &[u8] = b""; const KEY: &[u8] = b"";
+/// let tls = Tls::on()
+///     .root_ca(CA) // verify the broker with this CA (PEM)
+///     .client_cert(CERT, KEY) // and show it this certificate (PEM), proven with this key
+///     .server_name("broker.example.com")
+///     .alpn(&["mqtt"]);
+/// ```
+///
+/// Certificates and keys stream from these slices to the UART; the driver never copies them
+/// whole. Where the module stores them (a file, a flash partition), one it already holds with
+/// the same content is reused instead of written again, unless [`Tls::upload_always`] asks
+/// otherwise. A module that cannot do a part refuses the whole setting with
+/// [`Error::Unsupported`](crate::Error::Unsupported), naming the part, before a byte is written.
+/// `Debug` shows only the lengths of the PEM texts, and nothing of the key.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Tls<'a> {
+pub struct Tls<'a> {
+    pub(crate) enabled: bool,
+    pub(crate) ca: Option<&'a [u8]>,
+    pub(crate) client: Option<(&'a [u8], &'a [u8])>,
+    pub(crate) server_name: Option<&'a str>,
+    pub(crate) alpn: &'a [&'a str],
+    pub(crate) upload_always: bool,
+}
+
+impl<'a> Tls<'a> {
     /// Plain TCP.
-    Off,
-    /// TLS on, with this root CA (PEM) to verify the broker.
-    RootCa(&'a [u8]),
-    /// TLS on, with this client certificate (PEM).
-    ClientCert(&'a [u8]),
-    /// TLS on, with this client private key (PEM). Never logged.
-    ClientKey(&'a [u8]),
+    pub const fn off() -> Self {
+        Self {
+            enabled: false,
+            ca: None,
+            client: None,
+            server_name: None,
+            alpn: &[],
+            upload_always: false,
+        }
+    }
+
+    /// TLS, encrypting only: the broker's certificate is not verified until a CA is given with
+    /// [`Tls::root_ca`].
+    pub const fn on() -> Self {
+        Self {
+            enabled: true,
+            ..Self::off()
+        }
+    }
+
+    /// Verify the broker's certificate with this root CA (PEM).
+    #[must_use]
+    pub const fn root_ca(mut self, pem: &'a [u8]) -> Self {
+        self.enabled = true;
+        self.ca = Some(pem);
+        self
+    }
+
+    /// Present this client certificate (PEM) to the broker, with its private key (PEM). The
+    /// key never appears in logs or `Debug` output.
+    #[must_use]
+    pub const fn client_cert(mut self, cert: &'a [u8], key: &'a [u8]) -> Self {
+        self.enabled = true;
+        self.client = Some((cert, key));
+        self
+    }
+
+    /// The server name the module sends in the TLS handshake (SNI), when it is not the host.
+    #[must_use]
+    pub const fn server_name(mut self, name: &'a str) -> Self {
+        self.enabled = true;
+        self.server_name = Some(name);
+        self
+    }
+
+    /// The application protocols offered in the handshake (ALPN), e.g. `&["mqtt"]` (AWS IoT
+    /// Core on port 443 needs `x-amzn-mqtt-ca`).
+    #[must_use]
+    pub const fn alpn(mut self, protocols: &'a [&'a str]) -> Self {
+        self.enabled = true;
+        self.alpn = protocols;
+        self
+    }
+
+    /// Write the certificates and key to the module even when it already stores the same
+    /// ones (by default they are written only when missing or different).
+    #[must_use]
+    pub const fn upload_always(mut self) -> Self {
+        self.upload_always = true;
+        self
+    }
+
+    /// Whether TLS is on.
+    pub const fn is_on(&self) -> bool {
+        self.enabled
+    }
 }
 
 impl core::fmt::Debug for Tls<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            Self::Off => f.write_str("Off"),
-            Self::RootCa(p) => write!(f, "RootCa({} bytes)", p.len()),
-            Self::ClientCert(p) => write!(f, "ClientCert({} bytes)", p.len()),
-            Self::ClientKey(p) => write!(f, "ClientKey({:?})", Redacted(p.len())),
+        if !self.enabled {
+            return f.write_str("Tls::off");
         }
+        f.debug_struct("Tls")
+            .field("ca_len", &self.ca.map(<[u8]>::len))
+            .field("cert_len", &self.client.map(|(c, _)| c.len()))
+            .field("key", &self.client.map(|(_, k)| Redacted(k.len())))
+            .field("server_name", &self.server_name)
+            .field("alpn", &self.alpn)
+            .field("upload_always", &self.upload_always)
+            .finish()
     }
 }
 
 #[cfg(feature = "defmt")]
-#[allow(clippy::match_same_arms)]
 impl defmt::Format for Tls<'_> {
     fn format(&self, f: defmt::Formatter) {
-        match self {
-            Self::Off => defmt::write!(f, "Off"),
-            Self::RootCa(p) => defmt::write!(f, "RootCa({} bytes)", p.len()),
-            Self::ClientCert(p) => defmt::write!(f, "ClientCert({} bytes)", p.len()),
-            Self::ClientKey(p) => defmt::write!(f, "ClientKey({})", Redacted(p.len())),
+        if !self.enabled {
+            return defmt::write!(f, "Tls::off");
+        }
+        defmt::write!(
+            f,
+            "Tls {{ ca_len: {}, cert_len: {}, key: {}, server_name: {}, alpn: {}, upload_always: {} }}",
+            self.ca.map(<[u8]>::len),
+            self.client.map(|(c, _)| c.len()),
+            self.client.map(|(_, k)| Redacted(k.len())),
+            self.server_name,
+            self.alpn,
+            self.upload_always
+        )
+    }
+}
+
+/// What a module's TLS offers beyond the root CA and the client certificate, which every
+/// dialect takes; [`check_tls`] refuses a setting that asks for more.
+pub(crate) struct TlsOffer {
+    /// TLS without verifying the broker.
+    pub unverified: bool,
+    /// A server name (SNI) of its own.
+    pub server_name: bool,
+    /// How many ALPN protocols it takes (0: no ALPN).
+    pub alpn: usize,
+    /// The longest certificate or key it stores.
+    pub max_pem: usize,
+}
+
+/// Checks a TLS setting against what the module offers, before a byte is written: the parts it
+/// lacks are refused by name, certificates and keys must hold something and fit.
+pub(crate) fn check_tls(tls: &Tls<'_>, offer: &TlsOffer) -> Result<(), Error> {
+    if !tls.enabled {
+        return Ok(());
+    }
+    let lacks = |missing: bool, feature| {
+        if missing {
+            Err(Error::Unsupported(feature))
+        } else {
+            Ok(())
+        }
+    };
+    lacks(
+        tls.ca.is_none() && !offer.unverified,
+        Feature::UnverifiedTls,
+    )?;
+    lacks(
+        tls.server_name.is_some() && !offer.server_name,
+        Feature::ServerName,
+    )?;
+    lacks(!tls.alpn.is_empty() && offer.alpn == 0, Feature::Alpn)?;
+    if tls.alpn.len() > offer.alpn {
+        return Err(Error::invalid(Field::Alpn, Invalid::OutOfRange));
+    }
+    let (cert, key) = tls.client.unzip();
+    for pem in [tls.ca, cert, key].into_iter().flatten() {
+        if pem.is_empty() {
+            return Err(Error::invalid(Field::Certificate, Invalid::Empty));
+        }
+        if pem.len() > offer.max_pem {
+            return Err(Error::invalid(
+                Field::Certificate,
+                Invalid::TooLong { max: offer.max_pem },
+            ));
         }
     }
+    Ok(())
+}
+
+/// The 32-bit FNV-1a hash of `bytes`: how the driver recognises a certificate it stored on the
+/// module before (docs/DIALECTS.md).
+pub(crate) fn fingerprint(bytes: &[u8]) -> u32 {
+    bytes.iter().fold(0x811c_9dc5, |h: u32, &b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
 }

@@ -261,7 +261,7 @@ enum Link {
 /// ```
 pub struct Supervisor<'a, P = NoReset, const N: usize = 8, const T: usize = 64> {
     config: Config<'a>,
-    credentials: Vec<Tls<'a>, 3>,
+    tls: Option<Tls<'a>>,
     subscriptions: Vec<(String<T>, Qos), N>,
     policy: Policy,
     reset: P,
@@ -280,7 +280,7 @@ impl<'a, const N: usize, const T: usize> Supervisor<'a, NoReset, N, T> {
     pub fn new(config: Config<'a>, policy: Policy) -> Self {
         Self {
             config,
-            credentials: Vec::new(),
+            tls: None,
             subscriptions: Vec::new(),
             policy,
             reset: NoReset,
@@ -296,19 +296,19 @@ impl<'a, const N: usize, const T: usize> Supervisor<'a, NoReset, N, T> {
 }
 
 impl<'a, P: ModemReset, const N: usize, const T: usize> Supervisor<'a, P, N, T> {
-    /// Adds a TLS credential to upload at every bring-up (at most three: CA, cert, key).
-    pub fn with_tls(mut self, tls: Tls<'a>) -> Result<Self, Error> {
-        self.credentials
-            .push(tls)
-            .map_err(|_| Error::invalid(crate::Field::Certificate, crate::Invalid::OutOfRange))?;
-        Ok(self)
+    /// The TLS setting applied at every bring-up after a restart (certificates the module
+    /// already stores are not written again, see [`Tls`]).
+    #[must_use]
+    pub fn with_tls(mut self, tls: Tls<'a>) -> Self {
+        self.tls = Some(tls);
+        self
     }
 
     /// Uses `reset` to restart a modem that stays silent for [`Policy::silent_limit`] polls.
     pub fn with_reset<P2: ModemReset>(self, reset: P2) -> Supervisor<'a, P2, N, T> {
         Supervisor {
             config: self.config,
-            credentials: self.credentials,
+            tls: self.tls,
             subscriptions: self.subscriptions,
             policy: self.policy,
             reset,
@@ -578,8 +578,8 @@ impl<'a, P: ModemReset, const N: usize, const T: usize> Supervisor<'a, P, N, T> 
     ) -> Result<usize, Error> {
         if self.needs_bring_up {
             modem.init().await?;
-            for tls in &self.credentials {
-                modem.set_tls(*tls).await?;
+            if let Some(tls) = self.tls {
+                modem.set_tls(tls).await?;
             }
         }
         if self.needs_bring_up || D::RECONNECT_CONFIGURES {

@@ -315,23 +315,52 @@ fn tls_upload_escapes_newlines_and_sizes_as_given() {
     let mut line = b"AT+MQTTTLS=1,0,\"-----BEGIN CERTIFICATE-----\\nMIIB\\\"x\\\\y\\n-----END CERTIFICATE-----\\n\",".to_vec();
     line.extend_from_slice(format!("{}\r", pem.len()).as_bytes());
     run(vec![ex(&line, OK)], 64, async |m, _, _| {
-        m.set_tls(Tls::RootCa(pem)).await.unwrap()
+        m.set_tls(Tls::on().root_ca(pem)).await.unwrap()
     });
 }
 
+/// A client certificate: the CA, the certificate and the key, one `AT+MQTTTLS` each; off is
+/// `AT+MQTTTLS=0,0,"",0`. What the UC8088 lacks is refused by name before a byte is written.
 #[test]
 fn tls_client_cert_key_and_off() {
     run(
         vec![
+            ex(b"AT+MQTTTLS=1,0,\"CA\\n\",3\r", OK),
             ex(b"AT+MQTTTLS=1,1,\"CERT\\n\",5\r", OK),
             ex(b"AT+MQTTTLS=1,2,\"KEY\\r\\n\",5\r", OK),
             ex(b"AT+MQTTTLS=0,0,\"\",0\r", OK),
         ],
         64,
-        async |m, _, _| {
-            m.set_tls(Tls::ClientCert(b"CERT\n")).await.unwrap();
-            m.set_tls(Tls::ClientKey(b"KEY\r\n")).await.unwrap();
-            m.set_tls(Tls::Off).await.unwrap();
+        async |m, _, w| {
+            for (tls, feature) in [
+                (Tls::on(), mqtt_modem::Feature::UnverifiedTls),
+                (
+                    Tls::on().client_cert(b"CERT\n", b"KEY\r\n"),
+                    mqtt_modem::Feature::UnverifiedTls,
+                ),
+                (
+                    Tls::on().root_ca(b"CA\n").server_name("h"),
+                    mqtt_modem::Feature::ServerName,
+                ),
+                (
+                    Tls::on().root_ca(b"CA\n").alpn(&["mqtt"]),
+                    mqtt_modem::Feature::Alpn,
+                ),
+            ] {
+                assert_eq!(
+                    m.set_tls(tls).await,
+                    Err(mqtt_modem::Error::Unsupported(feature))
+                );
+            }
+            assert!(w.sent().is_empty());
+            m.set_tls(
+                Tls::on()
+                    .root_ca(b"CA\n")
+                    .client_cert(b"CERT\n", b"KEY\r\n"),
+            )
+            .await
+            .unwrap();
+            m.set_tls(Tls::off()).await.unwrap();
         },
     );
 }
@@ -346,7 +375,7 @@ fn tls_stripped_newlines_option() {
         vec![ex(b"AT+MQTTTLS=1,0,\"ABCD\",4\r", OK)],
         64,
         opts,
-        async |m, _, _| m.set_tls(Tls::RootCa(b"AB\r\nCD\n")).await.unwrap(),
+        async |m, _, _| m.set_tls(Tls::on().root_ca(b"AB\r\nCD\n")).await.unwrap(),
     );
 }
 
@@ -410,7 +439,7 @@ fn tls_certificate_1536_bytes_streams() {
     line.extend_from_slice(&pem);
     line.extend_from_slice(b"\",1536\r");
     run(vec![ex(&line, OK)], 64, async |m, _, _| {
-        m.set_tls(Tls::RootCa(&pem)).await.unwrap()
+        m.set_tls(Tls::on().root_ca(&pem)).await.unwrap()
     });
 }
 

@@ -757,7 +757,7 @@ proptest::proptest! {
             None,
             Some(Expect::prefixed(b"+MQTTSUB")),
             Some(Expect::text(b"")),
-            Some(Expect { prefix: b"+MQTTSUB", bare: false, prompt: true, last: true }),
+            Some(Expect { prefix: b"+MQTTSUB", bare: false, prompt: b">", last: true }),
         ][p];
         let grammar = every_grammar()[g];
         let (msg, lead, quoted) = message_in(g, &topic, &payload, pieces, crlf);
@@ -1035,7 +1035,7 @@ fn only_the_blank_after_a_prompt_is_dropped() {
     let prompt = Some(Expect {
         prefix: b"+MQTTPUB",
         bare: false,
-        prompt: true,
+        prompt: b">",
         last: true,
     });
     for chunk in [1, 64] {
@@ -1053,6 +1053,35 @@ fn only_the_blank_after_a_prompt_is_dropped() {
             ["INFO   R01", "Final(Ok)"],
             "chunk {chunk}"
         );
+    }
+}
+
+/// A prompt line (Quectel's `CONNECT` before file data) is the prompt only when it is awaited
+/// and only as a whole line: the modem sends nothing after it until the data came, so it is
+/// judged at once, in any chunking. `>` is not this command's prompt, nor `CONNECTED`.
+#[test]
+fn a_prompt_line_is_judged_at_once() {
+    let connect = Some(Expect {
+        prefix: b"+QFUPL",
+        bare: false,
+        prompt: b"CONNECT",
+        last: false,
+    });
+    for chunk in [1, 3, 64] {
+        assert_eq!(
+            digest(b"\r\nCONNECT\r\n", chunk, connect),
+            ["Prompt"],
+            "chunk {chunk}"
+        );
+        assert_eq!(
+            digest(b"\r\n+CME ERROR: 407\r\n", chunk, connect),
+            ["Final(Failed(Cme(407)))"],
+            "chunk {chunk}"
+        );
+        let other = digest(b"\r\nCONNECTED\r\n> ", chunk, connect);
+        assert!(!other.contains(&"Prompt".to_owned()), "{other:?}");
+        let unasked = digest(b"\r\nCONNECT\r\n", chunk, Some(Expect::prefixed(b"+QFUPL")));
+        assert!(!unasked.contains(&"Prompt".to_owned()), "{unasked:?}");
     }
 }
 

@@ -312,16 +312,209 @@ fn incoming_messages_and_link_loss() {
     }
 }
 
-/// Refusals before a byte is written: certificates (ESP-AT reads them from flash), topics
-/// over 128 bytes, keepalive over 7200 s, CR/LF in a string, connecting unconfigured.
+const CA: &[u8] = b"-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----\n";
+const CERT: &[u8] = b"-----BEGIN CERTIFICATE-----\nME\n-----END CERTIFICATE-----\n";
+const KEY: &[u8] = b"-----BEGIN PRIVATE KEY-----\nSECRET\n-----END PRIVATE KEY-----\n";
+// Their 32-bit FNV-1a fingerprints, computed apart from the driver.
+const CA_PRINT: &str = "391224441";
+const CERT_PRINT: &str = "3020560127";
+const KEY_PRINT: &str = "3617734167";
+
+fn bad(field: Field, reason: Invalid) -> Error {
+    Error::InvalidInput { field, reason }
+}
+
+fn line(text: String) -> Vec<u8> {
+    text.into_bytes()
+}
+
+/// TLS with everything: the CA written (no fingerprint stored: the read fails), the client
+/// certificate reused (its fingerprint matches), the key written again (another fingerprint),
+/// each write through the manual's `OK`, blank, `>` answer; then `configure` sends scheme 5,
+/// the server name and the ALPN protocols (escaped) after the user config.
+#[test]
+fn tls_uploads_what_is_missing_and_configures_scheme_sni_alpn() {
+    let tls = Tls::on()
+        .root_ca(CA)
+        .client_cert(CERT, KEY)
+        .server_name("broker.example.com")
+        .alpn(&["mqtt", "x,y"]);
+    for chunk in CHUNKS {
+        esp(
+            vec![
+                ex(b"AT+SYSMFG=1,\"mqtt_modem\",\"ca\"\r\n", b"\r\nERROR\r\n"),
+                ex(b"AT+SYSMFG=0,\"mqtt_modem\",\"ca\"\r\n", b"\r\nERROR\r\n"),
+                ex(
+                    b"AT+SYSMFG=2,\"mqtt_ca\",\"mqtt_ca\",8,57\r\n",
+                    b"\r\nOK\r\n\r\n>",
+                ),
+                ex(CA, OK),
+                ex(
+                    &line(format!(
+                        "AT+SYSMFG=2,\"mqtt_modem\",\"ca\",5,{CA_PRINT}\r\n"
+                    )),
+                    OK,
+                ),
+                ex(
+                    b"AT+SYSMFG=1,\"mqtt_modem\",\"cert\"\r\n",
+                    &line(format!(
+                        "\r\n+SYSMFG:\"mqtt_modem\",\"cert\",5,{CERT_PRINT}\r\n\r\nOK\r\n"
+                    )),
+                ),
+                ex(
+                    b"AT+SYSMFG=1,\"mqtt_modem\",\"key\"\r\n",
+                    b"\r\n+SYSMFG:\"mqtt_modem\",\"key\",5,12345\r\n\r\nOK\r\n",
+                ),
+                ex(b"AT+SYSMFG=0,\"mqtt_modem\",\"key\"\r\n", OK),
+                ex(
+                    b"AT+SYSMFG=2,\"mqtt_key\",\"mqtt_key\",8,61\r\n",
+                    b"\r\nOK\r\n\r\n>",
+                ),
+                ex(KEY, OK),
+                ex(
+                    &line(format!(
+                        "AT+SYSMFG=2,\"mqtt_modem\",\"key\",5,{KEY_PRINT}\r\n"
+                    )),
+                    OK,
+                ),
+                ex(b"AT+MQTTCLEAN=0\r\n", OK),
+                ex(b"AT+MQTTUSERCFG=0,5,\"id\",\"\",\"\",0,0,\"\"\r\n", OK),
+                ex(b"AT+MQTTSNI=0,\"broker.example.com\"\r\n", OK),
+                ex(b"AT+MQTTALPN=0,2,\"mqtt\",\"x\\,y\"\r\n", OK),
+                ex(b"AT+MQTTCONNCFG=0,60,0,\"\",\"\",0,0\r\n", OK),
+            ],
+            chunk,
+            async |m, _, _| {
+                m.set_tls(tls).await.unwrap();
+                m.configure(&Config::new("h", 8883, "id")).await.unwrap();
+            },
+        );
+    }
+}
+
+/// The schemes: TLS without verification (2, nothing written), a CA only (3), a client
+/// certificate only (4, no CA), and off again (1); `upload_always` writes a stored CA again
+/// without reading its fingerprint.
+#[test]
+fn tls_schemes_and_upload_always() {
+    let user = |scheme: u8| {
+        line(format!(
+            "AT+MQTTUSERCFG=0,{scheme},\"id\",\"\",\"\",0,0,\"\"\r\n"
+        ))
+    };
+    let conncfg = || ex(b"AT+MQTTCONNCFG=0,60,0,\"\",\"\",0,0\r\n", OK);
+    let ca_stored = || {
+        ex(
+            b"AT+SYSMFG=1,\"mqtt_modem\",\"ca\"\r\n",
+            &line(format!(
+                "\r\n+SYSMFG:\"mqtt_modem\",\"ca\",5,{CA_PRINT}\r\n\r\nOK\r\n"
+            )),
+        )
+    };
+    let mut script = vec![ex(b"AT+MQTTCLEAN=0\r\n", OK), ex(&user(2), OK), conncfg()];
+    script.extend([
+        ca_stored(),
+        ex(b"AT+MQTTCLEAN=0\r\n", OK),
+        ex(&user(3), OK),
+        conncfg(),
+        ex(
+            b"AT+SYSMFG=1,\"mqtt_modem\",\"cert\"\r\n",
+            &line(format!(
+                "\r\n+SYSMFG:\"mqtt_modem\",\"cert\",5,{CERT_PRINT}\r\n\r\nOK\r\n"
+            )),
+        ),
+        ex(
+            b"AT+SYSMFG=1,\"mqtt_modem\",\"key\"\r\n",
+            &line(format!(
+                "\r\n+SYSMFG:\"mqtt_modem\",\"key\",5,{KEY_PRINT}\r\n\r\nOK\r\n"
+            )),
+        ),
+        ex(b"AT+MQTTCLEAN=0\r\n", OK),
+        ex(&user(4), OK),
+        conncfg(),
+        ex(b"AT+MQTTCLEAN=0\r\n", OK),
+        ex(&user(1), OK),
+        conncfg(),
+        ex(b"AT+SYSMFG=0,\"mqtt_modem\",\"ca\"\r\n", OK),
+        ex(
+            b"AT+SYSMFG=2,\"mqtt_ca\",\"mqtt_ca\",8,57\r\n",
+            b"\r\nOK\r\n\r\n>",
+        ),
+        ex(CA, OK),
+        // A module that cannot keep the fingerprint: the CA is stored all the same.
+        ex(
+            &line(format!(
+                "AT+SYSMFG=2,\"mqtt_modem\",\"ca\",5,{CA_PRINT}\r\n"
+            )),
+            b"\r\nERROR\r\n",
+        ),
+    ]);
+    esp(script, 7, async |m, _, _| {
+        let config = Config::new("h", 8883, "id");
+        for tls in [
+            Tls::on(),
+            Tls::on().root_ca(CA),
+            Tls::on().client_cert(CERT, KEY),
+            Tls::off(),
+        ] {
+            m.set_tls(tls).await.unwrap();
+            m.configure(&config).await.unwrap();
+        }
+        m.set_tls(Tls::on().root_ca(CA).upload_always())
+            .await
+            .unwrap();
+    });
+}
+
+/// TLS input refused by name before a byte is written: an empty or oversized certificate,
+/// more than five ALPN protocols, a server name or protocol with a line break, one too long.
+#[test]
+fn tls_refused_before_a_byte() {
+    esp(vec![], 64, async |m, _, w| {
+        let big = vec![b'A'; 8193];
+        let long_name = "n".repeat(129);
+        let cases = [
+            (
+                Tls::on().root_ca(b""),
+                bad(Field::Certificate, Invalid::Empty),
+            ),
+            (
+                Tls::on().client_cert(CERT, &big),
+                bad(Field::Certificate, Invalid::TooLong { max: 8192 }),
+            ),
+            (
+                Tls::on().alpn(&["a", "b", "c", "d", "e", "f"]),
+                bad(Field::Alpn, Invalid::OutOfRange),
+            ),
+            (
+                Tls::on().server_name("host\r\nAT+RST"),
+                bad(Field::ServerName, Invalid::LineBreakOrNul),
+            ),
+            (
+                Tls::on().server_name(&long_name),
+                bad(Field::ServerName, Invalid::TooLong { max: 128 }),
+            ),
+            (
+                Tls::on().alpn(&["mqtt\0"]),
+                bad(Field::Alpn, Invalid::LineBreakOrNul),
+            ),
+            (
+                Tls::on().alpn(&["", "mqtt"]),
+                bad(Field::Alpn, Invalid::Empty),
+            ),
+        ];
+        for (tls, err) in cases {
+            assert_eq!(m.set_tls(tls).await, Err(err), "{tls:?}");
+        }
+        assert!(w.sent().is_empty());
+    });
+}
+
+/// Refusals before a byte is written: topics over 128 bytes, keepalive over 7200 s, CR/LF in
+/// a string, connecting unconfigured.
 #[test]
 fn refused_before_a_byte() {
     esp(vec![], 64, async |m, _, w| {
-        assert_eq!(
-            m.set_tls(Tls::RootCa(b"-----BEGIN CERTIFICATE-----")).await,
-            Err(Error::Unsupported(Feature::CertificateUpload))
-        );
-        m.set_tls(Tls::Off).await.unwrap();
         let long = "t".repeat(129);
         assert_eq!(
             m.publish(&long, b"x", Qos::AtMostOnce, false).await,

@@ -457,9 +457,10 @@ fn invalid_input_is_refused_before_any_byte() {
             .await,
             m.configure(&Config::new("h\"", 1883, "id").quoting(Quoting::Unquoted))
                 .await,
-            m.set_tls(Tls::RootCa(&[b'A'; 1537])).await,
-            m.set_tls(Tls::ClientKey(b"")).await,
-            m.set_tls(Tls::ClientCert(b"a\0b")).await,
+            m.set_tls(Tls::on().root_ca(&[b'A'; 1537])).await,
+            m.set_tls(Tls::on().root_ca(b"CA").client_cert(b"C", b""))
+                .await,
+            m.set_tls(Tls::on().root_ca(b"a\0b")).await,
         ];
         r.push(Qos::try_from(3u8).map(drop));
         assert!(w.sent().is_empty(), "bytes were written: {:?}", w.sent());
@@ -508,8 +509,12 @@ fn debug_never_shows_secrets() {
     assert!(!shown.contains("hunter2"), "{shown}");
     assert!(shown.contains("user"));
     let key = b"-----BEGIN PRIVATE KEY-----\nSECRETKEY\n";
-    let shown = format!("{:?}", Tls::ClientKey(key));
-    assert_eq!(shown, "ClientKey(<redacted, 38 bytes>)");
+    let shown = format!("{:?}", Tls::on().root_ca(b"CA").client_cert(b"C", key));
+    assert!(
+        shown.contains("key: Some(<redacted, 38 bytes>)") && !shown.contains("SECRET"),
+        "{shown}"
+    );
+    assert_eq!(format!("{:?}", Tls::off()), "Tls::off");
     let cmd = mqtt_modem::dialect::uc8088::commands::SetTls::upload(
         mqtt_modem::dialect::uc8088::types::CertKind::ClientKey,
         key,
@@ -694,6 +699,41 @@ fn a_prompted_line_whose_flush_failed_leaves_the_data_owed() {
         |w| w.fail_flushes(),
     );
     assert_eq!(got, (Err(ErrorKind::Io), Ok(ConnectionState::Disconnected)));
+}
+
+/// A certificate upload cut in its data after Quectel's `CONNECT` prompt line: the call says
+/// I/O, and the next command first gives the module the rest of the file (zeros), so that it
+/// leaves data mode, instead of storing the next command's line in the file.
+#[test]
+fn a_file_upload_cut_after_connect_is_padded() {
+    let list = b"AT+QFLST=\"f9808ff2.pem\"\r";
+    let upload = b"AT+QFUPL=\"f9808ff2.pem\",10,60\r";
+    let got = common::run_dialect(
+        mqtt_modem::Quectel,
+        vec![
+            ex(list, b"\r\nOK\r\n"),
+            ex(upload, b"\r\nCONNECT\r\n"),
+            // The driver cannot know how much of the failed write went out: it pads all ten
+            // (the module counts six of them; the rest, in command mode, it ignores).
+            ex(
+                b"0123\0\0\0\0\0\0\0\0\0\0",
+                b"\r\n+QFUPL: 10,3031\r\n\r\nOK\r\n",
+            ),
+            ex(b"AT+QMTCONN?\r", b"\r\n+QMTCONN: 0,3\r\n\r\nOK\r\n"),
+        ],
+        7,
+        Options::default(),
+        async |m, _, w| {
+            w.fail_writes_at(list.len() + upload.len() + 4);
+            let cut = m
+                .set_tls(mqtt_modem::Tls::on().root_ca(b"0123456789"))
+                .await
+                .map_err(|e| e.kind());
+            w.revive();
+            (cut, m.state().await)
+        },
+    );
+    assert_eq!(got, (Err(ErrorKind::Io), Ok(ConnectionState::Connected)));
 }
 
 /// ESP-AT: a 5-byte publish with the UART failing as `cut` sets up, then (UART working again)

@@ -328,9 +328,20 @@ fn refused_before_a_byte() {
                 reason: Invalid::TooLong { max: 100 }
             })
         );
+        for (tls, feature) in [
+            (Tls::on().root_ca(CA).server_name("h"), Feature::ServerName),
+            (Tls::on().root_ca(CA).alpn(&["mqtt"]), Feature::Alpn),
+            // `seclevel` 2 verifies the server: a client certificate needs a CA.
+            (Tls::on().client_cert(CERT, KEY), Feature::UnverifiedTls),
+        ] {
+            assert_eq!(m.set_tls(tls).await, Err(Error::Unsupported(feature)));
+        }
         assert_eq!(
-            m.set_tls(Tls::ClientKey(b"k")).await,
-            Err(Error::Unsupported(Feature::CertificateUpload))
+            m.set_tls(Tls::on().root_ca(&[b'A'; 10241])).await,
+            Err(Error::InvalidInput {
+                field: Field::Certificate,
+                reason: Invalid::TooLong { max: 10240 }
+            })
         );
         assert_eq!(
             m.configure(&Config::new("h", 1, "id").quoting(mqtt_modem::Quoting::Unquoted))
@@ -401,4 +412,159 @@ fn a_late_result_before_the_prompt_is_not_this_publishs() {
             },
         );
     }
+}
+
+const CA: &[u8] = b"-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----\n";
+const CERT: &[u8] = b"-----BEGIN CERTIFICATE-----\nME\n-----END CERTIFICATE-----\n";
+const KEY: &[u8] = b"-----BEGIN PRIVATE KEY-----\nSECRET\n-----END PRIVATE KEY-----\n";
+// Their file names: the 32-bit FNV-1a fingerprint in hex, computed apart from the driver; and
+// their `AT+QFUPL` checksums.
+const CA_FILE: &str = "17519c79.pem";
+const CERT_FILE: &str = "b40a16ff.pem";
+const KEY_FILE: &str = "d7a23e17.pem";
+
+fn line(text: String) -> Vec<u8> {
+    text.into_bytes()
+}
+
+/// TLS with a client certificate: the CA is not stored (`+CME ERROR`), so it goes up through
+/// `CONNECT`; the certificate is stored with its size (listed with `UFS:`), reused; the key is
+/// stored with another size, deleted and written again; then SSL context 0 and the client. An
+/// `ERROR` to `"sni"` (older firmware) is no failure.
+#[test]
+fn tls_files_uploaded_once_and_context_bound() {
+    let tls = Tls::on().root_ca(CA).client_cert(CERT, KEY);
+    for chunk in CHUNKS {
+        quectel(
+            vec![
+                ex(
+                    &line(format!("AT+QFLST=\"{CA_FILE}\"\r")),
+                    b"\r\n+CME ERROR: 405\r\n",
+                ),
+                ex(
+                    &line(format!("AT+QFUPL=\"{CA_FILE}\",57,60\r")),
+                    b"\r\nCONNECT\r\n",
+                ),
+                ex(CA, b"\r\n+QFUPL: 57,3b3b\r\n\r\nOK\r\n"),
+                ex(
+                    &line(format!("AT+QFLST=\"{CERT_FILE}\"\r")),
+                    &line(format!("\r\n+QFLST: \"UFS:{CERT_FILE}\",57\r\n\r\nOK\r\n")),
+                ),
+                ex(
+                    &line(format!("AT+QFLST=\"{KEY_FILE}\"\r")),
+                    &line(format!("\r\n+QFLST: \"{KEY_FILE}\",12\r\n\r\nOK\r\n")),
+                ),
+                ex(&line(format!("AT+QFDEL=\"{KEY_FILE}\"\r")), OK),
+                ex(
+                    &line(format!("AT+QFUPL=\"{KEY_FILE}\",61,60\r")),
+                    b"\r\nCONNECT\r\n",
+                ),
+                ex(KEY, b"\r\n+QFUPL: 61,4256\r\n\r\nOK\r\n"),
+                ex(b"AT+QSSLCFG=\"sslversion\",0,4\r", OK),
+                ex(b"AT+QSSLCFG=\"ciphersuite\",0,0XFFFF\r", OK),
+                ex(b"AT+QSSLCFG=\"seclevel\",0,2\r", OK),
+                ex(
+                    &line(format!("AT+QSSLCFG=\"cacert\",0,\"{CA_FILE}\"\r")),
+                    OK,
+                ),
+                ex(
+                    &line(format!("AT+QSSLCFG=\"clientcert\",0,\"{CERT_FILE}\"\r")),
+                    OK,
+                ),
+                ex(
+                    &line(format!("AT+QSSLCFG=\"clientkey\",0,\"{KEY_FILE}\"\r")),
+                    OK,
+                ),
+                ex(b"AT+QSSLCFG=\"sni\",0,1\r", b"\r\nERROR\r\n"),
+                ex(b"AT+QMTCFG=\"ssl\",0,1,0\r", OK),
+            ],
+            chunk,
+            async |m, _, _| m.set_tls(tls).await.unwrap(),
+        );
+    }
+}
+
+/// TLS without verification (`seclevel` 0, no files), a checksum printed without leading
+/// zeros (`21c`, as modules print it), `upload_always` deleting a stored file first, and off.
+#[test]
+fn tls_unverified_short_checksum_upload_always_and_off() {
+    let ctx = |level: u8| {
+        vec![
+            ex(b"AT+QSSLCFG=\"sslversion\",0,4\r", OK),
+            ex(b"AT+QSSLCFG=\"ciphersuite\",0,0XFFFF\r", OK),
+            ex(&line(format!("AT+QSSLCFG=\"seclevel\",0,{level}\r")), OK),
+        ]
+    };
+    let mut script = ctx(0);
+    script.extend([
+        ex(b"AT+QSSLCFG=\"sni\",0,1\r", OK),
+        ex(b"AT+QMTCFG=\"ssl\",0,1,0\r", OK),
+        // The bytes 0x02 0x1c: checksum 0x021c.
+        ex(b"AT+QFLST=\"717bac1b.pem\"\r", OK),
+        ex(b"AT+QFUPL=\"717bac1b.pem\",2,60\r", b"\r\nCONNECT\r\n"),
+        ex(b"\x02\x1c", b"\r\n+QFUPL: 2,21c\r\n\r\nOK\r\n"),
+    ]);
+    script.extend(ctx(1));
+    script.extend([
+        ex(b"AT+QSSLCFG=\"cacert\",0,\"717bac1b.pem\"\r", OK),
+        ex(b"AT+QSSLCFG=\"sni\",0,1\r", OK),
+        ex(b"AT+QMTCFG=\"ssl\",0,1,0\r", OK),
+        ex(
+            b"AT+QFLST=\"717bac1b.pem\"\r",
+            b"\r\n+QFLST: \"717bac1b.pem\",2\r\n\r\nOK\r\n",
+        ),
+        ex(b"AT+QFDEL=\"717bac1b.pem\"\r", OK),
+        ex(b"AT+QFUPL=\"717bac1b.pem\",2,60\r", b"\r\nCONNECT\r\n"),
+        ex(b"\x02\x1c", b"\r\n+QFUPL: 2,21c\r\n\r\nOK\r\n"),
+    ]);
+    script.extend(ctx(1));
+    script.extend([
+        ex(b"AT+QSSLCFG=\"cacert\",0,\"717bac1b.pem\"\r", OK),
+        ex(b"AT+QSSLCFG=\"sni\",0,1\r", OK),
+        ex(b"AT+QMTCFG=\"ssl\",0,1,0\r", OK),
+        ex(b"AT+QMTCFG=\"ssl\",0,0\r", OK),
+    ]);
+    quectel(script, 7, async |m, _, _| {
+        m.set_tls(Tls::on()).await.unwrap();
+        m.set_tls(Tls::on().root_ca(b"\x02\x1c")).await.unwrap();
+        m.set_tls(Tls::on().root_ca(b"\x02\x1c").upload_always())
+            .await
+            .unwrap();
+        m.set_tls(Tls::off()).await.unwrap();
+    });
+}
+
+/// A corrupted upload (the module's checksum is not the data's) is deleted and reported; an
+/// `ERROR` instead of `CONNECT` fails the call without writing the data.
+#[test]
+fn tls_corrupted_or_refused_upload() {
+    quectel(
+        vec![
+            ex(&line(format!("AT+QFLST=\"{CA_FILE}\"\r")), OK),
+            ex(
+                &line(format!("AT+QFUPL=\"{CA_FILE}\",57,60\r")),
+                b"\r\nCONNECT\r\n",
+            ),
+            ex(CA, b"\r\n+QFUPL: 57,3b3a\r\n\r\nOK\r\n"),
+            ex(&line(format!("AT+QFDEL=\"{CA_FILE}\"\r")), OK),
+            ex(&line(format!("AT+QFLST=\"{CA_FILE}\"\r")), OK),
+            ex(
+                &line(format!("AT+QFUPL=\"{CA_FILE}\",57,60\r")),
+                b"\r\n+CME ERROR: 407\r\n",
+            ),
+        ],
+        7,
+        async |m, _, w| {
+            assert_eq!(m.set_tls(Tls::on().root_ca(CA)).await, Err(Error::Protocol));
+            let err = m.set_tls(Tls::on().root_ca(CA)).await.unwrap_err();
+            assert_eq!(
+                err,
+                Error::Module {
+                    kind: ErrorKind::Modem,
+                    detail: Detail::Cme(407)
+                }
+            );
+            assert!(!w.sent().ends_with(CA));
+        },
+    );
 }

@@ -44,6 +44,8 @@ fn password_and_key_never_logged_or_debug_printed() {
                     .as_bytes(),
                 b"\r\nOK\r\n",
             ),
+            ex(b"AT+MQTTTLS=1,0,\"CA\",2\r", b"\r\nOK\r\n"),
+            ex(b"AT+MQTTTLS=1,1,\"C\",1\r", b"\r\nOK\r\n"),
             ex(&key_line, b"\r\nOK\r\n"),
             // A late answer and a read of the stored config, both of which log or carry it.
             ex(
@@ -55,19 +57,114 @@ fn password_and_key_never_logged_or_debug_printed() {
         64,
         async |m, _, _| {
             m.configure(&config).await.unwrap();
-            m.set_tls(Tls::ClientKey(KEY)).await.unwrap();
+            m.set_tls(Tls::on().root_ca(b"CA").client_cert(b"C", KEY))
+                .await
+                .unwrap();
             let stored = m.config().await.unwrap();
             assert_eq!(stored.password, PASSWORD);
             format!(
                 "{config:?} {:?} {stored:?} {stored:#?} {:?}",
-                Tls::ClientKey(KEY),
+                Tls::on().client_cert(b"C", KEY),
                 m.stats()
             )
         },
     );
+    // ESP-AT and Quectel store the key as raw bytes after a prompt; a corrupted Quectel
+    // upload is an error whose `Debug` is shown too.
+    let key_only = Tls::on()
+        .root_ca(b"CA")
+        .client_cert(b"C", KEY)
+        .upload_always();
+    common::run_dialect(
+        mqtt_modem::EspAt,
+        esp_upload_script(),
+        64,
+        mqtt_modem::Options::default(),
+        async |m, _, _| m.set_tls(key_only).await.unwrap(),
+    );
+    let quectel = common::run_dialect(
+        mqtt_modem::Quectel,
+        quectel_upload_script(),
+        64,
+        mqtt_modem::Options::default(),
+        async |m, _, _| format!("{:?}", m.set_tls(key_only).await),
+    );
     let logged = LOGGED.lock().unwrap().clone();
-    for text in [&shown, &logged] {
+    for text in [&shown, &logged, &quectel] {
         assert!(!text.contains("hunter2"), "password shown: {text}");
         assert!(!text.contains("KEYSECRET"), "key shown: {text}");
     }
+}
+
+/// ESP-AT writing the CA, the certificate and the key (`upload_always`).
+fn esp_upload_script() -> Vec<common::Exchange> {
+    let ok: &[u8] = b"\r\nOK\r\n";
+    let mut script = Vec::new();
+    for (ns, mark, pem, print) in [
+        ("mqtt_ca", "ca", b"CA".as_slice(), fnv(b"CA")),
+        ("mqtt_cert", "cert", b"C", fnv(b"C")),
+        ("mqtt_key", "key", KEY, fnv(KEY)),
+    ] {
+        script.extend([
+            ex(
+                format!("AT+SYSMFG=0,\"mqtt_modem\",\"{mark}\"\r\n").as_bytes(),
+                ok,
+            ),
+            ex(
+                format!("AT+SYSMFG=2,\"{ns}\",\"{ns}\",8,{}\r\n", pem.len()).as_bytes(),
+                b"\r\nOK\r\n\r\n>",
+            ),
+            ex(pem, ok),
+            ex(
+                format!("AT+SYSMFG=2,\"mqtt_modem\",\"{mark}\",5,{print}\r\n").as_bytes(),
+                ok,
+            ),
+        ]);
+    }
+    script
+}
+
+/// Quectel writing the CA and the certificate, then the key, whose checksum comes back wrong.
+fn quectel_upload_script() -> Vec<common::Exchange> {
+    let ok: &[u8] = b"\r\nOK\r\n";
+    let mut script = Vec::new();
+    for pem in [b"CA".as_slice(), b"C", KEY] {
+        let name = format!("{:08x}.pem", fnv(pem));
+        let checksum = if pem == KEY { 1 } else { xor16(pem) };
+        script.extend([
+            ex(
+                format!("AT+QFLST=\"{name}\"\r").as_bytes(),
+                format!("\r\n+QFLST: \"{name}\",{}\r\n\r\nOK\r\n", pem.len()).as_bytes(),
+            ),
+            ex(format!("AT+QFDEL=\"{name}\"\r").as_bytes(), ok),
+            ex(
+                format!("AT+QFUPL=\"{name}\",{},60\r", pem.len()).as_bytes(),
+                b"\r\nCONNECT\r\n",
+            ),
+            ex(
+                pem,
+                format!("\r\n+QFUPL: {},{checksum:x}\r\n\r\nOK\r\n", pem.len()).as_bytes(),
+            ),
+        ]);
+        if pem == KEY {
+            script.push(ex(format!("AT+QFDEL=\"{name}\"\r").as_bytes(), ok));
+        }
+    }
+    script
+}
+
+/// 32-bit FNV-1a.
+fn fnv(bytes: &[u8]) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for &b in bytes {
+        h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
+    }
+    h
+}
+
+/// `AT+QFUPL`'s checksum: XOR of big-endian byte pairs.
+fn xor16(bytes: &[u8]) -> u16 {
+    bytes.chunks(2).fold(0, |s, p| {
+        s ^ (u16::from(p[0]) << 8 | u16::from(p.get(1).copied().unwrap_or(0)))
+    })
 }

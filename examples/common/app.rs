@@ -335,14 +335,12 @@ where
     }
     // Applied at every bring-up; `Off` too, so that a modem left with TLS on is put right.
     #[cfg(feature = "tls")]
-    let tls = mqtt_modem::Tls::RootCa(ROOT_CA.as_bytes());
+    let tls = mqtt_modem::Tls::on().root_ca(ROOT_CA.as_bytes());
     #[cfg(not(feature = "tls"))]
-    let tls = mqtt_modem::Tls::Off;
-    let mut sup = match Supervisor::<_, FILTERS, FILTER>::new(config, policy()).with_tls(tls) {
-        Ok(sup) => sup.with_reset(reset),
-        // The first credential always fits (the supervisor keeps three).
-        Err(_) => unreachable!(),
-    };
+    let tls = mqtt_modem::Tls::off();
+    let mut sup = Supervisor::<_, FILTERS, FILTER>::new(config, policy())
+        .with_tls(tls)
+        .with_reset(reset);
 
     // Registered now; the supervisor subscribes on every connect.
     if let Err(e) = sup.subscribe(modem, &topics.cmd, Qos::AtLeastOnce).await {

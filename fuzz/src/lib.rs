@@ -54,8 +54,9 @@ pub const PENDINGS: [Option<&[u8]>; 4] = [None, Some(b""), Some(b"+MQTTSTATE"), 
 
 /// The pending answer a selector byte picks: `PENDINGS[low 7 bits % 4]`, taking bare text
 /// lines as well as prefixed ones (as identification answers do) when bit 7 is set, awaiting
-/// a `>` prompt when bit 6 is set, and judging a matching line at once (a completion line)
-/// when bit 4 is set. (Bits 2, 3 and 5 are unused; saved inputs set 2 and 5.)
+/// a `>` prompt when bit 6 is set (the prompt line `CONNECT` when bit 3 is set too), and
+/// judging a matching line at once (a completion line) when bit 4 is set. (Bits 2 and 5 are
+/// unused; saved inputs set them.)
 pub fn pending_of(selector: u8) -> Option<Expect<'static>> {
     let prefix = PENDINGS[usize::from(selector & 0x7f) % PENDINGS.len()]?;
     let mut expect = if selector & 0x80 == 0 {
@@ -63,7 +64,11 @@ pub fn pending_of(selector: u8) -> Option<Expect<'static>> {
     } else {
         Expect::text(prefix)
     };
-    expect.prompt = selector & 0x40 != 0;
+    expect.prompt = match (selector & 0x40 != 0, selector & 0x08 != 0) {
+        (false, _) => b"",
+        (true, false) => b">",
+        (true, true) => b"CONNECT",
+    };
     // As the driver uses it: a completion line has a `+NAME` head, never bare text.
     expect.last = selector & 0x10 != 0 && !expect.bare;
     Some(expect)
@@ -194,7 +199,7 @@ fn check_output(
         Output::Echo => assert!(pending.is_some(), "echo while nothing pending"),
         Output::Prompt => {
             assert!(
-                pending.is_some_and(|p| p.prompt),
+                pending.is_some_and(|p| !p.prompt.is_empty()),
                 "prompt while none awaited"
             );
             seen.others.push("prompt".into());
@@ -696,6 +701,7 @@ fn check_esp_at(i: &EncoderInput) {
         i.password.as_bytes(),
     ];
     let user = e::SetUserConfig {
+        scheme: 1 + u32::from(i.kind % 5),
         client_id: fields[0],
         username: fields[1],
         password: fields[2],
@@ -762,6 +768,31 @@ fn check_esp_at(i: &EncoderInput) {
             match sim_esp_at::parse(&body) {
                 Ok(sim_esp_at::Command::Unsub(f)) => assert_eq!(f.as_bytes(), filter),
                 other => panic!("UNSUB {body:?} read as {other:?}"),
+            }
+        }
+    }
+    // The TLS server name (the host's text) and ALPN protocols (the topic's and the filter's):
+    // one line ESP-AT takes, read back exactly.
+    let name = i.host.as_bytes();
+    if !name.is_empty() && !line_unsafe(name) {
+        let body = body_of(&e::SetServerName { name }, b"\r\n");
+        if body.len() < 255 {
+            match sim_esp_at::parse(&body) {
+                Ok(sim_esp_at::Command::Sni(n)) => assert_eq!(n.as_bytes(), name),
+                other => panic!("SNI {body:?} read as {other:?}"),
+            }
+        }
+    }
+    let protocols: Vec<&[u8]> = [i.topic.as_bytes(), filter]
+        .into_iter()
+        .filter(|p| !p.is_empty() && !line_unsafe(p))
+        .collect();
+    if !protocols.is_empty() {
+        let body = body_of(&e::SetAlpn { protocols: &protocols }, b"\r\n");
+        if body.len() < 255 {
+            match sim_esp_at::parse(&body) {
+                Ok(sim_esp_at::Command::Alpn(got)) => assert_eq!(got, protocols),
+                other => panic!("ALPN {body:?} read as {other:?}"),
             }
         }
     }

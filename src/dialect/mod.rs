@@ -76,7 +76,7 @@ pub trait Dialect: Sealed + Staging + Sized + 'static {
     async fn set_tls<W: Write, const R: usize, const E: usize>(
         x: &mut Exchange<'_, W, R, E, Self>,
         state: &mut Self::State,
-        tls: Tls<'_>,
+        tls: &Tls<'_>,
     ) -> Result<(), Error>;
     #[doc(hidden)]
     async fn connect<W: Write, const R: usize, const E: usize>(

@@ -124,7 +124,7 @@ mod fixture {
         async fn set_tls<W: Write, const R: usize, const E: usize>(
             _: &mut Exchange<'_, W, R, E, Self>,
             (): &mut (),
-            _: Tls<'_>,
+            _: &Tls<'_>,
         ) -> Result<(), Error> {
             Ok(())
         }

@@ -145,7 +145,7 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, S: Staging>
         let info = Expect {
             prefix: C::INFO_PREFIX,
             bare: C::INFO_BARE,
-            prompt: false,
+            prompt: b"",
             last: false,
         };
         // In a block, so that the future does not keep `data` beside its copy in the request.
@@ -154,7 +154,7 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, S: Staging>
             Request {
                 wire: cmd.wire(),
                 data,
-                pending: Pending::new(info, data.is_some(), cmd.completion()),
+                pending: Pending::new(info, data.map(|_| C::PROMPT), cmd.completion()),
                 carries_code: C::CARRIES_CODE,
                 failure: C::FAILURE,
                 deadline: cmd.deadline().min(self.options.max_deadline),

@@ -31,12 +31,19 @@ pub(crate) struct Pending {
 }
 
 impl Pending {
-    /// A command whose answer is `info` lines, then (after the prompt, when `prompted`) its
+    /// A command whose answer is `info` lines, then (after `prompt`, when it has one) its
     /// final result and/or `completion`.
-    pub fn new(info: Expect<'static>, prompted: bool, completion: Option<Completion>) -> Self {
+    pub fn new(
+        info: Expect<'static>,
+        prompt: Option<&'static [u8]>,
+        completion: Option<Completion>,
+    ) -> Self {
         Self {
-            info,
-            phase: if prompted {
+            info: Expect {
+                prompt: prompt.unwrap_or(b""),
+                ..info
+            },
+            phase: if prompt.is_some() {
                 Phase::Prompt
             } else {
                 Phase::Final
@@ -48,17 +55,17 @@ impl Pending {
     /// What the digester looks for now.
     fn expect(&self) -> Expect<'static> {
         match (self.phase, self.completion) {
-            (Phase::Prompt, _) => Expect {
-                prompt: true,
-                ..self.info
-            },
+            (Phase::Prompt, _) => self.info,
             (Phase::Completion, Some(c)) => Expect {
                 prefix: c.prefix,
                 bare: false,
-                prompt: false,
+                prompt: b"",
                 last: true,
             },
-            _ => self.info,
+            _ => Expect {
+                prompt: b"",
+                ..self.info
+            },
         }
     }
 

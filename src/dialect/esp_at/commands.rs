@@ -1,7 +1,9 @@
 //! ESP-AT's MQTT commands: every line ends with CR LF; quoted strings escape `\`, `"` and `,`.
 
-use super::responses::{ConnStatus, PubOutcome, parse_conn_status, parse_pub_outcome};
-use super::types::LINK_ID;
+use super::responses::{
+    ConnStatus, MfgValue, PubOutcome, parse_conn_status, parse_mfg_value, parse_pub_outcome,
+};
+use super::types::{LINK_ID, MAX_ALPN};
 use crate::command::{Completion, Encode, ModemCommand, NoResponse, command, nothing};
 use crate::encode::{Line, Param};
 use crate::identity::Identification;
@@ -40,10 +42,12 @@ command!(
     timeout_ms = 1000,
 );
 
-/// `AT+MQTTUSERCFG=0,1,"<client id>","<user>","<password>",0,0,""`: plain TCP, no
-/// certificates, no path.
+/// `AT+MQTTUSERCFG=0,<scheme>,"<client id>","<user>","<password>",0,0,""`: the scheme (1 plain
+/// TCP, 2 to 5 TLS), certificate and CA ids 0 (the only ones), no path.
 #[derive(Debug, Clone)]
 pub struct SetUserConfig<'a> {
+    /// 1 TCP; 2 TLS without verification; 3 verify the server; 4 client certificate; 5 both.
+    pub scheme: u32,
     /// The MQTT client identifier.
     pub client_id: &'a [u8],
     /// The user name (may be empty).
@@ -58,7 +62,7 @@ impl Encode for SetUserConfig<'_> {
             Self::AT,
             &[
                 Param::Int(LINK_ID),
-                Param::Int(1),
+                Param::Int(self.scheme),
                 Param::QuotedComma(self.client_id),
                 Param::QuotedComma(self.username),
                 Param::QuotedComma(self.password),
@@ -114,6 +118,148 @@ command!(
     at = "+MQTTLONG",
     answer = NoResponse,
     parse = nothing,
+    timeout_ms = 2000,
+);
+
+/// `AT+MQTTSNI=0,"<name>"`: the server name sent in the TLS handshake.
+#[derive(Debug, Clone)]
+pub struct SetServerName<'a> {
+    /// The server name.
+    pub name: &'a [u8],
+}
+
+impl Encode for SetServerName<'_> {
+    fn line(&self) -> Line<'_> {
+        Line::new(
+            Self::AT,
+            &[Param::Int(LINK_ID), Param::QuotedComma(self.name)],
+        )
+        .crlf()
+    }
+}
+
+command!(
+    encoded SetServerName<'a>,
+    at = "+MQTTSNI",
+    answer = NoResponse,
+    parse = nothing,
+    timeout_ms = 1000,
+);
+
+/// `AT+MQTTALPN=0,<n>,"<p1>",…`: the ALPN protocols (one to five), offered in the TLS
+/// handshake.
+#[derive(Debug, Clone)]
+pub struct SetAlpn<'a> {
+    /// The protocols, in the order offered; more than five are not written.
+    pub protocols: &'a [&'a [u8]],
+}
+
+impl Encode for SetAlpn<'_> {
+    fn line(&self) -> Line<'_> {
+        let mut params = [Param::Int(0); 7];
+        params[0] = Param::Int(LINK_ID);
+        let mut n = 2;
+        for p in self.protocols.iter().take(MAX_ALPN) {
+            params[n] = Param::QuotedComma(p);
+            n += 1;
+        }
+        params[1] = Param::Int((n - 2) as u32);
+        Line::new(Self::AT, &params[..n]).crlf()
+    }
+}
+
+command!(
+    encoded SetAlpn<'a>,
+    at = "+MQTTALPN",
+    answer = NoResponse,
+    parse = nothing,
+    timeout_ms = 1000,
+);
+
+/// `AT+SYSMFG=2,"<namespace>","<key>",8,<len>`: `OK`, `>`, then the value's raw bytes (a
+/// certificate or key, as its PEM file holds it), then `OK`. `Debug` shows the value's length
+/// only (it may be a private key).
+#[derive(Clone)]
+pub struct WriteBlob<'a> {
+    /// The namespace (`mqtt_ca`, `mqtt_cert`, `mqtt_key`).
+    pub namespace: &'static [u8],
+    /// The key (named like the namespace).
+    pub key: &'static [u8],
+    /// The bytes stored.
+    pub value: &'a [u8],
+}
+
+impl core::fmt::Debug for WriteBlob<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("WriteBlob")
+            .field("namespace", &self.namespace)
+            .field("key", &self.key)
+            .field("value", &crate::fmt::Redacted(self.value.len()))
+            .finish()
+    }
+}
+
+impl Encode for WriteBlob<'_> {
+    fn line(&self) -> Line<'_> {
+        Line::new(
+            Self::AT,
+            &[
+                Param::Int(2),
+                Param::QuotedComma(self.namespace),
+                Param::QuotedComma(self.key),
+                Param::Int(8),
+                Param::Int(self.value.len() as u32),
+            ],
+        )
+        .crlf()
+    }
+
+    fn raw(&self) -> Option<&[u8]> {
+        Some(self.value)
+    }
+}
+
+command!(
+    encoded WriteBlob<'a>,
+    at = "+SYSMFG",
+    answer = NoResponse,
+    parse = nothing,
+    timeout_ms = 10000,
+);
+
+/// `AT+SYSMFG=<op>,"<namespace>","<key>"[,5,<value>]`: reads (1), erases (0) or writes (2) a
+/// u32 value; a read answers `+SYSMFG:"<namespace>","<key>",5,<value>`.
+#[derive(Debug, Clone)]
+pub struct MfgNumber {
+    /// 0 erase, 1 read, 2 write.
+    pub op: u32,
+    /// The namespace.
+    pub namespace: &'static [u8],
+    /// The key.
+    pub key: &'static [u8],
+    /// The value written (op 2).
+    pub value: u32,
+}
+
+impl Encode for MfgNumber {
+    fn line(&self) -> Line<'_> {
+        let params = [
+            Param::Int(self.op),
+            Param::QuotedComma(self.namespace),
+            Param::QuotedComma(self.key),
+            Param::Int(5),
+            Param::Int(self.value),
+        ];
+        let n = if self.op == 2 { 5 } else { 3 };
+        Line::new(Self::AT, &params[..n]).crlf()
+    }
+}
+
+command!(
+    encoded MfgNumber,
+    at = "+SYSMFG",
+    answer = MfgValue,
+    parse = |r| Ok(parse_mfg_value(r, Self::HEAD)),
     timeout_ms = 2000,
 );
 

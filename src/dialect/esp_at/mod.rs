@@ -21,17 +21,18 @@ use crate::exchange::{Exchange, Staging};
 use crate::identity::Identification;
 use crate::identity::Identity;
 use crate::mqtt::{
-    Config, ConnectionState, MAX_PAYLOAD_LEN, MqttVersion, Qos, Tls, check_filter, check_topic,
-    check_will,
+    Config, ConnectionState, MAX_PAYLOAD_LEN, MqttVersion, Qos, Tls, TlsOffer, check_filter,
+    check_tls, check_topic, check_will, fingerprint,
 };
 use commands::{
     At, Clean, Connect, EchoOff, GetConnection, GetVersion, LONG_CLIENT_ID, LONG_PASSWORD,
-    LONG_USERNAME, PublishEmpty, PublishRaw, SetConnConfig, SetLongField, SetUserConfig, Subscribe,
-    Unsubscribe,
+    LONG_USERNAME, MfgNumber, PublishEmpty, PublishRaw, SetAlpn, SetConnConfig, SetLongField,
+    SetServerName, SetUserConfig, Subscribe, Unsubscribe, WriteBlob,
 };
+use responses::MfgValue;
 use types::{
-    MAX_HOST_LEN, MAX_KEEPALIVE_S, MAX_LINE_LEN, MAX_LONG_FIELD_LEN, MAX_TOPIC_LEN,
-    MAX_USERCFG_CREDENTIAL_LEN,
+    MAX_ALPN, MAX_ALPN_LEN, MAX_HOST_LEN, MAX_KEEPALIVE_S, MAX_LINE_LEN, MAX_LONG_FIELD_LEN,
+    MAX_PEM_LEN, MAX_SERVER_NAME_LEN, MAX_TOPIC_LEN, MAX_USERCFG_CREDENTIAL_LEN,
 };
 
 /// What ESP-AT says unasked.
@@ -53,11 +54,113 @@ impl Staging for EspAt {
     const STAGED: bool = true;
 }
 
-/// The broker address `configure` gave, for `AT+MQTTCONN`.
-#[derive(Debug, Default)]
+/// The broker address `configure` gave, for `AT+MQTTCONN`, and the TLS choices `set_tls` gave,
+/// for `configure` (which sends them with and after `AT+MQTTUSERCFG`).
+#[derive(Debug)]
 pub struct State {
     host: heapless::String<MAX_HOST_LEN>,
     port: u16,
+    scheme: u32,
+    server_name: heapless::String<MAX_SERVER_NAME_LEN>,
+    /// The ALPN protocols, NUL between them (NUL is refused in a name).
+    alpn: heapless::String<MAX_ALPN_LEN>,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        Self {
+            host: heapless::String::new(),
+            port: 0,
+            scheme: SCHEME_TCP,
+            server_name: heapless::String::new(),
+            alpn: heapless::String::new(),
+        }
+    }
+}
+
+/// `AT+MQTTUSERCFG`'s scheme for plain TCP.
+const SCHEME_TCP: u32 = 1;
+
+/// ESP-AT's TLS: every part but a client certificate larger than its store.
+const OFFER: TlsOffer = TlsOffer {
+    unverified: true,
+    server_name: true,
+    alpn: MAX_ALPN,
+    max_pem: MAX_PEM_LEN,
+};
+
+/// Where one certificate or key lives in the manufacturing NVS, and the key of the
+/// fingerprint the driver keeps of it (docs/DIALECTS.md, ESP-AT, decision 10).
+struct Stored {
+    /// Namespace and key (named alike).
+    namespace: &'static [u8],
+    /// The fingerprint's key in [`MARKS`].
+    mark: &'static [u8],
+}
+
+const CA: Stored = Stored {
+    namespace: b"mqtt_ca",
+    mark: b"ca",
+};
+const CERT: Stored = Stored {
+    namespace: b"mqtt_cert",
+    mark: b"cert",
+};
+const KEY: Stored = Stored {
+    namespace: b"mqtt_key",
+    mark: b"key",
+};
+/// The driver's own namespace for the fingerprints of what it stored.
+const MARKS: &[u8] = b"mqtt_modem";
+
+/// The ALPN protocols kept in the state, as the slices `AT+MQTTALPN` takes.
+fn alpn_list(joined: &str) -> heapless::Vec<&[u8], MAX_ALPN> {
+    joined
+        .split('\0')
+        .filter(|p| !p.is_empty())
+        .map(str::as_bytes)
+        .take(MAX_ALPN)
+        .collect()
+}
+
+/// A module failure (`ERROR`) where the driver can do without the command's effect.
+fn tolerated<T>(r: Result<T, Error>) -> Result<(), Error> {
+    match r {
+        Ok(_) | Err(Error::Module { .. }) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Stores `pem` unless the module holds it already (its fingerprint matches), and then its
+/// fingerprint; the old fingerprint is erased first, so a write cut short is never trusted.
+async fn store<W: Write, const R: usize, const E: usize>(
+    x: &mut Exchange<'_, W, R, E, EspAt>,
+    slot: &Stored,
+    pem: &[u8],
+    always: bool,
+) -> Result<(), Error> {
+    let print = fingerprint(pem);
+    let mark = |op, value| MfgNumber {
+        op,
+        namespace: MARKS,
+        key: slot.mark,
+        value,
+    };
+    if !always {
+        match x.send(&mark(1, 0)).await {
+            Ok(MfgValue(Some(v))) if v == print => return Ok(()),
+            other => tolerated(other)?,
+        }
+    }
+    tolerated(x.send(&mark(0, 0)).await)?;
+    x.send(&WriteBlob {
+        namespace: slot.namespace,
+        key: slot.namespace,
+        value: pem,
+    })
+    .await?;
+    // Without it, the next bring-up writes the PEM again: no reason to fail.
+    tolerated(x.send(&mark(2, print)).await)
 }
 
 /// Refuses a command whose line would be longer than ESP-AT takes, naming `field`.
@@ -150,6 +253,7 @@ impl Dialect for EspAt {
             Err(e) => return Err(e),
         }
         let user = SetUserConfig {
+            scheme: state.scheme,
             client_id: fields[0].1,
             username: fields[1].1,
             password: fields[2].1,
@@ -163,6 +267,7 @@ impl Dialect for EspAt {
             // Too long for one line, or a credential over 64 bytes: the strings go through the
             // prompted LONG* commands.
             x.send(&SetUserConfig {
+                scheme: state.scheme,
                 client_id: b"",
                 username: b"",
                 password: b"",
@@ -178,6 +283,18 @@ impl Dialect for EspAt {
                 }
             }
         }
+        if !state.server_name.is_empty() {
+            x.send(&SetServerName {
+                name: state.server_name.as_bytes(),
+            })
+            .await?;
+        }
+        if !state.alpn.is_empty() {
+            x.send(&SetAlpn {
+                protocols: &alpn_list(&state.alpn),
+            })
+            .await?;
+        }
         x.send(&SetConnConfig {
             keepalive_s: config.keepalive_s,
             keep_session: !config.clean_session,
@@ -192,15 +309,71 @@ impl Dialect for EspAt {
     }
 
     async fn set_tls<W: Write, const R: usize, const E: usize>(
-        _x: &mut Exchange<'_, W, R, E, Self>,
-        _state: &mut Self::State,
-        tls: Tls<'_>,
+        x: &mut Exchange<'_, W, R, E, Self>,
+        state: &mut Self::State,
+        tls: &Tls<'_>,
     ) -> Result<(), Error> {
-        match tls {
-            // Plain TCP is the scheme `configure` always sends.
-            Tls::Off => Ok(()),
-            _ => Err(Error::Unsupported(Feature::CertificateUpload)),
+        check_tls(tls, &OFFER)?;
+        // The names `configure` sends after `AT+MQTTUSERCFG`, checked before a byte is written.
+        let mut server_name = heapless::String::new();
+        if let Some(name) = tls.server_name {
+            check_string(
+                Field::ServerName,
+                name.as_bytes(),
+                MAX_SERVER_NAME_LEN,
+                Empty::Refused,
+                Quoting::Quoted,
+            )?;
+            let _ = server_name.push_str(name); // checked to fit
         }
+        let mut alpn = heapless::String::new();
+        for p in tls.alpn {
+            check_string(
+                Field::Alpn,
+                p.as_bytes(),
+                MAX_ALPN_LEN,
+                Empty::Refused,
+                Quoting::Quoted,
+            )?;
+            let joined = if alpn.is_empty() {
+                Ok(())
+            } else {
+                alpn.push('\0')
+            };
+            joined
+                .and_then(|()| alpn.push_str(p))
+                .map_err(|_| Error::invalid(Field::Alpn, Invalid::TooLong { max: MAX_ALPN_LEN }))?;
+        }
+        fits(
+            &SetAlpn {
+                protocols: &alpn_list(&alpn),
+            },
+            Field::Alpn,
+            MAX_ALPN_LEN,
+        )?;
+        fits(
+            &SetServerName {
+                name: server_name.as_bytes(),
+            },
+            Field::ServerName,
+            MAX_SERVER_NAME_LEN,
+        )?;
+        let (cert, key) = tls.client.unzip();
+        for (pem, slot) in [(tls.ca, &CA), (cert, &CERT), (key, &KEY)] {
+            if let Some(pem) = pem {
+                store(x, slot, pem, tls.upload_always).await?;
+            }
+        }
+        state.scheme = match (tls.enabled, tls.ca.is_some(), tls.client.is_some()) {
+            (false, _, _) => SCHEME_TCP,
+            (true, false, false) => 2,
+            (true, true, false) => 3,
+            (true, false, true) => 4,
+            (true, true, true) => 5,
+        };
+        state.server_name = server_name;
+        state.alpn = alpn;
+        Ok(())
     }
 
     async fn connect<W: Write, const R: usize, const E: usize>(

@@ -57,3 +57,20 @@ pub(crate) fn parse_pub_outcome(resp: &[u8], prefix: &[u8]) -> Result<PubOutcome
         _ => Err(atat::Error::Parse),
     }
 }
+
+/// The value of `+SYSMFG:"<namespace>","<key>",<type>,…,<value>`: its last field, when that is
+/// a number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct MfgValue(pub Option<u32>);
+
+impl AtatResp for MfgValue {}
+
+/// Reads the last field of the `+SYSMFG:` line; none when there is no line or it is not a
+/// number (the value is not stored, or not as the driver wrote it).
+pub(crate) fn parse_mfg_value(resp: &[u8], prefix: &[u8]) -> MfgValue {
+    let value = info_line(resp, prefix)
+        .and_then(|line| line.rsplit(|&b| b == b',').next())
+        .and_then(crate::parse::number);
+    MfgValue(value)
+}

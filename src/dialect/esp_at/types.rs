@@ -15,3 +15,12 @@ pub const MAX_USERCFG_CREDENTIAL_LEN: usize = 64;
 pub const MAX_KEEPALIVE_S: u16 = 7200;
 /// The only link ESP-AT has.
 pub const LINK_ID: u32 = 0;
+/// The most ALPN protocols `AT+MQTTALPN` takes.
+pub const MAX_ALPN: usize = 5;
+/// The longest server name the driver keeps for `AT+MQTTSNI`.
+pub const MAX_SERVER_NAME_LEN: usize = 128;
+/// The most bytes of ALPN protocol names the driver keeps for `AT+MQTTALPN`, together.
+pub const MAX_ALPN_LEN: usize = 96;
+/// The longest certificate or key the driver writes to the manufacturing NVS (8 KiB, the size
+/// of each certificate partition of the firmware before it).
+pub const MAX_PEM_LEN: usize = 8192;

@@ -1,7 +1,9 @@
 //! Quectel's `AT+QMT*` commands for client 0. Strings are quoted with no escapes (a `"` is
 //! refused before a byte is written); most commands answer `OK`, then a result URC.
 
-use super::responses::{Numbers, parse_numbers};
+use super::responses::{
+    FileSize, Numbers, Uploaded, parse_file_size, parse_numbers, parse_uploaded,
+};
 use super::types::CLIENT;
 use crate::command::{Completion, Encode, ModemCommand, NoResponse, command, nothing};
 use crate::encode::{Line, Param};
@@ -338,4 +340,141 @@ command!(
     answer = Numbers,
     parse = |r| parse_numbers(r, Self::HEAD),
     timeout_ms = 20000,
+);
+
+/// `AT+QFLST="<name>"` → `+QFLST: "<name>",<size>` and `OK` when the file is stored.
+#[derive(Debug, Clone)]
+pub struct ListFile<'a> {
+    /// The file's name.
+    pub name: &'a [u8],
+}
+
+impl Encode for ListFile<'_> {
+    fn line(&self) -> Line<'_> {
+        Line::new(Self::AT, &[Param::QuotedRaw(self.name)])
+    }
+}
+
+command!(
+    encoded ListFile<'a>,
+    at = "+QFLST",
+    answer = FileSize,
+    parse = |r| Ok(parse_file_size(r, Self::HEAD)),
+    timeout_ms = 1000,
+);
+
+/// `AT+QFDEL="<name>"` → `OK`.
+#[derive(Debug, Clone)]
+pub struct DeleteFile<'a> {
+    /// The file's name.
+    pub name: &'a [u8],
+}
+
+impl Encode for DeleteFile<'_> {
+    fn line(&self) -> Line<'_> {
+        Line::new(Self::AT, &[Param::QuotedRaw(self.name)])
+    }
+}
+
+command!(
+    encoded DeleteFile<'a>,
+    at = "+QFDEL",
+    answer = NoResponse,
+    parse = nothing,
+    timeout_ms = 1000,
+);
+
+/// How long the module waits for a file's data after `CONNECT`, in seconds.
+pub const UPLOAD_WAIT_S: u32 = 60;
+
+/// `AT+QFUPL="<name>",<len>,60` → `CONNECT`, the file's raw bytes, then
+/// `+QFUPL: <len>,<checksum>` and `OK`. `Debug` shows the data's length only (it may be a
+/// private key).
+#[derive(Clone)]
+pub struct Upload<'a> {
+    /// The file's name.
+    pub name: &'a [u8],
+    /// Its bytes.
+    pub data: &'a [u8],
+}
+
+impl core::fmt::Debug for Upload<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Upload")
+            .field("name", &self.name)
+            .field("data", &crate::fmt::Redacted(self.data.len()))
+            .finish()
+    }
+}
+
+impl Encode for Upload<'_> {
+    fn line(&self) -> Line<'_> {
+        Line::new(
+            Self::AT,
+            &[
+                Param::QuotedRaw(self.name),
+                Param::Int(self.data.len() as u32),
+                Param::Int(UPLOAD_WAIT_S),
+            ],
+        )
+    }
+
+    fn raw(&self) -> Option<&[u8]> {
+        Some(self.data)
+    }
+}
+
+command!(
+    encoded Upload<'a>,
+    at = "+QFUPL",
+    answer = Uploaded,
+    parse = |r| parse_uploaded(r, Self::HEAD),
+    prompt = b"CONNECT",
+    timeout_ms = 10000,
+);
+
+/// A value of `AT+QSSLCFG`.
+#[derive(Debug, Clone, Copy)]
+pub enum SslValue<'a> {
+    /// A number.
+    Int(u32),
+    /// A bare token (`0XFFFF`).
+    Bare(&'static [u8]),
+    /// A file name, quoted.
+    File(&'a [u8]),
+}
+
+/// `AT+QSSLCFG="<setting>",<ctx>,<value>` for SSL context [`SSL_CONTEXT`](super::types::SSL_CONTEXT) → `OK`.
+#[derive(Debug, Clone)]
+pub struct SetSsl<'a> {
+    /// `sslversion`, `ciphersuite`, `seclevel`, `cacert`, `clientcert`, `clientkey`, `sni`.
+    pub key: &'static [u8],
+    /// Its value.
+    pub value: SslValue<'a>,
+}
+
+impl Encode for SetSsl<'_> {
+    fn line(&self) -> Line<'_> {
+        let value = match self.value {
+            SslValue::Int(n) => Param::Int(n),
+            SslValue::Bare(t) => Param::Unquoted(t),
+            SslValue::File(name) => Param::QuotedRaw(name),
+        };
+        Line::new(
+            Self::AT,
+            &[
+                Param::QuotedRaw(self.key),
+                Param::Int(super::types::SSL_CONTEXT),
+                value,
+            ],
+        )
+    }
+}
+
+command!(
+    encoded SetSsl<'a>,
+    at = "+QSSLCFG",
+    answer = NoResponse,
+    parse = nothing,
+    timeout_ms = 1000,
 );

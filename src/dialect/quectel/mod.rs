@@ -19,13 +19,76 @@ use crate::error::{Detail, Error, ErrorKind, Feature, Field, Invalid, link_down}
 use crate::exchange::{Exchange, Staging};
 use crate::mqtt::{
     Config, ConnectionState, MAX_CLIENT_ID_LEN, MAX_CREDENTIAL_LEN, MAX_PAYLOAD_LEN, MqttVersion,
-    Qos, Tls, check_filter, check_topic, check_will,
+    Qos, Tls, TlsOffer, check_filter, check_tls, check_topic, check_will, fingerprint,
 };
 use commands::{
-    Connect, Disconnect, GetConnection, Open, Publish, SetCfg, SetWill, Subscribe, Unsubscribe,
+    Connect, DeleteFile, Disconnect, GetConnection, ListFile, Open, Publish, SetCfg, SetSsl,
+    SetWill, SslValue, Subscribe, Unsubscribe, Upload,
 };
-use responses::Numbers;
-use types::{MAX_HOST_LEN, MAX_KEEPALIVE_S, MAX_WILL_LEN, STATE_CONNECTED};
+use responses::{FileSize, Numbers, upload_checksum};
+use types::{
+    MAX_HOST_LEN, MAX_KEEPALIVE_S, MAX_PEM_LEN, MAX_WILL_LEN, SSL_CONTEXT, STATE_CONNECTED,
+};
+
+/// Quectel's TLS: no server name of its own (`"sni"` is on or off), no ALPN.
+const OFFER: TlsOffer = TlsOffer {
+    unverified: true,
+    server_name: false,
+    alpn: 0,
+    max_pem: MAX_PEM_LEN,
+};
+
+/// `AT+QMTCFG="ssl",0,<values>`.
+fn ssl(values: &'static [u32]) -> SetCfg {
+    SetCfg {
+        key: b"ssl",
+        values,
+        value: None,
+    }
+}
+
+/// A file's name: its fingerprint in eight hex digits, `.pem` (docs/DIALECTS.md, Quectel,
+/// decision 10).
+fn file_name(pem: &[u8]) -> [u8; 12] {
+    let mut name = *b"00000000.pem";
+    let print = fingerprint(pem);
+    for (i, digit) in name[..8].iter_mut().enumerate() {
+        let nibble = (print >> (28 - 4 * i)) & 0xf;
+        *digit = b"0123456789abcdef"[nibble as usize];
+    }
+    name
+}
+
+/// Uploads `pem` as `name` unless the module stores that file with its size already (the
+/// name is the content's fingerprint); a corrupted upload is deleted and reported.
+async fn ensure_file<W: Write, const R: usize, const E: usize>(
+    x: &mut Exchange<'_, W, R, E, Quectel>,
+    name: &[u8],
+    pem: &[u8],
+    always: bool,
+) -> Result<(), Error> {
+    let stored = match x.send(&ListFile { name }).await {
+        Ok(FileSize(size)) => size,
+        // `+CME ERROR`: no such file.
+        Err(Error::Module { .. }) => None,
+        Err(e) => return Err(e),
+    };
+    let len = pem.len() as u32; // at most MAX_PEM_LEN
+    if stored == Some(len) && !always {
+        return Ok(());
+    }
+    if stored.is_some() {
+        x.send(&DeleteFile { name }).await?;
+    }
+    let upload = Upload { name, data: pem };
+    let done = x.send(&upload).await?;
+    if done.size != len || done.checksum != upload_checksum(pem) {
+        // Keep no corrupted file under the name of good content.
+        let _ = x.send(&DeleteFile { name }).await;
+        return Err(Error::Protocol);
+    }
+    Ok(())
+}
 
 /// What Quectel modules say unasked.
 static GRAMMAR: Grammar = Grammar {
@@ -195,19 +258,55 @@ impl Dialect for Quectel {
     async fn set_tls<W: Write, const R: usize, const E: usize>(
         x: &mut Exchange<'_, W, R, E, Self>,
         _state: &mut Self::State,
-        tls: Tls<'_>,
+        tls: &Tls<'_>,
     ) -> Result<(), Error> {
-        match tls {
-            Tls::Off => x
-                .send(&SetCfg {
-                    key: b"ssl",
-                    values: &[0],
-                    value: None,
-                })
-                .await
-                .map(drop),
-            _ => Err(Error::Unsupported(Feature::CertificateUpload)),
+        check_tls(tls, &OFFER)?;
+        if !tls.enabled {
+            return x.send(&ssl(&[0])).await.map(drop);
         }
+        if tls.client.is_some() && tls.ca.is_none() {
+            // `seclevel` 2, the one that presents a client certificate, verifies the server.
+            return Err(Error::Unsupported(Feature::UnverifiedTls));
+        }
+        let (cert, key) = tls.client.unzip();
+        let mut names = [None; 3];
+        for (pem, name) in [tls.ca, cert, key].into_iter().zip(&mut names) {
+            if let Some(pem) = pem {
+                let file = file_name(pem);
+                ensure_file(x, &file, pem, tls.upload_always).await?;
+                *name = Some(file);
+            }
+        }
+        let level = match (tls.ca, tls.client) {
+            (None, _) => 0,
+            (Some(_), None) => 1,
+            (Some(_), Some(_)) => 2,
+        };
+        let settings = [
+            (b"sslversion".as_slice(), Some(SslValue::Int(4))),
+            (b"ciphersuite", Some(SslValue::Bare(b"0XFFFF"))),
+            (b"seclevel", Some(SslValue::Int(level))),
+            (b"cacert", names[0].as_ref().map(|n| SslValue::File(n))),
+            (b"clientcert", names[1].as_ref().map(|n| SslValue::File(n))),
+            (b"clientkey", names[2].as_ref().map(|n| SslValue::File(n))),
+        ];
+        for (key, value) in settings {
+            if let Some(value) = value {
+                x.send(&SetSsl { key, value }).await?;
+            }
+        }
+        // Firmware without the setting answers `ERROR`: it sends no server name, as before.
+        match x
+            .send(&SetSsl {
+                key: b"sni",
+                value: SslValue::Int(1),
+            })
+            .await
+        {
+            Ok(_) | Err(Error::Module { .. }) => {}
+            Err(e) => return Err(e),
+        }
+        x.send(&ssl(&[1, SSL_CONTEXT])).await.map(drop)
     }
 
     async fn connect<W: Write, const R: usize, const E: usize>(

@@ -52,3 +52,60 @@ pub(crate) fn parse_numbers(resp: &[u8], prefix: &[u8]) -> Result<Numbers, atat:
     }
     Ok(out)
 }
+
+/// The size of a stored file (`+QFLST: "<name>",<size>`), none when it is not listed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct FileSize(pub Option<u32>);
+
+impl AtatResp for FileSize {}
+
+/// Reads the size (the last field) of the first `+QFLST:` line.
+pub(crate) fn parse_file_size(resp: &[u8], prefix: &[u8]) -> FileSize {
+    FileSize(
+        info_line(resp, prefix)
+            .and_then(|line| line.rsplit(|&b| b == b',').next())
+            .and_then(crate::parse::number),
+    )
+}
+
+/// What `+QFUPL: <size>,<checksum>` reports of an upload: the bytes the module took and the
+/// 16-bit XOR checksum of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Uploaded {
+    /// The bytes stored.
+    pub size: u32,
+    /// Their checksum.
+    pub checksum: u16,
+}
+
+impl AtatResp for Uploaded {}
+
+/// Reads `+QFUPL: <size>,<checksum in hex>`.
+pub(crate) fn parse_uploaded(resp: &[u8], prefix: &[u8]) -> Result<Uploaded, atat::Error> {
+    let line = info_line(resp, prefix).ok_or(atat::Error::Parse)?;
+    let mut fields = line.split(|&b| b == b',');
+    let size = fields
+        .next()
+        .and_then(crate::parse::number)
+        .ok_or(atat::Error::Parse)?;
+    let hex = fields.next().ok_or(atat::Error::Parse)?;
+    if hex.is_empty() || hex.len() > 4 || fields.next().is_some() {
+        return Err(atat::Error::Parse);
+    }
+    let mut checksum = 0u16;
+    for &b in hex {
+        let digit = char::from(b).to_digit(16).ok_or(atat::Error::Parse)?;
+        checksum = (checksum << 4) | digit as u16;
+    }
+    Ok(Uploaded { size, checksum })
+}
+
+/// The checksum `AT+QFUPL` reports: the XOR of the bytes taken as big-endian 16-bit words, an
+/// odd last byte as the high byte of a last word.
+pub fn upload_checksum(data: &[u8]) -> u16 {
+    data.chunks(2).fold(0, |sum, pair| {
+        sum ^ (u16::from(pair[0]) << 8 | pair.get(1).copied().map_or(0, u16::from))
+    })
+}

@@ -11,13 +11,13 @@ use embedded_io_async::Write;
 use super::{Dialect, Grammar, Sealed};
 use crate::error::Error;
 use crate::exchange::{Exchange, Staging};
-use crate::mqtt::{Config, ConnectionState, Qos, Tls};
+use crate::mqtt::{Config, ConnectionState, Qos, Tls, TlsOffer, check_tls};
 use commands::{
     Connect, Disconnect, GetConfig, GetState, GetSubscriptions, GetTls, Publish, SetConfig, SetTls,
     Subscribe, Unsubscribe,
 };
 use responses::{StoredConfig, Subscriptions};
-use types::CertKind;
+use types::{CertKind, MAX_CERT_LEN};
 use urc::{FRAMES, session};
 
 /// What the UC8088 says unasked: `+MQTTRECV` messages,
@@ -67,6 +67,15 @@ impl Staging for Uc8088 {
     const STAGED: bool = false;
 }
 
+/// `AT+MQTTTLS` takes a root CA, a client certificate and a key (each at most 1536 bytes),
+/// and nothing else: no way to skip verification, no server name, no ALPN.
+const OFFER: TlsOffer = TlsOffer {
+    unverified: false,
+    server_name: false,
+    alpn: 0,
+    max_pem: MAX_CERT_LEN,
+};
+
 impl Dialect for Uc8088 {
     const GRAMMAR: &'static Grammar = &GRAMMAR;
     type State = ();
@@ -82,16 +91,28 @@ impl Dialect for Uc8088 {
     async fn set_tls<W: Write, const R: usize, const E: usize>(
         x: &mut Exchange<'_, W, R, E, Self>,
         _state: &mut Self::State,
-        tls: Tls<'_>,
+        tls: &Tls<'_>,
     ) -> Result<(), Error> {
+        check_tls(tls, &OFFER)?;
         let enc = x.options().cert_encoding;
-        let cmd = match tls {
-            Tls::Off => SetTls::off(),
-            Tls::RootCa(pem) => SetTls::upload(CertKind::RootCa, pem, enc)?,
-            Tls::ClientCert(pem) => SetTls::upload(CertKind::ClientCert, pem, enc)?,
-            Tls::ClientKey(pem) => SetTls::upload(CertKind::ClientKey, pem, enc)?,
+        let Some(ca) = tls.ca else {
+            return x.send(&SetTls::off()).await.map(drop);
         };
-        x.send(&cmd).await.map(drop)
+        // Every credential is checked before the first is written.
+        let ca = SetTls::upload(CertKind::RootCa, ca, enc)?;
+        let client = match tls.client {
+            Some((cert, key)) => Some((
+                SetTls::upload(CertKind::ClientCert, cert, enc)?,
+                SetTls::upload(CertKind::ClientKey, key, enc)?,
+            )),
+            None => None,
+        };
+        x.send(&ca).await?;
+        if let Some((cert, key)) = client {
+            x.send(&cert).await?;
+            x.send(&key).await?;
+        }
+        Ok(())
     }
 
     async fn connect<W: Write, const R: usize, const E: usize>(

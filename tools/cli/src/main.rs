@@ -67,24 +67,79 @@ struct Broker {
     unquoted: bool,
 }
 
+/// The TLS settings of `tls` (and of `connect`).
+#[derive(Args, Debug)]
+struct TlsArgs {
+    /// Root CA certificate that verifies the broker (without it, the broker is not verified).
+    #[arg(long, value_name = "FILE")]
+    ca: Option<PathBuf>,
+    /// Client certificate shown to the broker.
+    #[arg(long, value_name = "FILE", requires = "client_key")]
+    client_cert: Option<PathBuf>,
+    /// The client certificate's private key.
+    #[arg(long, value_name = "FILE", requires = "client_cert")]
+    client_key: Option<PathBuf>,
+    /// Server name sent in the handshake (SNI), where the module can.
+    #[arg(long, value_name = "NAME")]
+    sni: Option<String>,
+    /// An ALPN protocol to offer (repeat for more), where the module can.
+    #[arg(long, value_name = "PROTOCOL")]
+    alpn: Vec<String>,
+    /// Write the credentials even when the module stores them already.
+    #[arg(long)]
+    upload_always: bool,
+}
+
+impl TlsArgs {
+    fn any(&self) -> bool {
+        self.ca.is_some()
+            || self.client_cert.is_some()
+            || self.sni.is_some()
+            || !self.alpn.is_empty()
+    }
+}
+
+/// Sets TLS up as `args` say.
+async fn set_tls<D: Dialect>(
+    limit: Duration,
+    modem: &mut Modem<D>,
+    args: &TlsArgs,
+) -> Result<(), String> {
+    let read = |p: &Option<PathBuf>| p.as_ref().map(read_pem).transpose();
+    let (ca, cert, key) = (
+        read(&args.ca)?,
+        read(&args.client_cert)?,
+        read(&args.client_key)?,
+    );
+    let alpn: Vec<&str> = args.alpn.iter().map(String::as_str).collect();
+    let mut tls = Tls::on().alpn(&alpn);
+    if let Some(ca) = &ca {
+        tls = tls.root_ca(ca);
+    }
+    if let (Some(cert), Some(key)) = (&cert, &key) {
+        tls = tls.client_cert(cert, key);
+    }
+    if let Some(name) = &args.sni {
+        tls = tls.server_name(name);
+    }
+    if args.upload_always {
+        tls = tls.upload_always();
+    }
+    call(limit, "tls", modem.set_tls(tls)).await
+}
+
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Sync with the modem and print manufacturer, model and revision.
     Probe,
-    /// Upload TLS credentials (PEM files), or switch TLS off.
-    #[command(group(ArgGroup::new("what").required(true).multiple(true).args(["ca", "client_cert", "client_key", "off"])))]
+    /// Set TLS up: upload the credentials (PEM files) the module does not store yet, and choose
+    /// what it verifies and sends; or switch TLS off. ESP-AT takes the choice with the
+    /// connection settings, so give the same options to `connect --host … ` there.
     Tls {
-        /// Root CA certificate that verifies the broker.
-        #[arg(long, value_name = "FILE")]
-        ca: Option<PathBuf>,
-        /// Client certificate.
-        #[arg(long, value_name = "FILE")]
-        client_cert: Option<PathBuf>,
-        /// Client private key.
-        #[arg(long, value_name = "FILE")]
-        client_key: Option<PathBuf>,
+        #[command(flatten)]
+        tls: TlsArgs,
         /// Plain TCP.
-        #[arg(long, conflicts_with_all = ["ca", "client_cert", "client_key"])]
+        #[arg(long, conflicts_with_all = ["ca", "client_cert", "client_key", "sni", "alpn"])]
         off: bool,
     },
     /// Store the broker address and credentials (AT+MQTTCONFIG on the UC8088; on ESP-AT and
@@ -104,6 +159,13 @@ enum Command {
         wait: Option<u64>,
         #[command(flatten)]
         broker: Broker,
+        /// Set TLS up first (as `tls` does) with these options; `--tls` alone: TLS without
+        /// verifying the broker.
+        #[command(flatten)]
+        tls: TlsArgs,
+        /// TLS on (implied by any TLS option).
+        #[arg(long = "tls")]
+        tls_on: bool,
     },
     /// Disconnect from the broker.
     Disconnect,
@@ -355,32 +417,23 @@ async fn run_with<D: Queries>(dialect: D, cli: Cli) -> Result<(), String> {
             say(format!("model: {}", id.model).as_bytes())?;
             say(format!("revision: {}", id.revision).as_bytes())?;
         }
-        Command::Tls {
-            ca,
-            client_cert,
-            client_key,
-            off,
-        } => {
+        Command::Tls { tls, off } => {
             if off {
-                call(limit, "tls off", modem.set_tls(Tls::Off)).await?;
-            }
-            if let Some(p) = &ca {
-                let pem = read_pem(p)?;
-                call(limit, "upload CA", modem.set_tls(Tls::RootCa(&pem))).await?;
-            }
-            if let Some(p) = &client_cert {
-                let pem = read_pem(p)?;
-                let what = "upload client certificate";
-                call(limit, what, modem.set_tls(Tls::ClientCert(&pem))).await?;
-            }
-            if let Some(p) = &client_key {
-                let pem = read_pem(p)?;
-                let what = "upload client key";
-                call(limit, what, modem.set_tls(Tls::ClientKey(&pem))).await?;
+                call(limit, "tls off", modem.set_tls(Tls::off())).await?;
+            } else {
+                set_tls(limit, modem, &tls).await?;
             }
         }
         Command::Config { broker } => configure(limit, modem, &broker).await?,
-        Command::Connect { wait, broker } => {
+        Command::Connect {
+            wait,
+            broker,
+            tls,
+            tls_on,
+        } => {
+            if tls_on || tls.any() {
+                set_tls(limit, modem, &tls).await?;
+            }
             if broker.host.is_some() {
                 configure(limit, modem, &broker).await?;
             }

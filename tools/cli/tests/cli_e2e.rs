@@ -445,6 +445,59 @@ async fn cli_tls_client_certificate() {
     drop(sim);
 }
 
+/// `tls` in every dialect: the PEM files go to the module (ESP-AT's NVS, Quectel's file
+/// system), and `connect` with the same TLS options reaches mosquitto's listener that requires
+/// a client certificate. ESP-AT takes a server name and ALPN; Quectel refuses them by name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_tls_in_every_dialect() {
+    let m = mosquitto();
+    let file = |name: &str| m.dir.join(name).to_string_lossy().into_owned();
+    let (ca, cert, key) = (file("ca.crt"), file("client.crt"), file("client.key"));
+    let mtls_port = m.mtls_port.to_string();
+    let pems = ["--ca", &ca, "--client-cert", &cert, "--client-key", &key];
+    for (arg, dialect) in [
+        ("esp-at", modem_sim::Dialect::EspAt),
+        ("quectel", modem_sim::Dialect::Quectel),
+    ] {
+        let (sim, path) = sim_in(dialect).await;
+        let mut tls = vec!["tls"];
+        tls.extend_from_slice(&pems);
+        cli_in(&path, arg, &tls).await;
+        let id = unique("cli-tls-dialect");
+        let mut connect = vec![
+            "connect",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &mtls_port,
+            "--client-id",
+            &id,
+        ];
+        connect.extend_from_slice(&pems);
+        if arg == "esp-at" {
+            connect.extend_from_slice(&["--sni", "localhost", "--alpn", "mqtt"]);
+        } else {
+            let mut sni = tls.clone();
+            sni.extend_from_slice(&["--sni", "localhost"]);
+            let refused = cli(&path, &[&["--dialect", arg][..], &sni].concat()).await;
+            assert_fails_with(
+                &refused,
+                "tls failed: this module has no TLS server name (SNI)",
+            );
+        }
+        cli_in(&path, arg, &connect).await;
+        assert_eq!(cli_in(&path, arg, &["state"]).await, "connected\n", "{arg}");
+        let topic = unique("e2e/cli/tls");
+        let mut sub = MosquittoSub::start(&topic).await;
+        cli_in(&path, arg, &["pub", &topic, "over mTLS", "--qos", "1"]).await;
+        let (t, p) = sub.next().await.expect("mosquitto_sub got nothing");
+        assert_eq!(t, topic, "{arg}");
+        assert_bytes(&p, b"over mTLS");
+        cli_in(&path, arg, &["disconnect"]).await;
+        drop(sim);
+    }
+}
+
 /// `config --unquoted` writes the strings bare (checked in the bytes the simulator received),
 /// and the modem connects and publishes with them; a field holding `,` or `"` is refused
 /// before anything is written.

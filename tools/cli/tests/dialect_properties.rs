@@ -134,6 +134,7 @@ proptest! {
     #[test]
     fn esp_at_user_config_fields(id in nasty(8), user in nasty(8), password in nasty(8)) {
         let cmd = e::SetUserConfig {
+            scheme: 1,
             client_id: id.as_bytes(),
             username: user.as_bytes(),
             password: password.as_bytes(),
@@ -157,6 +158,46 @@ proptest! {
                 }
                 other => prop_assert!(false, "{:?} read as {:?}", l.escape_ascii().to_string(), other),
             }
+        }
+    }
+
+    /// ESP-AT TLS names: a server name and two ALPN protocols are taken by `set_tls` unless
+    /// one holds CR, LF or NUL (refused, naming it, nothing written); taken ones go out in
+    /// `AT+MQTTSNI` / `AT+MQTTALPN` lines the module reads back exactly.
+    #[test]
+    fn esp_at_server_name_and_alpn(name in nasty(40), p1 in nasty(12), p2 in nasty(12)) {
+        let protocols = [p1.as_str(), p2.as_str()];
+        let tls = mqtt_modem::Tls::on().server_name(&name).alpn(&protocols);
+        let (r, sent) = first_poll(EspAt, async |m| m.set_tls(tls).await);
+        prop_assert!(sent.is_empty());
+        let bad = if line_breaking(&name) {
+            Some(Field::ServerName)
+        } else if line_breaking(&p1) || line_breaking(&p2) {
+            Some(Field::Alpn)
+        } else {
+            None
+        };
+        if let Some(field) = bad {
+            prop_assert_eq!(r, Some(Err(Error::InvalidInput { field, reason: Invalid::LineBreakOrNul })));
+            return Ok(());
+        }
+        let too_long = |e: &Error| matches!(e, Error::InvalidInput { reason: Invalid::TooLong { .. }, .. });
+        match r {
+            Some(Ok(())) => {}
+            // Escapes can take a line over ESP-AT's 256 bytes.
+            Some(Err(e)) if too_long(&e) => return Ok(()),
+            other => prop_assert!(false, "{other:?}"),
+        }
+        let l = line(&e::SetServerName { name: name.as_bytes() }, b"\r\n");
+        match esp::parse(&l) {
+            Ok(esp::Command::Sni(n)) => prop_assert_eq!(n, name),
+            other => prop_assert!(false, "{:?} read as {:?}", l.escape_ascii().to_string(), other),
+        }
+        let raw: Vec<&[u8]> = protocols.iter().map(|p| p.as_bytes()).collect();
+        let l = line(&e::SetAlpn { protocols: &raw }, b"\r\n");
+        match esp::parse(&l) {
+            Ok(esp::Command::Alpn(got)) => prop_assert_eq!(got, raw),
+            other => prop_assert!(false, "{:?} read as {:?}", l.escape_ascii().to_string(), other),
         }
     }
 

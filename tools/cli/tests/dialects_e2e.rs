@@ -8,7 +8,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use mqtt_modem::{Config, Dialect, EspAt, LinkEvent, Qos, Quectel, Supervisor, Uc8088};
+use mqtt_modem::{Config, Dialect, EspAt, Qos, Quectel, Uc8088};
 use tokio::time::{Instant, timeout};
 
 fn config(port: u16, id: &str) -> Config<'_> {
@@ -170,41 +170,7 @@ async fn uc8088_message_while_a_command_is_answered() {
 /// mosquitto killed and restarted: the supervisor sees the loss, reconnects and
 /// re-subscribes, and a message published afterwards arrives.
 async fn broker_restart<D: Dialect + Copy>(dialect: D, sim_dialect: modem_sim::Dialect) {
-    let (port, tls_port) = (free_port(), free_port());
-    let broker = start_mosquitto_on(port, tls_port);
-    let mut dut = Dut::start_in(dialect, sim_dialect).await;
-    let id = unique("restart");
-    let topic = unique("e2e/dialect/restart");
-    let mut sup: Supervisor<'_> = Supervisor::new(config(port, &id), fast_policy());
-    let modem = &mut dut.session.modem;
-    until(&mut sup, modem, |e| *e == LinkEvent::Connected, DEADLINE).await;
-    sup.subscribe(modem, &topic, Qos::AtLeastOnce)
-        .await
-        .unwrap();
-
-    drop(broker);
-    until(
-        &mut sup,
-        modem,
-        |e| matches!(e, LinkEvent::Disconnected(_)),
-        DEADLINE,
-    )
-    .await;
-    let broker = start_mosquitto_on(port, tls_port);
-    let seen = until(
-        &mut sup,
-        modem,
-        |e| matches!(e, LinkEvent::Resubscribed { count: 1 }),
-        Duration::from_secs(30),
-    )
-    .await;
-    assert!(seen.contains(&LinkEvent::Connected), "{seen:?}");
-    mosquitto_pub_to(&broker, &topic, b"after restart", 1, false).await;
-    let (t, p) = dut.message().await;
-    assert_eq!(
-        (t.as_str(), p.as_slice()),
-        (topic.as_str(), &b"after restart"[..])
-    );
+    supervisor_through_broker_restart(dialect, sim_dialect, false).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    DEADLINE, Dut, PASSWORD, USER, free_port, mosquitto, mosquitto_pub, mosquitto_pub_to,
+    DEADLINE, Dut, PASSWORD, USER, free_port, mosquitto, mosquitto_pub, resubscribed_and_delivered,
     start_mosquitto_on, unique,
 };
 use common::{fast_policy, until};
@@ -295,20 +295,7 @@ async fn broker_killed_and_restarted() {
     }
 
     let broker = start_mosquitto_on(port, tls_port);
-    let seen = until(
-        &mut sup,
-        modem,
-        |e| matches!(e, LinkEvent::Resubscribed { count: 1 }),
-        Duration::from_secs(30),
-    )
-    .await;
-    assert!(seen.contains(&LinkEvent::Connected), "{seen:?}");
-    mosquitto_pub_to(&broker, &topic, b"after outage", 1, false).await;
-    let (t, payload) = dut.message().await;
-    assert_eq!(
-        (t.as_str(), payload.as_slice()),
-        (topic.as_str(), &b"after outage"[..])
-    );
+    resubscribed_and_delivered(&mut sup, &mut dut, &broker, &topic, b"after outage").await;
 }
 
 /// 6. The application stops reading during a flood: commands keep working, and the drops are

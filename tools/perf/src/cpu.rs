@@ -344,7 +344,7 @@ fn publish_staged<'a, C: ModemCommand + 'a>(
     let info = Expect {
         prefix: C::INFO_PREFIX,
         bare: C::INFO_BARE,
-        prompt: false,
+        prompt: b"",
         last: false,
     };
     let mut sum = 0u64;
@@ -360,7 +360,7 @@ fn publish_staged<'a, C: ModemCommand + 'a>(
         loop {
             match ingress.next(
                 Some(Expect {
-                    prompt: true,
+                    prompt: b">",
                     ..info
                 }),
                 false,
@@ -378,7 +378,7 @@ fn publish_staged<'a, C: ModemCommand + 'a>(
                 Expect {
                     prefix: done.prefix,
                     bare: false,
-                    prompt: false,
+                    prompt: b"",
                     last: true,
                 }
             } else {

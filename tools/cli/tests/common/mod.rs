@@ -127,6 +127,32 @@ fn make_certs(dir: &Path) {
     );
 }
 
+/// Makes a CA of its own in `dir` (`ca.crt`, `ca.key`): one that signed nothing the broker
+/// shows.
+pub fn other_ca(dir: &Path) -> Vec<u8> {
+    let openssl = find_tool("openssl");
+    run(Command::new(&openssl)
+        .current_dir(dir)
+        .args(["req", "-x509", "-nodes", "-days", "2"])
+        .args(["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"])
+        .args([
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+            "-subj",
+            "/CN=some other CA",
+        ]));
+    std::fs::read(dir.join("ca.crt")).unwrap()
+}
+
+impl Mosquitto {
+    /// A PEM file of its directory (`ca.crt`, `client.crt`, `client.key`).
+    pub fn pem(&self, name: &str) -> Vec<u8> {
+        std::fs::read(self.dir.join(name)).unwrap()
+    }
+}
+
 /// Makes `<name>.key` (EC prime256v1) and `<name>.crt` for `subject`, signed by the CA in `dir`
 /// with the X.509 extensions `ext`.
 fn issue(openssl: &Path, dir: &Path, name: &str, subject: &str, ext: &str) {
@@ -178,7 +204,27 @@ fn start_mosquitto() -> Mosquitto {
 /// A mosquitto of its own on these ports (for a test that kills and restarts the broker); its
 /// mTLS listener gets a free port of its own.
 pub fn start_mosquitto_on(port: u16, tls_port: u16) -> Mosquitto {
-    let mtls_port = free_port();
+    start_mosquitto_with(port, tls_port, free_port(), None)
+}
+
+/// The certificate files of a mosquitto's directory.
+pub const CERT_FILES: [&str; 6] = [
+    "ca.crt",
+    "ca.key",
+    "server.crt",
+    "server.key",
+    "client.crt",
+    "client.key",
+];
+
+/// A mosquitto of its own on these three ports, with new certificates, or with the
+/// [`CERT_FILES`] copied from `certs` (a broker restarted with the same identity).
+pub fn start_mosquitto_with(
+    port: u16,
+    tls_port: u16,
+    mtls_port: u16,
+    certs: Option<&Path>,
+) -> Mosquitto {
     let mosquitto = find_tool("mosquitto");
     let passwd = find_tool("mosquitto_passwd");
     find_tool("mosquitto_pub");
@@ -188,7 +234,14 @@ pub fn start_mosquitto_on(port: u16, tls_port: u16) -> Mosquitto {
         .tempdir()
         .unwrap()
         .keep();
-    make_certs(&dir);
+    match certs {
+        Some(from) => {
+            for f in CERT_FILES {
+                std::fs::copy(from.join(f), dir.join(f)).unwrap();
+            }
+        }
+        None => make_certs(&dir),
+    }
     run(Command::new(&passwd)
         .args(["-b", "-c"])
         .arg(dir.join("passwd"))
@@ -525,6 +578,79 @@ pub fn fast_policy() -> mqtt_modem::Policy {
         backoff_max: embassy_time::Duration::from_millis(800),
         ..mqtt_modem::Policy::default()
     }
+}
+
+/// A supervisor connected to a mosquitto of its own (`tls`: with the CA and client
+/// certificate, on the listener that requires one; else with a password, in plain TCP) and
+/// subscribed; mosquitto killed and restarted on the same ports with the same certificates:
+/// the supervisor sees the loss, reconnects, re-subscribes, and a message published
+/// afterwards arrives.
+pub async fn supervisor_through_broker_restart<D: Dialect + Copy>(
+    dialect: D,
+    sim_dialect: modem_sim::Dialect,
+    tls: bool,
+) {
+    use mqtt_modem::{LinkEvent, Supervisor, Tls};
+    let (port, tls_port, mtls_port) = (free_port(), free_port(), free_port());
+    let broker = start_mosquitto_with(port, tls_port, mtls_port, None);
+    let saved = tempfile::tempdir().unwrap();
+    for f in CERT_FILES {
+        std::fs::copy(broker.dir.join(f), saved.path().join(f)).unwrap();
+    }
+    let (ca, cert, key) = (
+        broker.pem("ca.crt"),
+        broker.pem("client.crt"),
+        broker.pem("client.key"),
+    );
+    let mut dut = Dut::start_in(dialect, sim_dialect).await;
+    let id = unique("restart");
+    let topic = unique("e2e/restart");
+    let mut sup: Supervisor<'_> = if tls {
+        Supervisor::new(Config::new("127.0.0.1", mtls_port, &id), fast_policy())
+            .with_tls(Tls::on().root_ca(&ca).client_cert(&cert, &key))
+    } else {
+        let config = Config::new("127.0.0.1", port, &id).credentials(BARE_USER, BARE_PASSWORD);
+        Supervisor::new(config, fast_policy())
+    };
+    let modem = &mut dut.session.modem;
+    until(&mut sup, modem, |e| *e == LinkEvent::Connected, DEADLINE).await;
+    sup.subscribe(modem, &topic, Qos::AtLeastOnce)
+        .await
+        .unwrap();
+
+    drop(broker);
+    until(
+        &mut sup,
+        modem,
+        |e| matches!(e, LinkEvent::Disconnected(_)),
+        DEADLINE,
+    )
+    .await;
+    let broker = start_mosquitto_with(port, tls_port, mtls_port, Some(saved.path()));
+    resubscribed_and_delivered(&mut sup, &mut dut, &broker, &topic, b"after restart").await;
+}
+
+/// With `broker` back after an outage: the supervisor reconnects and makes its one
+/// subscription (`topic`) again, and `text`, published to `broker` on `topic` by
+/// mosquitto_pub, reaches the application.
+pub async fn resubscribed_and_delivered<D: Dialect>(
+    sup: &mut mqtt_modem::Supervisor<'_>,
+    dut: &mut Dut<D>,
+    broker: &Mosquitto,
+    topic: &str,
+    text: &[u8],
+) {
+    let seen = until(
+        sup,
+        &mut dut.session.modem,
+        |e| matches!(e, mqtt_modem::LinkEvent::Resubscribed { count: 1 }),
+        Duration::from_secs(30),
+    )
+    .await;
+    assert!(seen.contains(&mqtt_modem::LinkEvent::Connected), "{seen:?}");
+    mosquitto_pub_to(broker, topic, text, 1, false).await;
+    let (t, p) = dut.message().await;
+    assert_eq!((t.as_str(), p.as_slice()), (topic, text));
 }
 
 /// Polls the supervisor until `want` (other link events are collected), within `limit`.

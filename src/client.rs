@@ -137,8 +137,12 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, D: Dialect>
         D::configure(&mut self.exchange, &mut self.state, config).await
     }
 
-    /// Switches TLS off, or on with one credential (call once per credential). A dialect that
-    /// cannot take a credential refuses it before a byte is written.
+    /// Sets TLS up as `tls` says ([`Tls`]): writes the certificates and key the module does not
+    /// hold yet, and chooses what it verifies and announces. Call it before
+    /// [`configure`](Self::configure): ESP-AT takes the choice with the connection settings
+    /// (until they are sent again, [`connect`](Self::connect) is refused with
+    /// [`Error::NotConfigured`]). A part the module cannot do is refused by name
+    /// ([`Error::Unsupported`]) before a byte is written.
     pub async fn set_tls(&mut self, tls: Tls<'_>) -> Result<(), Error> {
         D::set_tls(&mut self.exchange, &mut self.state, &tls).await
     }

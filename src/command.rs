@@ -34,7 +34,8 @@ pub trait ModemCommand: AtatCmd {
     const FAILURE: fn(&Detail) -> ErrorKind = crate::error::modem_failed;
 
     /// The prompt after which a prompted command's data goes: `>` (most modules, it comes
-    /// without a line end), or a whole line (Quectel's `CONNECT` before file data).
+    /// without a line end), or a whole line of two bytes or more (Quectel's `CONNECT` before
+    /// file data). No other one-byte prompt is recognised.
     const PROMPT: &'static [u8] = b">";
 
     /// Raw bytes written after the modem's prompt (a prompted command), streamed from the

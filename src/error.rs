@@ -87,6 +87,8 @@ pub enum Invalid {
     OutOfRange,
     /// The field holds `"`, which this dialect cannot escape inside a quoted string.
     Quote,
+    /// A TLS part given with TLS off ([`Tls::off`](crate::Tls::off)).
+    TlsOff,
 }
 
 /// A feature that one module's command set lacks.
@@ -94,8 +96,7 @@ pub enum Invalid {
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum Feature {
-    /// TLS without verifying the broker's certificate ([`Tls::on`](crate::Tls::on) without a
-    /// root CA).
+    /// TLS without verifying the broker's certificate ([`Tls::unverified`](crate::Tls::unverified)).
     UnverifiedTls,
     /// A TLS server name (SNI) other than the host.
     ServerName,
@@ -137,6 +138,7 @@ impl fmt::Display for Invalid {
             Self::MisplacedWildcard => f.write_str("uses `+` or `#` where MQTT does not allow it"),
             Self::OutOfRange => f.write_str("out of range"),
             Self::Quote => f.write_str("holds `\"`, which this module cannot escape"),
+            Self::TlsOff => f.write_str("given with TLS off"),
         }
     }
 }
@@ -253,6 +255,11 @@ pub enum Error {
     NotConnected,
     /// The module's command set lacks this feature; nothing was written.
     Unsupported(Feature),
+    /// [`MqttModem::connect`](crate::MqttModem::connect) without the settings it needs: no
+    /// [`configure`](crate::MqttModem::configure) yet, or (ESP-AT, which takes the TLS choice
+    /// with the connection settings) a [`set_tls`](crate::MqttModem::set_tls) since the last
+    /// one. Configure, then connect; nothing was written.
+    NotConfigured,
     /// [`MqttModem::configure`](crate::MqttModem::configure) while a session is open: the
     /// module would keep the old one. Disconnect first; no setting was written.
     StillConnected,
@@ -286,6 +293,7 @@ impl Error {
             Self::Protocol => ErrorKind::Modem,
             Self::NotConnected => ErrorKind::Link,
             Self::StillConnected
+            | Self::NotConfigured
             | Self::ResponseTooLarge
             | Self::Unsupported(_)
             | Self::WrongDialect(_)
@@ -317,6 +325,9 @@ impl fmt::Display for Error {
             Self::NotConnected => f.write_str("not connected"),
             Self::StillConnected => {
                 f.write_str("a session is open: disconnect before configuring another")
+            }
+            Self::NotConfigured => {
+                f.write_str("not configured (or TLS set since): configure before connecting")
             }
             Self::NoRunner => f.write_str(
                 "no runner is reading the serial port: spawn `Runner::run` in its own task",

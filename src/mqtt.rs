@@ -309,25 +309,26 @@ pub(crate) fn check_filter(filter: &str) -> Result<(), Error> {
 }
 
 /// How the module secures the broker connection, for [`MqttModem::set_tls`](crate::MqttModem::set_tls)
-/// (and [`Supervisor::with_tls`](crate::Supervisor::with_tls)): plain TCP ([`Tls::off`]), or TLS
-/// ([`Tls::on`]) with what the module verifies and presents.
+/// (and [`Supervisor::with_tls`](crate::Supervisor::with_tls)): plain TCP ([`Tls::off`]), TLS
+/// verifying the broker with a root CA ([`Tls::root_ca`]), or, said so explicitly, TLS that
+/// verifies nothing ([`Tls::unverified`]); then what the module presents and announces.
 ///
 /// ```
 /// # use mqtt_modem::Tls;
 /// # const CA: &[u8] = b""; const CERT: &[u8] = b""; const KEY: &[u8] = b"";
-/// let tls = Tls::on()
-///     .root_ca(CA) // verify the broker with this CA (PEM)
+/// let tls = Tls::root_ca(CA) // verify the broker with this CA (PEM)
 ///     .client_cert(CERT, KEY) // and show it this certificate (PEM), proven with this key
 ///     .server_name("broker.example.com")
 ///     .alpn(&["mqtt"]);
 /// ```
 ///
 /// Certificates and keys stream from these slices to the UART; the driver never copies them
-/// whole. Where the module stores them (a file, a flash partition), one it already holds with
-/// the same content is reused instead of written again, unless [`Tls::upload_always`] asks
-/// otherwise. A module that cannot do a part refuses the whole setting with
-/// [`Error::Unsupported`](crate::Error::Unsupported), naming the part, before a byte is written.
-/// `Debug` shows only the lengths of the PEM texts, and nothing of the key.
+/// whole. Where the module stores them and can say what it holds (ESP-AT's flash, Quectel's
+/// file system), one it already holds with the same content is reused instead of written
+/// again, unless [`Tls::upload_always`] asks otherwise; the UC8088 is given them at every
+/// call. A module that cannot do a part refuses the whole setting with
+/// [`Error::Unsupported`](crate::Error::Unsupported), naming the part, before a byte is
+/// written. `Debug` shows only the lengths of the PEM texts, and nothing of the key.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Tls<'a> {
     pub(crate) enabled: bool,
@@ -351,28 +352,28 @@ impl<'a> Tls<'a> {
         }
     }
 
-    /// TLS, encrypting only: the broker's certificate is not verified until a CA is given with
-    /// [`Tls::root_ca`].
-    pub const fn on() -> Self {
+    /// TLS, verifying the broker's certificate with this root CA (PEM).
+    pub const fn root_ca(pem: &'a [u8]) -> Self {
+        Self {
+            enabled: true,
+            ca: Some(pem),
+            ..Self::off()
+        }
+    }
+
+    /// TLS that encrypts but does not verify the broker: anyone on the path can pretend to be
+    /// it. For tests and closed networks only; refused by modules that always verify.
+    pub const fn unverified() -> Self {
         Self {
             enabled: true,
             ..Self::off()
         }
     }
 
-    /// Verify the broker's certificate with this root CA (PEM).
-    #[must_use]
-    pub const fn root_ca(mut self, pem: &'a [u8]) -> Self {
-        self.enabled = true;
-        self.ca = Some(pem);
-        self
-    }
-
     /// Present this client certificate (PEM) to the broker, with its private key (PEM). The
     /// key never appears in logs or `Debug` output.
     #[must_use]
     pub const fn client_cert(mut self, cert: &'a [u8], key: &'a [u8]) -> Self {
-        self.enabled = true;
         self.client = Some((cert, key));
         self
     }
@@ -380,7 +381,6 @@ impl<'a> Tls<'a> {
     /// The server name the module sends in the TLS handshake (SNI), when it is not the host.
     #[must_use]
     pub const fn server_name(mut self, name: &'a str) -> Self {
-        self.enabled = true;
         self.server_name = Some(name);
         self
     }
@@ -389,13 +389,13 @@ impl<'a> Tls<'a> {
     /// Core on port 443 needs `x-amzn-mqtt-ca`).
     #[must_use]
     pub const fn alpn(mut self, protocols: &'a [&'a str]) -> Self {
-        self.enabled = true;
         self.alpn = protocols;
         self
     }
 
     /// Write the certificates and key to the module even when it already stores the same
-    /// ones (by default they are written only when missing or different).
+    /// ones (by default, a module that can say what it holds is given them only when they
+    /// are missing or different).
     #[must_use]
     pub const fn upload_always(mut self) -> Self {
         self.upload_always = true;
@@ -460,7 +460,16 @@ pub(crate) struct TlsOffer {
 /// lacks are refused by name, certificates and keys must hold something and fit.
 pub(crate) fn check_tls(tls: &Tls<'_>, offer: &TlsOffer) -> Result<(), Error> {
     if !tls.enabled {
-        return Ok(());
+        // A part given with TLS off would be dropped without a word.
+        let given = [
+            (tls.client.is_some(), Field::Certificate),
+            (tls.server_name.is_some(), Field::ServerName),
+            (!tls.alpn.is_empty(), Field::Alpn),
+        ];
+        return match given.into_iter().find(|(set, _)| *set) {
+            Some((_, field)) => Err(Error::invalid(field, Invalid::TlsOff)),
+            None => Ok(()),
+        };
     }
     let lacks = |missing: bool, feature| {
         if missing {

@@ -142,7 +142,7 @@ pub(crate) struct Shared<const RESPONSE: usize, const EVENTS: usize> {
 }
 
 impl<const R: usize, const E: usize> Shared<R, E> {
-    const fn new() -> Self {
+    pub(crate) const fn new() -> Self {
         Self {
             inner: Mutex::new(RefCell::new(Inner {
                 slot: Slot::new(),

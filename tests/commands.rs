@@ -315,7 +315,7 @@ fn tls_upload_escapes_newlines_and_sizes_as_given() {
     let mut line = b"AT+MQTTTLS=1,0,\"-----BEGIN CERTIFICATE-----\\nMIIB\\\"x\\\\y\\n-----END CERTIFICATE-----\\n\",".to_vec();
     line.extend_from_slice(format!("{}\r", pem.len()).as_bytes());
     run(vec![ex(&line, OK)], 64, async |m, _, _| {
-        m.set_tls(Tls::on().root_ca(pem)).await.unwrap()
+        m.set_tls(Tls::root_ca(pem)).await.unwrap()
     });
 }
 
@@ -333,17 +333,17 @@ fn tls_client_cert_key_and_off() {
         64,
         async |m, _, w| {
             for (tls, feature) in [
-                (Tls::on(), mqtt_modem::Feature::UnverifiedTls),
+                (Tls::unverified(), mqtt_modem::Feature::UnverifiedTls),
                 (
-                    Tls::on().client_cert(b"CERT\n", b"KEY\r\n"),
+                    Tls::unverified().client_cert(b"CERT\n", b"KEY\r\n"),
                     mqtt_modem::Feature::UnverifiedTls,
                 ),
                 (
-                    Tls::on().root_ca(b"CA\n").server_name("h"),
+                    Tls::root_ca(b"CA\n").server_name("h"),
                     mqtt_modem::Feature::ServerName,
                 ),
                 (
-                    Tls::on().root_ca(b"CA\n").alpn(&["mqtt"]),
+                    Tls::root_ca(b"CA\n").alpn(&["mqtt"]),
                     mqtt_modem::Feature::Alpn,
                 ),
             ] {
@@ -353,13 +353,9 @@ fn tls_client_cert_key_and_off() {
                 );
             }
             assert!(w.sent().is_empty());
-            m.set_tls(
-                Tls::on()
-                    .root_ca(b"CA\n")
-                    .client_cert(b"CERT\n", b"KEY\r\n"),
-            )
-            .await
-            .unwrap();
+            m.set_tls(Tls::root_ca(b"CA\n").client_cert(b"CERT\n", b"KEY\r\n"))
+                .await
+                .unwrap();
             m.set_tls(Tls::off()).await.unwrap();
         },
     );
@@ -375,7 +371,7 @@ fn tls_stripped_newlines_option() {
         vec![ex(b"AT+MQTTTLS=1,0,\"ABCD\",4\r", OK)],
         64,
         opts,
-        async |m, _, _| m.set_tls(Tls::on().root_ca(b"AB\r\nCD\n")).await.unwrap(),
+        async |m, _, _| m.set_tls(Tls::root_ca(b"AB\r\nCD\n")).await.unwrap(),
     );
 }
 
@@ -439,7 +435,7 @@ fn tls_certificate_1536_bytes_streams() {
     line.extend_from_slice(&pem);
     line.extend_from_slice(b"\",1536\r");
     run(vec![ex(&line, OK)], 64, async |m, _, _| {
-        m.set_tls(Tls::on().root_ca(&pem)).await.unwrap()
+        m.set_tls(Tls::root_ca(&pem)).await.unwrap()
     });
 }
 

@@ -200,6 +200,33 @@ fn publish_through_the_prompt() {
     }
 }
 
+/// A `>` once the data went out is no prompt: it is noise (discarded, counted, and, as any
+/// noise inside an answer, it makes the answer untrustworthy: `Protocol`), not a second prompt
+/// silently taken.
+#[test]
+fn a_stray_prompt_after_the_data_is_noise() {
+    let got = esp(
+        vec![
+            ex(b"AT+MQTTPUBRAW=0,\"t\",2,0,0\r\n", b"\r\nOK\r\n\r\n>"),
+            ex(b"hi", b"\r\n>\r\n+MQTTPUB:OK\r\n"),
+            // A prompted command answered by its final result alone.
+            ex(b"AT+SYSMFG=0,\"mqtt_modem\",\"ca\"\r\n", OK),
+            ex(
+                b"AT+SYSMFG=2,\"mqtt_ca\",\"mqtt_ca\",8,57\r\n",
+                b"\r\nOK\r\n\r\n>",
+            ),
+            ex(CA, b"\r\n>\r\nOK\r\n"),
+        ],
+        64,
+        async |m, _, _| {
+            let publish = m.publish("t", b"hi", Qos::AtMostOnce, false).await;
+            let write = m.set_tls(Tls::root_ca(CA).upload_always()).await;
+            (publish, write, m.stats().discarded_bytes)
+        },
+    );
+    assert_eq!(got, (Err(Error::Protocol), Err(Error::Protocol), 2));
+}
+
 /// A 4 KiB payload streams through the prompt; an `ERROR` instead of the prompt fails the
 /// publish without writing the payload.
 #[test]
@@ -334,8 +361,7 @@ fn line(text: String) -> Vec<u8> {
 /// the server name and the ALPN protocols (escaped) after the user config.
 #[test]
 fn tls_uploads_what_is_missing_and_configures_scheme_sni_alpn() {
-    let tls = Tls::on()
-        .root_ca(CA)
+    let tls = Tls::root_ca(CA)
         .client_cert(CERT, KEY)
         .server_name("broker.example.com")
         .alpn(&["mqtt", "x,y"]);
@@ -452,18 +478,76 @@ fn tls_schemes_and_upload_always() {
     esp(script, 7, async |m, _, _| {
         let config = Config::new("h", 8883, "id");
         for tls in [
-            Tls::on(),
-            Tls::on().root_ca(CA),
-            Tls::on().client_cert(CERT, KEY),
+            Tls::unverified(),
+            Tls::root_ca(CA),
+            Tls::unverified().client_cert(CERT, KEY),
             Tls::off(),
         ] {
             m.set_tls(tls).await.unwrap();
             m.configure(&config).await.unwrap();
         }
-        m.set_tls(Tls::on().root_ca(CA).upload_always())
-            .await
-            .unwrap();
+        m.set_tls(Tls::root_ca(CA).upload_always()).await.unwrap();
     });
+}
+
+/// `set_tls` after `configure`: the scheme goes out only with the next `configure`, so
+/// `connect` is refused until then (it would connect with the old setting); after it, the
+/// connect goes out.
+#[test]
+fn tls_set_after_configure_needs_configure_again() {
+    esp(
+        vec![
+            ex(b"AT+MQTTCLEAN=0\r\n", OK),
+            ex(b"AT+MQTTUSERCFG=0,1,\"id\",\"\",\"\",0,0,\"\"\r\n", OK),
+            ex(b"AT+MQTTCONNCFG=0,60,0,\"\",\"\",0,0\r\n", OK),
+            ex(b"AT+MQTTCLEAN=0\r\n", OK),
+            ex(b"AT+MQTTUSERCFG=0,2,\"id\",\"\",\"\",0,0,\"\"\r\n", OK),
+            ex(b"AT+MQTTCONNCFG=0,60,0,\"\",\"\",0,0\r\n", OK),
+            ex(
+                b"AT+MQTTCONN=0,\"h\",8883,0\r\n",
+                b"\r\n+MQTTCONNECTED:0,2,\"h\",\"8883\",\"\",0\r\n\r\nOK\r\n",
+            ),
+        ],
+        64,
+        async |m, _, w| {
+            let config = Config::new("h", 8883, "id");
+            m.configure(&config).await.unwrap();
+            m.set_tls(Tls::unverified()).await.unwrap();
+            let before = w.sent().len();
+            assert_eq!(m.connect().await, Err(Error::NotConfigured));
+            assert_eq!(w.sent().len(), before);
+            m.configure(&config).await.unwrap();
+            m.connect().await.unwrap();
+        },
+    );
+}
+
+/// Parts given with TLS off are refused, not dropped; the `Debug` of the prompted writes
+/// shows a key's length only.
+#[test]
+fn tls_parts_with_tls_off_refused_and_blob_debug_redacted() {
+    esp(vec![], 64, async |m, _, w| {
+        for (tls, field) in [
+            (Tls::off().client_cert(CERT, KEY), Field::Certificate),
+            (Tls::off().server_name("h"), Field::ServerName),
+            (Tls::off().alpn(&["mqtt"]), Field::Alpn),
+        ] {
+            assert_eq!(m.set_tls(tls).await, Err(bad(field, Invalid::TlsOff)));
+        }
+        assert!(w.sent().is_empty());
+    });
+    let blob = mqtt_modem::dialect::esp_at::commands::WriteBlob {
+        namespace: b"mqtt_key",
+        key: b"mqtt_key",
+        value: KEY,
+    };
+    let shown = format!("{blob:?}");
+    assert!(
+        shown.contains("<redacted, 61 bytes>")
+            && !shown.contains("SECRET")
+            && !shown.contains("83, 69"),
+        "{shown}"
+    );
 }
 
 /// TLS input refused by name before a byte is written: an empty or oversized certificate,
@@ -474,32 +558,29 @@ fn tls_refused_before_a_byte() {
         let big = vec![b'A'; 8193];
         let long_name = "n".repeat(129);
         let cases = [
+            (Tls::root_ca(b""), bad(Field::Certificate, Invalid::Empty)),
             (
-                Tls::on().root_ca(b""),
-                bad(Field::Certificate, Invalid::Empty),
-            ),
-            (
-                Tls::on().client_cert(CERT, &big),
+                Tls::unverified().client_cert(CERT, &big),
                 bad(Field::Certificate, Invalid::TooLong { max: 8192 }),
             ),
             (
-                Tls::on().alpn(&["a", "b", "c", "d", "e", "f"]),
+                Tls::unverified().alpn(&["a", "b", "c", "d", "e", "f"]),
                 bad(Field::Alpn, Invalid::OutOfRange),
             ),
             (
-                Tls::on().server_name("host\r\nAT+RST"),
+                Tls::unverified().server_name("host\r\nAT+RST"),
                 bad(Field::ServerName, Invalid::LineBreakOrNul),
             ),
             (
-                Tls::on().server_name(&long_name),
+                Tls::unverified().server_name(&long_name),
                 bad(Field::ServerName, Invalid::TooLong { max: 128 }),
             ),
             (
-                Tls::on().alpn(&["mqtt\0"]),
+                Tls::unverified().alpn(&["mqtt\0"]),
                 bad(Field::Alpn, Invalid::LineBreakOrNul),
             ),
             (
-                Tls::on().alpn(&["", "mqtt"]),
+                Tls::unverified().alpn(&["", "mqtt"]),
                 bad(Field::Alpn, Invalid::Empty),
             ),
         ];
@@ -554,13 +635,7 @@ fn refused_before_a_byte() {
                 reason: Invalid::LineBreakOrNul
             })
         );
-        assert_eq!(
-            m.connect().await,
-            Err(Error::InvalidInput {
-                field: Field::Host,
-                reason: Invalid::Empty
-            })
-        );
+        assert_eq!(m.connect().await, Err(Error::NotConfigured));
         assert_eq!(
             m.configure(&Config::new("h", 1, "id").quoting(mqtt_modem::Quoting::Unquoted))
                 .await,

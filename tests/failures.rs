@@ -457,10 +457,9 @@ fn invalid_input_is_refused_before_any_byte() {
             .await,
             m.configure(&Config::new("h\"", 1883, "id").quoting(Quoting::Unquoted))
                 .await,
-            m.set_tls(Tls::on().root_ca(&[b'A'; 1537])).await,
-            m.set_tls(Tls::on().root_ca(b"CA").client_cert(b"C", b""))
-                .await,
-            m.set_tls(Tls::on().root_ca(b"a\0b")).await,
+            m.set_tls(Tls::root_ca(&[b'A'; 1537])).await,
+            m.set_tls(Tls::root_ca(b"CA").client_cert(b"C", b"")).await,
+            m.set_tls(Tls::root_ca(b"a\0b")).await,
         ];
         r.push(Qos::try_from(3u8).map(drop));
         assert!(w.sent().is_empty(), "bytes were written: {:?}", w.sent());
@@ -509,7 +508,7 @@ fn debug_never_shows_secrets() {
     assert!(!shown.contains("hunter2"), "{shown}");
     assert!(shown.contains("user"));
     let key = b"-----BEGIN PRIVATE KEY-----\nSECRETKEY\n";
-    let shown = format!("{:?}", Tls::on().root_ca(b"CA").client_cert(b"C", key));
+    let shown = format!("{:?}", Tls::root_ca(b"CA").client_cert(b"C", key));
     assert!(
         shown.contains("key: Some(<redacted, 38 bytes>)") && !shown.contains("SECRET"),
         "{shown}"
@@ -703,37 +702,71 @@ fn a_prompted_line_whose_flush_failed_leaves_the_data_owed() {
 
 /// A certificate upload cut in its data after Quectel's `CONNECT` prompt line: the call says
 /// I/O, and the next command first gives the module the rest of the file (zeros), so that it
-/// leaves data mode, instead of storing the next command's line in the file.
+/// leaves data mode, instead of storing the next command's line in the file. The file the
+/// module now holds has the right name and size but zeros in it: with no commit marker
+/// written, the next `set_tls` writes it again instead of reusing it.
 #[test]
-fn a_file_upload_cut_after_connect_is_padded() {
-    let list = b"AT+QFLST=\"f9808ff2.pem\"\r";
+fn a_file_upload_cut_after_connect_is_padded_and_not_reused() {
+    let ok: &[u8] = b"\r\nOK\r\n";
+    let list = b"AT+QFLST=\"f9808ff2.ok\"\r";
+    let deletes: [&[u8]; 2] = [
+        b"AT+QFDEL=\"f9808ff2.ok\"\r",
+        b"AT+QFDEL=\"f9808ff2.pem\"\r",
+    ];
     let upload = b"AT+QFUPL=\"f9808ff2.pem\",10,60\r";
+    let mut script = vec![
+        ex(list, ok),
+        ex(deletes[0], ok),
+        ex(deletes[1], ok),
+        ex(upload, b"\r\nCONNECT\r\n"),
+        // The driver cannot know how much of the failed write went out: it pads all ten
+        // (the module counts six of them; the rest, in command mode, it ignores).
+        ex(
+            b"0123\0\0\0\0\0\0\0\0\0\0",
+            b"\r\n+QFUPL: 10,3031\r\n\r\nOK\r\n",
+        ),
+        ex(b"AT+QMTCONN?\r", b"\r\n+QMTCONN: 0,3\r\n\r\nOK\r\n"),
+        // Again: no marker, so the file is written afresh.
+        ex(list, ok),
+        ex(deletes[0], ok),
+        ex(deletes[1], ok),
+        ex(upload, b"\r\nCONNECT\r\n"),
+        ex(b"0123456789", b"\r\n+QFUPL: 10,3839\r\n\r\nOK\r\n"),
+        ex(b"AT+QFUPL=\"f9808ff2.ok\",1,60\r", b"\r\nCONNECT\r\n"),
+        ex(b"1", b"\r\n+QFUPL: 1,3100\r\n\r\nOK\r\n"),
+    ];
+    for l in [
+        &b"AT+QSSLCFG=\"sslversion\",0,4\r"[..],
+        b"AT+QSSLCFG=\"ciphersuite\",0,0XFFFF\r",
+        b"AT+QSSLCFG=\"seclevel\",0,1\r",
+        b"AT+QSSLCFG=\"cacert\",0,\"f9808ff2.pem\"\r",
+        b"AT+QSSLCFG=\"sni\",0,1\r",
+        b"AT+QMTCFG=\"ssl\",0,1,0\r",
+    ] {
+        script.push(ex(l, ok));
+    }
+    let before_data: usize = [&list[..], deletes[0], deletes[1], upload]
+        .iter()
+        .map(|l| l.len())
+        .sum();
     let got = common::run_dialect(
         mqtt_modem::Quectel,
-        vec![
-            ex(list, b"\r\nOK\r\n"),
-            ex(upload, b"\r\nCONNECT\r\n"),
-            // The driver cannot know how much of the failed write went out: it pads all ten
-            // (the module counts six of them; the rest, in command mode, it ignores).
-            ex(
-                b"0123\0\0\0\0\0\0\0\0\0\0",
-                b"\r\n+QFUPL: 10,3031\r\n\r\nOK\r\n",
-            ),
-            ex(b"AT+QMTCONN?\r", b"\r\n+QMTCONN: 0,3\r\n\r\nOK\r\n"),
-        ],
+        script,
         7,
         Options::default(),
         async |m, _, w| {
-            w.fail_writes_at(list.len() + upload.len() + 4);
-            let cut = m
-                .set_tls(mqtt_modem::Tls::on().root_ca(b"0123456789"))
-                .await
-                .map_err(|e| e.kind());
+            let tls = mqtt_modem::Tls::root_ca(b"0123456789");
+            w.fail_writes_at(before_data + 4);
+            let cut = m.set_tls(tls).await.map_err(|e| e.kind());
             w.revive();
-            (cut, m.state().await)
+            let state = m.state().await;
+            (cut, state, m.set_tls(tls).await)
         },
     );
-    assert_eq!(got, (Err(ErrorKind::Io), Ok(ConnectionState::Connected)));
+    assert_eq!(
+        got,
+        (Err(ErrorKind::Io), Ok(ConnectionState::Connected), Ok(()))
+    );
 }
 
 /// ESP-AT: a 5-byte publish with the UART failing as `cut` sets up, then (UART working again)

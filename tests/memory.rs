@@ -4,7 +4,7 @@
 mod common;
 
 use common::MockUart;
-use mqtt_modem::{Events, MqttModem, Resources, Runner};
+use mqtt_modem::{Dialect, EspAt, Events, MqttModem, Quectel, Resources, Runner, Uc8088};
 
 #[test]
 fn static_ram_at_default_sizes() {
@@ -23,4 +23,25 @@ fn static_ram_at_default_sizes() {
     println!("Events: {events} B");
     println!("driver state besides application-sized buffers: {driver} B");
     assert!(driver <= 2048, "driver state {driver} B exceeds 2 KiB");
+}
+
+/// The driver's state besides the application-sized buffers, per dialect.
+fn driver_state<D: Dialect>() -> usize {
+    let client = size_of::<MqttModem<'static, MockUart, D>>() - size_of::<MockUart>();
+    let runner = size_of::<Runner<'static, MockUart, D>>() - size_of::<MockUart>();
+    size_of::<Resources>() - (1152 + 2048) + client + runner + size_of::<Events<'static, 2048>>()
+}
+
+/// What the README says: under 1.5 KiB in every dialect (ESP-AT keeps the broker's host and
+/// its TLS server name and ALPN protocols for `configure`).
+#[test]
+fn driver_state_under_1_5_kib_in_every_dialect() {
+    for (name, bytes) in [
+        ("UC8088", driver_state::<Uc8088>()),
+        ("ESP-AT", driver_state::<EspAt>()),
+        ("Quectel", driver_state::<Quectel>()),
+    ] {
+        println!("{name}: driver state besides application-sized buffers: {bytes} B");
+        assert!(bytes < 1536, "{name}: {bytes} B");
+    }
 }

@@ -329,15 +329,18 @@ fn refused_before_a_byte() {
             })
         );
         for (tls, feature) in [
-            (Tls::on().root_ca(CA).server_name("h"), Feature::ServerName),
-            (Tls::on().root_ca(CA).alpn(&["mqtt"]), Feature::Alpn),
+            (Tls::root_ca(CA).server_name("h"), Feature::ServerName),
+            (Tls::root_ca(CA).alpn(&["mqtt"]), Feature::Alpn),
             // `seclevel` 2 verifies the server: a client certificate needs a CA.
-            (Tls::on().client_cert(CERT, KEY), Feature::UnverifiedTls),
+            (
+                Tls::unverified().client_cert(CERT, KEY),
+                Feature::UnverifiedTls,
+            ),
         ] {
             assert_eq!(m.set_tls(tls).await, Err(Error::Unsupported(feature)));
         }
         assert_eq!(
-            m.set_tls(Tls::on().root_ca(&[b'A'; 10241])).await,
+            m.set_tls(Tls::root_ca(&[b'A'; 10241])).await,
             Err(Error::InvalidInput {
                 field: Field::Certificate,
                 reason: Invalid::TooLong { max: 10240 }
@@ -427,65 +430,101 @@ fn line(text: String) -> Vec<u8> {
     text.into_bytes()
 }
 
-/// TLS with a client certificate: the CA is not stored (`+CME ERROR`), so it goes up through
-/// `CONNECT`; the certificate is stored with its size (listed with `UFS:`), reused; the key is
-/// stored with another size, deleted and written again; then SSL context 0 and the client. An
-/// `ERROR` to `"sni"` (older firmware) is no failure.
+/// `AT+QFLST="<name>"` answered as by a module that does not hold the file.
+fn not_listed(name: &str) -> Exchange {
+    ex(
+        &line(format!("AT+QFLST=\"{name}\"\r")),
+        b"\r\n+CME ERROR: 405\r\n",
+    )
+}
+
+/// `AT+QFLST="<name>"` answered as by a module that holds it with `size` bytes (`UFS:` or not).
+fn listed(name: &str, size: usize, ufs: bool) -> Exchange {
+    let shown = if ufs {
+        format!("UFS:{name}")
+    } else {
+        name.to_owned()
+    };
+    ex(
+        &line(format!("AT+QFLST=\"{name}\"\r")),
+        &line(format!("\r\n+QFLST: \"{shown}\",{size}\r\n\r\nOK\r\n")),
+    )
+}
+
+/// Writing `<hex>.pem` afresh: its commit marker `<hex>.ok` and the file deleted (absent: a
+/// `+CME ERROR` that is no failure), the file through `CONNECT` with its checksum, then the
+/// marker (one byte, `1`: checksum `3100`).
+fn fresh_upload(hex: &str, pem: &[u8], checksum: &str) -> Vec<Exchange> {
+    vec![
+        ex(
+            &line(format!("AT+QFDEL=\"{hex}.ok\"\r")),
+            b"\r\n+CME ERROR: 405\r\n",
+        ),
+        ex(&line(format!("AT+QFDEL=\"{hex}.pem\"\r")), OK),
+        ex(
+            &line(format!("AT+QFUPL=\"{hex}.pem\",{},60\r", pem.len())),
+            b"\r\nCONNECT\r\n",
+        ),
+        ex(
+            pem,
+            &line(format!(
+                "\r\n+QFUPL: {},{checksum}\r\n\r\nOK\r\n",
+                pem.len()
+            )),
+        ),
+        ex(
+            &line(format!("AT+QFUPL=\"{hex}.ok\",1,60\r")),
+            b"\r\nCONNECT\r\n",
+        ),
+        ex(b"1", b"\r\n+QFUPL: 1,3100\r\n\r\nOK\r\n"),
+    ]
+}
+
+/// TLS with a client certificate: the CA has no commit marker (`+CME ERROR`), so it goes up
+/// through `CONNECT`, then its marker; the certificate is stored and marked (listed with
+/// `UFS:`), reused; the key is marked but stored with another size, written again; then SSL
+/// context 0 and the client. An `ERROR` to `"sni"` (older firmware) is no failure.
 #[test]
 fn tls_files_uploaded_once_and_context_bound() {
-    let tls = Tls::on().root_ca(CA).client_cert(CERT, KEY);
+    let tls = Tls::root_ca(CA).client_cert(CERT, KEY);
+    let mut script = vec![not_listed("17519c79.ok")];
+    script.extend(fresh_upload("17519c79", CA, "3b3b"));
+    script.extend([
+        listed("b40a16ff.ok", 1, true),
+        listed(CERT_FILE, 57, true),
+        listed("d7a23e17.ok", 1, false),
+        listed(KEY_FILE, 12, false),
+    ]);
+    script.extend(fresh_upload("d7a23e17", KEY, "4256"));
+    script.extend([
+        ex(b"AT+QSSLCFG=\"sslversion\",0,4\r", OK),
+        ex(b"AT+QSSLCFG=\"ciphersuite\",0,0XFFFF\r", OK),
+        ex(b"AT+QSSLCFG=\"seclevel\",0,2\r", OK),
+        ex(
+            &line(format!("AT+QSSLCFG=\"cacert\",0,\"{CA_FILE}\"\r")),
+            OK,
+        ),
+        ex(
+            &line(format!("AT+QSSLCFG=\"clientcert\",0,\"{CERT_FILE}\"\r")),
+            OK,
+        ),
+        ex(
+            &line(format!("AT+QSSLCFG=\"clientkey\",0,\"{KEY_FILE}\"\r")),
+            OK,
+        ),
+        ex(b"AT+QSSLCFG=\"sni\",0,1\r", b"\r\nERROR\r\n"),
+        ex(b"AT+QMTCFG=\"ssl\",0,1,0\r", OK),
+    ]);
     for chunk in CHUNKS {
-        quectel(
-            vec![
-                ex(
-                    &line(format!("AT+QFLST=\"{CA_FILE}\"\r")),
-                    b"\r\n+CME ERROR: 405\r\n",
-                ),
-                ex(
-                    &line(format!("AT+QFUPL=\"{CA_FILE}\",57,60\r")),
-                    b"\r\nCONNECT\r\n",
-                ),
-                ex(CA, b"\r\n+QFUPL: 57,3b3b\r\n\r\nOK\r\n"),
-                ex(
-                    &line(format!("AT+QFLST=\"{CERT_FILE}\"\r")),
-                    &line(format!("\r\n+QFLST: \"UFS:{CERT_FILE}\",57\r\n\r\nOK\r\n")),
-                ),
-                ex(
-                    &line(format!("AT+QFLST=\"{KEY_FILE}\"\r")),
-                    &line(format!("\r\n+QFLST: \"{KEY_FILE}\",12\r\n\r\nOK\r\n")),
-                ),
-                ex(&line(format!("AT+QFDEL=\"{KEY_FILE}\"\r")), OK),
-                ex(
-                    &line(format!("AT+QFUPL=\"{KEY_FILE}\",61,60\r")),
-                    b"\r\nCONNECT\r\n",
-                ),
-                ex(KEY, b"\r\n+QFUPL: 61,4256\r\n\r\nOK\r\n"),
-                ex(b"AT+QSSLCFG=\"sslversion\",0,4\r", OK),
-                ex(b"AT+QSSLCFG=\"ciphersuite\",0,0XFFFF\r", OK),
-                ex(b"AT+QSSLCFG=\"seclevel\",0,2\r", OK),
-                ex(
-                    &line(format!("AT+QSSLCFG=\"cacert\",0,\"{CA_FILE}\"\r")),
-                    OK,
-                ),
-                ex(
-                    &line(format!("AT+QSSLCFG=\"clientcert\",0,\"{CERT_FILE}\"\r")),
-                    OK,
-                ),
-                ex(
-                    &line(format!("AT+QSSLCFG=\"clientkey\",0,\"{KEY_FILE}\"\r")),
-                    OK,
-                ),
-                ex(b"AT+QSSLCFG=\"sni\",0,1\r", b"\r\nERROR\r\n"),
-                ex(b"AT+QMTCFG=\"ssl\",0,1,0\r", OK),
-            ],
-            chunk,
-            async |m, _, _| m.set_tls(tls).await.unwrap(),
-        );
+        quectel(script.clone(), chunk, async |m, _, _| {
+            m.set_tls(tls).await.unwrap()
+        });
     }
 }
 
 /// TLS without verification (`seclevel` 0, no files), a checksum printed without leading
-/// zeros (`21c`, as modules print it), `upload_always` deleting a stored file first, and off.
+/// zeros (`21c`, as modules print it), a marker listed without its file (written again),
+/// `upload_always` (no listing), and off.
 #[test]
 fn tls_unverified_short_checksum_upload_always_and_off() {
     let ctx = |level: u8| {
@@ -495,76 +534,114 @@ fn tls_unverified_short_checksum_upload_always_and_off() {
             ex(&line(format!("AT+QSSLCFG=\"seclevel\",0,{level}\r")), OK),
         ]
     };
+    let bound = || {
+        vec![
+            ex(b"AT+QSSLCFG=\"cacert\",0,\"717bac1b.pem\"\r", OK),
+            ex(b"AT+QSSLCFG=\"sni\",0,1\r", OK),
+            ex(b"AT+QMTCFG=\"ssl\",0,1,0\r", OK),
+        ]
+    };
     let mut script = ctx(0);
     script.extend([
         ex(b"AT+QSSLCFG=\"sni\",0,1\r", OK),
         ex(b"AT+QMTCFG=\"ssl\",0,1,0\r", OK),
-        // The bytes 0x02 0x1c: checksum 0x021c.
+        // The bytes 0x02 0x1c: checksum 0x021c. Not listed: a bare `OK`.
+        ex(b"AT+QFLST=\"717bac1b.ok\"\r", OK),
+    ]);
+    script.extend(fresh_upload("717bac1b", b"\x02\x1c", "21c"));
+    script.extend(ctx(1));
+    script.extend(bound());
+    script.extend([
+        listed("717bac1b.ok", 1, false),
         ex(b"AT+QFLST=\"717bac1b.pem\"\r", OK),
-        ex(b"AT+QFUPL=\"717bac1b.pem\",2,60\r", b"\r\nCONNECT\r\n"),
-        ex(b"\x02\x1c", b"\r\n+QFUPL: 2,21c\r\n\r\nOK\r\n"),
     ]);
+    script.extend(fresh_upload("717bac1b", b"\x02\x1c", "21c"));
     script.extend(ctx(1));
-    script.extend([
-        ex(b"AT+QSSLCFG=\"cacert\",0,\"717bac1b.pem\"\r", OK),
-        ex(b"AT+QSSLCFG=\"sni\",0,1\r", OK),
-        ex(b"AT+QMTCFG=\"ssl\",0,1,0\r", OK),
-        ex(
-            b"AT+QFLST=\"717bac1b.pem\"\r",
-            b"\r\n+QFLST: \"717bac1b.pem\",2\r\n\r\nOK\r\n",
-        ),
-        ex(b"AT+QFDEL=\"717bac1b.pem\"\r", OK),
-        ex(b"AT+QFUPL=\"717bac1b.pem\",2,60\r", b"\r\nCONNECT\r\n"),
-        ex(b"\x02\x1c", b"\r\n+QFUPL: 2,21c\r\n\r\nOK\r\n"),
-    ]);
+    script.extend(bound());
+    script.extend(fresh_upload("717bac1b", b"\x02\x1c", "21c"));
     script.extend(ctx(1));
-    script.extend([
-        ex(b"AT+QSSLCFG=\"cacert\",0,\"717bac1b.pem\"\r", OK),
-        ex(b"AT+QSSLCFG=\"sni\",0,1\r", OK),
-        ex(b"AT+QMTCFG=\"ssl\",0,1,0\r", OK),
-        ex(b"AT+QMTCFG=\"ssl\",0,0\r", OK),
-    ]);
+    script.extend(bound());
+    script.push(ex(b"AT+QMTCFG=\"ssl\",0,0\r", OK));
     quectel(script, 7, async |m, _, _| {
-        m.set_tls(Tls::on()).await.unwrap();
-        m.set_tls(Tls::on().root_ca(b"\x02\x1c")).await.unwrap();
-        m.set_tls(Tls::on().root_ca(b"\x02\x1c").upload_always())
-            .await
-            .unwrap();
-        m.set_tls(Tls::off()).await.unwrap();
+        m.set_tls(Tls::unverified()).await.unwrap();
+        for tls in [
+            Tls::root_ca(b"\x02\x1c"),
+            Tls::root_ca(b"\x02\x1c"),
+            Tls::root_ca(b"\x02\x1c").upload_always(),
+            Tls::off(),
+        ] {
+            m.set_tls(tls).await.unwrap();
+        }
     });
 }
 
-/// A corrupted upload (the module's checksum is not the data's) is deleted and reported; an
-/// `ERROR` instead of `CONNECT` fails the call without writing the data.
+/// A corrupted upload (the module's checksum is not the data's) is deleted and reported, and
+/// no marker is written; an `ERROR` instead of `CONNECT` fails the call without writing the
+/// data.
 #[test]
 fn tls_corrupted_or_refused_upload() {
-    quectel(
-        vec![
-            ex(&line(format!("AT+QFLST=\"{CA_FILE}\"\r")), OK),
-            ex(
-                &line(format!("AT+QFUPL=\"{CA_FILE}\",57,60\r")),
-                b"\r\nCONNECT\r\n",
-            ),
-            ex(CA, b"\r\n+QFUPL: 57,3b3a\r\n\r\nOK\r\n"),
-            ex(&line(format!("AT+QFDEL=\"{CA_FILE}\"\r")), OK),
-            ex(&line(format!("AT+QFLST=\"{CA_FILE}\"\r")), OK),
-            ex(
-                &line(format!("AT+QFUPL=\"{CA_FILE}\",57,60\r")),
-                b"\r\n+CME ERROR: 407\r\n",
-            ),
-        ],
-        7,
-        async |m, _, w| {
-            assert_eq!(m.set_tls(Tls::on().root_ca(CA)).await, Err(Error::Protocol));
-            let err = m.set_tls(Tls::on().root_ca(CA)).await.unwrap_err();
-            assert_eq!(
-                err,
-                Error::Module {
-                    kind: ErrorKind::Modem,
-                    detail: Detail::Cme(407)
-                }
-            );
-            assert!(!w.sent().ends_with(CA));
-        },
+    let mut script = vec![not_listed("17519c79.ok")];
+    let mut corrupted = fresh_upload("17519c79", CA, "3b3a");
+    corrupted.truncate(4);
+    script.extend(corrupted);
+    script.push(ex(&line(format!("AT+QFDEL=\"{CA_FILE}\"\r")), OK));
+    script.push(not_listed("17519c79.ok"));
+    let mut refused = fresh_upload("17519c79", CA, "3b3b");
+    refused.truncate(3);
+    refused[2].reply = b"\r\n+CME ERROR: 407\r\n".to_vec();
+    script.extend(refused);
+    quectel(script, 7, async |m, _, w| {
+        assert_eq!(m.set_tls(Tls::root_ca(CA)).await, Err(Error::Protocol));
+        let err = m.set_tls(Tls::root_ca(CA)).await.unwrap_err();
+        assert_eq!(
+            err,
+            Error::Module {
+                kind: ErrorKind::Modem,
+                detail: Detail::Cme(407)
+            }
+        );
+        assert!(!w.sent().ends_with(CA));
+    });
+}
+
+/// The `Debug` of a file upload shows the data's length only (it may be a key).
+#[test]
+fn upload_debug_is_redacted() {
+    let up = mqtt_modem::dialect::quectel::commands::Upload {
+        name: b"d7a23e17.pem",
+        data: KEY,
+    };
+    let shown = format!("{up:?}");
+    assert!(
+        shown.contains("<redacted, 61 bytes>")
+            && !shown.contains("SECRET")
+            && !shown.contains("83, 69"),
+        "{shown}"
     );
+}
+
+/// `+QFUPL: <size>,<checksum>` read strictly: hex of one to four digits, any case, nothing
+/// after it; anything else is a parse error (the upload then fails, `Error::Protocol`).
+#[test]
+fn upload_answer_parsed_strictly() {
+    use atat::AtatCmd;
+    let cmd = mqtt_modem::dialect::quectel::commands::Upload {
+        name: b"x.pem",
+        data: b"ab",
+    };
+    let parse = |answer: &[u8]| cmd.parse(Ok(answer)).map(|u| (u.size, u.checksum));
+    assert_eq!(parse(b"+QFUPL: 1221,21c"), Ok((1221, 0x21c)));
+    assert_eq!(parse(b"+QFUPL: 2,FFFF"), Ok((2, 0xffff)));
+    assert_eq!(parse(b"+QFUPL: 2,0"), Ok((2, 0)));
+    for bad in [
+        &b"+QFUPL: 2,"[..],
+        b"+QFUPL: 2,12345",
+        b"+QFUPL: 2,21c,1",
+        b"+QFUPL: 2,2g",
+        b"+QFUPL: ,21c",
+        b"+QFUPL: 2",
+        b"",
+    ] {
+        assert!(parse(bad).is_err(), "{}", bad.escape_ascii());
+    }
 }

@@ -57,24 +57,21 @@ fn password_and_key_never_logged_or_debug_printed() {
         64,
         async |m, _, _| {
             m.configure(&config).await.unwrap();
-            m.set_tls(Tls::on().root_ca(b"CA").client_cert(b"C", KEY))
+            m.set_tls(Tls::root_ca(b"CA").client_cert(b"C", KEY))
                 .await
                 .unwrap();
             let stored = m.config().await.unwrap();
             assert_eq!(stored.password, PASSWORD);
             format!(
                 "{config:?} {:?} {stored:?} {stored:#?} {:?}",
-                Tls::on().client_cert(b"C", KEY),
+                Tls::unverified().client_cert(b"C", KEY),
                 m.stats()
             )
         },
     );
     // ESP-AT and Quectel store the key as raw bytes after a prompt; a corrupted Quectel
     // upload is an error whose `Debug` is shown too.
-    let key_only = Tls::on()
-        .root_ca(b"CA")
-        .client_cert(b"C", KEY)
-        .upload_always();
+    let key_only = Tls::root_ca(b"CA").client_cert(b"C", KEY).upload_always();
     common::run_dialect(
         mqtt_modem::EspAt,
         esp_upload_script(),
@@ -124,21 +121,19 @@ fn esp_upload_script() -> Vec<common::Exchange> {
     script
 }
 
-/// Quectel writing the CA and the certificate, then the key, whose checksum comes back wrong.
+/// Quectel writing the CA and the certificate (each with its commit marker), then the key,
+/// whose checksum comes back wrong.
 fn quectel_upload_script() -> Vec<common::Exchange> {
     let ok: &[u8] = b"\r\nOK\r\n";
     let mut script = Vec::new();
     for pem in [b"CA".as_slice(), b"C", KEY] {
-        let name = format!("{:08x}.pem", fnv(pem));
+        let hex = format!("{:08x}", fnv(pem));
         let checksum = if pem == KEY { 1 } else { xor16(pem) };
         script.extend([
+            ex(format!("AT+QFDEL=\"{hex}.ok\"\r").as_bytes(), ok),
+            ex(format!("AT+QFDEL=\"{hex}.pem\"\r").as_bytes(), ok),
             ex(
-                format!("AT+QFLST=\"{name}\"\r").as_bytes(),
-                format!("\r\n+QFLST: \"{name}\",{}\r\n\r\nOK\r\n", pem.len()).as_bytes(),
-            ),
-            ex(format!("AT+QFDEL=\"{name}\"\r").as_bytes(), ok),
-            ex(
-                format!("AT+QFUPL=\"{name}\",{},60\r", pem.len()).as_bytes(),
+                format!("AT+QFUPL=\"{hex}.pem\",{},60\r", pem.len()).as_bytes(),
                 b"\r\nCONNECT\r\n",
             ),
             ex(
@@ -147,7 +142,15 @@ fn quectel_upload_script() -> Vec<common::Exchange> {
             ),
         ]);
         if pem == KEY {
-            script.push(ex(format!("AT+QFDEL=\"{name}\"\r").as_bytes(), ok));
+            script.push(ex(format!("AT+QFDEL=\"{hex}.pem\"\r").as_bytes(), ok));
+        } else {
+            script.extend([
+                ex(
+                    format!("AT+QFUPL=\"{hex}.ok\",1,60\r").as_bytes(),
+                    b"\r\nCONNECT\r\n",
+                ),
+                ex(b"1", b"\r\n+QFUPL: 1,3100\r\n\r\nOK\r\n"),
+            ]);
         }
     }
     script

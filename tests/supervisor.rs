@@ -87,8 +87,8 @@ fn brings_up_polls_detects_loss_reconnects_and_resubscribes() {
         ex(b"AT+MQTTSUB=\"cmd/#\",1\r", OK),
     ]);
     let events = run(script, 64, async |m, _, _| {
-        let mut sup: Supervisor<'_> = Supervisor::new(Config::new("h", 8883, "id"), policy())
-            .with_tls(Tls::on().root_ca(b"CA\n"));
+        let mut sup: Supervisor<'_> =
+            Supervisor::new(Config::new("h", 8883, "id"), policy()).with_tls(Tls::root_ca(b"CA\n"));
         let mut seen = vec![next_event(&mut sup, m).await];
         sup.subscribe(m, "cmd/#", Qos::AtLeastOnce).await.unwrap();
         for _ in 0..3 {
@@ -138,8 +138,8 @@ fn code_10_on_publish_is_reported_and_marks_the_link_down() {
         ex(b"AT+MQTTCONNECT\r", b"\r\n+MQTTCONNECT:0\r\n\r\nOK\r\n"),
     ]);
     let (r, e1, e2) = run(script, 64, async |m, _, _| {
-        let mut sup: Supervisor<'_> = Supervisor::new(Config::new("h", 8883, "id"), policy())
-            .with_tls(Tls::on().root_ca(b"CA\n"));
+        let mut sup: Supervisor<'_> =
+            Supervisor::new(Config::new("h", 8883, "id"), policy()).with_tls(Tls::root_ca(b"CA\n"));
         assert_eq!(next_event(&mut sup, m).await, LinkEvent::Connected);
         let r = sup.publish(m, "t", b"x", Qos::AtLeastOnce, false).await;
         assert!(!sup.is_connected());
@@ -167,8 +167,8 @@ fn modem_restart_reapplies_tls_config_and_subscriptions() {
     script.extend(bring_up());
     script.push(ex(b"AT+MQTTSUB=\"a\",2\r", OK));
     let events = run(script, 64, async |m, _, w| {
-        let mut sup: Supervisor<'_> = Supervisor::new(Config::new("h", 8883, "id"), policy())
-            .with_tls(Tls::on().root_ca(b"CA\n"));
+        let mut sup: Supervisor<'_> =
+            Supervisor::new(Config::new("h", 8883, "id"), policy()).with_tls(Tls::root_ca(b"CA\n"));
         let mut seen = vec![next_event(&mut sup, m).await];
         sup.subscribe(m, "a", Qos::ExactlyOnce).await.unwrap();
         // The modem reboots: boot banner, settings gone.
@@ -194,8 +194,8 @@ fn unsolicited_state_0_means_lost() {
     let mut script = bring_up();
     script.push(ex(b"AT+MQTTCONNECT\r", b"\r\n+MQTTCONNECT:0\r\n\r\nOK\r\n"));
     let events = run(script, 64, async |m, _, w| {
-        let mut sup: Supervisor<'_> = Supervisor::new(Config::new("h", 8883, "id"), policy())
-            .with_tls(Tls::on().root_ca(b"CA\n"));
+        let mut sup: Supervisor<'_> =
+            Supervisor::new(Config::new("h", 8883, "id"), policy()).with_tls(Tls::root_ca(b"CA\n"));
         let a = next_event(&mut sup, m).await;
         w.inject(b"\r\n+MQTTSTATE:0\r\n");
         (
@@ -276,8 +276,8 @@ fn failed_connects_back_off_exponentially_with_jitter() {
     }
     script.push(ex(b"AT+MQTTCONNECT\r", b"\r\n+MQTTCONNECT:0\r\n\r\nOK\r\n"));
     let (events, deadlines) = run(script, 64, async |m, _, _| {
-        let mut sup: Supervisor<'_> = Supervisor::new(Config::new("h", 8883, "id"), policy())
-            .with_tls(Tls::on().root_ca(b"CA\n"));
+        let mut sup: Supervisor<'_> =
+            Supervisor::new(Config::new("h", 8883, "id"), policy()).with_tls(Tls::root_ca(b"CA\n"));
         let (mut events, mut deadlines) = (Vec::new(), Vec::new());
         let give_up = Instant::now() + Duration::from_secs(5);
         let mut attempt_began = Instant::now();
@@ -671,8 +671,8 @@ fn unanswered_state_polls_make_the_modem_silent() {
         ..Default::default()
     };
     let events = common::run_with(script, 64, options, async |m, _, _| {
-        let mut sup: Supervisor<'_> = Supervisor::new(Config::new("h", 8883, "id"), policy())
-            .with_tls(Tls::on().root_ca(b"CA\n"));
+        let mut sup: Supervisor<'_> =
+            Supervisor::new(Config::new("h", 8883, "id"), policy()).with_tls(Tls::root_ca(b"CA\n"));
         poll_until(&mut sup, m, |seen| {
             seen.iter().filter(|e| **e == LinkEvent::Connected).count() == 2
         })
@@ -702,8 +702,8 @@ fn unsubscribe_while_up_forgets_the_filter() {
         ex(b"AT+MQTTSUB=\"b\",0\r", OK),
     ]);
     let events = run(script, 64, async |m, _, _| {
-        let mut sup: Supervisor<'_> = Supervisor::new(Config::new("h", 8883, "id"), policy())
-            .with_tls(Tls::on().root_ca(b"CA\n"));
+        let mut sup: Supervisor<'_> =
+            Supervisor::new(Config::new("h", 8883, "id"), policy()).with_tls(Tls::root_ca(b"CA\n"));
         let mut seen = vec![next_event(&mut sup, m).await];
         sup.subscribe(m, "a", Qos::AtLeastOnce).await.unwrap();
         sup.subscribe(m, "b", Qos::AtMostOnce).await.unwrap();
@@ -783,8 +783,8 @@ fn a_link_failure_after_an_unread_boot_banner_is_a_restart() {
     ));
     script.extend(bring_up());
     let events = run(script, 64, async |m, _, w| {
-        let mut sup: Supervisor<'_> = Supervisor::new(Config::new("h", 8883, "id"), policy())
-            .with_tls(Tls::on().root_ca(b"CA\n"));
+        let mut sup: Supervisor<'_> =
+            Supervisor::new(Config::new("h", 8883, "id"), policy()).with_tls(Tls::root_ca(b"CA\n"));
         let mut seen = vec![next_event(&mut sup, m).await];
         // The banner comes, and before the supervisor polls, a publish fails with the link.
         w.inject(b"\r\nRDY\r\n");
@@ -947,8 +947,8 @@ fn long_delays_are_jittered_exactly() {
         ..policy()
     };
     let event = run(script, 64, async |m, _, _| {
-        let mut sup: Supervisor<'_> = Supervisor::new(Config::new("h", 8883, "id"), policy)
-            .with_tls(Tls::on().root_ca(b"CA\n"));
+        let mut sup: Supervisor<'_> =
+            Supervisor::new(Config::new("h", 8883, "id"), policy).with_tls(Tls::root_ca(b"CA\n"));
         sup.poll(m).await
     });
     let Some(LinkEvent::AttemptFailed { retry_in, .. }) = event else {

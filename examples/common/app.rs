@@ -335,7 +335,7 @@ where
     }
     // Applied at every bring-up; `Off` too, so that a modem left with TLS on is put right.
     #[cfg(feature = "tls")]
-    let tls = mqtt_modem::Tls::on().root_ca(ROOT_CA.as_bytes());
+    let tls = mqtt_modem::Tls::root_ca(ROOT_CA.as_bytes());
     #[cfg(not(feature = "tls"))]
     let tls = mqtt_modem::Tls::off();
     let mut sup = Supervisor::<_, FILTERS, FILTER>::new(config, policy())

@@ -29,7 +29,9 @@ pub struct Options {
     /// 20 ms, which costs two thirds of the link at 115200 baud for short commands; the UC8088
     /// manual asks for none, so the default is zero.
     pub command_gap: Duration,
-    /// Deadline for writing and flushing one command line.
+    /// Deadline for writing and flushing one command line, and for each started KiB of a
+    /// prompted command's data (a certificate of 8 KiB gets 8 times this: at the default 2 s,
+    /// enough down to about 9600 baud).
     pub write_timeout: Duration,
     /// After a timeout or a cancelled command, the line must be quiet this long before the
     /// next command is written, so that a late answer is discarded as stale.
@@ -207,9 +209,14 @@ impl<'a, W: Write, const RESPONSE: usize, const EVENTS: usize, S: Staging>
         self.judge(req)
     }
 
-    /// Writes and flushes under the write timeout.
+    /// Writes and flushes under the write timeout (per started KiB of data).
     async fn write(&mut self, out: Out<'_>) -> Result<(), Error> {
-        let deadline = after(Instant::now(), self.options.write_timeout);
+        let kib = match out {
+            Out::Line(_) => 1,
+            Out::Bytes(bytes) => bytes.len().div_ceil(1024).max(1) as u64,
+        };
+        let limit = Duration::from_ticks(self.options.write_timeout.as_ticks().saturating_mul(kib));
+        let deadline = after(Instant::now(), limit);
         match with_deadline(deadline, async {
             match out {
                 Out::Line(wire) => wire.write_to(&mut self.writer).await?,
@@ -347,5 +354,56 @@ struct Abandon<'s, const R: usize, const E: usize>(&'s Shared<R, E>);
 impl<const R: usize, const E: usize> Drop for Abandon<'_, R, E> {
     fn drop(&mut self) {
         self.0.abandon();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Exchange, Options, Out, Staging};
+    use crate::error::Error;
+    use crate::resources::Shared;
+    use embassy_time::{Duration, Timer};
+
+    /// A UART whose every write takes this long.
+    struct Slow(Duration);
+
+    impl embedded_io_async::ErrorType for Slow {
+        type Error = core::convert::Infallible;
+    }
+
+    impl embedded_io_async::Write for Slow {
+        async fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
+            Timer::after(self.0).await;
+            Ok(buf.len())
+        }
+
+        async fn flush(&mut self) -> Result<(), Self::Error> {
+            Ok(())
+        }
+    }
+
+    struct Staged;
+
+    impl Staging for Staged {
+        const STAGED: bool = true;
+    }
+
+    /// A prompted command's data gets the write timeout once per started KiB (a certificate
+    /// of several KiB at a low baud rate), a line once.
+    #[test]
+    fn data_gets_the_write_timeout_per_started_kib() {
+        let shared: Shared<64, 64> = Shared::new();
+        let options = Options {
+            write_timeout: Duration::from_millis(100),
+            ..Options::default()
+        };
+        let mut x: Exchange<'_, _, 64, 64, Staged> =
+            Exchange::new(Slow(Duration::from_millis(150)), &shared, options);
+        embassy_futures::block_on(async {
+            assert_eq!(x.write(Out::Bytes(&[0; 1025])).await, Ok(()));
+            assert_eq!(x.write(Out::Bytes(&[0; 1024])).await, Err(Error::Timeout));
+            let line = crate::command::Wire::fixed_static(b"AT\r");
+            assert_eq!(x.write(Out::Line(&line)).await, Err(Error::Timeout));
+        });
     }
 }

@@ -2,8 +2,11 @@
 //! `AT+MQTTPUBRAW`, `AT+MQTTSUB`, `+MQTTSUBRECV` (docs/DIALECTS.md, ESP-AT).
 //!
 //! One API call may be several commands: `configure` is `AT+MQTTUSERCFG` (with
-//! `AT+MQTTLONG*` through a `>` prompt when the line would be too long) and
-//! `AT+MQTTCONNCFG`; the broker's address is kept for `AT+MQTTCONN`. Every payload goes
+//! `AT+MQTTLONG*` through a `>` prompt when the line would be too long; its scheme says TLS or
+//! not), `AT+MQTTSNI` and `AT+MQTTALPN` when `set_tls` gave them, and `AT+MQTTCONNCFG`; the
+//! broker's address is kept for `AT+MQTTCONN`. `set_tls` writes the certificates
+//! (`AT+SYSMFG`) at once, and the rest at the next `configure`: until then `connect` is
+//! refused ([`Error::NotConfigured`]). Every payload goes
 //! through the prompt of `AT+MQTTPUBRAW`, binary-safe and streamed from the caller's slice.
 
 pub mod commands;
@@ -64,6 +67,8 @@ pub struct State {
     server_name: heapless::String<MAX_SERVER_NAME_LEN>,
     /// The ALPN protocols, NUL between them (NUL is refused in a name).
     alpn: heapless::String<MAX_ALPN_LEN>,
+    /// A TLS setting `configure` has not sent yet: `connect` would use the old one.
+    tls_pending: bool,
 }
 
 impl Default for State {
@@ -74,6 +79,7 @@ impl Default for State {
             scheme: SCHEME_TCP,
             server_name: heapless::String::new(),
             alpn: heapless::String::new(),
+            tls_pending: false,
         }
     }
 }
@@ -305,6 +311,7 @@ impl Dialect for EspAt {
         // The host was checked to fit.
         let _ = state.host.push_str(config.host);
         state.port = config.port;
+        state.tls_pending = false;
         Ok(())
     }
 
@@ -373,6 +380,7 @@ impl Dialect for EspAt {
         };
         state.server_name = server_name;
         state.alpn = alpn;
+        state.tls_pending = true;
         Ok(())
     }
 
@@ -380,8 +388,8 @@ impl Dialect for EspAt {
         x: &mut Exchange<'_, W, R, E, Self>,
         state: &mut Self::State,
     ) -> Result<(), Error> {
-        if state.host.is_empty() {
-            return Err(Error::invalid(Field::Host, Invalid::Empty));
+        if state.host.is_empty() || state.tls_pending {
+            return Err(Error::NotConfigured);
         }
         let host = state.host.clone();
         let port = state.port;

@@ -47,47 +47,82 @@ fn ssl(values: &'static [u32]) -> SetCfg {
     }
 }
 
-/// A file's name: its fingerprint in eight hex digits, `.pem` (docs/DIALECTS.md, Quectel,
-/// decision 10).
-fn file_name(pem: &[u8]) -> [u8; 12] {
-    let mut name = *b"00000000.pem";
+/// A file's name: its fingerprint in eight hex digits, then `ext` (docs/DIALECTS.md,
+/// Quectel, decision 10).
+fn file_name<const N: usize>(pem: &[u8], ext: &[u8]) -> [u8; N] {
+    let mut name = [0; N];
     let print = fingerprint(pem);
     for (i, digit) in name[..8].iter_mut().enumerate() {
         let nibble = (print >> (28 - 4 * i)) & 0xf;
         *digit = b"0123456789abcdef"[nibble as usize];
     }
+    name[8..].copy_from_slice(ext);
     name
 }
 
-/// Uploads `pem` as `name` unless the module stores that file with its size already (the
-/// name is the content's fingerprint); a corrupted upload is deleted and reported.
+/// The content of a commit marker: one byte (a file cannot be empty).
+const MARK: &[u8] = b"1";
+
+/// The size of a stored file, `None` when it is not listed (`+CME ERROR`, or no line).
+async fn listed<W: Write, const R: usize, const E: usize>(
+    x: &mut Exchange<'_, W, R, E, Quectel>,
+    name: &[u8],
+) -> Result<Option<u32>, Error> {
+    match x.send(&ListFile { name }).await {
+        Ok(FileSize(size)) => Ok(size),
+        Err(Error::Module { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Deletes a file that may not be there (its `+CME ERROR` is no failure).
+async fn delete<W: Write, const R: usize, const E: usize>(
+    x: &mut Exchange<'_, W, R, E, Quectel>,
+    name: &[u8],
+) -> Result<(), Error> {
+    match x.send(&DeleteFile { name }).await {
+        Ok(_) | Err(Error::Module { .. }) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Uploads `data` as `name` and checks what the module reports it stored (size, checksum); a
+/// file that differs is deleted and reported.
+async fn upload<W: Write, const R: usize, const E: usize>(
+    x: &mut Exchange<'_, W, R, E, Quectel>,
+    name: &[u8],
+    data: &[u8],
+) -> Result<(), Error> {
+    let done = x.send(&Upload { name, data }).await?;
+    if done.size != data.len() as u32 || done.checksum != upload_checksum(data) {
+        delete(x, name).await?;
+        return Err(Error::Protocol);
+    }
+    Ok(())
+}
+
+/// Makes sure the module stores `pem` as `name` (`<fingerprint>.pem`). A stored file counts
+/// only with its commit marker (`<fingerprint>.ok`), written after the file was checked and
+/// deleted before it is written again: a write cut short (padded with zeros to its announced
+/// size) is never taken for the certificate.
 async fn ensure_file<W: Write, const R: usize, const E: usize>(
     x: &mut Exchange<'_, W, R, E, Quectel>,
     name: &[u8],
     pem: &[u8],
     always: bool,
 ) -> Result<(), Error> {
-    let stored = match x.send(&ListFile { name }).await {
-        Ok(FileSize(size)) => size,
-        // `+CME ERROR`: no such file.
-        Err(Error::Module { .. }) => None,
-        Err(e) => return Err(e),
-    };
-    let len = pem.len() as u32; // at most MAX_PEM_LEN
-    if stored == Some(len) && !always {
+    let mark: [u8; 11] = file_name(pem, b".ok");
+    if !always
+        && listed(x, &mark).await?.is_some()
+        && listed(x, name).await? == Some(pem.len() as u32)
+    {
         return Ok(());
     }
-    if stored.is_some() {
-        x.send(&DeleteFile { name }).await?;
-    }
-    let upload = Upload { name, data: pem };
-    let done = x.send(&upload).await?;
-    if done.size != len || done.checksum != upload_checksum(pem) {
-        // Keep no corrupted file under the name of good content.
-        let _ = x.send(&DeleteFile { name }).await;
-        return Err(Error::Protocol);
-    }
-    Ok(())
+    delete(x, &mark).await?;
+    // `AT+QFUPL` onto an existing name fails.
+    delete(x, name).await?;
+    upload(x, name, pem).await?;
+    upload(x, &mark, MARK).await
 }
 
 /// What Quectel modules say unasked.
@@ -272,7 +307,7 @@ impl Dialect for Quectel {
         let mut names = [None; 3];
         for (pem, name) in [tls.ca, cert, key].into_iter().zip(&mut names) {
             if let Some(pem) = pem {
-                let file = file_name(pem);
+                let file: [u8; 12] = file_name(pem, b".pem");
                 ensure_file(x, &file, pem, tls.upload_always).await?;
                 *name = Some(file);
             }
@@ -314,7 +349,7 @@ impl Dialect for Quectel {
         state: &mut Self::State,
     ) -> Result<(), Error> {
         if state.host.is_empty() {
-            return Err(Error::invalid(Field::Host, Invalid::Empty));
+            return Err(Error::NotConfigured);
         }
         let host = state.host.clone();
         let port = state.port;

@@ -112,10 +112,14 @@ async fn set_tls<D: Dialect>(
         read(&args.client_key)?,
     );
     let alpn: Vec<&str> = args.alpn.iter().map(String::as_str).collect();
-    let mut tls = Tls::on().alpn(&alpn);
-    if let Some(ca) = &ca {
-        tls = tls.root_ca(ca);
+    let mut tls = match &ca {
+        Some(ca) => Tls::root_ca(ca),
+        None => {
+            eprintln!("mqtt-modem-cli: warning: no --ca: the broker's certificate is not verified");
+            Tls::unverified()
+        }
     }
+    .alpn(&alpn);
     if let (Some(cert), Some(key)) = (&cert, &key) {
         tls = tls.client_cert(cert, key);
     }
@@ -139,7 +143,7 @@ enum Command {
         #[command(flatten)]
         tls: TlsArgs,
         /// Plain TCP.
-        #[arg(long, conflicts_with_all = ["ca", "client_cert", "client_key", "sni", "alpn"])]
+        #[arg(long, conflicts_with_all = ["ca", "client_cert", "client_key", "sni", "alpn", "upload_always"])]
         off: bool,
     },
     /// Store the broker address and credentials (AT+MQTTCONFIG on the UC8088; on ESP-AT and

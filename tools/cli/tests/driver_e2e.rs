@@ -102,7 +102,7 @@ async fn tls_with_uploaded_root_ca() {
     let id = unique("tls");
     let topic = unique("e2e/tls");
     let modem = &mut dut.session.modem;
-    timeout(DEADLINE, modem.set_tls(Tls::on().root_ca(&m.ca_pem)))
+    timeout(DEADLINE, modem.set_tls(Tls::root_ca(&m.ca_pem)))
         .await
         .unwrap()
         .expect("upload CA");

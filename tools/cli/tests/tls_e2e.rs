@@ -20,7 +20,8 @@ fn upload_marker(sim_dialect: modem_sim::Dialect) -> &'static [u8] {
         modem_sim::Dialect::Uc8088 => b"AT+MQTTTLS=1,",
         // A binary value (type 8); the fingerprints are numbers (type 5).
         modem_sim::Dialect::EspAt => b"\",8,",
-        modem_sim::Dialect::Quectel => b"AT+QFUPL=",
+        // A file's upload (`AT+QFUPL="<name>.pem",<len>,…`), not its commit marker's.
+        modem_sim::Dialect::Quectel => b".pem\",",
     }
 }
 
@@ -52,9 +53,7 @@ impl Pems {
     }
 
     fn tls(&self) -> Tls<'_> {
-        Tls::on()
-            .root_ca(&self.ca)
-            .client_cert(&self.cert, &self.key)
+        Tls::root_ca(&self.ca).client_cert(&self.cert, &self.key)
     }
 }
 
@@ -173,13 +172,13 @@ async fn refused<D: Dialect + Copy>(dialect: D, sim_dialect: modem_sim::Dialect)
     let wrong = other_ca(dir.path());
     let id = unique("wrong-ca");
     let config = Config::new("127.0.0.1", m.tls_port, &id).credentials(BARE_USER, BARE_PASSWORD);
-    let kind = connect_fails(dialect, sim_dialect, Tls::on().root_ca(&wrong), &config).await;
+    let kind = connect_fails(dialect, sim_dialect, Tls::root_ca(&wrong), &config).await;
     assert_eq!(kind, ErrorKind::Link, "wrong CA");
     let id = unique("no-cert");
     let kind = connect_fails(
         dialect,
         sim_dialect,
-        Tls::on().root_ca(&pems.ca),
+        Tls::root_ca(&pems.ca),
         &mtls_config(m, &id),
     )
     .await;
@@ -253,7 +252,7 @@ async fn unverified<D: Dialect + Copy>(dialect: D, sim_dialect: modem_sim::Diale
     let m = mosquitto();
     let mut dut = Dut::start_in(dialect, sim_dialect).await;
     let mut tap = dut.sim.traffic();
-    set_tls(&mut dut, Tls::on()).await;
+    set_tls(&mut dut, Tls::unverified()).await;
     assert_eq!(uploads_seen(&mut tap, upload_marker(sim_dialect)), 0);
     let id = unique("unverified");
     dut.connect_to(

@@ -607,7 +607,7 @@ pub async fn supervisor_through_broker_restart<D: Dialect + Copy>(
     let topic = unique("e2e/restart");
     let mut sup: Supervisor<'_> = if tls {
         Supervisor::new(Config::new("127.0.0.1", mtls_port, &id), fast_policy())
-            .with_tls(Tls::on().root_ca(&ca).client_cert(&cert, &key))
+            .with_tls(Tls::root_ca(&ca).client_cert(&cert, &key))
     } else {
         let config = Config::new("127.0.0.1", port, &id).credentials(BARE_USER, BARE_PASSWORD);
         Supervisor::new(config, fast_policy())

@@ -378,14 +378,14 @@ impl<'a> Ingress<'a> {
         };
         // Nothing but line-end bytes after it yet: the next line has not started.
         let at_end = buf[end..].iter().all(|&b| b == b'\r' || b == b'\n');
-        if prompts && pending.is_some_and(|p| p.prompt.len() > 1 && p.prompt == &buf[..end]) {
-            // A prompt line: the modem now waits for the data, so no more comes before it.
-            self.cut = (0, end + 1);
-            return Some(Output::Prompt);
-        }
-        let item = classify(grammar, pieces, &buf[..end], pending);
+        let prompt_line = |p: Expect<'_>| !p.prompt.is_empty() && p.prompt == &buf[..end];
+        let item = if prompts && pending.is_some_and(prompt_line) {
+            Output::Prompt // a prompt line (`CONNECT`): nothing follows it before the data
+        } else {
+            classify(grammar, pieces, &buf[..end], pending)
+        };
         let judge_now = match item {
-            Output::Final(_) => true,
+            Output::Final(_) | Output::Prompt => true,
             Output::Info(_) => prompts && pending.is_some_and(|p| p.last),
             _ => false,
         };

@@ -316,10 +316,11 @@ pub(crate) fn check_filter(filter: &str) -> Result<(), Error> {
 /// ```
 /// # use mqtt_modem::Tls;
 /// # const CA: &[u8] = b""; const CERT: &[u8] = b""; const KEY: &[u8] = b"";
-/// let tls = Tls::root_ca(CA) // verify the broker with this CA (PEM)
-///     .client_cert(CERT, KEY) // and show it this certificate (PEM), proven with this key
-///     .server_name("broker.example.com")
-///     .alpn(&["mqtt"]);
+/// // Verify the broker with this CA (PEM), and show it this certificate (PEM), proven with
+/// // this key: every dialect.
+/// let tls = Tls::root_ca(CA).client_cert(CERT, KEY);
+/// // ESP-AT also takes a server name of its own and ALPN (AWS IoT Core on port 443).
+/// let aws_443 = tls.server_name("xxxx-ats.iot.eu-west-1.amazonaws.com").alpn(&["x-amzn-mqtt-ca"]);
 /// ```
 ///
 /// Certificates and keys stream from these slices to the UART; the driver never copies them

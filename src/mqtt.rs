@@ -440,7 +440,7 @@ impl defmt::Format for Tls<'_> {
             self.server_name,
             self.alpn,
             self.upload_always
-        )
+        );
     }
 }
 

@@ -143,3 +143,12 @@ pub(crate) fn quoted_only(config: &Config<'_>) -> Result<(), Error> {
         Err(Error::Unsupported(Feature::UnquotedStrings))
     }
 }
+
+/// A command whose refusal by the module (`ERROR`, `+CME ERROR`) is no failure: a cleanup of
+/// what may not be there, a setting older firmware lacks. Other errors (timeout, I/O) stay.
+pub(crate) fn tolerated<T>(r: Result<T, Error>) -> Result<(), Error> {
+    match r {
+        Ok(_) | Err(Error::Module { .. }) => Ok(()),
+        Err(e) => Err(e),
+    }
+}

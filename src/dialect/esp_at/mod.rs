@@ -16,7 +16,7 @@ mod urc;
 
 use embedded_io_async::Write;
 
-use super::{Dialect, Grammar, Sealed};
+use super::{Dialect, Grammar, Sealed, tolerated};
 use crate::command::ModemCommand;
 use crate::encode::{Empty, Quoting, check_string};
 use crate::error::{Detail, Error, Feature, Field, Invalid, link_down};
@@ -127,14 +127,6 @@ fn alpn_list(joined: &str) -> heapless::Vec<&[u8], MAX_ALPN> {
         .map(str::as_bytes)
         .take(MAX_ALPN)
         .collect()
-}
-
-/// A module failure (`ERROR`) where the driver can do without the command's effect.
-fn tolerated<T>(r: Result<T, Error>) -> Result<(), Error> {
-    match r {
-        Ok(_) | Err(Error::Module { .. }) => Ok(()),
-        Err(e) => Err(e),
-    }
 }
 
 /// Stores `pem` unless the module holds it already (its fingerprint matches), and then its

@@ -13,7 +13,7 @@ mod urc;
 
 use embedded_io_async::Write;
 
-use super::{Dialect, Grammar, Sealed};
+use super::{Dialect, Grammar, Sealed, tolerated};
 use crate::encode::{Empty, Quoting, check_string};
 use crate::error::{Detail, Error, ErrorKind, Feature, Field, Invalid, link_down};
 use crate::exchange::{Exchange, Staging};
@@ -80,10 +80,7 @@ async fn delete<W: Write, const R: usize, const E: usize>(
     x: &mut Exchange<'_, W, R, E, Quectel>,
     name: &[u8],
 ) -> Result<(), Error> {
-    match x.send(&DeleteFile { name }).await {
-        Ok(_) | Err(Error::Module { .. }) => Ok(()),
-        Err(e) => Err(e),
-    }
+    tolerated(x.send(&DeleteFile { name }).await)
 }
 
 /// Uploads `data` as `name` and checks what the module reports it stored (size, checksum); a
@@ -331,16 +328,13 @@ impl Dialect for Quectel {
             }
         }
         // Firmware without the setting answers `ERROR`: it sends no server name, as before.
-        match x
-            .send(&SetSsl {
+        tolerated(
+            x.send(&SetSsl {
                 key: b"sni",
                 value: SslValue::Int(1),
             })
-            .await
-        {
-            Ok(_) | Err(Error::Module { .. }) => {}
-            Err(e) => return Err(e),
-        }
+            .await,
+        )?;
         x.send(&ssl(&[1, SSL_CONTEXT])).await.map(drop)
     }
 

@@ -87,8 +87,8 @@ for board in "${boards[@]}"; do
       cargo test -q -p mqtt-modem-cli --test qemu_e2e -- --ignored --nocapture --test-threads 1 \
       2>&1 | tee "$log"; then
       high=$(sed -n 's/.*stack high water: \([0-9]*\) B.*/\1/p' "$log" | tail -1)
-      ratio=$(sed -n 's/^rate at 115200 baud: .*ratio \([0-9.]*\)$/\1/p' "$log" | tail -1)
-      busy=$(sed -n 's/^rate at 115200 baud: .*core busy \([0-9.]*\) %.*/\1/p' "$log" | tail -1)
+      ratio=$(sed -n 's/^rate at 115200 baud.*ratio \([0-9.]*\)$/\1/p' "$log" | tail -1)
+      busy=$(sed -n 's/^rate at 115200 baud.*core busy \([0-9.]*\) %.*/\1/p' "$log" | tail -1)
       instr=$(sed -n 's/^instructions: \([0-9]*\) per 64-byte publish, \([0-9]*\) per .*/\1 | \2/p' "$log" | tail -1)
       rows+=("| $board | $dialect | $flash | $ram | $high | $instr | $ratio | $busy % |")
     else

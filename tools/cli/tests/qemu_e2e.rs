@@ -303,12 +303,13 @@ async fn product_firmware_on_an_emulated_core() {
     let log: Log = Arc::default();
     let _report = Report(log.clone());
     let mut broker = start_mosquitto_on(port, free_port());
-    let sim = Sim::start(SimOptions {
+    let opts = SimOptions {
         dialect: setup.dialect,
         ..SimOptions::default()
-    })
-    .await
-    .unwrap();
+    };
+    // On a thread of its own, as the modem is a device of its own: the test's tasks (the
+    // trace, the broker's clients) never delay its answers.
+    let sim = Sim::spawn(opts).unwrap();
     let mut traffic = sim.traffic();
     let trace = log.clone();
     // Bytes on the line each way (host to modem, modem to host), for the rate check.
@@ -364,35 +365,44 @@ async fn product_firmware_on_an_emulated_core() {
 
     // Paced at 115200 baud by the simulator: 64-byte publishes back to back, against the
     // line-rate bound of the bytes each one puts on the line (the host benchmark's measure,
-    // docs/PERFORMANCE.md). Reported, not asserted: CI does not fail on a timing.
-    sim.set_baud(Some(115_200));
-    let before = [0, 1].map(|w| bytes[w].load(Ordering::Relaxed));
-    let n = 300;
-    publish(
-        port,
-        &format!("devices/{id}/cmd"),
-        format!("rate {n}").as_bytes(),
-    )
-    .await;
-    let reply = sub.on(&format!("devices/{id}/reply"), long).await;
-    let after = [0, 1].map(|w| bytes[w].load(Ordering::Relaxed));
-    sim.set_baud(None);
-    let reply = String::from_utf8_lossy(&reply).into_owned();
-    let of = |name: &str| field(&reply, name);
-    assert_eq!(
-        (of("rate"), of("ok")),
-        (f64::from(n), f64::from(n)),
-        "{reply}"
-    );
-    let per = (after[0] - before[0] + after[1] - before[1]) as f64 / f64::from(n);
-    let rate = f64::from(n) / (of("us") / 1e6);
-    let bound = 11_520.0 / per;
-    eprintln!(
-        "rate at 115200 baud: {rate:.1} publishes/s of 64 B, {per:.1} bytes each on the line, \
-         core busy {:.1} % of the time, bound {bound:.1}/s: ratio {:.3}",
-        100.0 * of("busy_us") / of("us"),
-        rate / bound
-    );
+    // docs/PERFORMANCE.md). Three rounds, the median reported (guest time runs with host
+    // time, so one round can meet a busy host). Reported, not asserted: CI does not fail on
+    // a timing.
+    let mut rounds = Vec::new();
+    for round in 1..=3 {
+        sim.set_baud(Some(115_200));
+        let before = [0, 1].map(|w| bytes[w].load(Ordering::Relaxed));
+        let n = 300;
+        publish(
+            port,
+            &format!("devices/{id}/cmd"),
+            format!("rate {n}").as_bytes(),
+        )
+        .await;
+        let reply = sub.on(&format!("devices/{id}/reply"), long).await;
+        let after = [0, 1].map(|w| bytes[w].load(Ordering::Relaxed));
+        sim.set_baud(None);
+        let reply = String::from_utf8_lossy(&reply).into_owned();
+        let of = |name: &str| field(&reply, name);
+        assert_eq!(
+            (of("rate"), of("ok")),
+            (f64::from(n), f64::from(n)),
+            "{reply}"
+        );
+        let per = (after[0] - before[0] + after[1] - before[1]) as f64 / f64::from(n);
+        let rate = f64::from(n) / (of("us") / 1e6);
+        let bound = 11_520.0 / per;
+        let line = format!(
+            "{rate:.1} publishes/s of 64 B, {per:.1} bytes each on the line, \
+             core busy {:.1} % of the time, bound {bound:.1}/s: ratio {:.3}",
+            100.0 * of("busy_us") / of("us"),
+            rate / bound
+        );
+        eprintln!("rate, round {round}: {line}");
+        rounds.push((rate / bound, line));
+    }
+    rounds.sort_by(|a, b| a.0.total_cmp(&b.0));
+    eprintln!("rate at 115200 baud (median of 3): {}", rounds[1].1);
 
     // The broker goes away and comes back: reconnected and re-subscribed.
     drop(sub);
@@ -499,11 +509,10 @@ async fn instructions_per_operation_on_an_emulated_core() {
     let log: Log = Arc::default();
     let _report = Report(log.clone());
     let broker = start_mosquitto_on(port, free_port());
-    let sim = Sim::start(SimOptions {
+    let sim = Sim::spawn(SimOptions {
         dialect: setup.dialect,
         ..SimOptions::default()
     })
-    .await
     .unwrap();
     let mut sub = Sub::start(port, &id, log.clone()).await;
     let mut fw = Firmware::start(

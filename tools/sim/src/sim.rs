@@ -14,7 +14,7 @@ use std::time::Duration;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_serial::{SerialPort, SerialStream};
 
@@ -109,6 +109,10 @@ pub(crate) struct Knobs {
     silent: AtomicBool,
     noise: Mutex<(f64, StdRng)>,
     inject: Mutex<Option<(usize, Vec<u8>)>>,
+    /// When the last byte from the host was received (its stop bit done), in nanoseconds
+    /// since `epoch`: the modem's answer starts on the line from there.
+    heard_ns: AtomicU64,
+    epoch: std::time::Instant,
 }
 
 impl Knobs {
@@ -120,6 +124,13 @@ impl Knobs {
     }
     pub fn silent(&self) -> bool {
         self.silent.load(Ordering::SeqCst)
+    }
+    fn heard(&self, at: std::time::Instant) {
+        let ns = at.saturating_duration_since(self.epoch).as_nanos() as u64;
+        self.heard_ns.store(ns, Ordering::Relaxed);
+    }
+    fn last_heard(&self) -> std::time::Instant {
+        self.epoch + Duration::from_nanos(self.heard_ns.load(Ordering::Relaxed))
     }
 }
 
@@ -148,6 +159,8 @@ impl Sim {
             silent: AtomicBool::new(false),
             noise: Mutex::new((opts.noise_rate, StdRng::seed_from_u64(opts.seed))),
             inject: Mutex::new(None),
+            heard_ns: AtomicU64::new(0),
+            epoch: std::time::Instant::now(),
         });
         let (traffic, _) = broadcast::channel(4096);
         let (input_tx, input_rx) = mpsc::unbounded_channel();
@@ -182,7 +195,36 @@ impl Sim {
             traffic,
             tasks: vec![reader, writer, modem],
             _slave: slave,
+            _thread: None,
         })
+    }
+
+    /// Start the simulated modem on a thread of its own (a single-threaded runtime), as a
+    /// modem is a device of its own: its hand-overs from line to modem to line never wait for
+    /// the caller's tasks, nor cross threads. It stops when the handle is dropped.
+    pub fn spawn(opts: SimOptions) -> io::Result<SimHandle> {
+        let (handle_tx, handle_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        std::thread::Builder::new()
+            .name("modem-sim".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let started = Sim::start(opts).await;
+                    let ok = started.is_ok();
+                    let _ = handle_tx.send(started);
+                    if ok {
+                        let _ = stop_rx.await;
+                    }
+                })
+            })?;
+        let mut handle = handle_rx
+            .recv()
+            .map_err(|_| io::Error::other("the simulator's thread ended"))??;
+        handle._thread = Some(stop_tx);
+        Ok(handle)
     }
 }
 
@@ -199,6 +241,8 @@ pub struct SimHandle {
     tasks: Vec<JoinHandle<()>>,
     // Held open so the master never reads EIO while the host has the device closed.
     _slave: SerialStream,
+    // Ends the simulator's own thread ([`Sim::spawn`]) when dropped, after the fields above.
+    _thread: Option<oneshot::Sender<()>>,
 }
 
 impl SimHandle {
@@ -334,12 +378,16 @@ impl Pacer {
     }
 
     /// New bytes to send have come: if the line went idle before they did, the clock restarts
-    /// now, so that they are not sent in a burst. (Only here: bytes that were waiting go out
-    /// on the line's schedule, however late this task wakes for each.)
-    fn arrived(&mut self, baud: Option<u32>) {
+    /// at `from` (when they were made) but no earlier than one byte time ago, so that at most
+    /// one goes at once. (Only here: bytes that were waiting go out on the line's schedule,
+    /// however late this task wakes for each.)
+    fn arrived(&mut self, baud: Option<u32>, from: std::time::Instant) {
         let Some(baud) = baud else { return };
-        if std::time::Instant::now() > self.start + frame(baud) * (self.sent as u32) {
-            self.start = std::time::Instant::now();
+        let now = std::time::Instant::now();
+        let idle = self.start + frame(baud) * (self.sent as u32);
+        if now > idle {
+            let earliest = now.checked_sub(frame(baud)).unwrap_or(now);
+            self.start = from.max(earliest).max(idle);
             self.sent = 0;
         }
     }
@@ -393,9 +441,10 @@ async fn read_task(
             Ok(n) => n,
         };
         let mut rest = &buf[..n];
-        pacer.arrived(knobs.baud());
+        pacer.arrived(knobs.baud(), std::time::Instant::now());
         while !rest.is_empty() {
             let now = pacer.next(knobs.baud(), &mut rest).await;
+            knobs.heard(std::time::Instant::now());
             let _ = traffic.send(Traffic {
                 dir: Dir::Rx,
                 bytes: now.to_vec(),
@@ -431,7 +480,9 @@ async fn write_task(
             }
         }
         let mut rest = bytes.as_slice();
-        pacer.arrived(knobs.baud());
+        // A modem answers as soon as it has heard the command: the simulator's own hand-over
+        // from reader to modem to writer is no time on the line (up to one byte time of it).
+        pacer.arrived(knobs.baud(), knobs.last_heard());
         while !rest.is_empty() {
             let now = pacer.next(knobs.baud(), &mut rest).await;
             if wr.write_all(now).await.is_err() {
@@ -462,4 +513,48 @@ fn add_noise(bytes: &[u8], rate: f64, rng: &mut StdRng) -> Vec<u8> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    #[test]
+    fn an_answer_starts_from_when_its_command_was_heard_at_most_a_byte_early() {
+        let byte = frame(9600);
+        let idle = || {
+            let mut pacer = Pacer::new();
+            pacer.start -= Duration::from_secs(1);
+            pacer
+        };
+        // The line idle: the clock restarts at the moment given.
+        let mut pacer = idle();
+        let heard = Instant::now();
+        pacer.arrived(Some(9600), heard);
+        assert_eq!((pacer.start, pacer.sent), (heard, 0));
+        // Heard long ago (the simulator was slow to answer): no burst, one byte at most is due.
+        let mut pacer = idle();
+        let long_ago = Instant::now() - Duration::from_millis(50);
+        let before = Instant::now();
+        pacer.arrived(Some(9600), long_ago);
+        assert!(pacer.start >= before - byte, "{:?}", before - pacer.start);
+        assert!(pacer.start <= Instant::now() - byte);
+        // The line still busy with earlier bytes: they keep their schedule.
+        let mut pacer = Pacer::new();
+        let start = Instant::now();
+        (pacer.start, pacer.sent) = (start, 1000);
+        pacer.arrived(Some(9600), Instant::now());
+        assert_eq!((pacer.start, pacer.sent), (start, 1000));
+        // Never before the line fell idle.
+        let mut pacer = Pacer::new();
+        let fell_idle = pacer.start;
+        pacer.arrived(Some(9600), long_ago);
+        assert_eq!(pacer.start, fell_idle);
+        // Unpaced: nothing to keep.
+        let mut pacer = idle();
+        let start = pacer.start;
+        pacer.arrived(None, long_ago);
+        assert_eq!(pacer.start, start);
+    }
 }

@@ -146,3 +146,35 @@ async fn emitted_messages_and_traffic_tap() {
         }
     }
 }
+
+/// Threads of this process named `modem-sim` (the simulator's own, from `Sim::spawn`).
+fn sim_threads() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .filter(|name| name.trim_end() == "modem-sim")
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spawned_on_a_thread_of_its_own_until_dropped() {
+    let before = sim_threads();
+    let sim = modem_sim::Sim::spawn(SimOptions::default()).unwrap();
+    assert_eq!(sim_threads(), before + 1);
+    let mut host = common::Host::open(&sim);
+    host.transact(b"AT\r", b"AT\r\r\nOK\r\n").await;
+    sim.set_baud(Some(9600));
+    let t0 = Instant::now();
+    sim.emit_urc(vec![b'x'; 100]);
+    host.expect(&[b'x'; 100]).await;
+    assert!(t0.elapsed() >= Duration::from_millis(100), "not paced");
+    drop(sim);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while sim_threads() > before {
+        assert!(
+            Instant::now() < deadline,
+            "the simulator's thread did not end"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}

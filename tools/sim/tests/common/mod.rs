@@ -42,7 +42,11 @@ impl Host {
         while self.buf.len() < n {
             match timeout_at(deadline, self.port.read(&mut tmp)).await {
                 Ok(Ok(k)) if k > 0 => self.buf.extend_from_slice(&tmp[..k]),
-                Ok(_) => continue,
+                // End of file or an error is ready at once, and would be forever: never spin.
+                Ok(end) => panic!(
+                    "the device closed ({end:?}): wanted {n} bytes, have {:?}",
+                    self.buf.escape_ascii().to_string()
+                ),
                 Err(_) => panic!(
                     "timed out: wanted {n} bytes, have {:?}",
                     self.buf.escape_ascii().to_string()
@@ -71,7 +75,7 @@ impl Host {
     pub async fn drain_for(&mut self, d: Duration) -> Vec<u8> {
         let deadline = Instant::now() + d;
         let mut tmp = [0u8; 4096];
-        while let Ok(Ok(k)) = timeout_at(deadline, self.port.read(&mut tmp)).await {
+        while let Ok(Ok(k @ 1..)) = timeout_at(deadline, self.port.read(&mut tmp)).await {
             self.buf.extend_from_slice(&tmp[..k]);
         }
         std::mem::take(&mut self.buf)

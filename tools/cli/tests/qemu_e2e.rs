@@ -12,7 +12,6 @@ mod common;
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -20,7 +19,7 @@ use common::*;
 use modem_sim::{Dialect, Dir, Sim, SimOptions};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
-use tokio::sync::mpsc;
+use tokio::sync::{broadcast, mpsc};
 use tokio::time::{Instant, sleep, timeout, timeout_at};
 
 /// What the script built and for which setting.
@@ -295,6 +294,70 @@ async fn ping(port: u16, sub: &mut Sub, id: &str, within: Duration) {
     }
 }
 
+/// The line's traffic while a rate round runs; `lagged` if the tap missed some.
+#[derive(Default)]
+struct Recording {
+    chunks: Option<Vec<(Dir, Vec<u8>)>>,
+    lagged: bool,
+}
+
+/// Bytes on the line (both ways) per publish of a rate round: from the first byte of its first
+/// command on the `blob` topic to the first byte of the first command after its last, over
+/// `n`. Only the loop's own bytes count, not the command that started it, its reply, or the
+/// telemetry and polls around it. Every dialect's publish line names the topic in quotes.
+fn bytes_per_publish(chunks: &[(Dir, Vec<u8>)], n: usize) -> f64 {
+    let (mut rx, mut at, mut total) = (Vec::new(), Vec::new(), 0u64);
+    for (dir, bytes) in chunks {
+        for &b in bytes {
+            if *dir == Dir::Rx {
+                rx.push(b);
+                at.push(total);
+            }
+            total += 1;
+        }
+    }
+    let starts: Vec<usize> = (0..rx.len())
+        .filter(|&i| rx[i..].starts_with(b"AT+"))
+        .collect();
+    let is_blob = |&i: &usize| {
+        let line = &rx[i..];
+        let line = &line[..line.iter().position(|&b| b == b'\r').unwrap_or(line.len())];
+        line.windows(6).any(|w| w == b"/blob\"")
+    };
+    let blobs: Vec<usize> = starts.iter().copied().filter(is_blob).collect();
+    assert_eq!(blobs.len(), n, "publishes on the line in the round");
+    let (first, last) = (blobs[0], blobs[n - 1]);
+    let end = starts.iter().find(|&&i| i > last).map_or(total, |&i| at[i]);
+    (end - at[first]) as f64 / n as f64
+}
+
+#[test]
+fn bytes_per_publish_counts_the_loop_only() {
+    let rx = |s: &str| (Dir::Rx, s.as_bytes().to_vec());
+    let tx = |s: &str| (Dir::Tx, s.as_bytes().to_vec());
+    // Before the loop: the end of an answer, a poll and its answer (not counted).
+    let mut chunks = vec![
+        tx("OK\r\n"),
+        rx("AT+QMTCONN?\r"),
+        tx("\r\n+QMTCONN: 0,3\r\n"),
+    ];
+    // Two publishes of a prompted dialect, the answer of each in several chunks.
+    for _ in 0..2 {
+        chunks.push(rx("AT+QMTPUBEX=0,0,0,0,\"d/blob\",4\r")); // 31 bytes
+        chunks.push(tx("\r\n> ")); // 4
+        chunks.push(rx("x\"xx")); // 4
+        chunks.push(tx("\r\nOK\r\n"));
+        chunks.push(tx("\r\n+QMTPUBEX: 0,0,0\r\n")); // 6 + 20
+    }
+    // After: the reply, on another topic (not counted).
+    chunks.push(rx("AT+QMTPUBEX=0,1,1,0,\"d/reply\",2\r"));
+    chunks.push(tx("\r\n> "));
+    assert_eq!(bytes_per_publish(&chunks, 2), 65.0);
+    // The loop last on the line: counted to the end.
+    chunks.truncate(chunks.len() - 2);
+    assert_eq!(bytes_per_publish(&chunks, 2), 65.0);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs QEMU and the firmware: bash scripts/qemu-e2e.sh"]
 async fn product_firmware_on_an_emulated_core() {
@@ -312,13 +375,22 @@ async fn product_firmware_on_an_emulated_core() {
     let sim = Sim::spawn(opts).unwrap();
     let mut traffic = sim.traffic();
     let trace = log.clone();
-    // Bytes on the line each way (host to modem, modem to host), for the rate check.
-    let bytes: Arc<[AtomicU64; 2]> = Arc::default();
-    let counted = bytes.clone();
+    // The line's bytes in their order, while a rate round records them.
+    let recording: Arc<Mutex<Recording>> = Arc::default();
+    let recorder = recording.clone();
     tokio::spawn(async move {
-        while let Ok(t) = traffic.recv().await {
-            let way = usize::from(t.dir == Dir::Tx);
-            counted[way].fetch_add(t.bytes.len() as u64, Ordering::Relaxed);
+        loop {
+            let t = match traffic.recv().await {
+                Ok(t) => t,
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    recorder.lock().unwrap().lagged = true;
+                    continue;
+                }
+                Err(broadcast::error::RecvError::Closed) => break,
+            };
+            if let Some(chunks) = recorder.lock().unwrap().chunks.as_mut() {
+                chunks.push((t.dir, t.bytes.clone()));
+            }
             let arrow = match t.dir {
                 Dir::Rx => "host->modem",
                 Dir::Tx => "modem->host",
@@ -371,7 +443,10 @@ async fn product_firmware_on_an_emulated_core() {
     let mut rounds = Vec::new();
     for round in 1..=3 {
         sim.set_baud(Some(115_200));
-        let before = [0, 1].map(|w| bytes[w].load(Ordering::Relaxed));
+        *recording.lock().unwrap() = Recording {
+            chunks: Some(Vec::new()),
+            lagged: false,
+        };
         let n = 300;
         publish(
             port,
@@ -380,8 +455,12 @@ async fn product_firmware_on_an_emulated_core() {
         )
         .await;
         let reply = sub.on(&format!("devices/{id}/reply"), long).await;
-        let after = [0, 1].map(|w| bytes[w].load(Ordering::Relaxed));
         sim.set_baud(None);
+        let Recording { chunks, lagged } = std::mem::take(&mut *recording.lock().unwrap());
+        assert!(
+            !lagged,
+            "the traffic tap fell behind: the count is incomplete"
+        );
         let reply = String::from_utf8_lossy(&reply).into_owned();
         let of = |name: &str| field(&reply, name);
         assert_eq!(
@@ -389,7 +468,7 @@ async fn product_firmware_on_an_emulated_core() {
             (f64::from(n), f64::from(n)),
             "{reply}"
         );
-        let per = (after[0] - before[0] + after[1] - before[1]) as f64 / f64::from(n);
+        let per = bytes_per_publish(&chunks.unwrap_or_default(), n as usize);
         let rate = f64::from(n) / (of("us") / 1e6);
         let bound = 11_520.0 / per;
         let line = format!(

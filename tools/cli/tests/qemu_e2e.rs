@@ -305,7 +305,8 @@ struct Recording {
 /// command on the `blob` topic to the first byte of the first command after its last, over
 /// `n`. Only the loop's own bytes count, not the command that started it, its reply, or the
 /// telemetry and polls around it. Every dialect's publish line names the topic in quotes.
-fn bytes_per_publish(chunks: &[(Dir, Vec<u8>)], n: usize) -> f64 {
+/// `None` while the recording does not yet hold the loop's end (the command after it).
+fn bytes_per_publish(chunks: &[(Dir, Vec<u8>)], n: usize) -> Option<f64> {
     let (mut rx, mut at, mut total) = (Vec::new(), Vec::new(), 0u64);
     for (dir, bytes) in chunks {
         for &b in bytes {
@@ -325,10 +326,14 @@ fn bytes_per_publish(chunks: &[(Dir, Vec<u8>)], n: usize) -> f64 {
         line.windows(6).any(|w| w == b"/blob\"")
     };
     let blobs: Vec<usize> = starts.iter().copied().filter(is_blob).collect();
-    assert_eq!(blobs.len(), n, "publishes on the line in the round");
-    let (first, last) = (blobs[0], blobs[n - 1]);
-    let end = starts.iter().find(|&&i| i > last).map_or(total, |&i| at[i]);
-    (end - at[first]) as f64 / n as f64
+    assert!(
+        blobs.len() <= n,
+        "{} publishes on the line, not {n}",
+        blobs.len()
+    );
+    let (first, last) = (*blobs.first()?, blobs[blobs.len() - 1]);
+    let end = starts.iter().find(|&&i| i > last)?;
+    (blobs.len() == n).then(|| (at[*end] - at[first]) as f64 / n as f64)
 }
 
 #[test]
@@ -352,10 +357,12 @@ fn bytes_per_publish_counts_the_loop_only() {
     // After: the reply, on another topic (not counted).
     chunks.push(rx("AT+QMTPUBEX=0,1,1,0,\"d/reply\",2\r"));
     chunks.push(tx("\r\n> "));
-    assert_eq!(bytes_per_publish(&chunks, 2), 65.0);
-    // The loop last on the line: counted to the end.
+    assert_eq!(bytes_per_publish(&chunks, 2), Some(65.0));
+    // Not yet the command after the loop, or not yet every publish: not yet a count.
     chunks.truncate(chunks.len() - 2);
-    assert_eq!(bytes_per_publish(&chunks, 2), 65.0);
+    assert_eq!(bytes_per_publish(&chunks, 2), None);
+    assert_eq!(bytes_per_publish(&chunks, 3), None);
+    assert_eq!(bytes_per_publish(&chunks[..3], 2), None);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -441,13 +448,15 @@ async fn product_firmware_on_an_emulated_core() {
     // time, so one round can meet a busy host). Reported, not asserted: CI does not fail on
     // a timing.
     let mut rounds = Vec::new();
-    for round in 1..=3 {
+    let (n, mut round) = (300, 0);
+    while rounds.len() < 3 {
+        round += 1;
+        assert!(round <= 6, "the traffic tap fell behind in {round} rounds");
         sim.set_baud(Some(115_200));
         *recording.lock().unwrap() = Recording {
             chunks: Some(Vec::new()),
             lagged: false,
         };
-        let n = 300;
         publish(
             port,
             &format!("devices/{id}/cmd"),
@@ -456,11 +465,26 @@ async fn product_firmware_on_an_emulated_core() {
         .await;
         let reply = sub.on(&format!("devices/{id}/reply"), long).await;
         sim.set_baud(None);
-        let Recording { chunks, lagged } = std::mem::take(&mut *recording.lock().unwrap());
-        assert!(
-            !lagged,
-            "the traffic tap fell behind: the count is incomplete"
-        );
+        // The tap may run behind the line: wait until it holds the command after the loop.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let per = loop {
+            let recorded = {
+                let r = recording.lock().unwrap();
+                let chunks = r.chunks.as_deref().unwrap_or_default();
+                (!r.lagged).then(|| bytes_per_publish(chunks, n as usize))
+            };
+            match recorded {
+                Some(None) if Instant::now() < deadline => sleep(Duration::from_millis(20)).await,
+                Some(None) => panic!("the tap never saw the command after the loop"),
+                Some(Some(per)) => break Some(per),
+                None => break None,
+            }
+        };
+        *recording.lock().unwrap() = Recording::default();
+        let Some(per) = per else {
+            eprintln!("rate, round {round}: the traffic tap fell behind, not counted");
+            continue;
+        };
         let reply = String::from_utf8_lossy(&reply).into_owned();
         let of = |name: &str| field(&reply, name);
         assert_eq!(
@@ -468,7 +492,6 @@ async fn product_firmware_on_an_emulated_core() {
             (f64::from(n), f64::from(n)),
             "{reply}"
         );
-        let per = bytes_per_publish(&chunks.unwrap_or_default(), n as usize);
         let rate = f64::from(n) / (of("us") / 1e6);
         let bound = 11_520.0 / per;
         let line = format!(
@@ -481,6 +504,7 @@ async fn product_firmware_on_an_emulated_core() {
         rounds.push((rate / bound, line));
     }
     rounds.sort_by(|a, b| a.0.total_cmp(&b.0));
+    eprintln!("rate, lowest of 3: ratio {:.3}", rounds[0].0);
     eprintln!("rate at 115200 baud (median of 3): {}", rounds[1].1);
 
     // The broker goes away and comes back: reconnected and re-subscribed.

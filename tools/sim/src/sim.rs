@@ -205,12 +205,17 @@ impl Sim {
     pub fn spawn(opts: SimOptions) -> io::Result<SimHandle> {
         let (handle_tx, handle_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
         std::thread::Builder::new()
             .name("modem-sim".into())
             .spawn(move || {
+                // Built and dropped on this thread: a runtime may not be dropped in async code.
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build();
+                let runtime = match runtime {
+                    Ok(runtime) => runtime,
+                    Err(e) => return drop(handle_tx.send(Err(e))),
+                };
                 runtime.block_on(async move {
                     let started = Sim::start(opts).await;
                     let ok = started.is_ok();
@@ -378,8 +383,8 @@ impl Pacer {
     }
 
     /// New bytes to send have come: if the line went idle before they did, the clock restarts
-    /// at `from` (when they were made) but no earlier than one byte time ago, so that at most
-    /// one goes at once. (Only here: bytes that were waiting go out on the line's schedule,
+    /// at `from` (what they answer was heard then; the reader passes now) but no earlier than
+    /// one byte time ago, so that at most one is due at once, nor before the line fell idle. (Only here: bytes that were waiting go out on the line's schedule,
     /// however late this task wakes for each.)
     fn arrived(&mut self, baud: Option<u32>, from: std::time::Instant) {
         let Some(baud) = baud else { return };
@@ -522,34 +527,35 @@ mod tests {
 
     #[test]
     fn an_answer_starts_from_when_its_command_was_heard_at_most_a_byte_early() {
-        let byte = frame(9600);
+        // 10 baud: a byte takes a second, far more than the test's own steps.
+        let byte = frame(10);
         let idle = || {
             let mut pacer = Pacer::new();
-            pacer.start -= Duration::from_secs(1);
+            pacer.start -= Duration::from_secs(10);
             pacer
         };
         // The line idle: the clock restarts at the moment given.
         let mut pacer = idle();
         let heard = Instant::now();
-        pacer.arrived(Some(9600), heard);
+        pacer.arrived(Some(10), heard);
         assert_eq!((pacer.start, pacer.sent), (heard, 0));
         // Heard long ago (the simulator was slow to answer): no burst, one byte at most is due.
         let mut pacer = idle();
-        let long_ago = Instant::now() - Duration::from_millis(50);
+        let long_ago = Instant::now() - Duration::from_secs(5);
         let before = Instant::now();
-        pacer.arrived(Some(9600), long_ago);
+        pacer.arrived(Some(10), long_ago);
         assert!(pacer.start >= before - byte, "{:?}", before - pacer.start);
         assert!(pacer.start <= Instant::now() - byte);
         // The line still busy with earlier bytes: they keep their schedule.
         let mut pacer = Pacer::new();
         let start = Instant::now();
         (pacer.start, pacer.sent) = (start, 1000);
-        pacer.arrived(Some(9600), Instant::now());
+        pacer.arrived(Some(10), Instant::now());
         assert_eq!((pacer.start, pacer.sent), (start, 1000));
         // Never before the line fell idle.
         let mut pacer = Pacer::new();
         let fell_idle = pacer.start;
-        pacer.arrived(Some(9600), long_ago);
+        pacer.arrived(Some(10), long_ago);
         assert_eq!(pacer.start, fell_idle);
         // Unpaced: nothing to keep.
         let mut pacer = idle();

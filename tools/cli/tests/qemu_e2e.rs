@@ -331,7 +331,7 @@ fn bytes_per_publish(chunks: &[(Dir, Vec<u8>)], n: usize) -> Option<f64> {
         "{} publishes on the line, not {n}",
         blobs.len()
     );
-    let (first, last) = (*blobs.first()?, blobs[blobs.len() - 1]);
+    let (first, last) = (*blobs.first()?, *blobs.last()?);
     let end = starts.iter().find(|&&i| i > last)?;
     (blobs.len() == n).then(|| (at[*end] - at[first]) as f64 / n as f64)
 }

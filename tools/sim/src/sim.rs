@@ -101,7 +101,8 @@ pub(crate) struct Chunk {
     pub bytes: Vec<u8>,
 }
 
-/// Fault knobs shared by the handle and the tasks.
+/// Fault knobs, and the line's state the reader and writer share, held by the handle and the
+/// tasks.
 #[derive(Debug)]
 pub(crate) struct Knobs {
     baud: AtomicU32,
